@@ -1,0 +1,1 @@
+"""Accounts and credentials. For now: API keys of the credit office and of departments."""

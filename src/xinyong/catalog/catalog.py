@@ -1,0 +1,76 @@
+"""The catalog in force, held in memory: a plain object the pure rule modules read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xinyong.catalog.schemas import (
+    Behaviour,
+    DepartmentSpec,
+    Domain,
+    Grade,
+    InformationItem,
+    InfoType,
+    KeyGroup,
+    Scenario,
+)
+from xinyong.errors import InvalidInput
+
+
+@dataclass
+class Catalog:
+    grades: dict[str, Grade] = field(default_factory=dict)
+    info_types: dict[str, InfoType] = field(default_factory=dict)
+    domains: dict[str, Domain] = field(default_factory=dict)
+    key_groups: dict[str, KeyGroup] = field(default_factory=dict)
+    items: dict[str, InformationItem] = field(default_factory=dict)
+    behaviours: dict[str, Behaviour] = field(default_factory=dict)
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    departments: dict[str, DepartmentSpec] = field(default_factory=dict)
+    item_versions: dict[str, int] = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, object]:
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+    def grade_by_name(self, text: str) -> Grade | None:
+        text = text.strip()
+        for grade in self.grades.values():
+            if text in (grade.code, grade.name):
+                return grade
+        return None
+
+    def item(self, code: str) -> InformationItem:
+        try:
+            return self.items[code]
+        except KeyError:
+            raise InvalidInput(f"目录项 {code} 不存在", code="unknown_item") from None
+
+    def item_for_format(self, record_format: str) -> InformationItem | None:
+        for item in self.items.values():
+            if item.record_format == record_format:
+                return item
+        return None
+
+    def check_references(self) -> list[str]:
+        """Cross-reference problems: an item naming a domain, type or grade that is missing."""
+        problems: list[str] = []
+        for item in self.items.values():
+            if item.domain not in self.domains:
+                problems.append(f"目录项 {item.code} 的领域 {item.domain} 不存在")
+            if item.info_type not in self.info_types:
+                problems.append(f"目录项 {item.code} 的信息类别 {item.info_type} 不存在")
+            if item.default_grade and item.default_grade not in self.grades:
+                problems.append(f"目录项 {item.code} 的默认等级 {item.default_grade} 不存在")
+            for grade in item.periods:
+                if grade not in self.grades:
+                    problems.append(f"目录项 {item.code} 的公示期限等级 {grade} 不存在")
+            for group in item.key_groups:
+                if group not in self.key_groups:
+                    problems.append(f"目录项 {item.code} 的重点人群 {group} 不存在")
+        for behaviour in self.behaviours.values():
+            if behaviour.grade and behaviour.grade not in self.grades:
+                problems.append(f"行为 {behaviour.code} 的等级 {behaviour.grade} 不存在")
+            for code in behaviour.items:
+                if code not in self.items:
+                    problems.append(f"行为 {behaviour.code} 引用的目录项 {code} 不存在")
+        return problems

@@ -1,0 +1,182 @@
+"""The catalog's shape: what a catalog file may contain. Pure Pydantic, no database.
+
+A catalog file is YAML with a ``version`` and one or more sections, each a list of
+entries: ``grades``, ``info_types``, ``domains``, ``key_groups``, ``items``,
+``behaviours``, ``scenarios``, ``departments``. ``xinyong catalog load FILE`` stores each
+entry as a new version when it differs from the current one.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Nature(enum.StrEnum):
+    NEGATIVE = "negative"  # 失信
+    POSITIVE = "positive"  # 守信
+    NEUTRAL = "neutral"  # 基础信息, 许可…
+
+
+class OpenLevel(enum.StrEnum):
+    PUBLIC = "public"  # 社会公开
+    GOVERNMENT = "government"  # 政务共享
+    AUTHORIZED = "authorized"  # 授权查询
+
+
+OPEN_LEVEL_NAMES = {
+    OpenLevel.PUBLIC: "社会公开",
+    OpenLevel.GOVERNMENT: "政务共享",
+    OpenLevel.AUTHORIZED: "授权查询",
+}
+
+FieldType = Literal["text", "date", "decimal", "integer", "enum", "enum_multi"]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+
+
+class Grade(_Entry):
+    """A grade of dishonest behaviour (失信等级) with its display period bounds in months."""
+
+    rank: int = Field(ge=0)
+    min_months: int = Field(ge=0)
+    max_months: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Grade:
+        if self.min_months > self.max_months:
+            raise ValueError(f"等级 {self.code} 的最短公示期限大于最长公示期限")
+        return self
+
+
+class InfoType(_Entry):
+    """One of the 13 national information types (2024 基础目录) or a local addition."""
+
+
+class Domain(_Entry):
+    """A key domain (重点领域)."""
+
+
+class KeyGroup(_Entry):
+    """A key group (重点人群): an occupation or population whose archives are kept."""
+
+    min_age: int | None = None
+
+
+class FieldSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    label: str
+    type: FieldType = "text"
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+    aliases: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _choices(self) -> FieldSpec:
+        if self.type in ("enum", "enum_multi") and not self.choices:
+            raise ValueError(f"字段 {self.name} 为枚举类型但没有列出可选值")
+        return self
+
+
+class PeriodOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_months: int = Field(ge=0)
+    max_months: int = Field(ge=0)
+
+
+class InformationItem(_Entry):
+    """An item of the public credit information catalog (公共信用信息目录)."""
+
+    info_type: str
+    domain: str
+    nature: Nature
+    subject_kinds: tuple[Literal["person", "organisation"], ...] = ("person",)
+    providing_departments: tuple[str, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+    open_level: OpenLevel = OpenLevel.GOVERNMENT
+    default_grade: str | None = None
+    # Per-grade display period overriding the grade's national bounds (negative items).
+    periods: dict[str, PeriodOverride] = Field(default_factory=dict)
+    # Months a positive or neutral record stays valid; None: until revoked.
+    validity_months: int | None = Field(default=None, ge=1)
+    reaches_responsible_persons: bool = False  # 落实到人
+    list_kind: Literal["black", "red", "watch"] | None = None
+    key_groups: tuple[str, ...] = ()
+    frequency: str = "实时"
+    deadline_days: int = Field(default=7, ge=0)
+    record_format: Literal["generic", "sgs_penalty", "sgs_license"] = "generic"
+
+    @model_validator(mode="after")
+    def _grade_for_negative(self) -> InformationItem:
+        if self.nature is Nature.NEGATIVE and not self.default_grade:
+            raise ValueError(f"失信类目录项 {self.code} 必须有默认等级 default_grade")
+        if self.nature is not Nature.NEGATIVE and self.default_grade:
+            raise ValueError(f"非失信类目录项 {self.code} 不应有失信等级")
+        for period in self.periods.values():
+            if period.min_months > period.max_months:
+                raise ValueError(f"目录项 {self.code} 的最短公示期限大于最长公示期限")
+        return self
+
+    def field(self, name: str) -> FieldSpec | None:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        return None
+
+
+class Behaviour(_Entry):
+    """Behaviour classification (信用行为分类目录): 守信 or 失信, with its degree."""
+
+    nature: Nature
+    grade: str | None = None
+    items: tuple[str, ...] = ()
+    watch_list: bool = False  # 重点关注 behaviours named by the seeds
+
+
+class Scenario(_Entry):
+    """Application scenario (公共信用信息应用目录) and whether checking is mandatory."""
+
+    mandatory: bool = False  # 应查必查
+    check_method: str = "联合奖惩系统自动比对"
+    departments: tuple[str, ...] = ()
+
+
+class DepartmentSpec(_Entry):
+    credit_code: str | None = None
+    kind: Literal["government", "association", "judicial", "upper_platform"] = "government"
+
+
+SECTION_MODELS: dict[str, type[_Entry]] = {
+    "grades": Grade,
+    "info_types": InfoType,
+    "domains": Domain,
+    "key_groups": KeyGroup,
+    "items": InformationItem,
+    "behaviours": Behaviour,
+    "scenarios": Scenario,
+    "departments": DepartmentSpec,
+}
+
+# The kind stored in catalog_entries for each section.
+SECTION_KINDS: dict[str, str] = {
+    "grades": "grade",
+    "info_types": "info_type",
+    "domains": "domain",
+    "key_groups": "key_group",
+    "items": "item",
+    "behaviours": "behaviour",
+    "scenarios": "scenario",
+    "departments": "department",
+}

@@ -1,0 +1,63 @@
+"""xinyong archive ID_NUMBER."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from xinyong.actors import cli_operator
+from xinyong.cli.common import cli_session, console, fail, print_json
+from xinyong.identity.masking import Audience
+from xinyong.queries.models import QueryBasis
+from xinyong.records.ingest import protector_for
+from xinyong.records.services import read_archive
+from xinyong.subjects.services import find_subject
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def archive(
+        id_number: Annotated[str, typer.Argument(help="身份证号或统一社会信用代码")],
+        purpose: Annotated[str, typer.Option(help="查询目的")] = "信用办档案管理",
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """查看信用主体的诚信档案（查询将被记录）。"""
+        protector = protector_for()
+        with cli_session() as session:
+            subject = find_subject(session, protector, id_number)
+            if subject is None:
+                if as_json:
+                    print_json({"subject": None, "records": []})
+                    return
+                fail("档案中没有该主体的记录", 0)
+            result = read_archive(
+                session,
+                cli_operator(),
+                protector,
+                subject,
+                audience=Audience.GOVERNMENT,
+                purpose=purpose,
+                basis=QueryBasis.ADMINISTRATION,
+            )
+            data = result.as_dict()
+        if as_json:
+            print_json(data)
+            return
+        subj = data["subject"]
+        console.print(
+            f"[bold]{subj['name']}[/bold]  {subj['id_number']}  共 {len(data['records'])} 条记录"
+        )
+        table = Table("ID", "目录项", "文书号", "决定日期", "等级", "状态", "公示截止")
+        for r in data["records"]:
+            table.add_row(
+                str(r["id"]),
+                r["item_name"],
+                r["document_number"],
+                r["decision_date"],
+                r["grade"] or "-",
+                r["state_label"],
+                r["display_until"] or "长期",
+            )
+        console.print(table)

@@ -1,0 +1,139 @@
+"""Every option of the platform, declared once, with its type, default and meaning.
+
+Options come from environment variables prefixed ``XINYONG_`` (for example
+``XINYONG_DATABASE_URL``). Keys for identity-number protection come from the
+environment or, for the embedded default only, from the key file that
+``xinyong init`` writes under ``XINYONG_HOME``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from xinyong.errors import ConfigurationError
+
+KEY_FILE_NAME = "keys.json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("./var"),
+        description="Directory for the embedded database, key file, uploads and anchors.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; PostgreSQL in production "
+        "(postgresql+psycopg://…). Unset: SQLite under `home`.",
+    )
+    blind_index_key: str | None = Field(
+        default=None,
+        description="Base64 key (32 bytes) for the HMAC blind index of identity numbers.",
+    )
+    encryption_key: str | None = Field(
+        default=None,
+        description="Base64 key (32 bytes) for AES-256-GCM encryption of identity numbers.",
+    )
+    profile: Literal["national", "changsha"] = Field(
+        default="national",
+        description="Rule profile: national defaults (第36号令) or Changsha "
+        "(three years for every negative record, 长政办发〔2017〕62号 §(十)).",
+    )
+    city_region_code: str = Field(
+        default="430100", description="GB/T 2260 code of the city running the platform."
+    )
+    city_name: str = Field(default="示范市", description="City name shown in pages and reports.")
+    import_chunk_rows: int = Field(
+        default=20_000, ge=100, description="Rows validated and merged per transaction."
+    )
+    max_cell_chars: int = Field(
+        default=4_000, ge=100, description="Longest accepted cell; longer cells reject the row."
+    )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024, description="Largest accepted submission file."
+    )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url is None or self.database_url.startswith("sqlite")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'xinyong.sqlite3').resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.home / KEY_FILE_NAME
+
+
+class Keys:
+    """The two secrets that protect identity numbers."""
+
+    def __init__(self, blind_index: bytes, encryption: bytes) -> None:
+        if len(blind_index) < 32 or len(encryption) != 32:
+            raise ConfigurationError("身份证号保护密钥长度不正确（需要 32 字节，Base64 编码）")
+        self.blind_index = blind_index
+        self.encryption = encryption
+
+
+def _decode_key(value: str, name: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError as exc:
+        raise ConfigurationError(f"密钥 {name} 不是有效的 Base64 编码") from exc
+
+
+def load_keys(settings: Settings) -> Keys:
+    """Keys from configuration; the local key file only on the embedded default.
+
+    Refuses to run on PostgreSQL without configured keys: a production database must
+    never be protected by a key file lying next to a development checkout.
+    """
+    if settings.blind_index_key and settings.encryption_key:
+        return Keys(
+            _decode_key(settings.blind_index_key, "XINYONG_BLIND_INDEX_KEY"),
+            _decode_key(settings.encryption_key, "XINYONG_ENCRYPTION_KEY"),
+        )
+    if not settings.is_sqlite:
+        raise ConfigurationError(
+            "使用 PostgreSQL 时必须配置 XINYONG_BLIND_INDEX_KEY 和 XINYONG_ENCRYPTION_KEY"
+        )
+    if not settings.key_file.exists():
+        raise ConfigurationError(f"未找到密钥文件 {settings.key_file}，请先运行 xinyong init")
+    data = json.loads(settings.key_file.read_text(encoding="utf-8"))
+    return Keys(
+        _decode_key(data["blind_index_key"], "blind_index_key"),
+        _decode_key(data["encryption_key"], "encryption_key"),
+    )
+
+
+def create_key_file(settings: Settings) -> bool:
+    """Write a fresh key file for the embedded default; never overwrite one."""
+    if settings.key_file.exists():
+        return False
+    settings.home.mkdir(parents=True, exist_ok=True)
+    data = {
+        "blind_index_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "encryption_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    fd = os.open(settings.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    return True
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

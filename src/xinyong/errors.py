@@ -1,0 +1,58 @@
+"""Domain errors. Each carries a stable code for machines and a Chinese message for people.
+
+The web layer maps them to HTTP statuses in one place (``xinyong.web.app``); the CLI
+prints the message and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class XinyongError(Exception):
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ConfigurationError(XinyongError):
+    code = "configuration"
+    http_status = 500
+
+
+class InvalidInput(XinyongError):
+    code = "invalid_input"
+    http_status = 422
+
+
+class NotFound(XinyongError):
+    code = "not_found"
+    http_status = 404
+
+
+class Unauthorized(XinyongError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(XinyongError):
+    code = "forbidden"
+    http_status = 403
+
+
+class Conflict(XinyongError):
+    code = "conflict"
+    http_status = 409
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class UnreadableFile(InvalidInput):
+    """The whole file cannot be read: wrong format, encoding, truncated, encrypted."""
+
+    code = "unreadable_file"

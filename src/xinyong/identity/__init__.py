@@ -1,0 +1,1 @@
+"""Identity (实名): identity numbers, credit codes, masking, blind index and encryption."""

@@ -1,0 +1,15 @@
+"""Imports every domain's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from xinyong.accounts import models as accounts_models
+from xinyong.catalog import models as catalog_models
+from xinyong.queries import models as queries_models
+from xinyong.records import models as records_models
+from xinyong.subjects import models as subjects_models
+
+__all__ = [
+    "accounts_models",
+    "catalog_models",
+    "queries_models",
+    "records_models",
+    "subjects_models",
+]

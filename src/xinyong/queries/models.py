@@ -1,0 +1,35 @@
+"""The query log: every read of a person's data, with who, why and on what basis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xinyong.db import Base, BigId, JsonDoc, UtcDateTime, pk, utcnow
+
+
+class QueryBasis(enum.StrEnum):
+    SELF = "self"  # 本人查询
+    LEGAL_DUTY = "legal_duty"  # 依法履职 / 政务共享
+    AUTHORIZATION = "authorization"  # 授权查询
+    ADMINISTRATION = "administration"  # 信用办管理
+
+
+class QueryLog(Base):
+    __tablename__ = "query_log"
+
+    id: Mapped[pk]
+    subject_id: Mapped[int] = mapped_column(BigId, ForeignKey("subjects.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(200))
+    basis: Mapped[str] = mapped_column(String(32))
+    authorization_id: Mapped[int | None] = mapped_column(BigId)
+    returned: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    queried_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

@@ -1,0 +1,147 @@
+"""Record formats: which columns of a submitted table mean what. Pure.
+
+Three formats share one pipeline: the national 双公示 administrative penalty format, its
+licence sibling (both recognised from their Chinese headers, DOMAIN §16), and the generic
+format whose columns are the catalog item's field labels or names plus the common subject
+columns below.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from xinyong.catalog.schemas import InformationItem
+
+_PAREN = str.maketrans({"（": "(", "）": ")", "　": "", " ": "", "\t": ""})
+
+
+def normalize_header(text: str) -> str:
+    """Headers as departments really write them: full-width brackets, stray spaces."""
+    return text.translate(_PAREN).strip().lstrip("\ufeff")
+
+
+# Canonical names of the columns every format may carry, and the headers that mean them.
+SUBJECT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "item_code": ("目录项", "目录项代码", "信息项代码", "item", "item_code"),
+    "subject_name": ("行政相对人名称", "主体名称", "姓名", "名称", "name", "subject_name"),
+    "subject_category": ("行政相对人类别", "主体类别", "subject_category"),
+    "credit_code": (
+        "行政相对人代码_1(统一社会信用代码)",
+        "行政相对人代码_1",
+        "统一社会信用代码",
+        "credit_code",
+    ),
+    "legal_rep_name": ("法定代表人", "法定代表人姓名", "legal_rep_name"),
+    "legal_rep_id_type": ("法定代表人证件类型", "legal_rep_id_type"),
+    "legal_rep_id_number": ("法定代表人证件号码", "法定代表人身份证号", "legal_rep_id_number"),
+    "id_type": ("证件类型", "id_type"),
+    "id_number": ("证件号码", "身份证号", "身份证号码", "公民身份号码", "id_number"),
+    "document_number": (
+        "行政处罚决定书文号",
+        "行政许可决定文书号",
+        "决定文书号",
+        "文书号",
+        "文号",
+        "认定文书号",
+        "document_number",
+    ),
+    "decision_date": (
+        "处罚决定日期",
+        "许可决定日期",
+        "决定日期",
+        "认定日期",
+        "decision_date",
+    ),
+    "behaviour": ("违法行为类型", "行为", "失信行为", "behaviour"),
+    "grade": ("失信等级", "严重程度", "等级", "grade"),
+    "display_until": ("公示截止期", "公示截止日期", "展示截止日期", "display_until"),
+    "department_credit_code": (
+        "数据来源单位统一社会信用代码",
+        "部门统一社会信用代码",
+        "department_credit_code",
+    ),
+    "department_code": ("部门代码", "报送部门代码", "department"),
+}
+
+# The other organisation codes of the 双公示 format, kept as facts.
+EXTRA_CODE_COLUMNS = {
+    "行政相对人代码_2(工商注册号)": "registration_number",
+    "行政相对人代码_2": "registration_number",
+    "行政相对人代码_3(组织机构代码)": "organisation_code",
+    "行政相对人代码_3": "organisation_code",
+    "行政相对人代码_4(税务登记号)": "tax_registration_number",
+    "行政相对人代码_4": "tax_registration_number",
+    "行政相对人代码_5(事业单位证书号)": "institution_certificate",
+    "行政相对人代码_5": "institution_certificate",
+    "行政相对人代码_6(社会组织登记证号)": "social_organisation_certificate",
+    "行政相对人代码_6": "social_organisation_certificate",
+}
+
+SGS_PENALTY_MARKERS = frozenset({"行政处罚决定书文号", "处罚类别", "处罚决定日期"})
+SGS_LICENSE_MARKERS = frozenset({"行政许可决定文书号", "许可内容", "许可决定日期"})
+
+# Columns of the 双公示 formats that are not catalog fields and are dropped on purpose.
+IGNORED_COLUMNS = frozenset({"行政许可决定文书名称", "当前状态"})
+
+_SUBJECT_LOOKUP = {
+    normalize_header(alias): canonical
+    for canonical, aliases in SUBJECT_COLUMNS.items()
+    for alias in aliases
+}
+_EXTRA_LOOKUP = {normalize_header(k): v for k, v in EXTRA_CODE_COLUMNS.items()}
+
+
+def detect_format(headers: list[str]) -> str:
+    names = {normalize_header(h) for h in headers}
+    if names >= SGS_PENALTY_MARKERS:
+        return "sgs_penalty"
+    if names >= SGS_LICENSE_MARKERS:
+        return "sgs_license"
+    return "generic"
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Header → (kind, canonical name), kind one of subject, field, extra."""
+
+    columns: dict[str, tuple[str, str]]
+    unknown: tuple[str, ...]
+
+    def header_for(self, canonical: str) -> str | None:
+        for header, (_, name) in self.columns.items():
+            if name == canonical:
+                return header
+        return None
+
+
+_CODE_SUFFIX = re.compile(r"\(.*\)$")
+
+
+def map_columns(headers: list[str], item: InformationItem | None) -> ColumnMap:
+    """Map a table's headers to canonical names; list the headers nobody knows."""
+    field_lookup: dict[str, str] = {}
+    if item is not None:
+        for spec in item.fields:
+            for alias in (spec.label, spec.name, *spec.aliases):
+                field_lookup[normalize_header(alias)] = spec.name
+    columns: dict[str, tuple[str, str]] = {}
+    unknown: list[str] = []
+    for header in headers:
+        key = normalize_header(header)
+        if key in field_lookup:
+            columns[header] = ("field", field_lookup[key])
+        elif key in _SUBJECT_LOOKUP:
+            columns[header] = ("subject", _SUBJECT_LOOKUP[key])
+        elif key in _EXTRA_LOOKUP:
+            columns[header] = ("extra", _EXTRA_LOOKUP[key])
+        elif _CODE_SUFFIX.sub("", key) in _EXTRA_LOOKUP:
+            columns[header] = ("extra", _EXTRA_LOOKUP[_CODE_SUFFIX.sub("", key)])
+        elif _CODE_SUFFIX.sub("", key) in _SUBJECT_LOOKUP:
+            columns[header] = ("subject", _SUBJECT_LOOKUP[_CODE_SUFFIX.sub("", key)])
+        elif key in IGNORED_COLUMNS:
+            continue
+        else:
+            unknown.append(header)
+    # The behaviour column of the 双公示 format is both the record's behaviour and a field.
+    return ColumnMap(columns, tuple(unknown))

@@ -1,0 +1,578 @@
+"""Submission (归集): a table of rows → validated records merged set-based, in chunks.
+
+Rows are validated in Python, then each chunk is loaded into a temporary staging table
+(``COPY`` on PostgreSQL, one ``executemany`` on SQLite) and merged with two set-based
+statements: archive the versions a changed row replaces, then upsert on the submission
+key. A chunk is one transaction: a crash loses at most the chunk in flight, and running
+the file again neither duplicates nor half-writes anything, because the merge is keyed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from xinyong.actors import Actor
+from xinyong.catalog.catalog import Catalog
+from xinyong.catalog.models import Department
+from xinyong.catalog.services import current_catalog
+from xinyong.config import Settings, get_settings, load_keys
+from xinyong.db import is_postgres, utcnow
+from xinyong.errors import Forbidden, InvalidInput, NotFound, UnreadableFile
+from xinyong.identity.protection import IdentityProtector
+from xinyong.records.formats import ColumnMap, detect_format, map_columns
+from xinyong.records.models import BatchStatus, SubmissionBatch, SubmissionError
+from xinyong.records.parsers import RawRow, open_table
+from xinyong.records.validation import RowContext, RowError, RowValidator, SubjectRef, ValidRow
+from xinyong.subjects.models import LinkRole, Subject, SubjectLink
+
+MAX_ERRORS_IN_SUMMARY = 1000
+
+STAGE_COLUMNS = (
+    "subject_id",
+    "department_id",
+    "item_code",
+    "item_version",
+    "document_number",
+    "nature",
+    "behaviour",
+    "decision_date",
+    "facts",
+    "grade",
+    "grade_source",
+    "grade_set_by",
+    "open_level",
+    "display_from",
+    "display_until",
+    "content_hash",
+    "batch_id",
+    "row_number",
+)
+# Columns a resubmission may change; state and id stay.
+UPDATABLE = tuple(
+    c
+    for c in STAGE_COLUMNS
+    if c not in ("subject_id", "department_id", "item_code", "document_number")
+)
+VERSION_COLUMNS = (*STAGE_COLUMNS, "state", "version", "updated_at")
+
+
+@dataclass
+class ImportResult:
+    batch_id: int
+    record_format: str
+    total: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.rejected == 0 else 2
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "format": self.record_format,
+            "total": self.total,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "ignored_columns": self.ignored_columns,
+            "errors": [e.as_dict() for e in self.errors],
+            "errors_truncated": self.error_count > len(self.errors),
+        }
+
+
+@dataclass(frozen=True)
+class TableInput:
+    """Anything the pipeline can read: headers and numbered rows."""
+
+    headers: list[str]
+    rows: Iterable[RawRow]
+    filename: str | None = None
+    file_sha256: str | None = None
+
+
+def protector_for(settings: Settings | None = None) -> IdentityProtector:
+    return IdentityProtector(load_keys(settings or get_settings()))
+
+
+def _department_maps(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    by_credit: dict[str, int] = {}
+    by_code: dict[str, int] = {}
+    for dept in session.scalars(select(Department)):
+        by_code[dept.code] = dept.id
+        if dept.credit_code:
+            by_credit[dept.credit_code] = dept.id
+    return by_credit, by_code
+
+
+REQUIRED_COLUMNS = (
+    ("subject_name", "主体名称（行政相对人名称）"),
+    ("document_number", "决定文书号"),
+    ("decision_date", "决定日期"),
+)
+
+
+def _check_headers(columns: ColumnMap, catalog: Catalog, fixed_item: Any) -> None:
+    present = {name for _, name in columns.columns.values()}
+    missing = [label for name, label in REQUIRED_COLUMNS if name not in present]
+    if "id_number" not in present and "credit_code" not in present:
+        missing.append("证件号码或统一社会信用代码")
+    if fixed_item is None and "item_code" not in present:
+        missing.append("目录项（或使用 --item 指定）")
+    if fixed_item is not None:
+        for spec in fixed_item.fields:
+            if spec.required and spec.name not in present:
+                missing.append(spec.label)
+    if missing:
+        raise UnreadableFile("文件缺少必需的列：" + "、".join(missing), code="missing_columns")
+
+
+def ingest_table(
+    session: Session,
+    actor: Actor,
+    table: TableInput,
+    *,
+    department_code: str | None = None,
+    item_code: str | None = None,
+    channel: str = "cli",
+    chunk_rows: int | None = None,
+    protector: IdentityProtector | None = None,
+    on_chunk: Callable[[], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Validate and merge every row; reject bad rows with reasons; return the summary.
+
+    ``on_chunk`` is called after each chunk has been flushed: the CLI commits there, so a
+    large file is merged in bounded transactions.
+    """
+    settings = get_settings()
+    protector = protector or protector_for(settings)
+    catalog = current_catalog(session)
+    chunk_rows = chunk_rows or settings.import_chunk_rows
+
+    fixed_department: Department | None = None
+    if actor.role == "department":
+        if actor.department_id is None:
+            raise Forbidden("该密钥未绑定部门", code="no_department")
+        fixed_department = session.get(Department, actor.department_id)
+        if department_code and fixed_department and department_code != fixed_department.code:
+            raise Forbidden("不能代其他部门报送", code="department_mismatch")
+    elif department_code:
+        fixed_department = session.scalar(
+            select(Department).where(Department.code == department_code)
+        )
+        if fixed_department is None:
+            raise NotFound(f"部门 {department_code} 未登记", code="unknown_department")
+    elif not actor.is_admin:
+        raise Forbidden("无权报送", code="forbidden")
+
+    record_format = detect_format(table.headers)
+    fixed_item = None
+    if item_code:
+        fixed_item = catalog.item(item_code)
+    elif record_format != "generic":
+        fixed_item = catalog.item_for_format(record_format)
+        if fixed_item is None:
+            raise InvalidInput(f"目录中没有 {record_format} 格式的目录项", code="unknown_item")
+    columns = map_columns(table.headers, fixed_item)
+    _check_headers(columns, catalog, fixed_item)
+
+    by_credit, by_code = _department_maps(session)
+    ctx = RowContext(
+        catalog=catalog,
+        protector=protector,
+        departments_by_credit_code=by_credit,
+        departments_by_code=by_code,
+        fixed_department_id=fixed_department.id if fixed_department else None,
+        restrict_to_department=actor.role == "department",
+        fixed_item=fixed_item,
+        submitted_by=actor.name,
+        profile=settings.profile,
+    )
+    validator = RowValidator(ctx, columns)
+
+    batch = SubmissionBatch(
+        department_id=fixed_department.id if fixed_department else None,
+        submitted_by=actor.name,
+        channel=channel,
+        filename=table.filename,
+        file_sha256=table.file_sha256,
+        record_format=record_format,
+        item_code=fixed_item.code if fixed_item else None,
+    )
+    session.add(batch)
+    session.flush()
+    result = ImportResult(
+        batch_id=batch.id, record_format=record_format, ignored_columns=list(columns.unknown)
+    )
+    merger = _Merger(session, protector, batch.id)
+
+    pending: list[ValidRow] = []
+    pending_keys: set[tuple[int, str, str, str]] = set()
+    pending_errors: list[tuple[RowError, dict[str, str]]] = []
+
+    def flush_chunk() -> None:
+        created, updated = merger.merge(pending)
+        result.created += created
+        result.updated += updated
+        result.unchanged += len(pending) - created - updated
+        _store_errors(session, protector, batch.id, pending_errors)
+        batch.total_rows, batch.accepted, batch.rejected = (
+            result.total,
+            result.accepted,
+            result.rejected,
+        )
+        batch.created, batch.updated, batch.unchanged = (
+            result.created,
+            result.updated,
+            result.unchanged,
+        )
+        session.flush()
+        pending.clear()
+        pending_keys.clear()
+        pending_errors.clear()
+        if on_chunk is not None:
+            on_chunk()
+        if progress is not None:
+            progress(result.total)
+
+    for raw in table.rows:
+        result.total += 1
+        if raw.problem is not None:
+            outcome: ValidRow | RowError = RowError(
+                raw.number, raw.problem.column, raw.problem.code, raw.problem.message
+            )
+        else:
+            outcome = validator.validate(raw.number, raw.values)
+        if isinstance(outcome, RowError):
+            result.rejected += 1
+            result.error_count += 1
+            if len(result.errors) < MAX_ERRORS_IN_SUMMARY:
+                result.errors.append(outcome)
+            pending_errors.append((outcome, raw.values))
+        else:
+            if outcome.key in pending_keys:
+                # The same record twice in one chunk: the later row is a new version.
+                flush_chunk()
+            result.accepted += 1
+            pending.append(outcome)
+            pending_keys.add(outcome.key)
+        if len(pending) + len(pending_errors) >= chunk_rows:
+            flush_chunk()
+    flush_chunk()
+    batch.status = BatchStatus.DONE.value
+    batch.finished_at = utcnow()
+    session.flush()
+    return result
+
+
+def ingest_file(
+    session: Session,
+    actor: Actor,
+    path: Path,
+    *,
+    department_code: str | None = None,
+    item_code: str | None = None,
+    channel: str = "cli",
+    chunk_rows: int | None = None,
+    protector: IdentityProtector | None = None,
+    on_chunk: Callable[[], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    settings = get_settings()
+    digest = _file_sha256(path)
+    with open_table(
+        path, max_cell_chars=settings.max_cell_chars, max_bytes=settings.max_upload_bytes
+    ) as raw:
+        table = TableInput(raw.headers, raw.rows(), filename=path.name, file_sha256=digest)
+        return ingest_table(
+            session,
+            actor,
+            table,
+            department_code=department_code,
+            item_code=item_code,
+            channel=channel,
+            chunk_rows=chunk_rows,
+            protector=protector,
+            on_chunk=on_chunk,
+            progress=progress,
+        )
+
+
+def record_unreadable(
+    session: Session, actor: Actor, filename: str | None, error: UnreadableFile, channel: str
+) -> int:
+    """Keep provenance of a file that could not be read at all."""
+    batch = SubmissionBatch(
+        department_id=actor.department_id,
+        submitted_by=actor.name,
+        channel=channel,
+        filename=filename,
+        status=BatchStatus.FAILED.value,
+        failure=f"{error.code}: {error.message}",
+        finished_at=utcnow(),
+    )
+    session.add(batch)
+    session.flush()
+    return batch.id
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _store_errors(
+    session: Session,
+    protector: IdentityProtector,
+    batch_id: int,
+    errors: list[tuple[RowError, dict[str, str]]],
+) -> None:
+    if not errors:
+        return
+    context = f"batch:{batch_id}"
+    session.execute(
+        insert(SubmissionError),
+        [
+            {
+                "batch_id": batch_id,
+                "row_number": err.row,
+                "column": (err.column or "")[:200] or None,
+                "code": err.code,
+                "message": err.message,
+                "value_masked": (err.value or "")[:200] or None,
+                "row_cipher": protector.encrypt_text(
+                    json.dumps(values, ensure_ascii=False), context
+                ),
+            }
+            for err, values in errors
+        ],
+    )
+
+
+class _Merger:
+    """Loads validated rows into staging and merges them into ``records``."""
+
+    def __init__(self, session: Session, protector: IdentityProtector, batch_id: int) -> None:
+        self.session = session
+        self.protector = protector
+        self.batch_id = batch_id
+        self.postgres = is_postgres(session)
+        self.subject_ids: dict[str, int] = {}
+        self._staged = False
+
+    def _ensure_stage(self) -> None:
+        if self._staged:
+            return
+        facts_type = "jsonb" if self.postgres else "TEXT"
+        id_type = "bigint" if self.postgres else "INTEGER"
+        self.session.execute(
+            text(
+                f"""CREATE TEMP TABLE IF NOT EXISTS stage_records (
+                subject_id {id_type}, department_id {id_type}, item_code varchar(64),
+                item_version integer, document_number varchar(200), nature varchar(16),
+                behaviour varchar(500), decision_date date, facts {facts_type},
+                grade varchar(32), grade_source varchar(32), grade_set_by varchar(200),
+                open_level varchar(16), display_from date, display_until date,
+                content_hash varchar(32), batch_id {id_type}, row_number integer)"""
+            )
+        )
+        self._staged = True
+
+    # -- subjects ------------------------------------------------------------------------
+
+    def resolve_subjects(self, refs: Iterable[SubjectRef]) -> None:
+        wanted: dict[str, SubjectRef] = {}
+        for ref in refs:
+            if ref.id_index not in self.subject_ids:
+                wanted.setdefault(ref.id_index, ref)
+        if not wanted:
+            return
+        keys = list(wanted)
+        for start in range(0, len(keys), 5000):
+            part = keys[start : start + 5000]
+            for sid, index in self.session.execute(
+                select(Subject.id, Subject.id_index).where(Subject.id_index.in_(part))
+            ):
+                self.subject_ids[index] = sid
+        missing = [ref for index, ref in wanted.items() if index not in self.subject_ids]
+        if missing:
+            now = utcnow()
+            stmt = insert(Subject).returning(Subject.id, Subject.id_index)
+            rows = self.session.execute(
+                stmt,
+                [
+                    {
+                        "kind": ref.kind,
+                        "id_type": ref.id_type,
+                        "id_index": ref.id_index,
+                        "id_cipher": self.protector.encrypt(ref.number, ref.id_index),
+                        "name": ref.name,
+                        "birth_date": ref.birth_date,
+                        "sex": ref.sex,
+                        "region_code": ref.region_code,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for ref in missing
+                ],
+            )
+            for sid, index in rows:
+                self.subject_ids[index] = sid
+        if len(self.subject_ids) > 2_000_000:
+            self.subject_ids.clear()
+
+    # -- records -------------------------------------------------------------------------
+
+    def merge(self, rows: list[ValidRow]) -> tuple[int, int]:
+        if not rows:
+            return 0, 0
+        self._ensure_stage()
+        refs: list[SubjectRef] = [r.subject for r in rows]
+        refs.extend(r.legal_representative for r in rows if r.legal_representative)
+        self.resolve_subjects(refs)
+        ids = self.subject_ids
+        stage_rows = [
+            (
+                ids[r.subject.id_index],
+                r.department_id,
+                r.item_code,
+                r.item_version,
+                r.document_number,
+                r.nature,
+                r.behaviour,
+                r.decision_date,
+                r.facts_json,
+                r.grade,
+                r.grade_source,
+                r.grade_set_by,
+                r.open_level,
+                r.display_from,
+                r.display_until,
+                r.content_hash,
+                self.batch_id,
+                r.row,
+            )
+            for r in rows
+        ]
+        conn = self.session.connection()
+        if self.postgres:
+            conn.execute(text("TRUNCATE stage_records"))
+            driver = conn.connection.driver_connection
+            with (
+                driver.cursor() as cur,
+                cur.copy(  # type: ignore[union-attr]
+                    f"COPY stage_records ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
+                ) as copy,
+            ):
+                for row in stage_rows:
+                    copy.write_row(row)
+        else:
+            conn.execute(text("DELETE FROM stage_records"))
+            placeholders = ", ".join("?" for _ in STAGE_COLUMNS)
+            driver = conn.connection.driver_connection
+            driver.executemany(  # type: ignore[union-attr]
+                f"INSERT INTO stage_records ({', '.join(STAGE_COLUMNS)}) VALUES ({placeholders})",
+                [
+                    (
+                        *row[:7],
+                        row[7].isoformat(),
+                        *row[8:13],
+                        row[13].isoformat(),
+                        row[14].isoformat() if row[14] else None,
+                        *row[15:],
+                    )
+                    for row in stage_rows
+                ],
+            )
+        join = (
+            "r.department_id = s.department_id AND r.item_code = s.item_code "
+            "AND r.document_number = s.document_number AND r.subject_id = s.subject_id"
+        )
+        archived = conn.execute(
+            text(
+                f"INSERT INTO record_versions (record_id, {', '.join(VERSION_COLUMNS)}, "
+                "superseded_at, superseded_by_batch) "
+                f"SELECT r.id, {', '.join('r.' + c for c in VERSION_COLUMNS)}, :now, :batch "
+                f"FROM records r JOIN stage_records s ON {join} "
+                "WHERE r.content_hash <> s.content_hash"
+            ),
+            {"now": utcnow(), "batch": self.batch_id},
+        ).rowcount
+        set_clause = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
+        upserted = conn.execute(
+            text(
+                f"INSERT INTO records ({', '.join(STAGE_COLUMNS)}, "
+                "state, version, created_at, updated_at) "
+                f"SELECT {', '.join(STAGE_COLUMNS)}, 'active', 1, :now, :now FROM stage_records "
+                "WHERE true "
+                "ON CONFLICT (department_id, item_code, document_number, subject_id) DO UPDATE SET "
+                f"{set_clause}, version = records.version + 1, updated_at = excluded.updated_at "
+                "WHERE records.content_hash <> excluded.content_hash"
+            ),
+            {"now": utcnow()},
+        ).rowcount
+        self._link_legal_representatives(rows)
+        return upserted - archived, archived
+
+    def _link_legal_representatives(self, rows: list[ValidRow]) -> None:
+        pairs = {
+            (
+                self.subject_ids[r.subject.id_index],
+                self.subject_ids[r.legal_representative.id_index],
+            )
+            for r in rows
+            if r.legal_representative is not None
+        }
+        if not pairs:
+            return
+        existing = set(
+            self.session.execute(
+                select(SubjectLink.organisation_id, SubjectLink.person_id).where(
+                    SubjectLink.role == LinkRole.LEGAL_REPRESENTATIVE.value,
+                    SubjectLink.organisation_id.in_({org for org, _ in pairs}),
+                )
+            ).tuples()
+        )
+        new = pairs - existing
+        if new:
+            self.session.execute(
+                insert(SubjectLink),
+                [
+                    {
+                        "organisation_id": org,
+                        "person_id": person,
+                        "role": LinkRole.LEGAL_REPRESENTATIVE.value,
+                        "source_batch_id": self.batch_id,
+                        "created_at": utcnow(),
+                    }
+                    for org, person in new
+                ],
+            )
+
+
+def iter_json_rows(rows: list[dict[str, Any]]) -> Iterator[RawRow]:
+    """Rows posted as JSON objects, numbered from 1 as a person counts them."""
+    for number, obj in enumerate(rows, start=1):
+        values = {str(k): "" if v is None else str(v) for k, v in obj.items()}
+        yield RawRow(number=number, values=values, problem=None)

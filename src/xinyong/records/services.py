@@ -1,0 +1,150 @@
+"""The person's archive (诚信档案): every record with its state and visibility."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xinyong.actors import Actor
+from xinyong.catalog.models import Department
+from xinyong.catalog.schemas import OPEN_LEVEL_NAMES, OpenLevel
+from xinyong.catalog.services import current_catalog
+from xinyong.identity.masking import Audience, mask_id_number, mask_name
+from xinyong.identity.protection import IdentityProtector
+from xinyong.queries.models import QueryBasis
+from xinyong.queries.services import log_query
+from xinyong.records.display import visibility
+from xinyong.records.models import Record, RecordVersion
+from xinyong.subjects.models import Subject
+from xinyong.subjects.services import reveal_number
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    record: Record
+    item_name: str
+    department_name: str
+    label: str
+    used: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "id": r.id,
+            "document_number": r.document_number,
+            "item": r.item_code,
+            "item_name": self.item_name,
+            "nature": r.nature,
+            "department": self.department_name,
+            "behaviour": r.behaviour,
+            "decision_date": r.decision_date.isoformat(),
+            "state": r.state,
+            "state_label": self.label,
+            "grade": r.grade,
+            "grade_source": r.grade_source,
+            "open_level": r.open_level,
+            "open_level_name": OPEN_LEVEL_NAMES[OpenLevel(r.open_level)],
+            "display_from": r.display_from.isoformat(),
+            "display_until": r.display_until.isoformat() if r.display_until else None,
+            "in_use": self.used,
+            "version": r.version,
+            "facts": r.facts,
+        }
+
+
+@dataclass(frozen=True)
+class Archive:
+    subject: Subject
+    shown_number: str
+    shown_name: str
+    entries: list[ArchiveEntry]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "subject": {
+                "id": self.subject.id,
+                "kind": self.subject.kind,
+                "name": self.shown_name,
+                "id_type": self.subject.id_type,
+                "id_number": self.shown_number,
+                "birth_date": self.subject.birth_date.isoformat()
+                if self.subject.birth_date
+                else None,
+                "sex": self.subject.sex,
+                "region_code": self.subject.region_code,
+            },
+            "records": [e.as_dict() for e in self.entries],
+        }
+
+
+def read_archive(
+    session: Session,
+    actor: Actor,
+    protector: IdentityProtector,
+    subject: Subject,
+    *,
+    audience: Audience,
+    purpose: str,
+    basis: QueryBasis,
+    on: dt.date | None = None,
+    authorization_id: int | None = None,
+) -> Archive:
+    """The archive as ``audience`` may see it, and the read logged in the same transaction."""
+    on = on or dt.date.today()
+    catalog = current_catalog(session)
+    departments = {d.id: d.name for d in session.scalars(select(Department))}
+    entries: list[ArchiveEntry] = []
+    rows = session.scalars(
+        select(Record)
+        .where(Record.subject_id == subject.id)
+        .order_by(Record.decision_date.desc(), Record.id.desc())
+    )
+    for record in rows:
+        vis = visibility(
+            state=record.state,
+            open_level=record.open_level,
+            display_from=record.display_from,
+            display_until=record.display_until,
+            audience=audience,
+            on=on,
+        )
+        if not vis.shown:
+            continue
+        item = catalog.items.get(record.item_code)
+        entries.append(
+            ArchiveEntry(
+                record,
+                item.name if item else record.item_code,
+                departments.get(record.department_id, ""),
+                vis.label,
+                vis.used,
+            )
+        )
+    number = reveal_number(protector, subject)
+    shown_number = number if subject.kind == "organisation" else mask_id_number(number, audience)
+    archive = Archive(subject, shown_number, mask_name(subject.name, audience), entries)
+    log_query(
+        session,
+        actor,
+        subject.id,
+        action="archive:view",
+        purpose=purpose,
+        basis=basis,
+        authorization_id=authorization_id,
+        returned={"audience": audience.value, "records": [e.record.id for e in entries]},
+    )
+    return archive
+
+
+def record_history(session: Session, record_id: int) -> list[RecordVersion]:
+    return list(
+        session.scalars(
+            select(RecordVersion)
+            .where(RecordVersion.record_id == record_id)
+            .order_by(RecordVersion.version)
+        )
+    )

@@ -1,0 +1,67 @@
+"""Finding subjects by identity number without ever storing or logging the number."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xinyong.errors import InvalidInput, NotFound
+from xinyong.identity.numbers import (
+    IdNumberError,
+    IdType,
+    normalize_other_id,
+    parse_credit_code,
+    parse_id_type,
+    parse_resident_id,
+)
+from xinyong.identity.protection import IdentityProtector
+from xinyong.subjects.models import Subject, SubjectLink
+
+
+def blind_index_for(protector: IdentityProtector, number: str, id_type: str | None = None) -> str:
+    """Validate a number typed by someone and return its blind index.
+
+    Without a type, an 18-character value is tried as a resident identity number, then as
+    a credit code.
+    """
+    kind = parse_id_type(id_type or "")
+    if id_type and kind is None:
+        raise InvalidInput("未知的证件类型", code="unknown_id_type")
+    try:
+        if id_type is None and len(number.strip()) == 18 and not number.strip()[:17].isdigit():
+            return protector.blind_index(IdType.CREDIT_CODE.value, parse_credit_code(number))
+        if kind is IdType.RESIDENT_ID:
+            rid = parse_resident_id(number)
+            return protector.blind_index(IdType.RESIDENT_ID.value, rid.number)
+        if kind is IdType.CREDIT_CODE:
+            return protector.blind_index(IdType.CREDIT_CODE.value, parse_credit_code(number))
+        assert kind is not None
+        return protector.blind_index(kind.value, normalize_other_id(number))
+    except IdNumberError as exc:
+        raise InvalidInput(exc.message, code=exc.code) from exc
+
+
+def find_subject(
+    session: Session, protector: IdentityProtector, number: str, id_type: str | None = None
+) -> Subject | None:
+    index = blind_index_for(protector, number, id_type)
+    return session.scalar(select(Subject).where(Subject.id_index == index))
+
+
+def get_subject(session: Session, subject_id: int) -> Subject:
+    subject = session.get(Subject, subject_id)
+    if subject is None:
+        raise NotFound("信用主体不存在", code="subject_not_found")
+    return subject
+
+
+def reveal_number(protector: IdentityProtector, subject: Subject) -> str:
+    """The clear identity number, for the person themself or an authorized report only."""
+    return protector.decrypt(subject.id_cipher, subject.id_index)
+
+
+def links_of(session: Session, subject: Subject) -> list[SubjectLink]:
+    column = (
+        SubjectLink.organisation_id if subject.kind == "organisation" else SubjectLink.person_id
+    )
+    return list(session.scalars(select(SubjectLink).where(column == subject.id)))

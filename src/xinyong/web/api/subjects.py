@@ -1,0 +1,93 @@
+"""Subjects and archives. Identity numbers travel in request bodies, never in URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from xinyong.errors import NotFound
+from xinyong.identity.masking import Audience
+from xinyong.queries.models import QueryBasis
+from xinyong.records.ingest import protector_for
+from xinyong.records.services import read_archive
+from xinyong.subjects.services import find_subject, get_subject
+from xinyong.web.deps import AdminDep, SessionDep
+
+router = APIRouter(tags=["档案 archive"])
+
+
+class SubjectLookup(BaseModel):
+    id_number: str = Field(min_length=1, max_length=64, description="身份证号或统一社会信用代码")
+    id_type: str | None = Field(default=None, description="证件类型；默认按号码识别")
+
+
+class SubjectRef(BaseModel):
+    id: int
+    kind: str
+
+
+@router.post("/subjects/lookup", response_model=SubjectRef)
+def lookup(body: SubjectLookup, session: SessionDep, actor: AdminDep) -> Any:
+    """The subject id for an identity number (so the number never appears in a URL)."""
+    subject = find_subject(session, protector_for(), body.id_number, body.id_type)
+    if subject is None:
+        raise NotFound("档案中没有该主体", code="subject_not_found")
+    return {"id": subject.id, "kind": subject.kind}
+
+
+class ArchiveRecord(BaseModel):
+    id: int
+    document_number: str
+    item: str
+    item_name: str
+    nature: str
+    department: str
+    behaviour: str | None
+    decision_date: str
+    state: str
+    state_label: str
+    grade: str | None
+    grade_source: str | None
+    open_level: str
+    open_level_name: str
+    display_from: str
+    display_until: str | None
+    in_use: bool
+    version: int
+    facts: dict[str, Any]
+
+
+class ArchiveSubject(BaseModel):
+    id: int
+    kind: str
+    name: str
+    id_type: str
+    id_number: str
+    birth_date: str | None
+    sex: str | None
+    region_code: str | None
+
+
+class ArchiveRead(BaseModel):
+    subject: ArchiveSubject
+    records: list[ArchiveRecord]
+
+
+@router.get("/subjects/{subject_id}/archive", response_model=ArchiveRead)
+def archive(
+    subject_id: int, session: SessionDep, actor: AdminDep, purpose: str = "信用办档案管理"
+) -> Any:
+    """The subject's archive as the credit office sees it; the read is logged."""
+    subject = get_subject(session, subject_id)
+    result = read_archive(
+        session,
+        actor,
+        protector_for(),
+        subject,
+        audience=Audience.GOVERNMENT,
+        purpose=purpose,
+        basis=QueryBasis.ADMINISTRATION,
+    )
+    return result.as_dict()

@@ -1,0 +1,64 @@
+"""The FastAPI application: routers, error mapping, static files."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from xinyong import __version__
+from xinyong.errors import XinyongError
+from xinyong.web.api import catalog, subjects, submissions
+from xinyong.web.pages import home
+
+log = logging.getLogger("xinyong.web")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="xinyong 个人公共信用信息平台 API",
+        version=__version__,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+    )
+
+    @app.exception_handler(XinyongError)
+    async def domain_error(request: Request, exc: XinyongError) -> JSONResponse:
+        return JSONResponse(
+            {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.http_status
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]), "reason": e["msg"]}
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            {"error": {"code": "invalid_request", "message": "请求格式不正确", "details": details}},
+            status_code=422,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return JSONResponse(
+            {"error": {"code": "internal", "message": "服务器内部错误，请稍后再试"}},
+            status_code=500,
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(submissions.router, prefix="/api/v1")
+    app.include_router(subjects.router, prefix="/api/v1")
+    app.include_router(catalog.router, prefix="/api/v1")
+    app.include_router(home.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,87 @@
+"""Test database set-up: SQLite by default, PostgreSQL when XINYONG_TEST_DATABASE_URL is set.
+
+The schema is built once per run with the real Alembic migrations. Every test runs inside
+a transaction that is rolled back at the end; services' and commands' commits become
+savepoint releases, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_HOME = Path(tempfile.mkdtemp(prefix="xinyong-test-home-"))
+os.environ["XINYONG_HOME"] = str(_HOME)
+os.environ["XINYONG_BLIND_INDEX_KEY"] = base64.b64encode(b"b" * 32).decode()
+os.environ["XINYONG_ENCRYPTION_KEY"] = base64.b64encode(b"e" * 32).decode()
+TEST_DATABASE_URL = os.environ.get("XINYONG_TEST_DATABASE_URL") or ""
+if TEST_DATABASE_URL:
+    os.environ["XINYONG_DATABASE_URL"] = TEST_DATABASE_URL
+else:
+    os.environ.pop("XINYONG_DATABASE_URL", None)
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import Connection, Engine  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from xinyong import db  # noqa: E402
+from xinyong.config import get_settings  # noqa: E402
+
+
+def pytest_report_header() -> str:
+    return f"xinyong database: {'PostgreSQL' if TEST_DATABASE_URL else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    get_settings.cache_clear()
+    eng = db.make_engine(get_settings())
+    if eng.dialect.name == "postgresql":
+        with eng.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    from xinyong.catalog.services import load_defaults
+    from xinyong.migrate import upgrade
+
+    upgrade(eng)
+    with Session(eng) as session:
+        load_defaults(session)
+        session.commit()
+    db.set_engine(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture()
+def connection(engine: Engine) -> Iterator[Connection]:
+    conn = engine.connect()
+    outer = conn.begin()
+    factory = sessionmaker(
+        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    db._factory = factory
+    try:
+        yield conn
+    finally:
+        db._factory = None
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture()
+def session(connection: Connection) -> Iterator[Session]:
+    sess = db.session_factory()()
+    try:
+        yield sess
+    finally:
+        sess.close()
+
+
+@pytest.fixture()
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
