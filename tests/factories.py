@@ -1,0 +1,95 @@
+"""Test data made through the same services and formats the platform uses."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import random
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from xinyong.catalog.models import Department
+from xinyong.catalog.services import add_department
+from xinyong.demo import SGS_PENALTY_HEADERS, credit_code_for
+from xinyong.identity.numbers import resident_id_check_char
+
+_serial = itertools.count(1)
+
+
+def resident_id(
+    birth: dt.date = dt.date(1990, 5, 17), region: str = "430102", seq: int | None = None
+) -> str:
+    seq = next(_serial) % 1000 if seq is None else seq
+    first17 = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def department(session: Session, code: str | None = None, name: str | None = None) -> Department:
+    n = next(_serial)
+    return add_department(
+        session, code or f"D{n:04d}", name or f"测试部门{n}", credit_code_for(10_000 + n)
+    )
+
+
+def penalty_row(
+    *,
+    name: str = "张三",
+    id_number: str | None = None,
+    document: str | None = None,
+    category: str = "罚款",
+    decided: str = "2025-03-01",
+    dept: Department | None = None,
+    org_code: str | None = None,
+    legal_rep: tuple[str, str] | None = None,
+    **overrides: str,
+) -> dict[str, str]:
+    """One row of the national 双公示 penalty format, as a header → value mapping."""
+    row = dict.fromkeys(SGS_PENALTY_HEADERS, "")
+    row.update(
+        {
+            "行政相对人名称": name,
+            "行政相对人类别": "法人及非法人组织" if org_code else "自然人",
+            "行政处罚决定书文号": document or f"测罚〔2025〕{next(_serial):05d}号",
+            "违法行为类型": "无证经营",
+            "违法事实": "经查存在违法行为",
+            "处罚依据": "《中华人民共和国行政处罚法》",
+            "处罚类别": category,
+            "处罚内容": f"给予{category}",
+            "罚款金额（万元）": "1.5" if category == "罚款" else "",
+            "处罚决定日期": decided,
+            "处罚机关": dept.name if dept else "测试局",
+            "数据来源单位": dept.name if dept else "测试局",
+            "数据来源单位统一社会信用代码": (dept.credit_code or "") if dept else "",
+        }
+    )
+    if org_code:
+        row["行政相对人代码_1(统一社会信用代码)"] = org_code
+        if legal_rep:
+            row["法定代表人"], row["法定代表人证件号码"] = legal_rep
+            row["法定代表人证件类型"] = "身份证"
+    else:
+        row["证件类型"] = "身份证"
+        row["证件号码"] = id_number or resident_id()
+    row.update(overrides)
+    return row
+
+
+def write_csv(
+    path: Path,
+    rows: list[dict[str, str]],
+    encoding: str = "utf-8",
+    headers: list[str] | None = None,
+) -> Path:
+    headers = headers or list(rows[0].keys())
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(headers)
+        for row in rows:
+            writer.writerow([row.get(h, "") for h in headers])
+    return path
+
+
+def rng(seed: int = 7) -> random.Random:
+    return random.Random(seed)

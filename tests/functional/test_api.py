@@ -1,0 +1,125 @@
+"""The HTTP API end to end through FastAPI's test client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests import factories
+from xinyong.accounts.models import KeyRole
+from xinyong.accounts.services import issue_api_key
+from xinyong.web.app import create_app
+
+
+@pytest.fixture()
+def client(session: Session) -> Iterator[TestClient]:
+    with TestClient(create_app(), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture()
+def keys(session: Session) -> dict[str, str]:
+    dept = factories.department(session, code="APIDEPT")
+    other = factories.department(session, code="OTHER")
+    session.commit()
+    return {
+        "admin": issue_api_key(session, KeyRole.ADMIN, "admin"),
+        "dept": issue_api_key(session, KeyRole.DEPARTMENT, "dept", dept),
+        "other": issue_api_key(session, KeyRole.DEPARTMENT, "other", other),
+        "dept_credit": dept.credit_code or "",
+    }
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_json_rows_submission_then_archive(client: TestClient, keys: dict[str, str]) -> None:
+    number = factories.resident_id()
+    good = factories.penalty_row(id_number=number, name="钱七")
+    good["数据来源单位统一社会信用代码"] = keys["dept_credit"]
+    bad = dict(good, **{"证件号码": "123", "行政处罚决定书文号": "X-2"})
+    resp = client.post(
+        "/api/v1/submissions", json={"rows": [good, bad]}, headers=auth(keys["dept"])
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["accepted"], body["rejected"]) == (1, 1)
+    assert body["errors"][0]["row"] == 2 and body["errors"][0]["code"] == "id_length"
+
+    # Departments cannot read archives; the credit office can, by subject id.
+    lookup = client.post(
+        "/api/v1/subjects/lookup", json={"id_number": number}, headers=auth(keys["dept"])
+    )
+    assert lookup.status_code == 403
+    lookup = client.post(
+        "/api/v1/subjects/lookup", json={"id_number": number}, headers=auth(keys["admin"])
+    )
+    assert lookup.status_code == 200
+    subject_id = lookup.json()["id"]
+    archive = client.get(f"/api/v1/subjects/{subject_id}/archive", headers=auth(keys["admin"]))
+    assert archive.status_code == 200
+    data = archive.json()
+    assert data["subject"]["name"] == "钱七"
+    assert number not in archive.text  # masked even for the office's API
+    record = data["records"][0]
+    assert {"id", "document_number", "item", "state", "grade", "display_until"} <= set(record)
+
+
+def test_file_upload_submission(client: TestClient, keys: dict[str, str], tmp_path) -> None:
+    row = factories.penalty_row()
+    row["数据来源单位统一社会信用代码"] = keys["dept_credit"]
+    path = factories.write_csv(tmp_path / "up.csv", [row], encoding="gb18030")
+    with path.open("rb") as fh:
+        resp = client.post(
+            "/api/v1/submissions",
+            files={"file": ("处罚.csv", fh, "text/csv")},
+            headers=auth(keys["dept"]),
+        )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["accepted"] == 1
+    batch = client.get(f"/api/v1/submissions/{resp.json()['batch_id']}", headers=auth(keys["dept"]))
+    assert batch.status_code == 200 and batch.json()["status"] == "done"
+    hidden = client.get(
+        f"/api/v1/submissions/{resp.json()['batch_id']}", headers=auth(keys["other"])
+    )
+    assert hidden.status_code == 404
+
+
+def test_unreadable_upload_is_a_clear_error(client: TestClient, keys: dict[str, str]) -> None:
+    resp = client.post(
+        "/api/v1/submissions",
+        files={"file": ("x.xlsx", b"PK\x03\x04truncated", "application/octet-stream")},
+        headers=auth(keys["dept"]),
+    )
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] in ("corrupt_xlsx", "unreadable_file")
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nope", "Bearer "])
+def test_bad_or_missing_key_is_refused(client: TestClient, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    resp = client.post("/api/v1/submissions", json={"rows": [{"a": "b"}]}, headers=headers)
+    assert resp.status_code == 401
+    assert resp.json()["error"]["code"] in ("missing_api_key", "invalid_api_key")
+
+
+def test_malformed_json_body(client: TestClient, keys: dict[str, str]) -> None:
+    resp = client.post(
+        "/api/v1/submissions",
+        content=b"{not json",
+        headers={**auth(keys["dept"]), "content-type": "application/json"},
+    )
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "invalid_request"
+
+
+def test_catalog_listing_and_home_page(client: TestClient, keys: dict[str, str]) -> None:
+    items = client.get("/api/v1/catalog/items", headers=auth(keys["dept"]))
+    assert items.status_code == 200
+    assert any(i["code"] == "SGS_PENALTY" for i in items.json())
+    home = client.get("/")
+    assert home.status_code == 200 and "个人公共信用信息平台" in home.text
