@@ -14,8 +14,11 @@ from xinyong.catalog.models import Department
 from xinyong.catalog.services import add_department
 from xinyong.demo import SGS_PENALTY_HEADERS, credit_code_for
 from xinyong.identity.numbers import resident_id_check_char
+from xinyong.records.ingest import ImportResult
 
 _serial = itertools.count(1)
+# Recent enough that every grade is still on display.
+RECENT = (dt.date.today() - dt.timedelta(days=20)).isoformat()
 
 
 def resident_id(
@@ -39,7 +42,7 @@ def penalty_row(
     id_number: str | None = None,
     document: str | None = None,
     category: str = "罚款",
-    decided: str = "2025-03-01",
+    decided: str | None = None,
     dept: Department | None = None,
     org_code: str | None = None,
     legal_rep: tuple[str, str] | None = None,
@@ -58,7 +61,7 @@ def penalty_row(
             "处罚类别": category,
             "处罚内容": f"给予{category}",
             "罚款金额（万元）": "1.5" if category == "罚款" else "",
-            "处罚决定日期": decided,
+            "处罚决定日期": decided or RECENT,
             "处罚机关": dept.name if dept else "测试局",
             "数据来源单位": dept.name if dept else "测试局",
             "数据来源单位统一社会信用代码": (dept.credit_code or "") if dept else "",
@@ -93,3 +96,41 @@ def write_csv(
 
 def rng(seed: int = 7) -> random.Random:
     return random.Random(seed)
+
+
+def submit_rows(
+    session: Session,
+    rows: list[dict[str, str]],
+    *,
+    item: str | None = None,
+    department_code: str | None = None,
+) -> ImportResult:
+    """Submit rows through the real pipeline, as a department system posting JSON would."""
+    from xinyong.actors import cli_operator
+    from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows
+
+    table = TableInput(headers=list(rows[0].keys()), rows=iter_json_rows(list(rows)))
+    return ingest_table(
+        session, cli_operator("test"), table, item_code=item, department_code=department_code
+    )
+
+
+def generic_row(
+    item: str,
+    *,
+    id_number: str | None = None,
+    name: str = "孙八",
+    decided: str | None = None,
+    document: str | None = None,
+    **fields: str,
+) -> dict[str, str]:
+    row = {
+        "目录项": item,
+        "姓名": name,
+        "证件类型": "身份证",
+        "证件号码": id_number or resident_id(),
+        "文书号": document or f"文〔2026〕{next(_serial):05d}号",
+        "决定日期": decided or RECENT,
+    }
+    row.update(fields)
+    return row

@@ -53,6 +53,16 @@ class Settings(BaseSettings):
         default="430100", description="GB/T 2260 code of the city running the platform."
     )
     city_name: str = Field(default="示范市", description="City name shown in pages and reports.")
+    defence_workdays: int = Field(
+        default=5,
+        ge=1,
+        description="陈述申辩 period before a black-list decision, in working days "
+        "(国办发〔2020〕49号 leaves the length to the rules of each list).",
+    )
+    display_notice_days: int = Field(
+        default=30, ge=1, description="Notify a person this many days before a display ends."
+    )
+    scoring_model: str = Field(default="default", description="Code of the score model in force.")
     import_chunk_rows: int = Field(
         default=20_000, ge=100, description="Rows validated and merged per transaction."
     )

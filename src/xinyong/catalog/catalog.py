@@ -9,10 +9,12 @@ from xinyong.catalog.schemas import (
     DepartmentSpec,
     Domain,
     Grade,
+    GradingRule,
     InformationItem,
     InfoType,
     KeyGroup,
     Scenario,
+    ScoringModel,
 )
 from xinyong.errors import InvalidInput
 
@@ -27,7 +29,14 @@ class Catalog:
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     departments: dict[str, DepartmentSpec] = field(default_factory=dict)
+    grading_rules: dict[str, GradingRule] = field(default_factory=dict)
+    scoring_models: dict[str, ScoringModel] = field(default_factory=dict)
     item_versions: dict[str, int] = field(default_factory=dict)
+    versions: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def copy(self) -> Catalog:
+        """A copy whose sections can be changed without touching this catalog."""
+        return Catalog(**{f: dict(getattr(self, f)) for f in self.__dataclass_fields__})
 
     def section(self, name: str) -> dict[str, object]:
         return getattr(self, name)  # type: ignore[no-any-return]
@@ -51,26 +60,102 @@ class Catalog:
                 return item
         return None
 
-    def check_references(self) -> list[str]:
+    def check_references(self) -> list[tuple[str, str, str]]:
         """Cross-reference problems: an item naming a domain, type or grade that is missing."""
-        problems: list[str] = []
+        problems: list[tuple[str, str, str]] = []
         for item in self.items.values():
             if item.domain not in self.domains:
-                problems.append(f"目录项 {item.code} 的领域 {item.domain} 不存在")
+                problems.append(
+                    ("items", item.code, f"目录项 {item.code} 的领域 {item.domain} 不存在")
+                )
             if item.info_type not in self.info_types:
-                problems.append(f"目录项 {item.code} 的信息类别 {item.info_type} 不存在")
+                problems.append(
+                    ("items", item.code, f"目录项 {item.code} 的信息类别 {item.info_type} 不存在")
+                )
             if item.default_grade and item.default_grade not in self.grades:
-                problems.append(f"目录项 {item.code} 的默认等级 {item.default_grade} 不存在")
+                problems.append(
+                    (
+                        "items",
+                        item.code,
+                        f"目录项 {item.code} 的默认等级 {item.default_grade} 不存在",
+                    )
+                )
             for grade in item.periods:
                 if grade not in self.grades:
-                    problems.append(f"目录项 {item.code} 的公示期限等级 {grade} 不存在")
+                    problems.append(
+                        ("items", item.code, f"目录项 {item.code} 的公示期限等级 {grade} 不存在")
+                    )
             for group in item.key_groups:
                 if group not in self.key_groups:
-                    problems.append(f"目录项 {item.code} 的重点人群 {group} 不存在")
+                    problems.append(
+                        ("items", item.code, f"目录项 {item.code} 的重点人群 {group} 不存在")
+                    )
         for behaviour in self.behaviours.values():
             if behaviour.grade and behaviour.grade not in self.grades:
-                problems.append(f"行为 {behaviour.code} 的等级 {behaviour.grade} 不存在")
+                problems.append(
+                    (
+                        "behaviours",
+                        behaviour.code,
+                        f"行为 {behaviour.code} 的等级 {behaviour.grade} 不存在",
+                    )
+                )
             for code in behaviour.items:
                 if code not in self.items:
-                    problems.append(f"行为 {behaviour.code} 引用的目录项 {code} 不存在")
+                    problems.append(
+                        (
+                            "behaviours",
+                            behaviour.code,
+                            f"行为 {behaviour.code} 引用的目录项 {code} 不存在",
+                        )
+                    )
+        for rule in self.grading_rules.values():
+            if rule.grade not in self.grades:
+                problems.append(
+                    ("grading_rules", rule.code, f"定级规则 {rule.code} 的等级 {rule.grade} 不存在")
+                )
+            for code in rule.when.items:
+                if code not in self.items:
+                    problems.append(
+                        (
+                            "grading_rules",
+                            rule.code,
+                            f"定级规则 {rule.code} 引用的目录项 {code} 不存在",
+                        )
+                    )
+            for domain in rule.when.domains:
+                if domain not in self.domains:
+                    problems.append(
+                        (
+                            "grading_rules",
+                            rule.code,
+                            f"定级规则 {rule.code} 引用的领域 {domain} 不存在",
+                        )
+                    )
+        for model in self.scoring_models.values():
+            for grade in model.grade_points:
+                if grade not in self.grades:
+                    problems.append(
+                        (
+                            "scoring_models",
+                            model.code,
+                            f"积分模型 {model.code} 的等级 {grade} 不存在",
+                        )
+                    )
+            for missing in set(self.grades) - set(model.grade_points):
+                problems.append(
+                    (
+                        "scoring_models",
+                        model.code,
+                        f"积分模型 {model.code} 缺少等级 {missing} 的分值",
+                    )
+                )
+            for code in model.item_points:
+                if code not in self.items:
+                    problems.append(
+                        (
+                            "scoring_models",
+                            model.code,
+                            f"积分模型 {model.code} 引用的目录项 {code} 不存在",
+                        )
+                    )
         return problems

@@ -153,6 +153,97 @@ class Scenario(_Entry):
     departments: tuple[str, ...] = ()
 
 
+class GradeCondition(BaseModel):
+    """When a grading rule applies. Every given condition must hold; lists match any."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    info_types: tuple[str, ...] = ()
+    penalty_categories: tuple[str, ...] = ()  # any of the record's 处罚类别
+    fine_amount_min: float | None = Field(default=None, ge=0)  # 罚款金额（万元） ≥
+    fine_amount_max: float | None = Field(default=None, ge=0)  # 罚款金额（万元） <
+
+
+class GradingRule(_Entry):
+    """A rule of the behaviour classification catalog that grades negative records.
+
+    Among the rules that match a record the most serious grade wins; with none, the
+    item's default grade. A grade the department sends itself overrides the rules.
+    """
+
+    when: GradeCondition
+    grade: str
+
+
+class Band(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    name: str
+    min: int  # inclusive
+    max: int  # inclusive
+
+
+class DecayStep(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    within_months: int = Field(ge=1)
+    factor: float = Field(ge=0, le=1)
+
+
+class ScoringModel(_Entry):
+    """An integrity score model (诚信积分模型), kept as versioned configuration."""
+
+    base: int
+    min_score: int = 0
+    max_score: int = 1000
+    grade_points: dict[str, int]  # points of a negative record by grade (≤ 0)
+    positive_points: int = 0  # points of a positive record (≥ 0)
+    item_points: dict[str, int] = Field(default_factory=dict)  # per item, overrides the above
+    decay: tuple[DecayStep, ...] = ()  # by age of the decision; older than the last: 0
+    negative_cap: int = Field(default=1000, ge=0)  # at most this many points lost
+    positive_cap: int = Field(default=1000, ge=0)  # at most this many points gained
+    bands: tuple[Band, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScoringModel:
+        if not self.min_score <= self.base <= self.max_score:
+            raise ValueError("基础分必须在最低分与最高分之间")
+        for grade, points in self.grade_points.items():
+            if points > 0:
+                raise ValueError(f"失信等级 {grade} 的分值不能为正数")
+        if self.positive_points < 0:
+            raise ValueError("守信记录的分值不能为负数")
+        months = [step.within_months for step in self.decay]
+        if months != sorted(set(months)):
+            raise ValueError("衰减区间必须按月数严格递增")
+        bands = sorted(self.bands, key=lambda b: b.min)
+        if not bands:
+            raise ValueError("至少需要一个分档")
+        expected = self.min_score
+        for band in bands:
+            if band.min > band.max:
+                raise ValueError(f"分档 {band.name} 的下限大于上限")
+            if band.min < expected:
+                raise ValueError(f"分档 {band.name} 与前一分档重叠")
+            if band.min > expected:
+                raise ValueError(
+                    f"分档 {band.name} 之前有未覆盖的分数区间（{expected}–{band.min - 1}）"
+                )
+            expected = band.max + 1
+        if expected != self.max_score + 1:
+            raise ValueError(f"分档未覆盖到最高分 {self.max_score}")
+        return self
+
+    def band_for(self, score: int) -> Band:
+        for band in self.bands:
+            if band.min <= score <= band.max:
+                return band
+        raise ValueError(f"score {score} outside the bands")
+
+
 class DepartmentSpec(_Entry):
     credit_code: str | None = None
     kind: Literal["government", "association", "judicial", "upper_platform"] = "government"
@@ -167,6 +258,8 @@ SECTION_MODELS: dict[str, type[_Entry]] = {
     "behaviours": Behaviour,
     "scenarios": Scenario,
     "departments": DepartmentSpec,
+    "grading_rules": GradingRule,
+    "scoring_models": ScoringModel,
 }
 
 # The kind stored in catalog_entries for each section.
@@ -179,4 +272,6 @@ SECTION_KINDS: dict[str, str] = {
     "behaviours": "behaviour",
     "scenarios": "scenario",
     "departments": "department",
+    "grading_rules": "grading_rule",
+    "scoring_models": "scoring_model",
 }

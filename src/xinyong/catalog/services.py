@@ -32,12 +32,17 @@ def load_entries(session: Session, entries: list[ParsedEntry], source: str) -> L
     The whole file is checked against the catalog it would produce before anything is
     written, so a file with a dangling reference changes nothing.
     """
-    current = current_catalog(session)
+    current = current_catalog(session).copy()
     for parsed in entries:
         current.section(parsed.section)[parsed.entry.code] = parsed.entry
     problems = current.check_references()
     if problems:
-        raise InvalidInput(f"{source}：" + "；".join(problems[:5]), code="catalog_reference")
+        lines = {(p.section, p.entry.code): p.line for p in entries}
+        messages = []
+        for section, code, message in problems[:5]:
+            line = lines.get((section, code))
+            messages.append(f"第 {line} 行：{message}" if line else message)
+        raise InvalidInput(f"{source} " + "；".join(messages), code="catalog_reference")
 
     result = LoadResult()
     rows = {
@@ -117,6 +122,7 @@ def current_catalog(session: Session) -> Catalog:
     for row in session.scalars(select(CatalogEntry).where(CatalogEntry.is_current)):
         section = KIND_SECTIONS[row.kind]
         catalog.section(section)[row.code] = SECTION_MODELS[section].model_validate(row.data)
+        catalog.versions[(row.kind, row.code)] = row.version
         if row.kind == "item":
             catalog.item_versions[row.code] = row.version
     _cache[id(bind)] = (stamp, catalog)

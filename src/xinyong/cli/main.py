@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from xinyong.cli import archive, catalog, imports, setup
+from xinyong.cli import archive, catalog, imports, rules, setup
 
 app = typer.Typer(
     help="xinyong 个人公共信用信息平台 — 命令行工具",
@@ -15,6 +15,7 @@ app = typer.Typer(
 setup.register(app)
 imports.register(app)
 archive.register(app)
+rules.register(app)
 app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(catalog.department_app, name="department")
 app.add_typer(setup.apikey_app, name="apikey")

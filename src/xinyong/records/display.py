@@ -13,6 +13,8 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement, and_, or_
+
 from xinyong.catalog.schemas import Grade, InformationItem, Nature, OpenLevel
 from xinyong.identity.masking import Audience
 from xinyong.records.states import STATE_NAMES, RecordState
@@ -145,3 +147,17 @@ def visibility(
         return Visibility(shown=visible, shared=False, used=False, label=label)
     visible = used and allowed
     return Visibility(shown=visible, shared=used and allowed, used=used, label=label)
+
+
+def used_clause(on: dt.date) -> ColumnElement[bool]:
+    """The SQL form of ``visibility(...).used``, for set-based work (scores, lists, checks).
+
+    It must agree with :func:`visibility`; a property test holds them together.
+    """
+    from xinyong.records.models import Record
+
+    return and_(
+        Record.state == RecordState.ACTIVE.value,
+        Record.display_from <= on,
+        or_(Record.display_until.is_(None), Record.display_until >= on),
+    )

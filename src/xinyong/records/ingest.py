@@ -9,6 +9,7 @@ the file again neither duplicates nor half-writes anything, because the merge is
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -61,7 +62,7 @@ UPDATABLE = tuple(
     for c in STAGE_COLUMNS
     if c not in ("subject_id", "department_id", "item_code", "document_number")
 )
-VERSION_COLUMNS = (*STAGE_COLUMNS, "state", "version", "updated_at")
+VERSION_COLUMNS = (*STAGE_COLUMNS, "grade_reason", "state", "version", "updated_at")
 
 
 @dataclass
@@ -277,10 +278,22 @@ def ingest_table(
         if len(pending) + len(pending_errors) >= chunk_rows:
             flush_chunk()
     flush_chunk()
+    if result.created or result.updated:
+        apply_batch_consequences(session, batch.id)
     batch.status = BatchStatus.DONE.value
     batch.finished_at = utcnow()
     session.flush()
     return result
+
+
+def apply_batch_consequences(session: Session, batch_id: int) -> None:
+    """What new or changed records imply: list memberships and the subjects' scores."""
+    from xinyong.lists.services import sync_entries_from_records
+    from xinyong.scoring.services import rescore_batch
+
+    today = dt.date.today()
+    sync_entries_from_records(session, today, batch_id=batch_id)
+    rescore_batch(session, batch_id, today)
 
 
 def ingest_file(
@@ -552,7 +565,7 @@ class _Merger:
                     SubjectLink.role == LinkRole.LEGAL_REPRESENTATIVE.value,
                     SubjectLink.organisation_id.in_({org for org, _ in pairs}),
                 )
-            ).tuples()
+            )
         )
         new = pairs - existing
         if new:

@@ -35,6 +35,7 @@ class _RecordColumns:
     grade: Mapped[str | None] = mapped_column(String(32))
     grade_source: Mapped[str | None] = mapped_column(String(32))
     grade_set_by: Mapped[str | None] = mapped_column(String(200))
+    grade_reason: Mapped[str | None] = mapped_column(Text)
     open_level: Mapped[str] = mapped_column(String(16))
     display_from: Mapped[dt.date] = mapped_column(Date)
     display_until: Mapped[dt.date | None] = mapped_column(Date)
@@ -53,6 +54,7 @@ class Record(_RecordColumns, Base):
     __table_args__ = (
         UniqueConstraint("department_id", "item_code", "document_number", "subject_id"),
         Index("ix_records_subject_id", "subject_id"),
+        Index("ix_records_batch_id", "batch_id"),
     )
 
     id: Mapped[pk]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from xinyong.identity.numbers import (
 from xinyong.identity.protection import IdentityProtector
 from xinyong.records.display import display_window
 from xinyong.records.formats import ColumnMap
+from xinyong.records.grading import grade_record
 from xinyong.records.values import parse_date, parse_decimal, parse_int, split_multi
 from xinyong.subjects.models import SubjectKind
 
@@ -132,7 +133,7 @@ class RowValidator:
         self._subject_headers = {
             name: header for header, (kind, name) in columns.columns.items() if kind == "subject"
         }
-        self._parsers: dict[str, Callable[[str], Any]] = {}
+        self._rules = tuple(ctx.catalog.grading_rules.values())
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -402,16 +403,19 @@ class RowValidator:
         grade_set_by: str | None = None
         if item.nature is Nature.NEGATIVE:
             given = self._subject_value(values, "grade")
+            department_grade = None
             if given:
-                grade = ctx.catalog.grade_by_name(given)
-                if grade is None:
+                found = ctx.catalog.grade_by_name(given)
+                if found is None:
                     names = "、".join(g.name for g in ctx.catalog.grades.values())
                     raise _Reject(
                         self._header("grade"), "unknown_grade", f"失信等级应为：{names}", given[:20]
                     )
-                grade_code, grade_source, grade_set_by = grade.code, "department", ctx.submitted_by
-            else:
-                grade_code, grade_source = item.default_grade, "catalog"
+                department_grade = found.code
+            decision = grade_record(item, facts, self._rules, ctx.catalog.grades, department_grade)
+            grade_code = decision.grade
+            grade_source = decision.source if decision.rule is None else f"rule:{decision.rule}"
+            grade_set_by = ctx.submitted_by if decision.source == "department" else None
         grade_obj = ctx.catalog.grades.get(grade_code) if grade_code else None
         display_from, display_until = display_window(
             item, grade_obj, decision_date, profile=ctx.profile, requested_until=requested_until

@@ -135,9 +135,7 @@ def test_bad_rows_are_rejected_with_row_column_code_and_good_rows_land(
     "text",
     ["2025-01-05", "2025/1/5", "2025年1月5日", "45662", "20250105"],
 )
-def test_dates_in_every_format_departments_use(
-    session: Session, tmp_path: Path, text: str
-) -> None:
+def test_dates_in_every_format_departments_use(session: Session, tmp_path: Path, text: str) -> None:
     dept = factories.department(session)
     path = factories.write_csv(tmp_path / "d.csv", [factories.penalty_row(dept=dept, decided=text)])
     result = ingest_file(session, ADMIN, path)

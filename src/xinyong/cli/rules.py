@@ -1,0 +1,248 @@
+"""expire, rescore, score, lists: the archive's rules from the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from xinyong.actors import cli_operator
+from xinyong.catalog.services import current_catalog
+from xinyong.cli.common import cli_session, console, fail, print_json
+from xinyong.lists.models import LIST_NAMES, ListKind
+from xinyong.lists.services import (
+    clean_for_three_years,
+    decide_blacklisting,
+    entries_of,
+    notify_blacklisting,
+    sync_entries_from_records,
+)
+from xinyong.queries.models import QueryBasis
+from xinyong.queries.services import log_query
+from xinyong.records.ingest import protector_for
+from xinyong.records.lifecycle import expire as run_expire
+from xinyong.scoring.services import rescore as run_rescore
+from xinyong.scoring.services import score_history, score_subject
+from xinyong.subjects.services import find_subject
+
+lists_app = typer.Typer(help="红黑名单与重点关注名单", no_args_is_help=True)
+
+
+def _date(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"日期格式应为 YYYY-MM-DD：{value}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def expire(
+        date: Annotated[str | None, typer.Option("--date", help="按该日期执行（默认今天）")] = None,
+    ) -> None:
+        """每日任务：结束到期的公示期和名单，生成即将到期的告知。可重复执行。"""
+        on = _date(date)
+        with cli_session() as session:
+            result = run_expire(session, on)
+            sync_entries_from_records(session, on)
+        console.print(
+            f"{on}：公示期满 {result.records_expired} 条，移出名单 {result.entries_ended} 条，"
+            f"新增到期告知 {result.notices_queued} 条"
+        )
+
+    @app.command()
+    def rescore(
+        date: Annotated[str | None, typer.Option("--date", help="按该日期计分（默认今天）")] = None,
+    ) -> None:
+        """全量重算诚信积分（在数据库内集合运算）。"""
+        on = _date(date)
+        with cli_session() as session:
+            result = run_rescore(session, on)
+        console.print(
+            f"已计分 {result.scored} 人，分数变化 {result.changed} 人，恢复基础分 {result.reset} 人"
+        )
+
+    @app.command()
+    def score(
+        id_number: Annotated[str, typer.Argument(help="身份证号或统一社会信用代码")],
+        what_if_repaired: Annotated[
+            int | None, typer.Option("--what-if-repaired", help="假设该记录已修复时的分数")
+        ] = None,
+        date: Annotated[str | None, typer.Option("--date")] = None,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """诚信积分：分数、分档、主要原因和模型版本（查询将被记录）。"""
+        on = _date(date)
+        with cli_session() as session:
+            subject = find_subject(session, protector_for(), id_number)
+            if subject is None:
+                fail("档案中没有该主体", 1)
+            catalog = current_catalog(session)
+            result = score_subject(session, subject.id, on)
+            data = _score_dict(result, catalog)
+            data["history"] = [
+                {"score": h.score, "band": h.band, "computed_on": h.computed_on.isoformat()}
+                for h in score_history(session, subject.id)
+            ]
+            if what_if_repaired is not None:
+                ids = {c.record_id for c in result.contributions}
+                if what_if_repaired not in ids:
+                    fail(f"记录 {what_if_repaired} 不是该主体计入积分的记录")
+                alt = score_subject(session, subject.id, on, exclude_record=what_if_repaired)
+                data["what_if_repaired"] = {
+                    "record": what_if_repaired,
+                    "score": alt.score,
+                    "band": alt.band_code,
+                    "band_name": alt.band_name,
+                }
+            log_query(
+                session,
+                cli_operator(),
+                subject.id,
+                action="score:view",
+                purpose="信用办积分查询",
+                basis=QueryBasis.ADMINISTRATION,
+                returned={"score": result.score},
+            )
+        if as_json:
+            print_json(data)
+            return
+        console.print(
+            f"诚信积分 [bold]{data['score']}[/bold]（{data['band_name']}），模型 {data['model']} v{data['model_version']}"
+        )
+        for reason in data["reasons"]:
+            console.print(f"  · {reason['text']}")
+        if "what_if_repaired" in data:
+            alt = data["what_if_repaired"]
+            console.print(f"若记录 {alt['record']} 修复：{alt['score']}（{alt['band_name']}）")
+
+    app.add_typer(lists_app, name="lists")
+
+
+def _score_dict(result: object, catalog: object) -> dict[str, object]:
+    from xinyong.catalog.catalog import Catalog
+    from xinyong.scoring.engine import ScoreResult
+
+    assert isinstance(result, ScoreResult) and isinstance(catalog, Catalog)
+    reasons = []
+    for c in result.reasons():
+        item = catalog.items.get(c.item_code)
+        grade = catalog.grades.get(c.grade or "")
+        what = item.name if item else c.item_code
+        if grade:
+            what += f"（{grade.name}失信）"
+        verb = "扣" if c.hundredths < 0 else "加"
+        points = abs(c.hundredths) / 100
+        shown = f"{points:.0f}" if points == int(points) else f"{points:.1f}"
+        reasons.append(
+            {
+                "record": c.record_id,
+                "item": c.item_code,
+                "grade": c.grade,
+                "decision_date": c.decision_date.isoformat(),
+                "points": c.hundredths / 100,
+                "text": f"{c.decision_date:%Y年%m月%d日} {what}，{verb} {shown} 分",
+            }
+        )
+    return {
+        "score": result.score,
+        "band": result.band_code,
+        "band_name": result.band_name,
+        "model": result.model_code,
+        "model_version": result.model_version,
+        "reasons": reasons,
+    }
+
+
+@lists_app.command("show")
+def lists_show(
+    id_number: Annotated[str, typer.Argument(help="身份证号或统一社会信用代码")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """某主体的名单记录（含历史）。"""
+    with cli_session() as session:
+        subject = find_subject(session, protector_for(), id_number)
+        if subject is None:
+            fail("档案中没有该主体")
+        rows = [
+            {
+                "id": e.id,
+                "list": e.list_kind,
+                "list_name": LIST_NAMES[ListKind(e.list_kind)],
+                "status": e.status,
+                "source": e.source,
+                "record_id": e.record_id,
+                "reasons": e.reasons,
+                "basis": e.basis,
+                "start_date": e.start_date.isoformat() if e.start_date else None,
+                "end_date": e.end_date.isoformat() if e.end_date else None,
+                "ended_on": e.ended_on.isoformat() if e.ended_on else None,
+                "end_reason": e.end_reason,
+                "defence_until": e.defence_until.isoformat() if e.defence_until else None,
+            }
+            for e in entries_of(session, subject.id)
+        ]
+        clean = clean_for_three_years(session, subject.id, dt.date.today())
+        log_query(
+            session,
+            cli_operator(),
+            subject.id,
+            action="lists:view",
+            purpose="信用办名单查询",
+            basis=QueryBasis.ADMINISTRATION,
+            returned={"entries": [r["id"] for r in rows]},
+        )
+    if as_json:
+        print_json({"entries": rows, "no_negative_record_three_years": clean})
+        return
+    table = Table("ID", "名单", "状态", "起", "止", "理由")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            str(r["list_name"]),
+            str(r["status"]),
+            str(r["start_date"]),
+            str(r["ended_on"] or r["end_date"]),
+            str(r["reasons"])[:40],
+        )
+    console.print(table)
+    if clean:
+        console.print("连续三年以上无不良信用记录")
+
+
+@lists_app.command("notify")
+def lists_notify(
+    record_id: int,
+    reasons: Annotated[str, typer.Option(help="拟列入理由")],
+    basis: Annotated[str, typer.Option(help="列入依据")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """启动严重失信主体名单列入程序：告知并开始陈述申辩期。"""
+    with cli_session() as session:
+        entry = notify_blacklisting(
+            session, cli_operator(), record_id, reasons=reasons, basis=basis
+        )
+        data = {"id": entry.id, "status": entry.status, "defence_until": entry.defence_until}
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"已告知（条目 {data['id']}），陈述申辩截止 {data['defence_until']}")
+
+
+@lists_app.command("decide")
+def lists_decide(
+    entry_id: int,
+    list_subject: Annotated[bool, typer.Option("--list/--withdraw", help="列入或不予列入")],
+    reasons: Annotated[str | None, typer.Option(help="决定理由")] = None,
+) -> None:
+    """作出列入或不予列入决定（陈述申辩期满后）。"""
+    with cli_session() as session:
+        entry = decide_blacklisting(
+            session, cli_operator(), entry_id, list_subject=list_subject, reasons=reasons
+        )
+        status = entry.status
+    console.print(f"条目 {entry_id}：{status}")

@@ -1,0 +1,1 @@
+"""Notices (信用告知): an outbox of messages to subjects."""
