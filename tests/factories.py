@@ -118,6 +118,7 @@ def submit_rows(
 def generic_row(
     item: str,
     *,
+    session: Session | None = None,
     id_number: str | None = None,
     name: str = "孙八",
     decided: str | None = None,
@@ -132,5 +133,17 @@ def generic_row(
         "文书号": document or f"文〔2026〕{next(_serial):05d}号",
         "决定日期": decided or RECENT,
     }
+    if session is not None:
+        from xinyong.catalog.services import current_catalog
+
+        for spec in current_catalog(session).items[item].fields:
+            if spec.required and spec.label not in fields:
+                row[spec.label] = {
+                    "date": row["决定日期"],
+                    "decimal": "1.5",
+                    "integer": "3",
+                    "enum": spec.choices[0] if spec.choices else "",
+                    "enum_multi": spec.choices[0] if spec.choices else "",
+                }.get(spec.type, f"{spec.label}（测试）")
     row.update(fields)
     return row

@@ -278,6 +278,8 @@ def ingest_table(
         if len(pending) + len(pending_errors) >= chunk_rows:
             flush_chunk()
     flush_chunk()
+    if fixed_item is None:
+        result.ignored_columns = [h for h in columns.unknown if h not in validator.field_headers]
     if result.created or result.updated:
         apply_batch_consequences(session, batch.id)
     batch.status = BatchStatus.DONE.value

@@ -28,7 +28,7 @@ from xinyong.identity.numbers import (
 )
 from xinyong.identity.protection import IdentityProtector
 from xinyong.records.display import display_window
-from xinyong.records.formats import ColumnMap
+from xinyong.records.formats import ColumnMap, map_columns
 from xinyong.records.grading import grade_record
 from xinyong.records.values import parse_date, parse_decimal, parse_int, split_multi
 from xinyong.subjects.models import SubjectKind
@@ -134,6 +134,22 @@ class RowValidator:
             name: header for header, (kind, name) in columns.columns.items() if kind == "subject"
         }
         self._rules = tuple(ctx.catalog.grading_rules.values())
+        self._headers = list(columns.columns) + list(columns.unknown)
+        self._per_item: dict[str, ColumnMap] = {}
+        self.field_headers: set[str] = set()
+
+    def columns_for(self, item: InformationItem) -> ColumnMap:
+        """Column map for a row's item: fixed for the table, or per item in mixed files."""
+        if self.ctx.fixed_item is not None:
+            return self.columns
+        found = self._per_item.get(item.code)
+        if found is None:
+            found = map_columns(self._headers, item)
+            self._per_item[item.code] = found
+            self.field_headers.update(
+                h for h, (kind, _) in found.columns.items() if kind == "field"
+            )
+        return found
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -297,13 +313,14 @@ class RowValidator:
 
     def _fields(self, item: InformationItem, values: Mapping[str, str]) -> dict[str, Any]:
         facts: dict[str, Any] = {}
-        for header, (kind, name) in self.columns.columns.items():
+        columns = self.columns_for(item)
+        for header, (kind, name) in columns.columns.items():
             if kind == "extra":
                 text = values.get(header, "").strip()
                 if text:
                     facts[name] = text
         for spec in item.fields:
-            header = self.columns.header_for(spec.name)
+            header = columns.header_for(spec.name)
             text = values.get(header, "").strip() if header else ""
             if not text:
                 if spec.required:

@@ -19,6 +19,7 @@ from xinyong.subjects.models import Subject, SubjectLink
 from xinyong.subjects.services import find_subject
 
 ADMIN = cli_operator("test")
+FUTURE = (dt.date.today() + dt.timedelta(days=3)).isoformat()
 
 
 def count(session: Session, model: type) -> int:
@@ -109,7 +110,7 @@ def test_bad_rows_are_rejected_with_row_column_code_and_good_rows_land(
         factories.penalty_row(dept=dept, id_number="110105194912310021"),  # checksum
         factories.penalty_row(dept=dept, **{"处罚类别": "打板子"}),
         factories.penalty_row(dept=dept, decided="2024年13月1日"),
-        factories.penalty_row(dept=dept, decided="2999-01-01"),
+        factories.penalty_row(dept=dept, decided=FUTURE),
         factories.penalty_row(dept=dept, **{"数据来源单位统一社会信用代码": "91110000600037341L"}),
         factories.penalty_row(dept=dept, **{"行政处罚决定书文号": ""}),
         factories.penalty_row(dept=dept, **{"罚款金额（万元）": "一百"}),

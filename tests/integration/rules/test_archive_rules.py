@@ -94,7 +94,7 @@ def test_national_list_record_puts_the_person_on_the_black_list(session: Session
     code = item_with(session, list_kind="black", domain="JUDICIAL")
     number = factories.resident_id()
     result = factories.submit_rows(
-        session, [factories.generic_row(code, id_number=number, 部门代码="COURT")]
+        session, [factories.generic_row(code, session=session, id_number=number, 部门代码="COURT")]
     )
     assert result.accepted == 1, result.errors
     record = records_of(session, number)[0]
@@ -114,7 +114,9 @@ def test_red_list_honour(session: Session) -> None:
     factories.department(session, code="MZ")
     code = item_with(session, list_kind="red")
     number = factories.resident_id()
-    factories.submit_rows(session, [factories.generic_row(code, id_number=number, 部门代码="MZ")])
+    factories.submit_rows(
+        session, [factories.generic_row(code, session=session, id_number=number, 部门代码="MZ")]
+    )
     record = records_of(session, number)[0]
     entry = session.scalars(select(ListEntry).where(ListEntry.record_id == record.id)).one()
     assert entry.list_kind == "red" and entry.status == "listed"
@@ -200,12 +202,12 @@ def test_rescore_matches_the_engine_and_keeps_history(session: Session) -> None:
     dept = factories.department(session)
     number = factories.resident_id()
     rows = [
-        factories.penalty_row(id_number=number, dept=dept, category="警告", decided="2026-06-01"),
+        factories.penalty_row(id_number=number, dept=dept, category="警告"),
         factories.penalty_row(
             id_number=number,
             dept=dept,
             category="罚款",
-            decided="2026-03-01",
+            decided=(TODAY - dt.timedelta(days=200)).isoformat(),
             **{"罚款金额（万元）": "25"},
         ),
     ]
@@ -225,6 +227,7 @@ def test_rescore_matches_the_engine_and_keeps_history(session: Session) -> None:
     session.execute(update(Record).where(Record.id == serious.id).values(state="disputed"))
     result = rescore(session, on)
     assert result.changed >= 1
+    session.expire_all()
     after = session.get(SubjectScore, subject_id)
     assert after is not None and after.score > engine.score
     history = session.scalars(
@@ -246,7 +249,15 @@ def test_non_active_records_never_lower_a_score_or_list(session: Session, state:
     code = item_with(session, list_kind="black", domain="JUDICIAL")
     factories.submit_rows(
         session,
-        [factories.generic_row(code, id_number=number, 部门代码=dept.code, decided="2026-05-01")],
+        [
+            factories.generic_row(
+                code,
+                session=session,
+                id_number=number,
+                部门代码=dept.code,
+                decided=factories.RECENT,
+            )
+        ],
     )
     record = records_of(session, number)[0]
     session.execute(
