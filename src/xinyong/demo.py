@@ -12,12 +12,12 @@ import datetime as dt
 import json
 import random
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from faker import Faker
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 from sqlalchemy import insert, select
 from stdnum.cn import uscc
 
@@ -217,6 +217,13 @@ def penalty_rows(
         ]
 
 
+def _progress(bar: Progress, task: TaskID, name: str) -> Callable[[int], None]:
+    def update(rows: int) -> None:
+        bar.update(task, description=f"{name} {rows:,} 行")
+
+    return update
+
+
 def build_demo_city(persons: int = 10_000, seed: int = 2026, per_person: int = 10) -> None:
     settings = get_settings()
     rng = random.Random(seed)
@@ -275,9 +282,7 @@ def build_demo_city(persons: int = 10_000, seed: int = 2026, per_person: int = 1
                         path,
                         on_chunk=session.commit,
                         protector=protector,
-                        progress=lambda n, t=task, name=path.name: bar.update(
-                            t, description=f"{name} {n:,} 行"
-                        ),
+                        progress=_progress(bar, task, path.name),
                     )
                     session.commit()
                 console.print(

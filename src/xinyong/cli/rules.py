@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from xinyong.actors import cli_operator
+from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.services import current_catalog
 from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.lists.models import LIST_NAMES, ListKind
@@ -23,6 +24,7 @@ from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
 from xinyong.records.ingest import protector_for
 from xinyong.records.lifecycle import expire as run_expire
+from xinyong.scoring.engine import ScoreResult
 from xinyong.scoring.services import rescore as run_rescore
 from xinyong.scoring.services import score_history, score_subject
 from xinyong.subjects.services import find_subject
@@ -123,11 +125,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(lists_app, name="lists")
 
 
-def _score_dict(result: object, catalog: object) -> dict[str, object]:
-    from xinyong.catalog.catalog import Catalog
-    from xinyong.scoring.engine import ScoreResult
-
-    assert isinstance(result, ScoreResult) and isinstance(catalog, Catalog)
+def _score_dict(result: ScoreResult, catalog: Catalog) -> dict[str, Any]:
     reasons = []
     for c in result.reasons():
         item = catalog.items.get(c.item_code)

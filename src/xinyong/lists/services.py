@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import and_, bindparam, exists, func, select, text, update
+from sqlalchemy import and_, bindparam, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.db import utcnow
+from xinyong.db import affected, utcnow
 from xinyong.errors import Forbidden, InvalidTransition, NotFound
 from xinyong.lists.models import LIST_NAMES, EndReason, EntryStatus, ListEntry, ListKind
 from xinyong.notices.services import queue_notice
@@ -96,7 +96,7 @@ def sync_entries_from_records(
             continue
         now = utcnow()
         session.execute(
-            ListEntry.__table__.insert(),
+            insert(ListEntry),
             [
                 {
                     "subject_id": subject_id,
@@ -153,7 +153,7 @@ def _reach_responsible_persons(session: Session, catalog: Catalog) -> int:
         ).bindparams(bindparam("items", expanding=True)),
         {"items": items},
     )
-    return result.rowcount or 0
+    return affected(result)
 
 
 def entries_of(session: Session, subject_id: int) -> list[ListEntry]:
@@ -189,7 +189,7 @@ def end_entries_for_record(session: Session, record_id: int, reason: EndReason, 
             updated_at=utcnow(),
         )
     )
-    return result.rowcount or 0
+    return affected(result)
 
 
 # -- the black-list procedure (国办发〔2020〕49号) ---------------------------------------------

@@ -25,7 +25,7 @@ from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
 from xinyong.config import Settings, get_settings, load_keys
-from xinyong.db import is_postgres, utcnow
+from xinyong.db import affected, is_postgres, utcnow
 from xinyong.errors import Forbidden, InvalidInput, NotFound, UnreadableFile
 from xinyong.identity.protection import IdentityProtector
 from xinyong.records.formats import ColumnMap, detect_format, map_columns
@@ -493,12 +493,10 @@ class _Merger:
         conn = self.session.connection()
         if self.postgres:
             conn.execute(text("TRUNCATE stage_records"))
-            driver = conn.connection.driver_connection
+            driver: Any = conn.connection.driver_connection
             with (
                 driver.cursor() as cur,
-                cur.copy(  # type: ignore[union-attr]
-                    f"COPY stage_records ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
-                ) as copy,
+                cur.copy(f"COPY stage_records ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy,
             ):
                 for row in stage_rows:
                     copy.write_row(row)
@@ -506,7 +504,7 @@ class _Merger:
             conn.execute(text("DELETE FROM stage_records"))
             placeholders = ", ".join("?" for _ in STAGE_COLUMNS)
             driver = conn.connection.driver_connection
-            driver.executemany(  # type: ignore[union-attr]
+            driver.executemany(
                 f"INSERT INTO stage_records ({', '.join(STAGE_COLUMNS)}) VALUES ({placeholders})",
                 [
                     (
@@ -524,29 +522,33 @@ class _Merger:
             "r.department_id = s.department_id AND r.item_code = s.item_code "
             "AND r.document_number = s.document_number AND r.subject_id = s.subject_id"
         )
-        archived = conn.execute(
-            text(
-                f"INSERT INTO record_versions (record_id, {', '.join(VERSION_COLUMNS)}, "
-                "superseded_at, superseded_by_batch) "
-                f"SELECT r.id, {', '.join('r.' + c for c in VERSION_COLUMNS)}, :now, :batch "
-                f"FROM records r JOIN stage_records s ON {join} "
-                "WHERE r.content_hash <> s.content_hash"
-            ),
-            {"now": utcnow(), "batch": self.batch_id},
-        ).rowcount
+        archived = affected(
+            conn.execute(
+                text(
+                    f"INSERT INTO record_versions (record_id, {', '.join(VERSION_COLUMNS)}, "
+                    "superseded_at, superseded_by_batch) "
+                    f"SELECT r.id, {', '.join('r.' + c for c in VERSION_COLUMNS)}, :now, :batch "
+                    f"FROM records r JOIN stage_records s ON {join} "
+                    "WHERE r.content_hash <> s.content_hash"
+                ),
+                {"now": utcnow(), "batch": self.batch_id},
+            )
+        )
         set_clause = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
-        upserted = conn.execute(
-            text(
-                f"INSERT INTO records ({', '.join(STAGE_COLUMNS)}, "
-                "state, version, created_at, updated_at) "
-                f"SELECT {', '.join(STAGE_COLUMNS)}, 'active', 1, :now, :now FROM stage_records "
-                "WHERE true "
-                "ON CONFLICT (department_id, item_code, document_number, subject_id) DO UPDATE SET "
-                f"{set_clause}, version = records.version + 1, updated_at = excluded.updated_at "
-                "WHERE records.content_hash <> excluded.content_hash"
-            ),
-            {"now": utcnow()},
-        ).rowcount
+        upserted = affected(
+            conn.execute(
+                text(
+                    f"INSERT INTO records ({', '.join(STAGE_COLUMNS)}, "
+                    "state, version, created_at, updated_at) "
+                    f"SELECT {', '.join(STAGE_COLUMNS)}, 'active', 1, :now, :now FROM stage_records "
+                    "WHERE true "
+                    "ON CONFLICT (department_id, item_code, document_number, subject_id) DO UPDATE SET "
+                    f"{set_clause}, version = records.version + 1, updated_at = excluded.updated_at "
+                    "WHERE records.content_hash <> excluded.content_hash"
+                ),
+                {"now": utcnow()},
+            )
+        )
         self._link_legal_representatives(rows)
         return upserted - archived, archived
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.db import utcnow
+from xinyong.db import affected, utcnow
 from xinyong.lists.models import EndReason, EntryStatus, ListEntry
 from xinyong.notices.models import Notice
 from xinyong.records.models import Record, RecordState
@@ -28,29 +28,33 @@ class ExpireResult:
 
 
 def expire(session: Session, on: dt.date) -> ExpireResult:
-    records = session.execute(
-        update(Record)
-        .where(
-            Record.state == RecordState.ACTIVE.value,
-            Record.display_until.is_not(None),
-            Record.display_until < on,
+    records = affected(
+        session.execute(
+            update(Record)
+            .where(
+                Record.state == RecordState.ACTIVE.value,
+                Record.display_until.is_not(None),
+                Record.display_until < on,
+            )
+            .values(state=RecordState.EXPIRED.value, updated_at=utcnow())
         )
-        .values(state=RecordState.EXPIRED.value, updated_at=utcnow())
-    ).rowcount
-    ended = session.execute(
-        update(ListEntry)
-        .where(
-            ListEntry.status == EntryStatus.LISTED.value,
-            ListEntry.end_date.is_not(None),
-            ListEntry.end_date < on,
+    )
+    ended = affected(
+        session.execute(
+            update(ListEntry)
+            .where(
+                ListEntry.status == EntryStatus.LISTED.value,
+                ListEntry.end_date.is_not(None),
+                ListEntry.end_date < on,
+            )
+            .values(
+                status=EntryStatus.ENDED.value,
+                ended_on=on,
+                end_reason=EndReason.PERIOD_OVER.value,
+                updated_at=utcnow(),
+            )
         )
-        .values(
-            status=EntryStatus.ENDED.value,
-            ended_on=on,
-            end_reason=EndReason.PERIOD_OVER.value,
-            updated_at=utcnow(),
-        )
-    ).rowcount
+    )
     notices = _queue_display_ending(session, on)
     return ExpireResult(records or 0, ended or 0, notices)
 
@@ -74,7 +78,7 @@ def _queue_display_ending(session: Session, on: dt.date) -> int:
         return 0
     now = utcnow()
     session.execute(
-        Notice.__table__.insert(),
+        insert(Notice),
         [
             {
                 "subject_id": subject_id,
@@ -85,7 +89,7 @@ def _queue_display_ending(session: Session, on: dt.date) -> int:
                     f"将于 {until:%Y年%m月%d日} 公示期满，届满后不再公示和使用。"
                 ),
                 "record_id": record_id,
-                "dedupe_key": f"display:ending:{record_id}:{until.isoformat()}",
+                "dedupe_key": f"display:ending:{record_id}:{until}",
                 "status": "queued",
                 "created_at": now,
             }

@@ -380,4 +380,4 @@ def _open_xlsx(path: Path, max_cell_chars: int, max_uncompressed: int) -> RawTab
     return RawTable("xlsx", headers, rows(), None, None)
 
 
-__all__ = ["RawRow", "RawTable", "RowProblem", "open_table", "io"]
+__all__ = ["RawRow", "RawTable", "RowProblem", "io", "open_table"]

@@ -320,13 +320,15 @@ class RowValidator:
                 if text:
                     facts[name] = text
         for spec in item.fields:
-            header = columns.header_for(spec.name)
-            text = values.get(header, "").strip() if header else ""
+            field_header = columns.header_for(spec.name)
+            text = values.get(field_header, "").strip() if field_header is not None else ""
             if not text:
                 if spec.required:
-                    raise _Reject(header or spec.label, "required", f"{spec.label}为必填项", None)
+                    raise _Reject(
+                        field_header or spec.label, "required", f"{spec.label}为必填项", None
+                    )
                 continue
-            column = header or spec.label
+            column = field_header or spec.label
             try:
                 if spec.type == "date":
                     facts[spec.name] = parse_date(text).isoformat()
@@ -387,7 +389,9 @@ class RowValidator:
                 f"目录项 {item.name} 只接受{kinds}",
                 None,
             )
-        legal_rep = self._legal_rep(values) if subject.kind == SubjectKind.ORGANISATION else None
+        legal_rep = (
+            self._legal_rep(values) if subject.kind == SubjectKind.ORGANISATION.value else None
+        )
         document_number = self._subject_value(values, "document_number")
         if not document_number:
             raise _Reject(self._header("document_number"), "required", "决定文书号为必填项", None)

@@ -13,7 +13,7 @@ from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.schemas import ScoringModel
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.db import UtcDateTime, is_postgres, utcnow
+from xinyong.db import UtcDateTime, affected, is_postgres, utcnow
 from xinyong.errors import NotFound
 from xinyong.records.display import used_clause
 from xinyong.records.models import Record
@@ -147,7 +147,7 @@ def rescore(
             f"WITH changed AS ({upsert} RETURNING {columns}) "
             f"INSERT INTO score_history ({columns}) SELECT {columns} FROM changed"
         ).bindparams(now_param)
-        changed = session.execute(stmt, bind).rowcount or 0
+        changed = affected(session.execute(stmt, bind))
         scored = changed
     else:
         session.execute(
@@ -157,21 +157,25 @@ def rescore(
         )
         session.execute(text("DELETE FROM score_new"))
         scored = (
-            session.execute(
-                text(f"INSERT INTO score_new (subject_id, score) {new_scores}"), bind
-            ).rowcount
+            affected(
+                session.execute(
+                    text(f"INSERT INTO score_new (subject_id, score) {new_scores}"), bind
+                )
+            )
             or 0
         )
         history = (
-            session.execute(
-                text(
-                    f"INSERT INTO score_history ({columns}) SELECT n.subject_id, :code, :version, "
-                    f"n.score, {band}, :on, :now FROM score_new n LEFT JOIN subject_scores s "
-                    "ON s.subject_id = n.subject_id WHERE s.subject_id IS NULL OR s.score <> n.score "
-                    "OR s.model_version <> :version OR s.model_code <> :code"
-                ).bindparams(now_param),
-                bind,
-            ).rowcount
+            affected(
+                session.execute(
+                    text(
+                        f"INSERT INTO score_history ({columns}) SELECT n.subject_id, :code, :version, "
+                        f"n.score, {band}, :on, :now FROM score_new n LEFT JOIN subject_scores s "
+                        "ON s.subject_id = n.subject_id WHERE s.subject_id IS NULL OR s.score <> n.score "
+                        "OR s.model_version <> :version OR s.model_code <> :code"
+                    ).bindparams(now_param),
+                    bind,
+                )
+            )
             or 0
         )
         session.execute(
@@ -189,13 +193,15 @@ def rescore(
         f"WHERE r.subject_id = s.subject_id AND {str(used).replace('records.', 'r.')}){restrict_scores}"
     )
     reset = (
-        session.execute(
-            text(
-                f"INSERT INTO score_history ({columns}) SELECT s.subject_id, :code, :version, "
-                f"{model.base}, '{base_band}', :on, :now FROM subject_scores s WHERE {reset_where}"
-            ).bindparams(now_param),
-            bind,
-        ).rowcount
+        affected(
+            session.execute(
+                text(
+                    f"INSERT INTO score_history ({columns}) SELECT s.subject_id, :code, :version, "
+                    f"{model.base}, '{base_band}', :on, :now FROM subject_scores s WHERE {reset_where}"
+                ).bindparams(now_param),
+                bind,
+            )
+        )
         or 0
     )
     if reset:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import UploadFile
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
 
 from xinyong.config import get_settings
 from xinyong.errors import InvalidInput, NotFound, UnreadableFile
