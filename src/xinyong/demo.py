@@ -133,7 +133,7 @@ def _generic_rows(
     others = [i for i in items if i.nature is not Nature.NEGATIVE]
     serial = 0
     for person in people:
-        count = max(0, int(rng.gauss(per_person - 2, 2)))
+        count = max(0, int(rng.gauss(per_person - 0.5, 2.5)))
         for _ in range(count):
             serial += 1
             pool = negative if rng.random() < 0.45 else others
@@ -312,7 +312,7 @@ def _tag_key_groups(
     groups = [g for g in catalog.key_groups if g != "STUDENT"]
     rows = []
     with session_factory()() as session:
-        index_to_id = dict(session.execute(select(Subject.id_index, Subject.id)).tuples())
+        index_to_id = {idx: sid for idx, sid in session.execute(select(Subject.id_index, Subject.id))}
         for person in people:
             sid = index_to_id.get(protector.blind_index(IdType.RESIDENT_ID.value, person.number))
             if sid is None:

@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
                 r["item_name"],
                 r["document_number"],
                 r["decision_date"],
-                r["grade"] or "-",
+                r["grade_name"] or "-",
                 r["state_label"],
                 r["display_until"] or "长期",
             )

@@ -30,6 +30,7 @@ class ArchiveEntry:
     department_name: str
     label: str
     used: bool
+    grade_name: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         r = self.record
@@ -45,6 +46,7 @@ class ArchiveEntry:
             "state": r.state,
             "state_label": self.label,
             "grade": r.grade,
+            "grade_name": self.grade_name,
             "grade_source": r.grade_source,
             "open_level": r.open_level,
             "open_level_name": OPEN_LEVEL_NAMES[OpenLevel(r.open_level)],
@@ -122,6 +124,7 @@ def read_archive(
                 departments.get(record.department_id, ""),
                 vis.label,
                 vis.used,
+                catalog.grades[record.grade].name if record.grade in catalog.grades else None,
             )
         )
     number = reveal_number(protector, subject)

@@ -321,7 +321,12 @@ class RowValidator:
                     facts[name] = text
         for spec in item.fields:
             field_header = columns.header_for(spec.name)
-            text = values.get(field_header, "").strip() if field_header is not None else ""
+            if field_header is not None:
+                text = values.get(field_header, "").strip()
+            else:  # JSON rows may carry keys the first row did not have
+                text = next(
+                    (values[k] for k in (spec.label, spec.name, *spec.aliases) if values.get(k)), ""
+                ).strip()
             if not text:
                 if spec.required:
                     raise _Reject(

@@ -49,6 +49,7 @@ class ArchiveRecord(BaseModel):
     state: str
     state_label: str
     grade: str | None
+    grade_name: str | None
     grade_source: str | None
     open_level: str
     open_level_name: str

@@ -27,7 +27,7 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
         "subjects": session.scalar(select(func.count()).select_from(Subject)) or 0,
         "records": session.scalar(select(func.count()).select_from(Record)) or 0,
         "departments": session.scalar(select(func.count()).select_from(Department)) or 0,
-        "items": len(catalog.items),
+        "item_count": len(catalog.items),
     }
     return templates.TemplateResponse(
         request, "home.html", {"city": get_settings().city_name, "stats": stats}
