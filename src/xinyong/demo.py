@@ -312,7 +312,9 @@ def _tag_key_groups(
     groups = [g for g in catalog.key_groups if g != "STUDENT"]
     rows = []
     with session_factory()() as session:
-        index_to_id = {idx: sid for idx, sid in session.execute(select(Subject.id_index, Subject.id))}
+        index_to_id = {
+            idx: sid for idx, sid in session.execute(select(Subject.id_index, Subject.id))
+        }
         for person in people:
             sid = index_to_id.get(protector.blind_index(IdType.RESIDENT_ID.value, person.number))
             if sid is None:

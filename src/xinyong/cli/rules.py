@@ -24,6 +24,7 @@ from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
 from xinyong.records.ingest import protector_for
 from xinyong.records.lifecycle import expire as run_expire
+from xinyong.records.services import change_grade
 from xinyong.scoring.engine import ScoreResult
 from xinyong.scoring.services import rescore as run_rescore
 from xinyong.scoring.services import score_history, score_subject
@@ -121,6 +122,17 @@ def register(app: typer.Typer) -> None:
         if "what_if_repaired" in data:
             alt = data["what_if_repaired"]
             console.print(f"若记录 {alt['record']} 修复：{alt['score']}（{alt['band_name']}）")
+
+    @app.command()
+    def grade(
+        record_id: int,
+        to: Annotated[str, typer.Option("--to", help="新等级：轻微/一般/严重 或代码")],
+        reason: Annotated[str, typer.Option(help="调整理由（必填）")],
+    ) -> None:
+        """调整失信记录等级（形成新版本，原版本留存）。"""
+        with cli_session() as session:
+            record = change_grade(session, cli_operator(), record_id, to, reason)
+            console.print(f"记录 {record.id} 已调整为 {record.grade}，版本 {record.version}")
 
     app.add_typer(lists_app, name="lists")
 

@@ -316,3 +316,33 @@ def test_sql_used_clause_agrees_with_visibility(
         on=on,
     ).used
     assert (in_sql is not None) == expected
+
+
+def test_grade_change_needs_a_reason_and_makes_a_version(session: Session) -> None:
+    from xinyong.actors import Actor
+    from xinyong.errors import Forbidden, InvalidInput
+    from xinyong.records.models import RecordVersion
+    from xinyong.records.services import change_grade
+
+    dept = factories.department(session)
+    other = factories.department(session)
+    number = factories.resident_id()
+    factories.submit_rows(
+        session, [factories.penalty_row(id_number=number, dept=dept, category="警告")]
+    )
+    record = records_of(session, number)[0]
+    clerk = Actor("clerk", "department", dept.id, dept.code)
+    with pytest.raises(InvalidInput):
+        change_grade(session, clerk, record.id, "严重", "  ")
+    with pytest.raises(Forbidden):
+        change_grade(
+            session, Actor("x", "department", other.id, other.code), record.id, "严重", "r"
+        )
+    before_until = record.display_until
+    changed = change_grade(session, clerk, record.id, "严重", "复核认定情节严重")
+    assert (changed.grade, changed.version, changed.grade_set_by) == ("serious", 2, "clerk")
+    assert changed.display_until is not None and before_until is not None
+    assert changed.display_until > before_until
+    old = session.scalars(select(RecordVersion).where(RecordVersion.record_id == record.id)).one()
+    assert (old.grade, old.version) == ("minor", 1)
+    assert score_subject(session, record.subject_id, TODAY).score == 700 - 150
