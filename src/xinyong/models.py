@@ -3,6 +3,7 @@
 from xinyong.accounts import models as accounts_models
 from xinyong.catalog import models as catalog_models
 from xinyong.lists import models as lists_models
+from xinyong.measures import models as measures_models
 from xinyong.notices import models as notices_models
 from xinyong.queries import models as queries_models
 from xinyong.records import models as records_models
@@ -13,6 +14,7 @@ __all__ = [
     "accounts_models",
     "catalog_models",
     "lists_models",
+    "measures_models",
     "notices_models",
     "queries_models",
     "records_models",

@@ -13,6 +13,7 @@ from xinyong.catalog.schemas import (
     InformationItem,
     InfoType,
     KeyGroup,
+    Measure,
     Scenario,
     ScoringModel,
 )
@@ -31,6 +32,7 @@ class Catalog:
     departments: dict[str, DepartmentSpec] = field(default_factory=dict)
     grading_rules: dict[str, GradingRule] = field(default_factory=dict)
     scoring_models: dict[str, ScoringModel] = field(default_factory=dict)
+    measures: dict[str, Measure] = field(default_factory=dict)
     item_versions: dict[str, int] = field(default_factory=dict)
     versions: dict[tuple[str, str], int] = field(default_factory=dict)
 
@@ -129,6 +131,43 @@ class Catalog:
                             "grading_rules",
                             rule.code,
                             f"定级规则 {rule.code} 引用的领域 {domain} 不存在",
+                        )
+                    )
+        for measure in self.measures.values():
+            trigger = measure.trigger
+            if trigger.min_grade and trigger.min_grade not in self.grades:
+                problems.append(
+                    (
+                        "measures",
+                        measure.code,
+                        f"措施 {measure.code} 的等级 {trigger.min_grade} 不存在",
+                    )
+                )
+            for code in trigger.items:
+                if code not in self.items:
+                    problems.append(
+                        (
+                            "measures",
+                            measure.code,
+                            f"措施 {measure.code} 引用的目录项 {code} 不存在",
+                        )
+                    )
+            for domain in trigger.domains:
+                if domain not in self.domains:
+                    problems.append(
+                        (
+                            "measures",
+                            measure.code,
+                            f"措施 {measure.code} 引用的领域 {domain} 不存在",
+                        )
+                    )
+            for scenario in measure.scenarios:
+                if scenario not in self.scenarios:
+                    problems.append(
+                        (
+                            "measures",
+                            measure.code,
+                            f"措施 {measure.code} 引用的场景 {scenario} 不存在",
                         )
                     )
         for model in self.scoring_models.values():

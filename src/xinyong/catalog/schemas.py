@@ -244,6 +244,54 @@ class ScoringModel(_Entry):
         raise ValueError(f"score {score} outside the bands")
 
 
+class Trigger(BaseModel):
+    """What puts a measure in force for a subject. Every condition given must hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lists: tuple[Literal["black", "red", "watch"], ...] = ()  # on any of these lists
+    min_grade: str | None = None  # a negative record in use of at least this grade
+    domains: tuple[str, ...] = ()  # …in one of these domains
+    items: tuple[str, ...] = ()  # a record in use of one of these items
+    clean_years: int | None = Field(default=None, ge=1)  # no negative record for N years
+    score_min: int | None = None  # integrity score ≥
+    score_max: int | None = None  # integrity score ≤
+
+    @model_validator(mode="after")
+    def _something(self) -> Trigger:
+        if not (
+            self.lists
+            or self.min_grade
+            or self.items
+            or self.clean_years
+            or self.score_min is not None
+            or self.score_max is not None
+        ):
+            raise ValueError("触发条件不能为空")
+        if self.domains and not (self.min_grade or self.items):
+            raise ValueError("领域条件须与等级或目录项条件同用")
+        return self
+
+
+class Measure(_Entry):
+    """A joint reward or punishment measure (措施清单, 全国失信惩戒措施基础清单)."""
+
+    kind: Literal["reward", "punishment"]
+    effect: Literal["block", "restrict", "scrutiny", "ease", "priority"]
+    basis: str = Field(min_length=1)
+    departments: tuple[str, ...] = ()
+    scenarios: tuple[str, ...] = ()  # empty: every scenario
+    trigger: Trigger
+    reaches_responsible_persons: bool = False  # 落实到人
+
+    @model_validator(mode="after")
+    def _effect_fits_kind(self) -> Measure:
+        punishing = self.effect in ("block", "restrict", "scrutiny")
+        if punishing != (self.kind == "punishment"):
+            raise ValueError(f"措施 {self.code} 的效果与类别不符")
+        return self
+
+
 class DepartmentSpec(_Entry):
     credit_code: str | None = None
     kind: Literal["government", "association", "judicial", "upper_platform"] = "government"
@@ -260,6 +308,7 @@ SECTION_MODELS: dict[str, type[_Entry]] = {
     "departments": DepartmentSpec,
     "grading_rules": GradingRule,
     "scoring_models": ScoringModel,
+    "measures": Measure,
 }
 
 # The kind stored in catalog_entries for each section.
@@ -274,4 +323,5 @@ SECTION_KINDS: dict[str, str] = {
     "departments": "department",
     "grading_rules": "grading_rule",
     "scoring_models": "scoring_model",
+    "measures": "measure",
 }

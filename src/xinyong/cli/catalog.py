@@ -24,6 +24,9 @@ KINDS = {
     "behaviours": "behaviours",
     "scenarios": "scenarios",
     "departments": "departments",
+    "measures": "measures",
+    "grading-rules": "grading_rules",
+    "scoring-models": "scoring_models",
 }
 
 

@@ -12,7 +12,18 @@ from xinyong.web.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["目录 catalog"])
 
-SECTIONS = ("items", "domains", "key_groups", "info_types", "grades", "behaviours", "scenarios")
+SECTIONS = (
+    "items",
+    "domains",
+    "key_groups",
+    "info_types",
+    "grades",
+    "behaviours",
+    "scenarios",
+    "measures",
+    "grading_rules",
+    "scoring_models",
+)
 
 
 @router.get("/catalog/{kind}")

@@ -1,0 +1,103 @@
+"""联合奖惩核查 for departments' business systems: check, batch comparison, feedback."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from xinyong.errors import Forbidden
+from xinyong.measures.services import add_feedback, run_check
+from xinyong.records.ingest import protector_for
+from xinyong.web.deps import ActorDep, SessionDep
+
+router = APIRouter(tags=["联合奖惩 checks"])
+
+
+class CheckCreate(BaseModel):
+    id_number: str = Field(min_length=1, max_length=64, description="身份证号或统一社会信用代码")
+    id_type: str | None = Field(default=None, description="证件类型；默认按号码识别")
+    scenario: str = Field(min_length=1, max_length=64, description="应用场景代码")
+    operator: str = Field(min_length=1, max_length=200, description="经办人")
+    business_ref: str = Field(min_length=1, max_length=200, description="业务编号")
+
+
+class TriggerRead(BaseModel):
+    kind: str
+    ref: int | None
+    text: str
+    via_organisation: str | None
+
+
+class DecisionRead(BaseModel):
+    measure: str
+    name: str
+    kind: Literal["reward", "punishment"]
+    effect: str
+    effect_name: str
+    basis: str
+    departments: list[str]
+    triggers: list[TriggerRead]
+
+
+class CheckRead(BaseModel):
+    check_id: int
+    verdict: Literal["blocked", "restricted", "eased", "clear"]
+    verdict_name: str
+    decisions: list[DecisionRead]
+
+
+def _require_checker(actor: ActorDep) -> None:
+    if actor.role not in ("department", "admin", "system"):
+        raise Forbidden("无权核查", code="forbidden")
+
+
+@router.post("/checks", response_model=CheckRead)
+def create_check(body: CheckCreate, session: SessionDep, actor: ActorDep) -> Any:
+    """Which joint rewards and punishments apply to the subject in the scenario, and why.
+
+    A person not in the archive is answered as having no records."""
+    _require_checker(actor)
+    result = run_check(
+        session,
+        actor,
+        protector_for(),
+        id_number=body.id_number,
+        id_type=body.id_type,
+        scenario=body.scenario,
+        operator=body.operator,
+        business_ref=body.business_ref,
+    )
+    return result.as_dict()
+
+
+class FeedbackCreate(BaseModel):
+    measure: str = Field(min_length=1, max_length=64)
+    applied: bool
+    outcome: str = Field(min_length=1, max_length=200, description="处理结果，如 不予许可")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackRead(BaseModel):
+    id: int
+    check_id: int
+    measure_code: str
+    applied: bool
+    outcome: str
+
+
+@router.post("/checks/{check_id}/feedback", response_model=FeedbackRead)
+def create_feedback(
+    check_id: int, body: FeedbackCreate, session: SessionDep, actor: ActorDep
+) -> Any:
+    """反馈: what the department did with the check's measures."""
+    return add_feedback(
+        session,
+        actor,
+        check_id,
+        measure=body.measure,
+        applied=body.applied,
+        outcome=body.outcome,
+        note=body.note,
+    )
