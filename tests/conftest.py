@@ -25,7 +25,7 @@ if TEST_DATABASE_URL:
 else:
     os.environ.pop("XINYONG_DATABASE_URL", None)
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import Connection, Engine  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
@@ -40,11 +40,23 @@ def pytest_report_header() -> str:
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     get_settings.cache_clear()
-    eng = db.make_engine(get_settings())
-    if eng.dialect.name == "postgresql":
-        with eng.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+    settings = get_settings()
+    schema = None
+    if TEST_DATABASE_URL:
+        # A schema of its own per run, so concurrent runs on one server never collide.
+        schema = f"xy_test_{os.getpid()}"
+        admin = db.make_engine(settings)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.dispose()
+        eng = create_engine(
+            settings.effective_database_url,
+            connect_args={"options": f"-csearch_path={schema}"},
+            pool_size=5,
+        )
+    else:
+        eng = db.make_engine(settings)
     from xinyong.catalog.services import load_defaults
     from xinyong.migrate import upgrade
 
@@ -55,6 +67,11 @@ def engine() -> Iterator[Engine]:
     db.set_engine(eng)
     yield eng
     eng.dispose()
+    if schema is not None:
+        admin = db.make_engine(settings)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
 
 
 @pytest.fixture()
