@@ -101,11 +101,12 @@ def _match(
     t = measure.trigger
     found: list[Trigger] = []
     if t.lists:
-        hits = [entry for entry in facts.lists if entry.list_kind in t.lists]
-        if not hits:
+        entries = [entry for entry in facts.lists if entry.list_kind in t.lists]
+        if not entries:
             return []
         found += [
-            Trigger("list", e.entry_id, f"{LIST_TEXT[e.list_kind]}：{e.reasons}", via) for e in hits
+            Trigger("list", e.entry_id, f"{LIST_TEXT[e.list_kind]}：{e.reasons}", via)
+            for e in entries
         ]
     if t.min_grade or t.items:
         min_rank = grades[t.min_grade].rank if t.min_grade else None
@@ -124,7 +125,11 @@ def _match(
                 "record",
                 r.record_id,
                 f"{r.decision_date:%Y-%m-%d} {r.item_name}"
-                + (f"（{grades[r.grade].name}）" if r.grade in grades else "")
+                + (
+                    f"（{grades[r.grade].name}）"
+                    if r.grade is not None and r.grade in grades
+                    else ""
+                )
                 + f"，文书号 {r.document_number}",
                 via,
             )

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
-from xinyong.errors import Forbidden
+from xinyong.config import get_settings
+from xinyong.errors import Forbidden, InvalidInput
+from xinyong.measures.batch import compare_file
 from xinyong.measures.services import add_feedback, run_check
 from xinyong.records.ingest import protector_for
 from xinyong.web.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["联合奖惩 checks"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class CheckCreate(BaseModel):
@@ -70,6 +81,61 @@ def create_check(body: CheckCreate, session: SessionDep, actor: ActorDep) -> Any
         business_ref=body.business_ref,
     )
     return result.as_dict()
+
+
+@router.post(
+    "/checks/batches",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {XLSX: {}}, "description": "比对结果 XLSX；汇总见 X-Batch-Summary"}
+    },
+)
+async def create_batch(request: Request, session: SessionDep, actor: ActorDep) -> Any:
+    """批量比对: upload a CSV/XLSX of people (`file`, `scenario`, `operator` form fields);
+    get back the same rows with verdict and measures, and a summary sheet."""
+    _require_checker(actor)
+    form = await request.form()
+    upload = form.get("file")
+    scenario = form.get("scenario")
+    operator = form.get("operator")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput("请以 file 字段上传文件", code="missing_file")
+    if not isinstance(scenario, str) or not scenario:
+        raise InvalidInput("须指定应用场景 scenario", code="unknown_scenario")
+    if not isinstance(operator, str) or not operator.strip():
+        raise InvalidInput("须填写经办人 operator", code="missing_operator")
+    limit = get_settings().max_upload_bytes
+    tmp = Path(tempfile.mkdtemp(prefix="xinyong-batch-"))
+    source = tmp / "input"
+    size = 0
+    with source.open("wb") as fh:
+        while block := await upload.read(1 << 20):
+            size += len(block)
+            if size > limit:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise InvalidInput(f"文件超过 {limit // (1 << 20)} MB 上限", code="too_large")
+            fh.write(block)
+    out = tmp / "result.xlsx"
+    try:
+        summary = await run_in_threadpool(
+            compare_file,
+            source,
+            out,
+            scenario=scenario,
+            operator=operator.strip(),
+            actor=actor,
+            session=session,
+        )
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return FileResponse(
+        out,
+        media_type=XLSX,
+        filename="比对结果.xlsx",
+        headers={"X-Batch-Summary": json.dumps(summary)},
+        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
+    )
 
 
 class FeedbackCreate(BaseModel):
