@@ -1,0 +1,164 @@
+"""Check API, batch comparison and feedback through HTTP and the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from python_calamine import CalamineWorkbook
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from tests import factories
+from xinyong.accounts.models import KeyRole
+from xinyong.accounts.services import issue_api_key
+from xinyong.catalog.loader import parse_catalog_text
+from xinyong.catalog.services import load_entries
+from xinyong.cli.main import app as cli
+from xinyong.queries.models import QueryLog
+from xinyong.web.app import create_app
+
+TEST_MEASURE = """
+measures:
+  - code: T_BLOCK_SERIOUS
+    name: 测试：严重失信限制行政许可
+    kind: punishment
+    effect: block
+    basis: 测试依据
+    scenarios: [ADMIN_LICENSING]
+    trigger: {min_grade: serious}
+"""
+
+
+@pytest.fixture()
+def setup(session: Session) -> dict[str, str]:
+    load_entries(session, parse_catalog_text(TEST_MEASURE, "test"), "test")
+    dept = factories.department(session, code="CHK")
+    other = factories.department(session, code="CHK2")
+    bad = factories.resident_id()
+    row = factories.penalty_row(id_number=bad, dept=dept, category="行政拘留")  # serious
+    assert factories.submit_rows(session, [row]).accepted == 1
+    session.commit()
+    return {
+        "dept": issue_api_key(session, KeyRole.DEPARTMENT, "d", dept),
+        "other": issue_api_key(session, KeyRole.DEPARTMENT, "o", other),
+        "bad": bad,
+    }
+
+
+@pytest.fixture()
+def client(session: Session) -> Iterator[TestClient]:
+    with TestClient(create_app(), raise_server_exceptions=False) as c:
+        yield c
+
+
+def post_check(client: TestClient, key: str, number: str, scenario: str = "ADMIN_LICENSING"):
+    return client.post(
+        "/api/v1/checks",
+        json={
+            "id_number": number,
+            "scenario": scenario,
+            "operator": "王科员",
+            "business_ref": "XK-1",
+        },
+        headers={"Authorization": f"Bearer {key}"},
+    )
+
+
+def test_check_blocks_and_explains_then_feedback(
+    client: TestClient, setup: dict[str, str], session: Session
+) -> None:
+    resp = post_check(client, setup["dept"], setup["bad"])
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["verdict"] == "blocked"
+    decision = next(d for d in body["decisions"] if d["measure"] == "T_BLOCK_SERIOUS")
+    assert decision["basis"] == "测试依据"
+    assert "严重" in decision["triggers"][0]["text"]
+    assert setup["bad"] not in resp.text
+    logged = session.scalar(
+        select(func.count()).select_from(QueryLog).where(QueryLog.action == "check:run")
+    )
+    assert logged == 1
+
+    fb = client.post(
+        f"/api/v1/checks/{body['check_id']}/feedback",
+        json={"measure": "T_BLOCK_SERIOUS", "applied": True, "outcome": "不予许可"},
+        headers={"Authorization": f"Bearer {setup['dept']}"},
+    )
+    assert fb.status_code == 200, fb.text
+    other = client.post(
+        f"/api/v1/checks/{body['check_id']}/feedback",
+        json={"measure": "T_BLOCK_SERIOUS", "applied": True, "outcome": "x"},
+        headers={"Authorization": f"Bearer {setup['other']}"},
+    )
+    assert other.status_code == 404 and other.json()["error"]["code"] == "check_not_found"
+
+
+def test_unknown_person_scenario_and_bad_number(client: TestClient, setup: dict[str, str]) -> None:
+    unknown = post_check(client, setup["dept"], factories.resident_id())
+    assert unknown.status_code == 200
+    assert unknown.json()["verdict"] == "clear" and unknown.json()["decisions"] == []
+    scenario = post_check(client, setup["dept"], setup["bad"], scenario="NOPE")
+    assert scenario.status_code == 422 and scenario.json()["error"]["code"] == "unknown_scenario"
+    malformed = post_check(client, setup["dept"], "12345")
+    assert malformed.status_code == 422
+    assert malformed.json()["error"]["code"].startswith("id_")
+    no_key = client.post("/api/v1/checks", json={})
+    assert no_key.status_code == 401
+
+
+def test_batch_comparison_over_http(client: TestClient, setup: dict[str, str]) -> None:
+    csv_text = "姓名,证件号码\n甲,{bad}\n乙,{clean}\n丙,123\n".format(
+        bad=setup["bad"], clean=factories.resident_id()
+    )
+    resp = client.post(
+        "/api/v1/checks/batches",
+        data={"scenario": "ADMIN_LICENSING", "operator": "王科员"},
+        files={"file": ("名单.csv", csv_text.encode("gbk"), "text/csv")},
+        headers={"Authorization": f"Bearer {setup['dept']}"},
+    )
+    assert resp.status_code == 200, resp.text
+    summary = json.loads(resp.headers["X-Batch-Summary"])
+    assert (summary["total"], summary["blocked"], summary["clear"], summary["invalid"]) == (
+        3,
+        1,
+        1,
+        1,
+    )
+    book = CalamineWorkbook.from_filelike(io.BytesIO(resp.content))
+    rows = book.get_sheet_by_index(0).to_python()
+    assert rows[0][-4:] == ["核查结论", "适用措施", "原因", "核查说明"]
+    assert rows[1][3] == "拦截" and "测试" in rows[1][4]
+    assert rows[3][3] == "无效" and "18 位" in rows[3][6]
+
+
+def test_batch_comparison_cli(setup: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(f"证件号码\n{setup['bad']}\n", encoding="utf-8")
+    out = tmp_path / "out.xlsx"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "check",
+            "--file",
+            str(source),
+            "--scenario",
+            "ADMIN_LICENSING",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["blocked"] == 1
+    assert out.exists() and out.stat().st_size > 0
+    single = CliRunner().invoke(
+        cli, ["check", setup["bad"], "--scenario", "ADMIN_LICENSING", "--json"]
+    )
+    assert single.exit_code == 0 and json.loads(single.stdout)["verdict"] == "blocked"
