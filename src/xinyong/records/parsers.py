@@ -157,6 +157,11 @@ def open_table(
 
 
 def _detect_encoding(head: bytes) -> str:
+    """UTF-8 or GB18030, judged line by line on a leading sample.
+
+    A damaged line in the sample does not condemn the file (it is rejected on its own as
+    ``bad_bytes``); only a sample whose non-ASCII lines fit neither encoding does.
+    """
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if b"\x00" in head:
@@ -164,24 +169,43 @@ def _detect_encoding(head: bytes) -> str:
     controls = sum(1 for b in head if b < 9 or 13 < b < 32)
     if controls > len(head) // 100:
         raise UnreadableFile("文件含有二进制内容，不是文本表格", code="binary")
+    lines = head.split(b"\n")
+    if len(lines) > 1 and len(head) == SAMPLE_BYTES:
+        lines = lines[:-1]  # the last line may be cut in the middle of a character
+    wide = [line for line in lines if max(line, default=0) > 127]
+    if not wide:
+        return "utf-8"
+    fits = {}
     for encoding in ("utf-8", "gb18030"):
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            decoder.decode(head, final=False)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    raise UnreadableFile("无法识别文件编码（应为 UTF-8 或 GBK/GB18030）", code="encoding")
+        fits[encoding] = sum(1 for line in wide if _decodes(line, encoding))
+    best = max(("utf-8", "gb18030"), key=lambda e: (fits[e], e == "utf-8"))
+    if fits[best] == 0:
+        raise UnreadableFile("无法识别文件编码（应为 UTF-8 或 GBK/GB18030）", code="encoding")
+    return best
+
+
+def _decodes(line: bytes, encoding: str) -> bool:
+    try:
+        line.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class _Lines:
-    """Decodes lines strictly, remembering whether the current one was damaged."""
+    """Decodes lines strictly, remembering whether the current one was damaged.
+
+    A file that looked like ASCII in the sample and turns out to be GBK further down
+    (common for exports sorted with the Chinese rows last) switches to GB18030 at the
+    first line UTF-8 cannot read, as long as no UTF-8 text has been seen before.
+    """
 
     def __init__(self, raw: IO[bytes], encoding: str) -> None:
         self.raw = raw
         self.encoding = "utf-8" if encoding == "utf-8-sig" else encoding
         self.bad = False
         self.first = encoding == "utf-8-sig"
+        self.saw_wide_utf8 = encoding == "utf-8-sig"
 
     def __iter__(self) -> Iterator[str]:
         for line in self.raw:
@@ -192,10 +216,22 @@ class _Lines:
                 self.bad = True
                 line = line.replace(b"\x00", b"")
             try:
-                yield line.decode(self.encoding)
+                text = line.decode(self.encoding)
             except UnicodeDecodeError:
+                if (
+                    self.encoding == "utf-8"
+                    and not self.saw_wide_utf8
+                    and _decodes(line, "gb18030")
+                ):
+                    self.encoding = "gb18030"
+                    yield line.decode("gb18030")
+                    continue
                 self.bad = True
                 yield line.decode(self.encoding, errors="replace")
+                continue
+            if self.encoding == "utf-8" and not self.saw_wide_utf8 and not text.isascii():
+                self.saw_wide_utf8 = True
+            yield text
 
 
 def _open_csv(path: Path, head: bytes, max_cell_chars: int) -> RawTable:
