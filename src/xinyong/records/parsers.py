@@ -7,7 +7,6 @@ travel with the row and reject only that row.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import io
