@@ -108,8 +108,8 @@ def parse_resident_id(value: str, *, today: dt.date | None = None) -> ResidentId
     if number[:2] not in _known_provinces() or not region_known(number[:6]):
         raise IdNumberError("id_region", "身份证号的行政区划代码不存在")
     try:
-        birth = ric.get_birth_date(number)
-    except ValidationError as exc:
+        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError as exc:
         raise IdNumberError("id_birth_date", "身份证号中的出生日期不是有效日期") from exc
     today = today or dt.date.today()
     if birth > today:
@@ -132,7 +132,11 @@ def is_valid_resident_id(value: str, *, today: dt.date | None = None) -> bool:
 
 def parse_credit_code(value: str) -> str:
     """A unified social credit code (统一社会信用代码, GB 32100-2015), normalized."""
-    code = normalize_id_number(value)
+    return _parse_credit_code(normalize_id_number(value))
+
+
+@lru_cache(maxsize=65536)
+def _parse_credit_code(code: str) -> str:
     if len(code) != 18:
         raise IdNumberError("uscc_length", f"统一社会信用代码应为 18 位，实际为 {len(code)} 位")
     try:

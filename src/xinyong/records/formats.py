@@ -9,7 +9,7 @@ columns below.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xinyong.catalog.schemas import InformationItem
 
@@ -107,12 +107,14 @@ class ColumnMap:
 
     columns: dict[str, tuple[str, str]]
     unknown: tuple[str, ...]
+    _by_name: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for header, (_, name) in self.columns.items():
+            self._by_name.setdefault(name, header)
 
     def header_for(self, canonical: str) -> str | None:
-        for header, (_, name) in self.columns.items():
-            if name == canonical:
-                return header
-        return None
+        return self._by_name.get(canonical)
 
 
 _CODE_SUFFIX = re.compile(r"\(.*\)$")

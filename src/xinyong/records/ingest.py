@@ -385,6 +385,17 @@ def _store_errors(
     )
 
 
+def _subject_insert(postgres: bool) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING: a concurrent import may create the same subject."""
+    if postgres:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(Subject).on_conflict_do_nothing(index_elements=["id_index"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(Subject).on_conflict_do_nothing(index_elements=["id_index"])
+
+
 class _Merger:
     """Loads validated rows into staging and merges them into ``records``."""
 
@@ -433,9 +444,10 @@ class _Merger:
         missing = [ref for index, ref in wanted.items() if index not in self.subject_ids]
         if missing:
             now = utcnow()
-            stmt = insert(Subject).returning(Subject.id, Subject.id_index)
-            rows = self.session.execute(
-                stmt,
+            # Plain executemany (no RETURNING): SQLAlchemy's sorted RETURNING batches are
+            # quadratic in the batch size; the ids are read back in one query instead.
+            self.session.execute(
+                _subject_insert(self.postgres),
                 [
                     {
                         "kind": ref.kind,
@@ -452,8 +464,14 @@ class _Merger:
                     for ref in missing
                 ],
             )
-            for sid, index in rows:
-                self.subject_ids[index] = sid
+            keys = [ref.id_index for ref in missing]
+            for start in range(0, len(keys), 5000):
+                for sid, index in self.session.execute(
+                    select(Subject.id, Subject.id_index).where(
+                        Subject.id_index.in_(keys[start : start + 5000])
+                    )
+                ):
+                    self.subject_ids[index] = sid
         if len(self.subject_ids) > 2_000_000:
             self.subject_ids.clear()
 
