@@ -281,21 +281,21 @@ def ingest_table(
     if fixed_item is None:
         result.ignored_columns = [h for h in columns.unknown if h not in validator.field_headers]
     if result.created or result.updated:
-        apply_batch_consequences(session, batch.id)
+        apply_batch_consequences(session, batch.id, merger.touched)
     batch.status = BatchStatus.DONE.value
     batch.finished_at = utcnow()
     session.flush()
     return result
 
 
-def apply_batch_consequences(session: Session, batch_id: int) -> None:
+def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[int]) -> None:
     """What new or changed records imply: list memberships and the subjects' scores."""
     from xinyong.lists.services import sync_entries_from_records
-    from xinyong.scoring.services import rescore_batch
+    from xinyong.scoring.services import rescore_subjects
 
     today = dt.date.today()
     sync_entries_from_records(session, today, batch_id=batch_id)
-    rescore_batch(session, batch_id, today)
+    rescore_subjects(session, subject_ids, today)
 
 
 def ingest_file(
@@ -405,6 +405,7 @@ class _Merger:
         self.batch_id = batch_id
         self.postgres = is_postgres(session)
         self.subject_ids: dict[str, int] = {}
+        self.touched: set[int] = set()  # subjects whose records this batch created or changed
         self._staged = False
 
     def _ensure_stage(self) -> None:
@@ -472,7 +473,7 @@ class _Merger:
                     )
                 ):
                     self.subject_ids[index] = sid
-        if len(self.subject_ids) > 2_000_000:
+        if len(self.subject_ids) > 1_000_000:
             self.subject_ids.clear()
 
     # -- records -------------------------------------------------------------------------
@@ -485,6 +486,7 @@ class _Merger:
         refs.extend(r.legal_representative for r in rows if r.legal_representative)
         self.resolve_subjects(refs)
         ids = self.subject_ids
+        self.touched.update(ids[r.subject.id_index] for r in rows)
         stage_rows = [
             (
                 ids[r.subject.id_index],

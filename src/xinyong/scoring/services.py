@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,138 +98,133 @@ def _load_points(session: Session, model: ScoringModel, catalog: Catalog) -> Non
         )
 
 
+def _fill_scope(session: Session, subject_ids: Collection[int]) -> None:
+    session.execute(
+        text("CREATE TEMP TABLE IF NOT EXISTS score_scope (subject_id bigint PRIMARY KEY)")
+    )
+    session.execute(text("DELETE FROM score_scope"))
+    ids = sorted(set(subject_ids))
+    if not ids:
+        return
+    if is_postgres(session):
+        driver: Any = session.connection().connection.driver_connection
+        with driver.cursor() as cur, cur.copy("COPY score_scope (subject_id) FROM STDIN") as copy:
+            for sid in ids:
+                copy.write_row((sid,))
+    else:
+        session.execute(
+            text("INSERT INTO score_scope (subject_id) VALUES (:sid)"), [{"sid": i} for i in ids]
+        )
+
+
 def rescore(
-    session: Session,
-    on: dt.date,
-    *,
-    subject_filter: str | None = None,
-    params: dict[str, Any] | None = None,
+    session: Session, on: dt.date, *, subject_ids: Collection[int] | None = None
 ) -> RescoreResult:
     """Recompute scores set-based in the database (no per-person Python loop).
 
-    ``subject_filter`` restricts to subjects selected by a SQL subquery over ``records``
-    (e.g. those touched by one submission batch). Subjects whose records no longer count
-    fall back to the base score. Changed scores are appended to the history.
+    Without ``subject_ids``: everyone with a counting record, and everyone whose stored
+    score must fall back to the base because nothing counts any more. With them: just
+    those subjects (after a submission, a repair, an objection). Changed scores are
+    upserted and appended to the history in the same statement.
     """
     catalog = current_catalog(session)
     model, version = active_model(catalog)
     _load_points(session, model, catalog)
     score_expr, bind = _score_sql(model, decay_boundaries(model, on))
-    bind.update(params or {})
     used = used_clause(on).compile(
         dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
     )
-    restrict = f" AND r.subject_id IN ({subject_filter})" if subject_filter else ""
-    restrict_scores = f" AND s.subject_id IN ({subject_filter})" if subject_filter else ""
-    new_scores = (
-        f"SELECT r.subject_id AS subject_id, {score_expr} AS score "
-        "FROM records r JOIN score_points p ON p.item_code = r.item_code "
-        "AND p.grade = COALESCE(r.grade, '') "
-        f"WHERE {str(used).replace('records.', 'r.')}{restrict} GROUP BY r.subject_id"
-    )
+    used_sql = str(used).replace("records.", "r.")
+    base = model.base
+    if subject_ids is not None:
+        _fill_scope(session, subject_ids)
+        agg = (
+            f"SELECT r.subject_id AS subject_id, {score_expr} AS score "
+            "FROM score_scope sc JOIN records r ON r.subject_id = sc.subject_id "
+            "JOIN score_points p ON p.item_code = r.item_code AND p.grade = COALESCE(r.grade, '') "
+            f"WHERE {used_sql} GROUP BY r.subject_id"
+        )
+        candidates = (
+            f"SELECT sc.subject_id AS subject_id, COALESCE(a.score, {base}) AS score "
+            "FROM score_scope sc LEFT JOIN agg a ON a.subject_id = sc.subject_id"
+        )
+    else:
+        agg = (
+            f"SELECT r.subject_id AS subject_id, {score_expr} AS score "
+            "FROM records r JOIN score_points p ON p.item_code = r.item_code "
+            f"AND p.grade = COALESCE(r.grade, '') WHERE {used_sql} GROUP BY r.subject_id"
+        )
+        candidates = (
+            "SELECT subject_id, score FROM agg UNION ALL "
+            f"SELECT s.subject_id, {base} FROM subject_scores s "
+            "LEFT JOIN agg a ON a.subject_id = s.subject_id "
+            f"WHERE a.subject_id IS NULL AND s.score <> {base}"
+        )
     band = _band_sql(model, "n.score")
-    meta = {"code": model.code, "version": version, "on": on, "now": utcnow()}
-    bind.update(meta)
+    bind.update({"code": model.code, "version": version, "on": on, "now": utcnow()})
     columns = "subject_id, model_code, model_version, score, band, computed_on, computed_at"
     changed_where = (
         "subject_scores.score <> excluded.score OR subject_scores.model_version <> "
         "excluded.model_version OR subject_scores.model_code <> excluded.model_code"
     )
-    upsert = (
-        f"INSERT INTO subject_scores ({columns}) "
-        f"SELECT n.subject_id, :code, :version, n.score, {band}, :on, :now FROM ({new_scores}) n "
-        "WHERE true ON CONFLICT (subject_id) DO UPDATE SET model_code = excluded.model_code, "
+    conflict = (
+        "ON CONFLICT (subject_id) DO UPDATE SET model_code = excluded.model_code, "
         "model_version = excluded.model_version, score = excluded.score, band = excluded.band, "
-        f"computed_on = excluded.computed_on, computed_at = excluded.computed_at WHERE {changed_where}"
+        "computed_on = excluded.computed_on, computed_at = excluded.computed_at "
+        f"WHERE {changed_where}"
     )
     now_param = bindparam("now", type_=UtcDateTime())
     if is_postgres(session):
         stmt = text(
-            f"WITH changed AS ({upsert} RETURNING {columns}) "
+            f"WITH agg AS MATERIALIZED ({agg}), n AS ({candidates}), "
+            f"changed AS (INSERT INTO subject_scores ({columns}) "
+            f"SELECT n.subject_id, :code, :version, n.score, {band}, :on, :now FROM n "
+            f"{conflict} RETURNING {columns}) "
             f"INSERT INTO score_history ({columns}) SELECT {columns} FROM changed"
         ).bindparams(now_param)
         changed = affected(session.execute(stmt, bind))
-        scored = changed
-    else:
+        return RescoreResult(scored=changed, changed=changed, reset=0)
+    session.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS score_new "
+            "(subject_id integer PRIMARY KEY, score integer)"
+        )
+    )
+    session.execute(text("DELETE FROM score_new"))
+    scored = affected(
         session.execute(
             text(
-                "CREATE TEMP TABLE IF NOT EXISTS score_new (subject_id integer PRIMARY KEY, score integer)"
-            )
-        )
-        session.execute(text("DELETE FROM score_new"))
-        scored = (
-            affected(
-                session.execute(
-                    text(f"INSERT INTO score_new (subject_id, score) {new_scores}"), bind
-                )
-            )
-            or 0
-        )
-        history = (
-            affected(
-                session.execute(
-                    text(
-                        f"INSERT INTO score_history ({columns}) SELECT n.subject_id, :code, :version, "
-                        f"n.score, {band}, :on, :now FROM score_new n LEFT JOIN subject_scores s "
-                        "ON s.subject_id = n.subject_id WHERE s.subject_id IS NULL OR s.score <> n.score "
-                        "OR s.model_version <> :version OR s.model_code <> :code"
-                    ).bindparams(now_param),
-                    bind,
-                )
-            )
-            or 0
-        )
-        session.execute(
-            text(upsert.replace(f"FROM ({new_scores}) n", "FROM score_new n")).bindparams(
-                now_param
+                f"INSERT INTO score_new (subject_id, score) "
+                f"WITH agg AS ({agg}) SELECT subject_id, score FROM ({candidates})"
             ),
             bind,
         )
-        changed = history
-    # Subjects with a stored score and no counting record any more: back to the base.
-    base_band = model.band_for(model.base).code
-    reset_where = (
-        f"s.score <> {model.base} AND NOT EXISTS (SELECT 1 FROM records r JOIN score_points p "
-        "ON p.item_code = r.item_code AND p.grade = COALESCE(r.grade, '') "
-        f"WHERE r.subject_id = s.subject_id AND {str(used).replace('records.', 'r.')}){restrict_scores}"
     )
-    reset = (
-        affected(
-            session.execute(
-                text(
-                    f"INSERT INTO score_history ({columns}) SELECT s.subject_id, :code, :version, "
-                    f"{model.base}, '{base_band}', :on, :now FROM subject_scores s WHERE {reset_where}"
-                ).bindparams(now_param),
-                bind,
-            )
-        )
-        or 0
-    )
-    if reset:
+    changed = affected(
         session.execute(
             text(
-                f"UPDATE subject_scores SET score = {model.base}, band = '{base_band}', "
-                f"computed_on = :on, computed_at = :now WHERE subject_id IN "
-                f"(SELECT s.subject_id FROM subject_scores s WHERE {reset_where})"
+                f"INSERT INTO score_history ({columns}) SELECT n.subject_id, :code, :version, "
+                f"n.score, {band}, :on, :now FROM score_new n LEFT JOIN subject_scores s "
+                "ON s.subject_id = n.subject_id WHERE s.subject_id IS NULL OR s.score <> n.score "
+                "OR s.model_version <> :version OR s.model_code <> :code"
             ).bindparams(now_param),
             bind,
         )
-    return RescoreResult(scored=scored, changed=changed, reset=reset)
-
-
-def rescore_batch(session: Session, batch_id: int, on: dt.date) -> RescoreResult:
-    """Update the scores of the subjects a submission batch touched."""
-    return rescore(
-        session,
-        on,
-        subject_filter="SELECT b.subject_id FROM records b WHERE b.batch_id = :batch_id",
-        params={"batch_id": batch_id},
     )
+    session.execute(
+        text(
+            f"INSERT INTO subject_scores ({columns}) "
+            f"SELECT n.subject_id, :code, :version, n.score, {band}, :on, :now FROM score_new n "
+            f"WHERE true {conflict}"
+        ).bindparams(now_param),
+        bind,
+    )
+    return RescoreResult(scored=scored, changed=changed, reset=0)
 
 
-def rescore_subjects(session: Session, subject_ids: list[int], on: dt.date) -> RescoreResult:
-    ids = ", ".join(str(int(i)) for i in subject_ids) or "NULL"
-    return rescore(session, on, subject_filter=f"SELECT b.id FROM subjects b WHERE b.id IN ({ids})")
+def rescore_subjects(session: Session, subject_ids: Collection[int], on: dt.date) -> RescoreResult:
+    """Update the scores of these subjects (after a submission, repair or objection)."""
+    return rescore(session, on, subject_ids=subject_ids)
 
 
 def score_subject(
