@@ -33,13 +33,19 @@ def _amount(facts: Mapping[str, Any]) -> Decimal | None:
         return None
 
 
-def rule_matches(rule: GradingRule, item: InformationItem, facts: Mapping[str, Any]) -> bool:
+def rule_could_match(rule: GradingRule, item: InformationItem) -> bool:
+    """The part of a rule that depends on the item only (cached per item by callers)."""
     when = rule.when
     if when.items and item.code not in when.items:
         return False
     if when.domains and item.domain not in when.domains:
         return False
-    if when.info_types and item.info_type not in when.info_types:
+    return not (when.info_types and item.info_type not in when.info_types)
+
+
+def rule_matches(rule: GradingRule, item: InformationItem, facts: Mapping[str, Any]) -> bool:
+    when = rule.when
+    if not rule_could_match(rule, item):
         return False
     if when.penalty_categories:
         categories = facts.get("penalty_category") or []

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from xinyong.catalog.catalog import Catalog
-from xinyong.catalog.schemas import InformationItem, Nature
+from xinyong.catalog.schemas import GradingRule, InformationItem, Nature
 from xinyong.identity.masking import mask_value
 from xinyong.identity.numbers import (
     IdNumberError,
@@ -28,8 +28,8 @@ from xinyong.identity.numbers import (
 )
 from xinyong.identity.protection import IdentityProtector
 from xinyong.records.display import display_window
-from xinyong.records.formats import ColumnMap, map_columns
-from xinyong.records.grading import grade_record
+from xinyong.records.formats import SUBJECT_COLUMNS, ColumnMap, map_columns
+from xinyong.records.grading import grade_record, rule_could_match
 from xinyong.records.values import parse_date, parse_decimal, parse_int, split_multi
 from xinyong.subjects.models import SubjectKind
 
@@ -134,6 +134,17 @@ class RowValidator:
             name: header for header, (kind, name) in columns.columns.items() if kind == "subject"
         }
         self._rules = tuple(ctx.catalog.grading_rules.values())
+        self._item_rules: dict[str, tuple[GradingRule, ...]] = {}
+        # canonical subject column → the headers that may carry it, in order of preference
+        self._sources: dict[str, tuple[str, ...]] = {}
+        for canonical in SUBJECT_COLUMNS:
+            found = [self._subject_headers[canonical]] if canonical in self._subject_headers else []
+            fallback = FIELD_FALLBACKS.get(canonical)
+            fallback_header = columns.header_for(fallback) if fallback else None
+            if fallback_header:
+                found.append(fallback_header)
+            if found:
+                self._sources[canonical] = tuple(found)
         self._headers = list(columns.columns) + list(columns.unknown)
         self._per_item: dict[str, ColumnMap] = {}
         self.field_headers: set[str] = set()
@@ -157,13 +168,12 @@ class RowValidator:
         return self.columns.header_for(canonical) or canonical
 
     def _subject_value(self, values: Mapping[str, str], canonical: str) -> str:
-        header = self._subject_headers.get(canonical)
-        text = values.get(header, "") if header else ""
-        if not text and canonical in FIELD_FALLBACKS:
-            fallback = self.columns.header_for(FIELD_FALLBACKS[canonical])
-            if fallback:
-                text = values.get(fallback, "")
-        return text.strip()
+        # Parsers strip cells already; values posted as JSON are stripped here.
+        for header in self._sources.get(canonical, ()):
+            text = values.get(header)
+            if text:
+                return text.strip()
+        return ""
 
     def _item(self, values: Mapping[str, str]) -> InformationItem:
         if self.ctx.fixed_item is not None:
@@ -438,7 +448,11 @@ class RowValidator:
                         self._header("grade"), "unknown_grade", f"失信等级应为：{names}", given[:20]
                     )
                 department_grade = found.code
-            decision = grade_record(item, facts, self._rules, ctx.catalog.grades, department_grade)
+            rules = self._item_rules.get(item.code)
+            if rules is None:
+                rules = tuple(r for r in self._rules if rule_could_match(r, item))
+                self._item_rules[item.code] = rules
+            decision = grade_record(item, facts, rules, ctx.catalog.grades, department_grade)
             grade_code = decision.grade
             grade_source = decision.source if decision.rule is None else f"rule:{decision.rule}"
             grade_set_by = ctx.submitted_by if decision.source == "department" else None
