@@ -83,3 +83,21 @@ def test_catalog_load_keeps_old_versions(session: Session, tmp_path: Path) -> No
     bad.write_text("items:\n  - code: X\n    name: 坏\n", encoding="utf-8")
     result = runner.invoke(app, ["catalog", "load", str(bad)])
     assert result.exit_code == 1 and "第 2 行" in result.output
+
+
+def test_every_read_is_in_the_query_log(session: Session, tmp_path: Path) -> None:
+    dept = factories.department(session, code="QLOG")
+    session.commit()
+    number = factories.resident_id()
+    path = factories.write_csv(
+        tmp_path / "q.csv", [factories.penalty_row(id_number=number, dept=dept)]
+    )
+    assert runner.invoke(app, ["import", str(path)]).exit_code == 0
+    assert runner.invoke(app, ["archive", number, "--purpose", "复核档案"]).exit_code == 0
+    assert runner.invoke(app, ["score", number]).exit_code == 0
+    result = runner.invoke(app, ["queries", number, "--json"])
+    assert result.exit_code == 0, result.output
+    log = json.loads(result.stdout)
+    assert [q["action"] for q in log] == ["score:view", "archive:view"]
+    assert log[1]["purpose"] == "复核档案" and log[1]["basis"] == "administration"
+    assert number not in result.stdout

@@ -61,3 +61,48 @@ def register(app: typer.Typer) -> None:
                 r["display_until"] or "长期",
             )
         console.print(table)
+
+
+def register_queries(app: typer.Typer) -> None:
+    @app.command()
+    def queries(
+        id_number: Annotated[str, typer.Argument(help="身份证号或统一社会信用代码")],
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """查询记录：谁、何时、为何、依据什么查询了该主体的信息。"""
+        from xinyong.queries.services import queries_of
+
+        protector = protector_for()
+        with cli_session() as session:
+            subject = find_subject(session, protector, id_number)
+            if subject is None:
+                fail("档案中没有该主体")
+            rows = [
+                {
+                    "id": q.id,
+                    "queried_at": q.queried_at.isoformat(),
+                    "actor": q.actor,
+                    "organisation": q.organisation,
+                    "channel": q.channel,
+                    "action": q.action,
+                    "purpose": q.purpose,
+                    "basis": q.basis,
+                    "authorization_id": q.authorization_id,
+                    "returned": q.returned,
+                }
+                for q in queries_of(session, subject.id)
+            ]
+        if as_json:
+            print_json(rows)
+            return
+        table = Table("时间", "查询人", "单位", "事项", "目的", "依据")
+        for q in rows:
+            table.add_row(
+                q["queried_at"][:19],
+                q["actor"],
+                q["organisation"] or "-",
+                q["action"],
+                q["purpose"],
+                q["basis"],
+            )
+        console.print(table)

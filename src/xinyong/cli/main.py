@@ -15,6 +15,7 @@ app = typer.Typer(
 setup.register(app)
 imports.register(app)
 archive.register(app)
+archive.register_queries(app)
 rules.register(app)
 checks.register(app)
 app.add_typer(catalog.catalog_app, name="catalog")
