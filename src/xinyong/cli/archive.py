@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -77,7 +77,7 @@ def register_queries(app: typer.Typer) -> None:
             subject = find_subject(session, protector, id_number)
             if subject is None:
                 fail("档案中没有该主体")
-            rows = [
+            rows: list[dict[str, Any]] = [
                 {
                     "id": q.id,
                     "queried_at": q.queried_at.isoformat(),
