@@ -33,6 +33,7 @@ from xinyong.records.grading import grade_record, rule_could_match
 from xinyong.records.values import parse_date, parse_decimal, parse_int, split_multi
 from xinyong.subjects.models import SubjectKind
 
+EARLIEST_DECISION = dt.date(1990, 1, 1)
 PERSON_CATEGORIES = frozenset({"自然人", "个人", "person"})
 ORGANISATION_CATEGORIES = frozenset(
     {"法人及非法人组织", "法人", "非法人组织", "个体工商户", "organisation"}
@@ -416,6 +417,14 @@ class RowValidator:
             )
         decision_date = self._date(values, "decision_date", required=True)
         assert decision_date is not None
+        if decision_date < EARLIEST_DECISION:
+            # A bare year such as "2024" reads as an Excel serial (1905-07-16): refuse it.
+            raise _Reject(
+                self._header("decision_date"),
+                "implausible_date",
+                f"决定日期早于 {EARLIEST_DECISION.year} 年，请检查日期格式",
+                decision_date.isoformat(),
+            )
         if decision_date > ctx.today:
             raise _Reject(
                 self._header("decision_date"),

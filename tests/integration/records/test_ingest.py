@@ -114,11 +114,12 @@ def test_bad_rows_are_rejected_with_row_column_code_and_good_rows_land(
         factories.penalty_row(dept=dept, **{"数据来源单位统一社会信用代码": "91110000600037341L"}),
         factories.penalty_row(dept=dept, **{"行政处罚决定书文号": ""}),
         factories.penalty_row(dept=dept, **{"罚款金额（万元）": "一百"}),
+        factories.penalty_row(dept=dept, decided="2024"),  # a bare year, read as Excel serial
     ]
     path = factories.write_csv(tmp_path / "mixed.csv", rows)
     before = count(session, Record)
     result = ingest_file(session, ADMIN, path)
-    assert (result.accepted, result.rejected) == (1, 7)
+    assert (result.accepted, result.rejected) == (1, 8)
     assert count(session, Record) == before + 1
     by_row = {e.row: e for e in result.errors}
     assert by_row[3].code == "id_checksum" and by_row[3].column == "证件号码"
@@ -128,6 +129,7 @@ def test_bad_rows_are_rejected_with_row_column_code_and_good_rows_land(
     assert by_row[7].code == "unknown_department"
     assert by_row[8].code == "required" and by_row[8].column == "行政处罚决定书文号"
     assert by_row[9].code == "invalid_number" and by_row[9].column == "罚款金额（万元）"
+    assert by_row[10].code == "implausible_date"
     assert all(e.message for e in result.errors)
     assert count(session, SubmissionError) >= 7
 
