@@ -35,6 +35,18 @@ from xinyong.records.validation import RowContext, RowError, RowValidator, Subje
 from xinyong.subjects.models import LinkRole, Subject, SubjectLink
 
 MAX_ERRORS_IN_SUMMARY = 1000
+SUBJECT_COLUMNS = (
+    "kind",
+    "id_type",
+    "id_index",
+    "id_cipher",
+    "name",
+    "birth_date",
+    "sex",
+    "region_code",
+    "created_at",
+    "updated_at",
+)
 
 STAGE_COLUMNS = (
     "subject_id",
@@ -225,16 +237,19 @@ def ingest_table(
     )
     merger = _Merger(session, protector, batch.id)
 
-    pending: list[ValidRow] = []
-    pending_keys: set[tuple[int, str, str, str]] = set()
-    pending_errors: list[tuple[RowError, dict[str, str]]] = []
-
-    def flush_chunk() -> None:
-        created, updated = merger.merge(pending)
+    for chunk in _validated_chunks(table.rows, validator, chunk_rows):
+        result.total += len(chunk.rows) + len(chunk.errors)
+        result.accepted += len(chunk.rows)
+        result.rejected += len(chunk.errors)
+        result.error_count += len(chunk.errors)
+        room = MAX_ERRORS_IN_SUMMARY - len(result.errors)
+        if room > 0:
+            result.errors.extend(err for err, _ in chunk.errors[:room])
+        created, updated = merger.merge(chunk.rows)
         result.created += created
         result.updated += updated
-        result.unchanged += len(pending) - created - updated
-        _store_errors(session, protector, batch.id, pending_errors)
+        result.unchanged += len(chunk.rows) - created - updated
+        _store_errors(session, protector, batch.id, chunk.errors)
         batch.total_rows, batch.accepted, batch.rejected = (
             result.total,
             result.accepted,
@@ -246,38 +261,10 @@ def ingest_table(
             result.unchanged,
         )
         session.flush()
-        pending.clear()
-        pending_keys.clear()
-        pending_errors.clear()
         if on_chunk is not None:
             on_chunk()
         if progress is not None:
             progress(result.total)
-
-    for raw in table.rows:
-        result.total += 1
-        if raw.problem is not None:
-            outcome: ValidRow | RowError = RowError(
-                raw.number, raw.problem.column, raw.problem.code, raw.problem.message
-            )
-        else:
-            outcome = validator.validate(raw.number, raw.values)
-        if isinstance(outcome, RowError):
-            result.rejected += 1
-            result.error_count += 1
-            if len(result.errors) < MAX_ERRORS_IN_SUMMARY:
-                result.errors.append(outcome)
-            pending_errors.append((outcome, raw.values))
-        else:
-            if outcome.key in pending_keys:
-                # The same record twice in one chunk: the later row is a new version.
-                flush_chunk()
-            result.accepted += 1
-            pending.append(outcome)
-            pending_keys.add(outcome.key)
-        if len(pending) + len(pending_errors) >= chunk_rows:
-            flush_chunk()
-    flush_chunk()
     if fixed_item is None:
         result.ignored_columns = [h for h in columns.unknown if h not in validator.field_headers]
     if result.created or result.updated:
@@ -286,6 +273,40 @@ def ingest_table(
     batch.finished_at = utcnow()
     session.flush()
     return result
+
+
+@dataclass
+class _Chunk:
+    rows: list[ValidRow]
+    errors: list[tuple[RowError, dict[str, str]]]
+
+
+def _validated_chunks(
+    rows: Iterable[RawRow], validator: RowValidator, chunk_rows: int
+) -> Iterator[_Chunk]:
+    """Validate rows into chunks. A record seen twice ends the chunk, so that the later row
+    becomes a new version of the earlier one, as it would in two submissions."""
+    chunk = _Chunk([], [])
+    keys: set[tuple[int, str, str, str]] = set()
+    for raw in rows:
+        if raw.problem is not None:
+            outcome: ValidRow | RowError = RowError(
+                raw.number, raw.problem.column, raw.problem.code, raw.problem.message
+            )
+        else:
+            outcome = validator.validate(raw.number, raw.values)
+        if isinstance(outcome, RowError):
+            chunk.errors.append((outcome, raw.values))
+        else:
+            if outcome.key in keys:
+                yield chunk
+                chunk, keys = _Chunk([], []), set()
+            chunk.rows.append(outcome)
+            keys.add(outcome.key)
+        if len(chunk.rows) + len(chunk.errors) >= chunk_rows:
+            yield chunk
+            chunk, keys = _Chunk([], []), set()
+    yield chunk
 
 
 def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[int]) -> None:
@@ -445,26 +466,30 @@ class _Merger:
         missing = [ref for index, ref in wanted.items() if index not in self.subject_ids]
         if missing:
             now = utcnow()
-            # Plain executemany (no RETURNING): SQLAlchemy's sorted RETURNING batches are
-            # quadratic in the batch size; the ids are read back in one query instead.
-            self.session.execute(
-                _subject_insert(self.postgres),
-                [
-                    {
-                        "kind": ref.kind,
-                        "id_type": ref.id_type,
-                        "id_index": ref.id_index,
-                        "id_cipher": self.protector.encrypt(ref.number, ref.id_index),
-                        "name": ref.name,
-                        "birth_date": ref.birth_date,
-                        "sex": ref.sex,
-                        "region_code": ref.region_code,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for ref in missing
-                ],
-            )
+            rows = [
+                (
+                    ref.kind,
+                    ref.id_type,
+                    ref.id_index,
+                    self.protector.encrypt(ref.number, ref.id_index),
+                    ref.name,
+                    ref.birth_date,
+                    ref.sex,
+                    ref.region_code,
+                    now,
+                    now,
+                )
+                for ref in missing
+            ]
+            if self.postgres:
+                self._copy_subjects(rows)
+            else:
+                # Plain executemany (no RETURNING): SQLAlchemy's sorted RETURNING batches
+                # are quadratic in the batch size; the ids are read back below instead.
+                self.session.execute(
+                    _subject_insert(False),
+                    [dict(zip(SUBJECT_COLUMNS, row, strict=True)) for row in rows],
+                )
             keys = [ref.id_index for ref in missing]
             for start in range(0, len(keys), 5000):
                 for sid, index in self.session.execute(
@@ -475,6 +500,31 @@ class _Merger:
                     self.subject_ids[index] = sid
         if len(self.subject_ids) > 1_000_000:
             self.subject_ids.clear()
+
+    def _copy_subjects(self, rows: list[tuple[Any, ...]]) -> None:
+        """New subjects through COPY into a staging table, then one set-based insert."""
+        conn = self.session.connection()
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE IF NOT EXISTS stage_subjects "
+                "(LIKE subjects INCLUDING DEFAULTS EXCLUDING CONSTRAINTS)"
+            )
+        )
+        conn.execute(text("TRUNCATE stage_subjects"))
+        columns = ", ".join(SUBJECT_COLUMNS)
+        driver: Any = conn.connection.driver_connection
+        with (
+            driver.cursor() as cur,
+            cur.copy(f"COPY stage_subjects ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        conn.execute(
+            text(
+                f"INSERT INTO subjects ({columns}) SELECT {columns} FROM stage_subjects "
+                "ON CONFLICT (id_index) DO NOTHING"
+            )
+        )
 
     # -- records -------------------------------------------------------------------------
 

@@ -13,14 +13,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from xinyong.catalog.catalog import Catalog
-from xinyong.catalog.schemas import GradingRule, InformationItem, Nature
+from xinyong.catalog.schemas import FieldSpec, GradingRule, InformationItem, Nature
 from xinyong.identity.masking import mask_value
 from xinyong.identity.numbers import (
     IdNumberError,
     IdType,
+    ResidentId,
     normalize_other_id,
     parse_credit_code,
     parse_id_type,
@@ -103,6 +105,23 @@ class ValidRow:
         self.key = (self.department_id, self.item_code, self.document_number, self.subject.id_index)
 
 
+ERROR_CODES = {
+    "date": "invalid_date",
+    "decimal": "invalid_number",
+    "integer": "invalid_number",
+    "enum": "invalid_choice",
+    "enum_multi": "invalid_choice",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldPlan:
+    """How to read one item's fields from one table, worked out once."""
+
+    extras: tuple[tuple[str, str], ...]
+    fields: tuple[tuple[FieldSpec, str | None, tuple[str, ...], str], ...]
+
+
 class _Reject(Exception):
     def __init__(self, column: str | None, code: str, message: str, value: str | None) -> None:
         super().__init__(message)
@@ -136,6 +155,10 @@ class RowValidator:
         }
         self._rules = tuple(ctx.catalog.grading_rules.values())
         self._item_rules: dict[str, tuple[GradingRule, ...]] = {}
+        self._plans: dict[str, _FieldPlan] = {}
+        # Rows repeat people and dates: the same work is done once per table.
+        self._resident_ids: dict[str, ResidentId] = {}
+        self._windows: dict[tuple[Any, ...], tuple[dt.date, dt.date | None]] = {}
         # canonical subject column → the headers that may carry it, in order of preference
         self._sources: dict[str, tuple[str, ...]] = {}
         for canonical in SUBJECT_COLUMNS:
@@ -233,7 +256,12 @@ class RowValidator:
             raise _Reject(column, "required", "证件号码为必填项", None)
         try:
             if id_type is IdType.RESIDENT_ID:
-                rid = parse_resident_id(number, today=self.ctx.today)
+                rid = self._resident_ids.get(number)
+                if rid is None:
+                    rid = parse_resident_id(number, today=self.ctx.today)
+                    if len(self._resident_ids) > 100_000:
+                        self._resident_ids.clear()
+                    self._resident_ids[number] = rid
                 index = self.ctx.protector.blind_index(id_type.value, rid.number)
                 return SubjectRef(
                     SubjectKind.PERSON.value,
@@ -318,68 +346,82 @@ class RowValidator:
                 raise _Reject(self._header(canonical), "required", "日期为必填项", None)
             return None
         try:
-            return parse_date(text)
+            return _date(text)
         except ValueError as exc:
             raise _Reject(self._header(canonical), "invalid_date", str(exc), text[:40]) from None
 
+    def _plan(self, item: InformationItem) -> _FieldPlan:
+        plan = self._plans.get(item.code)
+        if plan is None:
+            columns = self.columns_for(item)
+            extras = tuple(
+                (header, name)
+                for header, (kind, name) in columns.columns.items()
+                if kind == "extra"
+            )
+            fields = tuple(
+                (
+                    spec,
+                    columns.header_for(spec.name),
+                    (spec.label, spec.name, *spec.aliases),
+                    ERROR_CODES.get(spec.type, "invalid_value"),
+                )
+                for spec in item.fields
+            )
+            plan = _FieldPlan(extras, fields)
+            self._plans[item.code] = plan
+        return plan
+
     def _fields(self, item: InformationItem, values: Mapping[str, str]) -> dict[str, Any]:
         facts: dict[str, Any] = {}
-        columns = self.columns_for(item)
-        for header, (kind, name) in columns.columns.items():
-            if kind == "extra":
-                text = values.get(header, "").strip()
-                if text:
-                    facts[name] = text
-        for spec in item.fields:
-            field_header = columns.header_for(spec.name)
+        plan = self._plan(item)
+        for header, name in plan.extras:
+            text = values.get(header)
+            if text:
+                facts[name] = text.strip()
+        for spec, field_header, keys, error_code in plan.fields:
             if field_header is not None:
-                text = values.get(field_header, "").strip()
+                text = values.get(field_header) or ""
             else:  # JSON rows may carry keys the first row did not have
-                text = next(
-                    (values[k] for k in (spec.label, spec.name, *spec.aliases) if values.get(k)), ""
-                ).strip()
+                text = next((values[k] for k in keys if values.get(k)), "")
+            text = text.strip()
             if not text:
                 if spec.required:
                     raise _Reject(
                         field_header or spec.label, "required", f"{spec.label}为必填项", None
                     )
                 continue
-            column = field_header or spec.label
+            kind = spec.type
             try:
-                if spec.type == "date":
-                    facts[spec.name] = parse_date(text).isoformat()
-                elif spec.type == "decimal":
+                if kind == "text":
+                    if spec.max_length and len(text) > spec.max_length:
+                        raise ValueError(f"{spec.label}超过 {spec.max_length} 字")
+                    facts[spec.name] = text
+                elif kind == "date":
+                    facts[spec.name] = _date(text).isoformat()
+                elif kind == "decimal":
                     facts[spec.name] = str(parse_decimal(text))
-                elif spec.type == "integer":
+                elif kind == "integer":
                     facts[spec.name] = parse_int(text)
-                elif spec.type == "enum":
+                elif kind == "enum":
                     if text not in spec.choices:
                         raise ValueError(
                             f"{spec.label}的值不在允许范围内：{'、'.join(spec.choices)}"
                         )
                     facts[spec.name] = text
-                elif spec.type == "enum_multi":
+                else:  # enum_multi
                     parts = split_multi(text)
-                    bad = [p for p in parts if p not in spec.choices]
-                    if bad or not parts:
+                    if not parts or any(p not in spec.choices for p in parts):
                         raise ValueError(
                             f"{spec.label}的值不在允许范围内：{'；'.join(spec.choices)}"
                         )
                     facts[spec.name] = parts
-                else:
-                    if spec.max_length and len(text) > spec.max_length:
-                        raise ValueError(f"{spec.label}超过 {spec.max_length} 字")
-                    facts[spec.name] = text
             except ValueError as exc:
-                code = {
-                    "date": "invalid_date",
-                    "decimal": "invalid_number",
-                    "integer": "invalid_number",
-                    "enum": "invalid_choice",
-                    "enum_multi": "invalid_choice",
-                }.get(spec.type, "invalid_value")
                 raise _Reject(
-                    column, code, str(exc), mask_value(text) if len(text) >= 15 else text[:40]
+                    field_header or spec.label,
+                    error_code,
+                    str(exc),
+                    mask_value(text) if len(text) >= 15 else text[:40],
                 ) from None
         return facts
 
@@ -466,9 +508,16 @@ class RowValidator:
             grade_source = decision.source if decision.rule is None else f"rule:{decision.rule}"
             grade_set_by = ctx.submitted_by if decision.source == "department" else None
         grade_obj = ctx.catalog.grades.get(grade_code) if grade_code else None
-        display_from, display_until = display_window(
-            item, grade_obj, decision_date, profile=ctx.profile, requested_until=requested_until
-        )
+        window_key = (item.code, grade_code, decision_date, requested_until)
+        window = self._windows.get(window_key)
+        if window is None:
+            window = display_window(
+                item, grade_obj, decision_date, profile=ctx.profile, requested_until=requested_until
+            )
+            if len(self._windows) > 200_000:
+                self._windows.clear()
+            self._windows[window_key] = window
+        display_from, display_until = window
         facts_json = json.dumps(facts, ensure_ascii=False, sort_keys=True, default=_json_default)
         version = ctx.catalog.item_versions.get(item.code, 1)
         digest = hashlib.blake2b(digest_size=16)
@@ -507,6 +556,11 @@ class RowValidator:
             content_hash=digest.hexdigest(),
             legal_representative=legal_rep,
         )
+
+
+@lru_cache(maxsize=16384)
+def _date(text: str) -> dt.date:
+    return parse_date(text)
 
 
 def _json_default(value: object) -> str:
