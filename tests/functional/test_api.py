@@ -123,3 +123,30 @@ def test_catalog_listing_and_home_page(client: TestClient, keys: dict[str, str])
     assert any(i["code"] == "SGS_PENALTY" for i in items.json())
     home = client.get("/")
     assert home.status_code == 200 and "个人公共信用信息平台" in home.text
+
+
+def test_score_and_lists_endpoints(client: TestClient, keys: dict[str, str]) -> None:
+    number = factories.resident_id()
+    row = factories.penalty_row(id_number=number, category="行政拘留")
+    row["数据来源单位统一社会信用代码"] = keys["dept_credit"]
+    assert (
+        client.post("/api/v1/submissions", json={"rows": [row]}, headers=auth(keys["dept"])).json()[
+            "accepted"
+        ]
+        == 1
+    )
+    sid = client.post(
+        "/api/v1/subjects/lookup", json={"id_number": number}, headers=auth(keys["admin"])
+    ).json()["id"]
+    score = client.get(f"/api/v1/subjects/{sid}/score", headers=auth(keys["admin"]))
+    assert score.status_code == 200, score.text
+    body = score.json()
+    assert body["score"] == 550 and body["band_name"] == "一般"
+    assert body["reasons"][0]["points"] == -150 and "扣 150 分" in body["reasons"][0]["text"]
+    assert (
+        client.get(f"/api/v1/subjects/{sid}/score", headers=auth(keys["dept"])).status_code == 403
+    )
+    lists = client.get(f"/api/v1/subjects/{sid}/lists", headers=auth(keys["admin"]))
+    assert lists.status_code == 200 and lists.json() == []
+    missing = client.get("/api/v1/subjects/999999/score", headers=auth(keys["admin"]))
+    assert missing.status_code == 404

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from xinyong.actors import cli_operator
-from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.services import current_catalog
 from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.lists.models import LIST_NAMES, ListKind
@@ -25,7 +24,7 @@ from xinyong.queries.services import log_query
 from xinyong.records.ingest import protector_for
 from xinyong.records.lifecycle import expire as run_expire
 from xinyong.records.services import change_grade
-from xinyong.scoring.engine import ScoreResult
+from xinyong.scoring.presentation import score_as_dict
 from xinyong.scoring.services import rescore as run_rescore
 from xinyong.scoring.services import score_history, score_subject
 from xinyong.subjects.services import find_subject
@@ -86,7 +85,7 @@ def register(app: typer.Typer) -> None:
                 fail("档案中没有该主体", 1)
             catalog = current_catalog(session)
             result = score_subject(session, subject.id, on)
-            data = _score_dict(result, catalog)
+            data = score_as_dict(result, catalog)
             data["history"] = [
                 {"score": h.score, "band": h.band, "computed_on": h.computed_on.isoformat()}
                 for h in score_history(session, subject.id)
@@ -135,37 +134,6 @@ def register(app: typer.Typer) -> None:
             console.print(f"记录 {record.id} 已调整为 {record.grade}，版本 {record.version}")
 
     app.add_typer(lists_app, name="lists")
-
-
-def _score_dict(result: ScoreResult, catalog: Catalog) -> dict[str, Any]:
-    reasons = []
-    for c in result.reasons():
-        item = catalog.items.get(c.item_code)
-        grade = catalog.grades.get(c.grade or "")
-        what = item.name if item else c.item_code
-        if grade:
-            what += f"（{grade.name}失信）"
-        verb = "扣" if c.hundredths < 0 else "加"
-        points = abs(c.hundredths) / 100
-        shown = f"{points:.0f}" if points == int(points) else f"{points:.1f}"
-        reasons.append(
-            {
-                "record": c.record_id,
-                "item": c.item_code,
-                "grade": c.grade,
-                "decision_date": c.decision_date.isoformat(),
-                "points": c.hundredths / 100,
-                "text": f"{c.decision_date:%Y年%m月%d日} {what}，{verb} {shown} 分",
-            }
-        )
-    return {
-        "score": result.score,
-        "band": result.band_code,
-        "band_name": result.band_name,
-        "model": result.model_code,
-        "model_version": result.model_version,
-        "reasons": reasons,
-    }
 
 
 @lists_app.command("show")

@@ -92,3 +92,106 @@ def archive(
         basis=QueryBasis.ADMINISTRATION,
     )
     return result.as_dict()
+
+
+class ReasonRead(BaseModel):
+    record: int
+    item: str
+    grade: str | None
+    decision_date: str
+    points: float
+    text: str
+
+
+class ScoreRead(BaseModel):
+    score: int
+    band: str
+    band_name: str
+    model: str
+    model_version: int
+    reasons: list[ReasonRead]
+    history: list[dict[str, Any]]
+
+
+@router.get("/subjects/{subject_id}/score", response_model=ScoreRead)
+def score(subject_id: int, session: SessionDep, actor: AdminDep) -> Any:
+    """诚信积分 with up to four reasons and the history; the read is logged."""
+    import datetime as dt
+
+    from xinyong.catalog.services import current_catalog
+    from xinyong.queries.services import log_query
+    from xinyong.scoring.presentation import score_as_dict
+    from xinyong.scoring.services import score_history, score_subject
+
+    subject = get_subject(session, subject_id)
+    result = score_subject(session, subject.id, dt.date.today())
+    data = score_as_dict(result, current_catalog(session))
+    data["history"] = [
+        {"score": h.score, "band": h.band, "computed_on": h.computed_on.isoformat()}
+        for h in score_history(session, subject.id)
+    ]
+    log_query(
+        session,
+        actor,
+        subject.id,
+        action="score:view",
+        purpose="信用办积分查询",
+        basis=QueryBasis.ADMINISTRATION,
+        returned={"score": result.score},
+    )
+    return data
+
+
+class ListEntryRead(BaseModel):
+    id: int
+    list_kind: str
+    status: str
+    source: str
+    record_id: int | None
+    reasons: str
+    basis: str
+    measures: str | None
+    exit_conditions: str | None
+    remedies: str | None
+    start_date: str | None
+    end_date: str | None
+    ended_on: str | None
+    end_reason: str | None
+
+
+@router.get("/subjects/{subject_id}/lists", response_model=list[ListEntryRead])
+def lists(subject_id: int, session: SessionDep, actor: AdminDep) -> Any:
+    """Red, black and watch list memberships, with their history; the read is logged."""
+    from xinyong.lists.services import entries_of
+    from xinyong.queries.services import log_query
+
+    subject = get_subject(session, subject_id)
+    entries = entries_of(session, subject.id)
+    log_query(
+        session,
+        actor,
+        subject.id,
+        action="lists:view",
+        purpose="信用办名单查询",
+        basis=QueryBasis.ADMINISTRATION,
+        returned={"entries": [e.id for e in entries]},
+    )
+    return [
+        {
+            "id": e.id,
+            "list_kind": e.list_kind,
+            "status": e.status,
+            "source": e.source,
+            "record_id": e.record_id,
+            "reasons": e.reasons,
+            "basis": e.basis,
+            "measures": e.measures,
+            "exit_conditions": e.exit_conditions,
+            "remedies": e.remedies,
+            "start_date": e.start_date.isoformat() if e.start_date else None,
+            "end_date": e.end_date.isoformat() if e.end_date else None,
+            "ended_on": e.ended_on.isoformat() if e.ended_on else None,
+            "end_reason": e.end_reason,
+        }
+        for e in entries
+    ]
