@@ -498,7 +498,7 @@ class _Merger:
                     )
                 ):
                     self.subject_ids[index] = sid
-        if len(self.subject_ids) > 1_000_000:
+        if len(self.subject_ids) > 200_000:  # bounded: memory stays flat on any file
             self.subject_ids.clear()
 
     def _copy_subjects(self, rows: list[tuple[Any, ...]]) -> None:
