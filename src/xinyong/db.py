@@ -73,7 +73,6 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: imports stay under 300 MB
-    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 
