@@ -25,3 +25,32 @@ app.add_typer(setup.apikey_app, name="apikey")
 
 if __name__ == "__main__":
     app()
+
+
+def run() -> None:
+    """The console entry point: never a traceback to the operator.
+
+    An unexpected error is written, with its traceback, to the error log under
+    ``XINYONG_HOME``; the operator sees a Chinese message and the reference to quote.
+    """
+    import datetime as dt
+    import secrets
+    import sys
+    import traceback
+
+    try:
+        app()
+    except Exception:
+        from xinyong.config import get_settings
+
+        reference = secrets.token_hex(4)
+        try:
+            home = get_settings().home
+            home.mkdir(parents=True, exist_ok=True)
+            with (home / "xinyong-errors.log").open("a", encoding="utf-8") as log:
+                log.write(f"--- {dt.datetime.now(dt.UTC).isoformat()} ref={reference}\n")
+                log.write(traceback.format_exc())
+        except OSError:
+            pass
+        sys.stderr.write(f"错误：发生内部错误，操作未完成（参考编号 {reference}，详见错误日志）\n")
+        sys.exit(1)

@@ -450,6 +450,8 @@ class _Merger:
     # -- subjects ------------------------------------------------------------------------
 
     def resolve_subjects(self, refs: Iterable[SubjectRef]) -> None:
+        if len(self.subject_ids) > 200_000:  # bounded: memory stays flat on any file
+            self.subject_ids.clear()
         wanted: dict[str, SubjectRef] = {}
         for ref in refs:
             if ref.id_index not in self.subject_ids:
@@ -498,8 +500,6 @@ class _Merger:
                     )
                 ):
                     self.subject_ids[index] = sid
-        if len(self.subject_ids) > 200_000:  # bounded: memory stays flat on any file
-            self.subject_ids.clear()
 
     def _copy_subjects(self, rows: list[tuple[Any, ...]]) -> None:
         """New subjects through COPY into a staging table, then one set-based insert."""

@@ -243,3 +243,24 @@ def test_chunks_commit_and_counts_stay_exact(session: Session, tmp_path: Path) -
     assert (result.accepted, result.rejected, result.created) == (249, 1, 249)
     assert len(commits) >= 3
     assert count(session, Record) == 249
+
+
+def test_subject_cache_bound_does_not_lose_the_chunk_in_hand(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: the id cache was cleared after a chunk's subjects were resolved."""
+    from xinyong.records import ingest
+
+    original = ingest._Merger.resolve_subjects
+
+    def tiny_cache(self: ingest._Merger, refs: object) -> None:
+        self.subject_ids.update({f"filler{i}": -i for i in range(200_001)})
+        original(self, refs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest._Merger, "resolve_subjects", tiny_cache)
+    dept = factories.department(session)
+    rows = [factories.penalty_row(dept=dept) for _ in range(30)]
+    result = ingest_file(
+        session, ADMIN, factories.write_csv(tmp_path / "c.csv", rows), chunk_rows=10
+    )
+    assert result.accepted == 30
