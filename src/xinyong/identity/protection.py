@@ -32,7 +32,7 @@ class IdentityProtector:
             return cached
         msg = f"{id_type}\x1f{number}".encode()
         digest = hmac.new(self._mac_key, msg, hashlib.sha256).hexdigest()[:BLIND_INDEX_HEX]
-        if len(self._cache) > 200_000:
+        if len(self._cache) > 50_000:
             self._cache.clear()
         self._cache[key] = digest
         return digest

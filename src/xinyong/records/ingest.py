@@ -450,7 +450,7 @@ class _Merger:
     # -- subjects ------------------------------------------------------------------------
 
     def resolve_subjects(self, refs: Iterable[SubjectRef]) -> None:
-        if len(self.subject_ids) > 200_000:  # bounded: memory stays flat on any file
+        if len(self.subject_ids) > 50_000:  # bounded: memory stays flat on any file
             self.subject_ids.clear()
         wanted: dict[str, SubjectRef] = {}
         for ref in refs:

@@ -259,7 +259,7 @@ class RowValidator:
                 rid = self._resident_ids.get(number)
                 if rid is None:
                     rid = parse_resident_id(number, today=self.ctx.today)
-                    if len(self._resident_ids) > 100_000:
+                    if len(self._resident_ids) > 20_000:
                         self._resident_ids.clear()
                     self._resident_ids[number] = rid
                 index = self.ctx.protector.blind_index(id_type.value, rid.number)

@@ -254,7 +254,7 @@ def test_subject_cache_bound_does_not_lose_the_chunk_in_hand(
     original = ingest._Merger.resolve_subjects
 
     def tiny_cache(self: ingest._Merger, refs: object) -> None:
-        self.subject_ids.update({f"filler{i}": -i for i in range(200_001)})
+        self.subject_ids.update({f"filler{i}": -i for i in range(50_001)})
         original(self, refs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ingest._Merger, "resolve_subjects", tiny_cache)
