@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,10 @@ def load_defaults(session: Session) -> LoadResult:
     return total
 
 
-_cache: dict[int, tuple[Any, Catalog]] = {}
+_cache: dict[int, tuple[Any, Catalog, float]] = {}
+# How long a process trusts its cached catalog before asking the database whether another
+# process loaded a new version (the check API asks on every request otherwise).
+STAMP_TTL_SECONDS = 2.0
 
 
 def _invalidate() -> None:
@@ -114,9 +118,13 @@ def _invalidate() -> None:
 def current_catalog(session: Session) -> Catalog:
     """The catalog in force. Cached per engine until a load changes it."""
     bind = session.get_bind()
-    stamp = session.scalar(select(CatalogEntry.id).order_by(CatalogEntry.id.desc()).limit(1))
     cached = _cache.get(id(bind))
+    now = time.monotonic()
+    if cached is not None and now - cached[2] < STAMP_TTL_SECONDS:
+        return cached[1]
+    stamp = session.scalar(select(CatalogEntry.id).order_by(CatalogEntry.id.desc()).limit(1))
     if cached is not None and cached[0] == stamp:
+        _cache[id(bind)] = (stamp, cached[1], now)
         return cached[1]
     catalog = Catalog()
     for row in session.scalars(select(CatalogEntry).where(CatalogEntry.is_current)):
@@ -125,7 +133,7 @@ def current_catalog(session: Session) -> Catalog:
         catalog.versions[(row.kind, row.code)] = row.version
         if row.kind == "item":
             catalog.item_versions[row.code] = row.version
-    _cache[id(bind)] = (stamp, catalog)
+    _cache[id(bind)] = (stamp, catalog, now)
     return catalog
 
 
