@@ -58,7 +58,7 @@ def test_expire_rescore_and_lists_commands(session: Session) -> None:
     assert "公示期满 0 条" in again.stdout
     assert runner.invoke(app, ["expire", "--date", "not-a-date"]).exit_code == 1
     rescore = runner.invoke(app, ["rescore"])
-    assert rescore.exit_code == 0 and "已计分" in rescore.stdout
+    assert rescore.exit_code == 0 and "积分已重算" in rescore.stdout
     lists = runner.invoke(app, ["lists", "show", number, "--json"])
     assert lists.exit_code == 0
     assert json.loads(lists.stdout)["entries"] == []

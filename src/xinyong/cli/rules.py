@@ -64,9 +64,7 @@ def register(app: typer.Typer) -> None:
         on = _date(date)
         with cli_session() as session:
             result = run_rescore(session, on)
-        console.print(
-            f"已计分 {result.scored} 人，分数变化 {result.changed} 人，恢复基础分 {result.reset} 人"
-        )
+        console.print(f"积分已重算：{result.changed} 人的分数有变化（未变化的不重写）")
 
     @app.command()
     def score(
