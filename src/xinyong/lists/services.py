@@ -74,7 +74,7 @@ def sync_entries_from_records(
                 Record.department_id,
                 Record.decision_date,
                 Record.display_until,
-                func.coalesce(Record.behaviour, Record.item_code),
+                Record.behaviour,
             )
             .where(Record.item_code.in_(sorted(set(codes))), used_clause(on))
             .where(
@@ -106,7 +106,8 @@ def sync_entries_from_records(
                     "record_id": record_id,
                     "item_code": item_code,
                     "department_id": department_id,
-                    "reasons": f"{catalog.items[item_code].name}：{behaviour}",
+                    "reasons": catalog.items[item_code].name
+                    + (f"：{behaviour}" if behaviour else ""),
                     "basis": catalog.items[item_code].description
                     or f"{catalog.items[item_code].name}（{LIST_NAMES[ListKind(kind)]}认定）",
                     "measures": texts["measures"],

@@ -82,10 +82,15 @@ def load_facts_bulk(
             ListEntry.list_kind,
             ListEntry.reasons,
             ListEntry.start_date,
-        ).where(
+        )
+        .outerjoin(Record, Record.id == ListEntry.record_id)
+        .where(
             ListEntry.subject_id.in_(ids),
             ListEntry.status == EntryStatus.LISTED.value,
             or_(ListEntry.end_date.is_(None), ListEntry.end_date >= on),
+            # An entry resting on a record that is disputed, repaired, revoked or expired
+            # punishes no one while that lasts (the record is not used).
+            or_(ListEntry.record_id.is_(None), used_clause(on)),
         )
     ):
         lists[sid].append(ListFact(eid, kind, reasons, start))
