@@ -146,7 +146,8 @@ def rescore(
         )
         candidates = (
             f"SELECT sc.subject_id AS subject_id, COALESCE(a.score, {base}) AS score "
-            "FROM score_scope sc LEFT JOIN agg a ON a.subject_id = sc.subject_id"
+            "FROM score_scope sc JOIN subjects sj ON sj.id = sc.subject_id "
+            "LEFT JOIN agg a ON a.subject_id = sc.subject_id"
         )
     else:
         agg = (
@@ -179,7 +180,12 @@ def rescore(
             f"WITH agg AS MATERIALIZED ({agg}), n AS ({candidates}), "
             f"changed AS (INSERT INTO subject_scores ({columns}) "
             f"SELECT n.subject_id, :code, :version, n.score, {band}, :on, :now FROM n "
-            f"{conflict} RETURNING {columns}) "
+            # Only new or changed scores reach the upsert: ON CONFLICT … WHERE would still
+            # lock every unchanged row.
+            "LEFT JOIN subject_scores s ON s.subject_id = n.subject_id "
+            "WHERE s.subject_id IS NULL OR s.score <> n.score "
+            "OR s.model_version <> CAST(:version AS INTEGER) "
+            f"OR s.model_code <> CAST(:code AS VARCHAR) {conflict} RETURNING {columns}) "
             f"INSERT INTO score_history ({columns}) SELECT {columns} FROM changed"
         ).bindparams(now_param)
         changed = affected(session.execute(stmt, bind))
