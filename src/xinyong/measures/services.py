@@ -260,7 +260,7 @@ def add_feedback(
     if check is None or (not actor.is_admin and check.department_id != actor.department_id):
         # Another department's check is answered as not found: its existence is not theirs.
         raise NotFound("核查记录不存在", code="check_not_found")
-    if actor.role != "department" and not actor.is_admin:
+    if not (actor.is_department or actor.is_admin):
         raise Forbidden("无权反馈", code="forbidden")
     known = {d["measure"] for d in check.decisions}
     if measure not in known:

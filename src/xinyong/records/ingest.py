@@ -181,7 +181,7 @@ def ingest_table(
     chunk_rows = chunk_rows or settings.import_chunk_rows
 
     fixed_department: Department | None = None
-    if actor.role == "department":
+    if actor.is_department:
         if actor.department_id is None:
             raise Forbidden("该密钥未绑定部门", code="no_department")
         fixed_department = session.get(Department, actor.department_id)
@@ -214,7 +214,7 @@ def ingest_table(
         departments_by_credit_code=by_credit,
         departments_by_code=by_code,
         fixed_department_id=fixed_department.id if fixed_department else None,
-        restrict_to_department=actor.role == "department",
+        restrict_to_department=actor.is_department,
         fixed_item=fixed_item,
         submitted_by=actor.name,
         profile=settings.profile,

@@ -60,7 +60,7 @@ class CheckRead(BaseModel):
 
 
 def _require_checker(actor: ActorDep) -> None:
-    if actor.role not in ("department", "admin", "system"):
+    if not (actor.is_department or actor.is_admin):
         raise Forbidden("无权核查", code="forbidden")
 
 
