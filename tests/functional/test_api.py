@@ -104,7 +104,7 @@ def test_bad_or_missing_key_is_refused(client: TestClient, header: str | None) -
     headers = {"Authorization": header} if header else {}
     resp = client.post("/api/v1/submissions", json={"rows": [{"a": "b"}]}, headers=headers)
     assert resp.status_code == 401
-    assert resp.json()["error"]["code"] in ("missing_api_key", "invalid_api_key")
+    assert resp.json()["error"]["code"] in ("not_authenticated", "missing_api_key", "invalid_api_key")
 
 
 def test_malformed_json_body(client: TestClient, keys: dict[str, str]) -> None:
