@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
@@ -127,10 +127,20 @@ def require_person(actor: ActorDep) -> Actor:
 PersonDep = Annotated[Actor, Depends(require_person)]
 
 
-def permission(perm: Permission) -> object:
+def permission(perm: Permission) -> Any:
     """A dependency that lets the request through only with ``perm``."""
 
     def check(actor: ActorDep) -> Actor:
         return require(actor, perm)
 
     return Depends(check)
+
+
+SubmitterDep = Annotated[Actor, permission(Permission.SUBMIT_RECORDS)]
+SubmissionsReaderDep = Annotated[Actor, permission(Permission.VIEW_SUBMISSIONS)]
+LookupDep = Annotated[Actor, permission(Permission.LOOKUP_SUBJECT)]
+ArchiveAdminDep = Annotated[Actor, permission(Permission.READ_ARCHIVE)]
+CheckerDep = Annotated[Actor, permission(Permission.RUN_CHECK)]
+FeedbackDep = Annotated[Actor, permission(Permission.CHECK_FEEDBACK)]
+AccountsAdminDep = Annotated[Actor, permission(Permission.MANAGE_ACCOUNTS)]
+InstitutionDep = Annotated[Actor, permission(Permission.AUTHORIZED_QUERY)]

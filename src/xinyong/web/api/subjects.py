@@ -7,15 +7,24 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from xinyong.actors import Actor
 from xinyong.errors import NotFound
 from xinyong.identity.masking import Audience
 from xinyong.queries.models import QueryBasis
 from xinyong.records.ingest import protector_for
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import find_subject, get_subject
-from xinyong.web.deps import AdminDep, SessionDep
+from xinyong.web.deps import ArchiveAdminDep, LookupDep, SessionDep
 
 router = APIRouter(tags=["档案 archive"])
+
+
+def government_basis(actor: Actor) -> tuple[QueryBasis, str]:
+    """The basis and default purpose of a government read: the office manages the archive,
+    a department reads under its legal duties (依法履职, 共享 by open level)."""
+    if actor.is_admin:
+        return QueryBasis.ADMINISTRATION, "信用办档案管理"
+    return QueryBasis.LEGAL_DUTY, "依法履职查询"
 
 
 class SubjectLookup(BaseModel):
@@ -29,7 +38,7 @@ class SubjectRef(BaseModel):
 
 
 @router.post("/subjects/lookup", response_model=SubjectRef)
-def lookup(body: SubjectLookup, session: SessionDep, actor: AdminDep) -> Any:
+def lookup(body: SubjectLookup, session: SessionDep, actor: LookupDep) -> Any:
     """The subject id for an identity number (so the number never appears in a URL)."""
     subject = find_subject(session, protector_for(), body.id_number, body.id_type)
     if subject is None:
@@ -78,18 +87,20 @@ class ArchiveRead(BaseModel):
 
 @router.get("/subjects/{subject_id}/archive", response_model=ArchiveRead)
 def archive(
-    subject_id: int, session: SessionDep, actor: AdminDep, purpose: str = "信用办档案管理"
+    subject_id: int, session: SessionDep, actor: LookupDep, purpose: str | None = None
 ) -> Any:
-    """The subject's archive as the credit office sees it; the read is logged."""
+    """The subject's archive as government sees it (共享, by open level); the read is logged
+    with the purpose and basis (信用办管理 or 依法履职)."""
     subject = get_subject(session, subject_id)
+    basis, default_purpose = government_basis(actor)
     result = read_archive(
         session,
         actor,
         protector_for(),
         subject,
         audience=Audience.GOVERNMENT,
-        purpose=purpose,
-        basis=QueryBasis.ADMINISTRATION,
+        purpose=purpose or default_purpose,
+        basis=basis,
     )
     return result.as_dict()
 
@@ -114,7 +125,7 @@ class ScoreRead(BaseModel):
 
 
 @router.get("/subjects/{subject_id}/score", response_model=ScoreRead)
-def score(subject_id: int, session: SessionDep, actor: AdminDep) -> Any:
+def score(subject_id: int, session: SessionDep, actor: ArchiveAdminDep) -> Any:
     """诚信积分 with up to four reasons and the history; the read is logged."""
     import datetime as dt
 
@@ -135,8 +146,8 @@ def score(subject_id: int, session: SessionDep, actor: AdminDep) -> Any:
         actor,
         subject.id,
         action="score:view",
-        purpose="信用办积分查询",
-        basis=QueryBasis.ADMINISTRATION,
+        purpose=government_basis(actor)[1],
+        basis=government_basis(actor)[0],
         returned={"score": result.score},
     )
     return data
@@ -160,7 +171,7 @@ class ListEntryRead(BaseModel):
 
 
 @router.get("/subjects/{subject_id}/lists", response_model=list[ListEntryRead])
-def lists(subject_id: int, session: SessionDep, actor: AdminDep) -> Any:
+def lists(subject_id: int, session: SessionDep, actor: LookupDep) -> Any:
     """Red, black and watch list memberships, with their history; the read is logged."""
     from xinyong.lists.services import entries_of
     from xinyong.queries.services import log_query
@@ -172,8 +183,8 @@ def lists(subject_id: int, session: SessionDep, actor: AdminDep) -> Any:
         actor,
         subject.id,
         action="lists:view",
-        purpose="信用办名单查询",
-        basis=QueryBasis.ADMINISTRATION,
+        purpose=government_basis(actor)[1],
+        basis=government_basis(actor)[0],
         returned={"entries": [e.id for e in entries]},
     )
     return [
