@@ -15,9 +15,7 @@ class Authorization(Base):
 
     id: Mapped[pk]
     subject_id: Mapped[int] = mapped_column(BigId, ForeignKey("subjects.id"), index=True)
-    institution_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("institutions.id"), index=True
-    )
+    institution_id: Mapped[int] = mapped_column(BigId, ForeignKey("institutions.id"), index=True)
     scope: Mapped[list[str]] = mapped_column(JsonDoc)  # Scope values
     purpose: Mapped[str] = mapped_column(String(32))  # Purpose value
     purpose_text: Mapped[str | None] = mapped_column(String(200))

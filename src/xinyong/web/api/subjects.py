@@ -11,6 +11,7 @@ from xinyong.actors import Actor
 from xinyong.errors import NotFound
 from xinyong.identity.masking import Audience
 from xinyong.queries.models import QueryBasis
+from xinyong.queries.reads import read_lists, read_score
 from xinyong.records.ingest import protector_for
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import find_subject, get_subject
@@ -127,30 +128,9 @@ class ScoreRead(BaseModel):
 @router.get("/subjects/{subject_id}/score", response_model=ScoreRead)
 def score(subject_id: int, session: SessionDep, actor: ArchiveAdminDep) -> Any:
     """诚信积分 with up to four reasons and the history; the read is logged."""
-    import datetime as dt
-
-    from xinyong.catalog.services import current_catalog
-    from xinyong.queries.services import log_query
-    from xinyong.scoring.presentation import score_as_dict
-    from xinyong.scoring.services import score_history, score_subject
-
     subject = get_subject(session, subject_id)
-    result = score_subject(session, subject.id, dt.date.today())
-    data = score_as_dict(result, current_catalog(session))
-    data["history"] = [
-        {"score": h.score, "band": h.band, "computed_on": h.computed_on.isoformat()}
-        for h in score_history(session, subject.id)
-    ]
-    log_query(
-        session,
-        actor,
-        subject.id,
-        action="score:view",
-        purpose=government_basis(actor)[1],
-        basis=government_basis(actor)[0],
-        returned={"score": result.score},
-    )
-    return data
+    basis, purpose = government_basis(actor)
+    return read_score(session, actor, subject.id, purpose=purpose, basis=basis)
 
 
 class ListEntryRead(BaseModel):
@@ -173,36 +153,8 @@ class ListEntryRead(BaseModel):
 @router.get("/subjects/{subject_id}/lists", response_model=list[ListEntryRead])
 def lists(subject_id: int, session: SessionDep, actor: LookupDep) -> Any:
     """Red, black and watch list memberships, with their history; the read is logged."""
-    from xinyong.lists.services import entries_of
-    from xinyong.queries.services import log_query
-
     subject = get_subject(session, subject_id)
-    entries = entries_of(session, subject.id)
-    log_query(
-        session,
-        actor,
-        subject.id,
-        action="lists:view",
-        purpose=government_basis(actor)[1],
-        basis=government_basis(actor)[0],
-        returned={"entries": [e.id for e in entries]},
+    basis, purpose = government_basis(actor)
+    return read_lists(
+        session, actor, subject.id, audience=Audience.GOVERNMENT, purpose=purpose, basis=basis
     )
-    return [
-        {
-            "id": e.id,
-            "list_kind": e.list_kind,
-            "status": e.status,
-            "source": e.source,
-            "record_id": e.record_id,
-            "reasons": e.reasons,
-            "basis": e.basis,
-            "measures": e.measures,
-            "exit_conditions": e.exit_conditions,
-            "remedies": e.remedies,
-            "start_date": e.start_date.isoformat() if e.start_date else None,
-            "end_date": e.end_date.isoformat() if e.end_date else None,
-            "ended_on": e.ended_on.isoformat() if e.ended_on else None,
-            "end_reason": e.end_reason,
-        }
-        for e in entries
-    ]
