@@ -81,7 +81,10 @@ async def get_caller_or_none(
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    caller = authenticate_session(session, token, SessionKind.COOKIE)
+    try:
+        caller = authenticate_session(session, token, SessionKind.COOKIE)
+    except Unauthorized:
+        return None  # an expired or ended session is simply not logged in
     if request.method not in SAFE_METHODS:
         sent = await _csrf_token_sent(request)
         if not sent or not hmac.compare_digest(sent, caller.csrf_token or ""):
