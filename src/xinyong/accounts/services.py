@@ -289,10 +289,11 @@ class Caller:
 
 def actor_for_user(session: Session, user: User, channel: str) -> Actor:
     dept_code = None
+    organisation = None
     if user.department_id is not None:
         dept = session.get(Department, user.department_id)
         dept_code = dept.code if dept else None
-    organisation = None
+        organisation = dept.name if dept else None
     if user.institution_id is not None:
         inst = session.get(Institution, user.institution_id)
         organisation = inst.name if inst else None
@@ -371,10 +372,11 @@ def authenticate_api_key(session: Session, secret: str | None) -> Actor:
     if key.expires_at is not None and key.expires_at <= utcnow():
         raise Unauthorized("API 密钥已过期", code="expired_api_key")
     dept_code = None
+    organisation = None
     if key.department_id is not None:
         dept = session.get(Department, key.department_id)
         dept_code = dept.code if dept else None
-    organisation = None
+        organisation = dept.name if dept else None
     if key.institution_id is not None:
         inst = session.get(Institution, key.institution_id)
         organisation = inst.name if inst else None

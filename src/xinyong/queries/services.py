@@ -26,7 +26,7 @@ def log_query(
     entry = QueryLog(
         subject_id=subject_id,
         actor=actor.name,
-        organisation=organisation or actor.department_code,
+        organisation=organisation or actor.organisation_name,
         channel=actor.channel,
         action=action,
         purpose=purpose[:200],
