@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from xinyong import __version__
 from xinyong.errors import XinyongError
-from xinyong.web.api import catalog, checks, subjects, submissions
+from xinyong.web.api import catalog, checks, subjects, submissions, workflows
 from xinyong.web.pages import home
 
 log = logging.getLogger("xinyong.web")
@@ -60,6 +60,7 @@ def create_app() -> FastAPI:
     app.include_router(subjects.router, prefix="/api/v1")
     app.include_router(catalog.router, prefix="/api/v1")
     app.include_router(checks.router, prefix="/api/v1")
+    app.include_router(workflows.router, prefix="/api/v1")
     app.include_router(home.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
