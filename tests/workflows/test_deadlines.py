@@ -77,6 +77,12 @@ def test_a_date_beyond_the_calendar_is_a_clear_error(session: Session, dept: Dep
         file_objection(session, case.person, case.record.id, reason="不是我", on=D(2099, 3, 2))
     with pytest.raises(CalendarUnknown):
         apply_for_repair(
-            session, case.person, case.record.id, method="履约", statement="已缴款",
-            duties_performed=True, commit=True, on=D(2099, 3, 2),
+            session,
+            case.person,
+            case.record.id,
+            method="履约",
+            statement="已缴款",
+            duties_performed=True,
+            commit=True,
+            on=D(2099, 3, 2),
         )

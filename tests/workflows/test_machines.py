@@ -27,15 +27,25 @@ OBJECTION_EXPECTED: dict[tuple[str, str], tuple[str, set[str]]] = {
         (state, "escalate"): ("escalated", {"admin", "system"})
         for state in ("filed", "accepted", "extended")
     },
-    **{(state, "withdraw"): ("withdrawn", APPLICANT) for state in ("filed", "accepted", "extended")},
+    **{
+        (state, "withdraw"): ("withdrawn", APPLICANT) for state in ("filed", "accepted", "extended")
+    },
     **{
         (state, action): (target, DEPT_DECIDE)
         for state in ("filed", "accepted", "extended")
-        for action, target in (("correct", "corrected"), ("revoke", "revoked"), ("uphold", "upheld"))
+        for action, target in (
+            ("correct", "corrected"),
+            ("revoke", "revoked"),
+            ("uphold", "upheld"),
+        )
     },
     **{
         ("escalated", action): (target, {"admin"})
-        for action, target in (("correct", "corrected"), ("revoke", "revoked"), ("uphold", "upheld"))
+        for action, target in (
+            ("correct", "corrected"),
+            ("revoke", "revoked"),
+            ("uphold", "upheld"),
+        )
     },
 }
 
@@ -77,7 +87,9 @@ MACHINES = [
 ]
 
 
-def _cases() -> list[tuple[str, Machine, dict[tuple[str, str], tuple[str, set[str]]], str, str, str]]:
+def _cases() -> list[
+    tuple[str, Machine, dict[tuple[str, str], tuple[str, set[str]]], str, str, str]
+]:
     return [
         (name, machine, expected, state, action, role)
         for name, machine, expected in MACHINES
@@ -136,4 +148,6 @@ def test_unknown_states_and_actions_are_refused_clearly() -> None:
 
 def test_a_table_with_an_exit_from_a_terminal_state_is_rejected() -> None:
     with pytest.raises(ValueError):
-        Machine("x", {"a": "A", "b": "B"}, {"go": "Go"}, {("b", "go"): ("a", {"admin"})}, terminal=["b"])
+        Machine(
+            "x", {"a": "A", "b": "B"}, {"go": "Go"}, {("b", "go"): ("a", {"admin"})}, terminal=["b"]
+        )

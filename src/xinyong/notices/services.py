@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, literal, select
+from sqlalchemy import String, cast, insert, literal, select
 from sqlalchemy.orm import Session
 
 from xinyong.db import UtcDateTime, affected, utcnow
@@ -41,7 +41,7 @@ def queue_new_record_notices(session: Session, batch_id: int) -> int:
     made. Set-based over one submission batch; a record is announced once."""
     from xinyong.records.models import Record
 
-    key = literal("record:new:") + Record.id
+    key = literal("record:new:") + cast(Record.id, String)
     rows = select(
         Record.subject_id,
         literal("record:new"),

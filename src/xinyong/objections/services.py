@@ -38,7 +38,7 @@ from xinyong.workflows.access import (
 )
 from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
 from xinyong.workflows.history import history_as_dicts, history_of, record_transition
-from xinyong.workflows.records import correct_record, set_record_state
+from xinyong.workflows.records import correct_record, set_record_state, validate_corrections
 
 WORKFLOW = "objection"
 AUTHORIZATION_SCOPE = "objection"
@@ -267,15 +267,13 @@ def decide_objection(
     objection = get_objection(session, objection_id)
     _require_department_side(actor, objection)
     text = _text(reason, "处理理由")
-    if action is ObjectionAction.CORRECT and not corrections:
-        raise InvalidInput(
-            "更正须写明更正内容（等级、行为、决定日期或字段）", code="corrections_required"
-        )
+    record = _record(session, objection.record_id)
+    if action is ObjectionAction.CORRECT:
+        validate_corrections(session, record, dict(corrections or {}))
     _step(session, actor, objection, action, text)
     objection.decided_on = on
     objection.decided_by = actor.name[:200]
     objection.decision_reason = text
-    record = _record(session, objection.record_id)
     if action is ObjectionAction.CORRECT:
         objection.corrections = dict(corrections or {})
         correct_record(session, actor, record, dict(corrections or {}), reason=text, on=on)

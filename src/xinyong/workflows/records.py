@@ -90,25 +90,20 @@ def set_record_state(
         queue_change(session, f"record:{state.value}", "record", record.id, record_payload(record))
 
 
-def correct_record(
-    session: Session,
-    actor: Actor,
-    record: Record,
-    corrections: dict[str, Any],
-    *,
-    reason: str,
-    on: dt.date,
-) -> Record:
-    """更正: the record as it was is kept in its history (state 已更正); the current version
-    carries the corrections, is active again, and its display window follows the new
-    grade or decision date."""
+def validate_corrections(
+    session: Session, record: Record, corrections: dict[str, Any]
+) -> tuple[str | None, dt.date]:
+    """Refuse a correction before anything changes: (grade code, decision date) after it."""
+    if not corrections:
+        raise InvalidInput(
+            "更正须写明更正内容（等级、行为、决定日期或字段）", code="corrections_required"
+        )
     unknown = set(corrections) - set(CORRECTABLE)
     if unknown:
         raise InvalidInput(
             f"不能更正这些字段：{'、'.join(sorted(unknown))}", code="not_correctable"
         )
     catalog = current_catalog(session)
-    item = catalog.item(record.item_code)
     grade_code = record.grade
     if corrections.get("grade"):
         found = catalog.grade_by_name(str(corrections["grade"]))
@@ -121,6 +116,30 @@ def correct_record(
             decision_date = dt.date.fromisoformat(str(corrections["decision_date"]))
         except ValueError:
             raise InvalidInput("决定日期格式应为 YYYY-MM-DD", code="bad_date") from None
+        if decision_date > dt.date.today():
+            raise InvalidInput("决定日期不能晚于今天", code="bad_date")
+    if "facts" in corrections and not isinstance(corrections["facts"], dict):
+        raise InvalidInput("更正字段应为 字段: 值 的映射", code="bad_facts")
+    if grade_code is not None and record.nature != "negative":
+        grade_code = record.grade
+    return grade_code, decision_date
+
+
+def correct_record(
+    session: Session,
+    actor: Actor,
+    record: Record,
+    corrections: dict[str, Any],
+    *,
+    reason: str,
+    on: dt.date,
+) -> Record:
+    """更正: the record as it was is kept in its history (state 已更正); the current version
+    carries the corrections, is active again, and its display window follows the new
+    grade or decision date."""
+    grade_code, decision_date = validate_corrections(session, record, corrections)
+    catalog = current_catalog(session)
+    item = catalog.item(record.item_code)
     before = record.state
     # The superseded version is stored as 已更正; the record itself becomes active again.
     record.state = RecordState.CORRECTED.value
