@@ -15,7 +15,7 @@ from xinyong.notices.models import Interview
 from xinyong.notices.services import queue_notice
 from xinyong.records.models import Record
 from xinyong.subjects.services import get_subject
-from xinyong.workflows.access import may_read_subject
+from xinyong.workflows.access import log_case_read, may_read_subject
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -96,9 +96,23 @@ def conclude_interview(
 
 
 def interviews_of(session: Session, actor: Actor, subject_id: int) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(Interview).where(Interview.subject_id == subject_id).order_by(Interview.held_at)
-    )
+    """The interviews of a person its reader may see; the read is logged."""
+    rows = [
+        i
+        for i in session.scalars(
+            select(Interview).where(Interview.subject_id == subject_id).order_by(Interview.held_at)
+        )
+        if may_read_subject(actor, i.subject_id, i.department_id)
+    ]
+    if rows:
+        log_case_read(
+            session,
+            actor,
+            subject_id,
+            action="interview:view",
+            what="约谈记录",
+            ids=[i.id for i in rows],
+        )
     return [
         {
             "id": i.id,
@@ -110,5 +124,4 @@ def interviews_of(session: Session, actor: Actor, subject_id: int) -> list[dict[
             "record_id": i.record_id,
         }
         for i in rows
-        if may_read_subject(actor, i.subject_id, i.department_id)
     ]
