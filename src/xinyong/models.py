@@ -1,6 +1,7 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from xinyong.accounts import models as accounts_models
+from xinyong.authorizations import models as authorizations_models
 from xinyong.catalog import models as catalog_models
 from xinyong.commitments import models as commitments_models
 from xinyong.exchange import models as exchange_models
@@ -18,6 +19,7 @@ from xinyong.workflows import models as workflows_models
 
 __all__ = [
     "accounts_models",
+    "authorizations_models",
     "catalog_models",
     "commitments_models",
     "exchange_models",
