@@ -111,6 +111,7 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         description="Tip-offs accepted per client address per hour (举报限流).",
+    )
     realname_verifier: str = Field(
         default="demo",
         description="Real-name verifier: `demo` (people of the demo city) or "

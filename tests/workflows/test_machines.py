@@ -16,8 +16,8 @@ from xinyong.tipoffs.workflow import TIPOFF_MACHINE
 from xinyong.workflows.machine import Machine
 
 ROLES = [r.value for r in Role] + ["public"]
-DEPT_MARK = {"clerk", "reviewer", "department", "admin"}
-DEPT_DECIDE = {"reviewer", "department", "admin"}
+DEPT_MARK = {"clerk", "reviewer", "admin"}
+DEPT_DECIDE = {"reviewer", "admin"}
 APPLICANT = {"person", "institution", "admin"}
 
 OBJECTION_EXPECTED: dict[tuple[str, str], tuple[str, set[str]]] = {
@@ -50,16 +50,16 @@ OBJECTION_EXPECTED: dict[tuple[str, str], tuple[str, set[str]]] = {
 }
 
 REPAIR_WITH_OFFICE = {
-    ("submitted", "approve"): ("dept_approved", {"reviewer", "department"}),
-    ("submitted", "reject"): ("rejected", {"reviewer", "department"}),
+    ("submitted", "approve"): ("dept_approved", {"reviewer"}),
+    ("submitted", "reject"): ("rejected", {"reviewer"}),
     ("submitted", "withdraw"): ("withdrawn", APPLICANT),
     ("dept_approved", "approve"): ("approved", {"admin"}),
     ("dept_approved", "reject"): ("rejected", {"admin"}),
     ("dept_approved", "withdraw"): ("withdrawn", APPLICANT),
 }
 REPAIR_WITHOUT_OFFICE = {
-    ("submitted", "approve"): ("approved", {"reviewer", "department"}),
-    ("submitted", "reject"): ("rejected", {"reviewer", "department"}),
+    ("submitted", "approve"): ("approved", {"reviewer"}),
+    ("submitted", "reject"): ("rejected", {"reviewer"}),
     ("submitted", "withdraw"): ("withdrawn", APPLICANT),
 }
 TRACKERS = {"clerk", "reviewer", "department", "admin"}

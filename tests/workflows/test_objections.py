@@ -274,3 +274,42 @@ def test_reconsideration_outcome_revokes_and_closes_the_open_objection(
     )
     assert (other.record.state, other.record.grade, other.record.version) == ("active", "minor", 2)
     assert session.scalar(select(Notice).where(Notice.kind == "record:litigation")) is not None
+
+
+def test_an_institution_files_only_with_an_authorization_of_that_scope(
+    session: Session, case: Case
+) -> None:
+    from xinyong.accounts.services import ensure_institution
+    from xinyong.authorizations.services import grant
+
+    bank = ensure_institution(session, "示范市律师事务所")
+    agent = Actor("lawyer", Role.INSTITUTION, organisation=bank.name, institution_id=bank.id)
+    reading = grant(
+        session,
+        case.person,
+        institution_id=bank.id,
+        scope=["archive"],
+        purpose="other",
+        purpose_text="代理",
+        valid_until=TODAY + dt.timedelta(days=30),
+    )
+    with pytest.raises(Forbidden, match="代为提出异议"):
+        file_objection(
+            session, agent, case.record.id, reason="委托代理", authorization_id=reading.id
+        )
+    mandate = grant(
+        session,
+        case.person,
+        institution_id=bank.id,
+        scope=["objection"],
+        purpose="other",
+        purpose_text="代理异议",
+        valid_until=TODAY + dt.timedelta(days=30),
+    )
+    objection = file_objection(
+        session, agent, case.record.id, reason="委托代理", authorization_id=mandate.id
+    )
+    assert (objection.filed_role, objection.authorization_id) == ("institution", mandate.id)
+    assert [o["id"] for o in list_objections(session, agent)] == [objection.id]
+    withdraw_objection(session, agent, objection.id)
+    assert case.record.state == "active"

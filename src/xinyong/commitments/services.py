@@ -70,7 +70,7 @@ def make_commitment(
     if actor.role not in SIGNERS:
         raise Forbidden("信用承诺须由信息主体本人作出", code="role_not_allowed")
     require_for_subject(
-        session, actor, subject_id, scope="commitment", authorization_id=authorization_id
+        session, actor, subject_id, scope="repair", authorization_id=authorization_id
     )
     try:
         kind_value = CommitmentKind(kind)

@@ -394,7 +394,7 @@ def enter_review_outcome(
         raise InvalidInput("结果应为 revoked 或 corrected", code="bad_outcome")
     record = _record(session, record_id)
     require_department(actor, record.department_id)
-    if not actor.is_admin and actor.role not in (Role.REVIEWER, Role.DEPARTMENT):
+    if not actor.is_admin and actor.role != Role.REVIEWER:
         raise Forbidden("仅部门审核员可以录入复议、诉讼结果", code="role_not_allowed")
     doc = _text(document, "复议决定书或裁判文书号")
     text = f"{kinds[kind]}（{doc}）：{_text(reason, '理由')}"

@@ -66,8 +66,9 @@ OUTCOME_ACTIONS = {
 }
 
 S, A = ObjectionState, ObjectionAction
-_DEPT_MARK = {Role.CLERK, Role.REVIEWER, Role.DEPARTMENT, Role.ADMIN}
-_DEPT_DECIDE = {Role.REVIEWER, Role.DEPARTMENT, Role.ADMIN}
+# The department's staff mark receipt; its reviewers decide (Permission.REVIEW).
+_DEPT_MARK = {Role.CLERK, Role.REVIEWER, Role.ADMIN}
+_DEPT_DECIDE = {Role.REVIEWER, Role.ADMIN}
 _OFFICE = {Role.ADMIN}
 _ESCALATE = {Role.ADMIN, Role.SYSTEM}
 _APPLICANT = {Role.PERSON, Role.INSTITUTION, Role.ADMIN}

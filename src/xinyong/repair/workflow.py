@@ -70,7 +70,7 @@ ACTION_NAMES = {
     RepairAction.WITHDRAW: "撤回申请",
 }
 OPEN_STATES = frozenset({RepairState.SUBMITTED.value, RepairState.DEPT_APPROVED.value})
-_DEPARTMENT = {Role.REVIEWER.value, Role.DEPARTMENT.value}
+_DEPARTMENT = {Role.REVIEWER.value}  # the deciding department's reviewer
 _OFFICE = {Role.ADMIN.value}
 _APPLICANT = {Role.PERSON.value, Role.INSTITUTION.value, Role.ADMIN.value}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor, Role
+from xinyong.authorizations.services import require_authorization
 from xinyong.errors import Forbidden
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
@@ -36,14 +37,6 @@ def require_for_subject(
     if actor.role == Role.INSTITUTION:
         if authorization_id is None:
             raise Forbidden("代为申请须提供信息主体的授权", code="authorization_required")
-        try:
-            from xinyong.authorizations.services import (  # type: ignore[import-not-found,unused-ignore]
-                require_authorization,
-            )
-        except ImportError:
-            raise Forbidden(
-                "授权服务尚未启用，机构暂不能代为申请", code="authorization_unavailable"
-            ) from None
         require_authorization(session, actor, subject_id, authorization_id, scope=scope)
         return
     raise Forbidden("无权代信息主体提出申请", code="forbidden")

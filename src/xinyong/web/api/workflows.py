@@ -9,12 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from xinyong.accounts.permissions import PERMISSION_DENIED, Permission
 from xinyong.actors import Actor, Role
 from xinyong.commitments import services as commitments
 from xinyong.config import get_settings
@@ -26,10 +27,39 @@ from xinyong.objections import services as objections
 from xinyong.repair import services as repair
 from xinyong.tipoffs import services as tipoffs
 from xinyong.tipoffs.workflow import RateLimiter
-from xinyong.web.deps import ActorDep, SessionDep
+from xinyong.web.deps import ActorDep, PersonDep, SessionDep, permission
 from xinyong.workflows.evidence import Upload
 
 router = APIRouter(tags=["异议、信用修复、信用承诺、举报 workflows"])
+
+
+def _roles(permission: Permission, *roles: Role) -> Any:
+    """A gate run before the body is read: only these roles reach the endpoint. The
+    services then apply the finer rules (own archive, own department, the state machine)."""
+    allowed = frozenset(r.value for r in roles)
+
+    def gate(actor: ActorDep) -> Actor:
+        if actor.role not in allowed:
+            raise Forbidden(PERMISSION_DENIED[permission], code=f"forbidden:{permission.value}")
+        return actor
+
+    return Depends(gate)
+
+
+# Who may call what (the authorization matrix test holds these to its table).
+ApplicantDep = Annotated[
+    Actor, _roles(Permission.OWN_ARCHIVE, Role.PERSON, Role.INSTITUTION, Role.ADMIN)
+]
+MarkerDep = Annotated[Actor, _roles(Permission.REVIEW, Role.ADMIN, Role.CLERK, Role.REVIEWER)]
+ReviewerDep = Annotated[Actor, permission(Permission.REVIEW)]
+TrackerDep = Annotated[
+    Actor,
+    _roles(Permission.REVIEW, Role.ADMIN, Role.CLERK, Role.REVIEWER, Role.DEPARTMENT),
+]
+TipoffReaderDep = Annotated[
+    Actor,
+    _roles(Permission.REVIEW, Role.ADMIN, Role.AUDITOR, Role.CLERK, Role.REVIEWER, Role.DEPARTMENT),
+]
 
 
 class TooManyRequests(XinyongError):
@@ -85,7 +115,7 @@ class ReasonIn(BaseModel):
 
 
 @router.post("/objections", status_code=201)
-def file_objection(body: ObjectionCreate, session: SessionDep, actor: ActorDep) -> Any:
+def file_objection(body: ObjectionCreate, session: SessionDep, actor: ApplicantDep) -> Any:
     """提出异议: the record is marked 异议处理中 at once and goes to its department."""
     objection = objections.file_objection(
         session,
@@ -110,14 +140,14 @@ def read_objection(objection_id: int, session: SessionDep, actor: ActorDep) -> A
 
 
 @router.post("/objections/{objection_id}/accept")
-def accept_objection(objection_id: int, session: SessionDep, actor: ActorDep) -> Any:
+def accept_objection(objection_id: int, session: SessionDep, actor: MarkerDep) -> Any:
     objection = objections.accept_objection(session, actor, objection_id)
     return objections.objection_as_dict(session, objection, actor)
 
 
 @router.post("/objections/{objection_id}/extend")
 def extend_objection(
-    objection_id: int, body: ReasonIn, session: SessionDep, actor: ActorDep
+    objection_id: int, body: ReasonIn, session: SessionDep, actor: ReviewerDep
 ) -> Any:
     objection = objections.extend_objection(session, actor, objection_id, reason=body.reason)
     return objections.objection_as_dict(session, objection, actor)
@@ -125,7 +155,7 @@ def extend_objection(
 
 @router.post("/objections/{objection_id}/decide")
 def decide_objection(
-    objection_id: int, body: ObjectionDecide, session: SessionDep, actor: ActorDep
+    objection_id: int, body: ObjectionDecide, session: SessionDep, actor: ReviewerDep
 ) -> Any:
     objection = objections.decide_objection(
         session,
@@ -139,7 +169,7 @@ def decide_objection(
 
 
 @router.post("/objections/{objection_id}/withdraw")
-def withdraw_objection(objection_id: int, session: SessionDep, actor: ActorDep) -> Any:
+def withdraw_objection(objection_id: int, session: SessionDep, actor: ApplicantDep) -> Any:
     objection = objections.withdraw_objection(session, actor, objection_id)
     return objections.objection_as_dict(session, objection, actor)
 
@@ -154,7 +184,7 @@ class ReviewOutcome(BaseModel):
 
 @router.post("/records/{record_id}/review-outcome")
 def review_outcome(
-    record_id: int, body: ReviewOutcome, session: SessionDep, actor: ActorDep
+    record_id: int, body: ReviewOutcome, session: SessionDep, actor: ReviewerDep
 ) -> Any:
     """行政复议 / 行政诉讼 outcome entered by the department that submitted the record."""
     record = objections.enter_review_outcome(
@@ -200,7 +230,7 @@ class RepairDecide(BaseModel):
 
 
 @router.post("/repair-applications", status_code=201)
-def apply_for_repair(body: RepairCreate, session: SessionDep, actor: ActorDep) -> Any:
+def apply_for_repair(body: RepairCreate, session: SessionDep, actor: ApplicantDep) -> Any:
     application = repair.apply_for_repair(
         session,
         actor,
@@ -228,7 +258,7 @@ def read_repair_application(application_id: int, session: SessionDep, actor: Act
 
 @router.post("/repair-applications/{application_id}/decide")
 def decide_repair(
-    application_id: int, body: RepairDecide, session: SessionDep, actor: ActorDep
+    application_id: int, body: RepairDecide, session: SessionDep, actor: ReviewerDep
 ) -> Any:
     application = repair.decide_repair(
         session, actor, application_id, approve=body.approve, reason=body.reason
@@ -237,7 +267,7 @@ def decide_repair(
 
 
 @router.post("/repair-applications/{application_id}/withdraw")
-def withdraw_repair(application_id: int, session: SessionDep, actor: ActorDep) -> Any:
+def withdraw_repair(application_id: int, session: SessionDep, actor: ApplicantDep) -> Any:
     application = repair.withdraw_repair(session, actor, application_id)
     return repair.application_as_dict(session, application, actor)
 
@@ -264,7 +294,7 @@ class CommitmentAssess(BaseModel):
 
 
 @router.post("/commitments", status_code=201)
-def make_commitment(body: CommitmentCreate, session: SessionDep, actor: ActorDep) -> Any:
+def make_commitment(body: CommitmentCreate, session: SessionDep, actor: ApplicantDep) -> Any:
     subject_id = body.subject_id if body.subject_id is not None else actor.subject_id
     if subject_id is None:
         raise InvalidInput("须指明信用主体", code="subject_required")
@@ -301,7 +331,7 @@ def read_commitment(commitment_id: int, session: SessionDep, actor: ActorDep) ->
 
 @router.post("/commitments/{commitment_id}/assess")
 def assess_commitment(
-    commitment_id: int, body: CommitmentAssess, session: SessionDep, actor: ActorDep
+    commitment_id: int, body: CommitmentAssess, session: SessionDep, actor: TrackerDep
 ) -> Any:
     commitment = commitments.assess_commitment(
         session, actor, commitment_id, outcome=body.outcome, note=body.note
@@ -367,7 +397,7 @@ def track_tipoff(body: TipoffTrack, session: SessionDep) -> Any:
 
 
 @router.get("/tipoffs")
-def list_tipoffs(session: SessionDep, actor: ActorDep, state: str | None = None) -> Any:
+def list_tipoffs(session: SessionDep, actor: TipoffReaderDep, state: str | None = None) -> Any:
     return [
         tipoffs.tipoff_as_dict(session, t)
         for t in tipoffs.list_tipoffs(session, actor, state=state)
@@ -375,7 +405,7 @@ def list_tipoffs(session: SessionDep, actor: ActorDep, state: str | None = None)
 
 
 @router.post("/tipoffs/{tipoff_id}/actions")
-def act_on_tipoff(tipoff_id: int, body: TipoffAct, session: SessionDep, actor: ActorDep) -> Any:
+def act_on_tipoff(tipoff_id: int, body: TipoffAct, session: SessionDep, actor: MarkerDep) -> Any:
     tipoff = tipoffs.act_on_tipoff(
         session,
         actor,
@@ -388,12 +418,6 @@ def act_on_tipoff(tipoff_id: int, body: TipoffAct, session: SessionDep, actor: A
 
 
 # -- notice inbox and interviews ----------------------------------------------------------
-
-
-def _own_subject(actor: Actor) -> int:
-    if actor.role != Role.PERSON or actor.subject_id is None:
-        raise Forbidden("站内信仅供信息主体本人查看", code="person_only")
-    return actor.subject_id
 
 
 def _notice_dict(n: Notice) -> dict[str, Any]:
@@ -409,9 +433,9 @@ def _notice_dict(n: Notice) -> dict[str, Any]:
 
 
 @router.get("/notices")
-def inbox(session: SessionDep, actor: ActorDep, unread: bool = False) -> Any:
+def inbox(session: SessionDep, actor: PersonDep, unread: bool = False) -> Any:
     """站内信: the person's notices, newest first."""
-    subject_id = _own_subject(actor)
+    subject_id = actor.subject_id
     stmt = select(Notice).where(Notice.subject_id == subject_id)
     if unread:
         stmt = stmt.where(Notice.read_at.is_(None))
@@ -419,8 +443,8 @@ def inbox(session: SessionDep, actor: ActorDep, unread: bool = False) -> Any:
 
 
 @router.post("/notices/{notice_id}/read")
-def mark_read(notice_id: int, session: SessionDep, actor: ActorDep) -> Any:
-    subject_id = _own_subject(actor)
+def mark_read(notice_id: int, session: SessionDep, actor: PersonDep) -> Any:
+    subject_id = actor.subject_id
     notice = session.get(Notice, notice_id)
     if notice is None or notice.subject_id != subject_id:
         raise NotFound("通知不存在", code="notice_not_found")
@@ -444,7 +468,7 @@ class InterviewConclude(BaseModel):
 
 
 @router.post("/interviews", status_code=201)
-def record_interview(body: InterviewCreate, session: SessionDep, actor: ActorDep) -> Any:
+def record_interview(body: InterviewCreate, session: SessionDep, actor: MarkerDep) -> Any:
     """约谈: recorded with time, place, attendees and (later) its outcome."""
     interview = interviews.record_interview(
         session,
@@ -462,7 +486,7 @@ def record_interview(body: InterviewCreate, session: SessionDep, actor: ActorDep
 
 @router.post("/interviews/{interview_id}/outcome")
 def conclude_interview(
-    interview_id: int, body: InterviewConclude, session: SessionDep, actor: ActorDep
+    interview_id: int, body: InterviewConclude, session: SessionDep, actor: MarkerDep
 ) -> Any:
     interview = interviews.conclude_interview(session, actor, interview_id, body.outcome)
     return {"id": interview.id, "outcome": interview.outcome}
