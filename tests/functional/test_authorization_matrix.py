@@ -96,6 +96,7 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/interviews": STAFF,
     "POST /api/v1/interviews/{interview_id}/outcome": STAFF,
     "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED,
+    "GET /api/v1/evidence/{evidence_id}": AUTHENTICATED,
 }
 
 # Codes that mean "this caller may not call this", as opposed to a business refusal such
@@ -135,6 +136,7 @@ def _call(client: TestClient, world: World, operation: str, role: str) -> Any:
         .replace("{tipoff_id}", "1")
         .replace("{notice_id}", "1")
         .replace("{interview_id}", "1")
+        .replace("{evidence_id}", "1")
     )
     headers = world.auth(role)
     if method == "GET":

@@ -59,6 +59,10 @@ def test_person_objects_and_department_decides(client: TestClient, case: Case) -
     objection = resp.json()
     assert objection["record_state"] == "disputed" and objection["evidence"][0]["size"] == 14
     assert [o["id"] for o in client.get("/api/v1/objections").json()] == [objection["id"]]
+    evidence_id = objection["evidence"][0]["id"]
+    download = client.get(f"/api/v1/evidence/{evidence_id}")
+    assert download.status_code == 200 and download.content == b"%PDF-1.4 proof"
+    assert download.headers["content-type"] == "application/pdf"
     As.actor = person(case.subject_id + 999)
     assert client.get(f"/api/v1/objections/{objection['id']}").status_code == 404
     assert (
@@ -67,7 +71,9 @@ def test_person_objects_and_department_decides(client: TestClient, case: Case) -
         ).status_code
         == 403
     )
+    assert client.get(f"/api/v1/evidence/{evidence_id}").status_code == 404
     As.actor = case.reviewer
+    assert client.get(f"/api/v1/evidence/{evidence_id}").status_code == 200
     resp = client.post(
         f"/api/v1/objections/{objection['id']}/decide",
         json={"outcome": "revoked", "reason": "身份识别错误"},

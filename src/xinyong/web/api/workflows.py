@@ -10,8 +10,9 @@ import base64
 import binascii
 import datetime as dt
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -28,6 +29,7 @@ from xinyong.repair import services as repair
 from xinyong.tipoffs import services as tipoffs
 from xinyong.tipoffs.workflow import RateLimiter
 from xinyong.web.deps import ActorDep, PersonDep, SessionDep, permission
+from xinyong.workflows.cases import read_evidence
 from xinyong.workflows.evidence import Upload
 
 router = APIRouter(tags=["异议、信用修复、信用承诺、举报 workflows"])
@@ -90,6 +92,20 @@ def _uploads(items: list[EvidenceIn]) -> list[Upload]:
             ) from None
         uploads.append(Upload(item.filename, content))
     return uploads
+
+
+@router.get("/evidence/{evidence_id}")
+def download_evidence(evidence_id: int, session: SessionDep, actor: ActorDep) -> Response:
+    """An evidence file or tip-off attachment, to those who may read its case."""
+    evidence = read_evidence(session, actor, evidence_id)
+    return Response(
+        evidence.content,
+        media_type=evidence.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(evidence.filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 # -- objections ---------------------------------------------------------------------------
