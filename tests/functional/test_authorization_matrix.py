@@ -97,6 +97,7 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/interviews/{interview_id}/outcome": STAFF,
     "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED,
     "GET /api/v1/evidence/{evidence_id}": AUTHENTICATED,
+    "GET /api/v1/repair-options": PERSON,
 }
 
 # Codes that mean "this caller may not call this", as opposed to a business refusal such

@@ -96,6 +96,8 @@ def test_person_applies_for_repair_and_it_is_approved(client: TestClient, case: 
     As.actor = case.person
     check = client.get(f"/api/v1/records/{case.record.id}/repair-eligibility").json()
     assert check["eligible"] is True
+    [option] = client.get("/api/v1/repair-options").json()
+    assert (option["record_id"], option["eligible"]) == (case.record.id, True)
     resp = client.post(
         "/api/v1/repair-applications",
         json={

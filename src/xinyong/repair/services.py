@@ -186,6 +186,47 @@ def check_repair(
     }
 
 
+def repair_options(
+    session: Session, actor: Actor, subject_id: int, *, on: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """For each negative record of the person: may it be repaired now, or from when, and
+    what is missing. The person's own view (or the office's); one logged read."""
+    on = on or dt.date.today()
+    if not (actor.is_admin or (actor.role == Role.PERSON and actor.subject_id == subject_id)):
+        raise Forbidden("只能查看本人的信用修复条件", code="not_own_archive")
+    catalog = current_catalog(session)
+    records = session.scalars(
+        select(Record)
+        .where(Record.subject_id == subject_id, Record.nature == "negative")
+        .order_by(Record.decision_date.desc(), Record.id.desc())
+    ).all()
+    options = []
+    for record in records:
+        item = catalog.items.get(record.item_code)
+        options.append(
+            {
+                "record_id": record.id,
+                "item_name": item.name if item else record.item_code,
+                "document_number": record.document_number,
+                "grade": record.grade,
+                "state": record.state,
+                "decision_date": record.decision_date.isoformat(),
+                **_eligibility(session, record, on).as_dict(),
+            }
+        )
+    log_query(
+        session,
+        actor,
+        subject_id,
+        action="repair:options",
+        purpose="信用修复条件查询",
+        basis=QueryBasis.SELF if actor.role == Role.PERSON else QueryBasis.ADMINISTRATION,
+        returned={"records": [o["record_id"] for o in options]},
+        organisation=actor.organisation_name,
+    )
+    return options
+
+
 def _step(
     session: Session,
     actor: Actor,

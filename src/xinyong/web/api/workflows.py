@@ -227,6 +227,14 @@ def repair_eligibility(
     return repair.check_repair(session, actor, record_id, authorization_id=authorization_id)
 
 
+@router.get("/repair-options")
+def repair_options(session: SessionDep, actor: PersonDep) -> Any:
+    """本人: every negative record with whether it may be repaired now, from when, and what
+    is missing."""
+    assert actor.subject_id is not None
+    return repair.repair_options(session, actor, actor.subject_id)
+
+
 class RepairCreate(BaseModel):
     record_id: int
     method: str = Field(description="performance|volunteer|donation|training|other 或中文名称")
