@@ -101,3 +101,29 @@ def test_kept_commitment_makes_no_record(session: Session, case: Case) -> None:
     )
     assess_commitment(session, case.reviewer, commitment.id, outcome="fulfilled", note="已核实")
     assert (commitment.state, commitment.breach_record_id) == ("fulfilled", None)
+
+
+def test_reading_commitments_is_logged(session: Session, case: Case) -> None:
+    from tests.workflows.conftest import person
+    from xinyong.commitments.services import read_commitment
+    from xinyong.errors import NotFound
+    from xinyong.queries.models import QueryLog
+
+    commitment = make_commitment(
+        session,
+        case.person,
+        case.subject_id,
+        kind="voluntary",
+        matter="诚信经营",
+        department_code=case.dept.code,
+    )
+    assert read_commitment(session, case.reviewer, commitment.id) is commitment
+    with pytest.raises(NotFound):
+        read_commitment(session, person(case.subject_id + 1), commitment.id)
+    list_commitments(session, case.person)
+    logged = session.scalars(
+        select(QueryLog.basis).where(
+            QueryLog.subject_id == case.subject_id, QueryLog.action == "commitment:view"
+        )
+    ).all()
+    assert sorted(logged) == ["legal_duty", "self"]

@@ -30,7 +30,12 @@ from xinyong.errors import Forbidden, InvalidInput, NotFound
 from xinyong.notices.services import queue_notice
 from xinyong.records.models import Record
 from xinyong.subjects.services import get_subject
-from xinyong.workflows.access import may_read_subject, require_department, require_for_subject
+from xinyong.workflows.access import (
+    log_case_read,
+    may_read_subject,
+    require_department,
+    require_for_subject,
+)
 from xinyong.workflows.history import history_as_dicts, history_of, record_transition
 
 WORKFLOW = "commitment"
@@ -281,7 +286,31 @@ def list_commitments(session: Session, actor: Actor, *, limit: int = 200) -> lis
         stmt = stmt.where(Commitment.department_id == (actor.department_id or -1))
     elif not (actor.is_admin or actor.role == Role.AUDITOR):
         raise Forbidden("无权查看信用承诺", code="forbidden")
-    return list(session.scalars(stmt))
+    rows = list(session.scalars(stmt))
+    by_subject: dict[int, list[int]] = {}
+    for c in rows:
+        by_subject.setdefault(c.subject_id, []).append(c.id)
+    for subject_id, ids in by_subject.items():
+        log_case_read(
+            session, actor, subject_id, action="commitment:view", what="信用承诺", ids=ids
+        )
+    return rows
+
+
+def read_commitment(session: Session, actor: Actor, commitment_id: int) -> Commitment:
+    """One commitment for a reader who may see it; the read is logged."""
+    commitment = get_commitment(session, commitment_id)
+    if not readable(actor, commitment):
+        raise NotFound("信用承诺不存在", code="commitment_not_found")
+    log_case_read(
+        session,
+        actor,
+        commitment.subject_id,
+        action="commitment:view",
+        what="信用承诺",
+        ids=[commitment.id],
+    )
+    return commitment
 
 
 def readable(actor: Actor, commitment: Commitment) -> bool:

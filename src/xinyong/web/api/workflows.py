@@ -347,9 +347,7 @@ def list_commitments(session: SessionDep, actor: ActorDep) -> Any:
 
 @router.get("/commitments/{commitment_id}")
 def read_commitment(commitment_id: int, session: SessionDep, actor: ActorDep) -> Any:
-    commitment = commitments.get_commitment(session, commitment_id)
-    if not commitments.readable(actor, commitment):
-        raise NotFound("信用承诺不存在", code="commitment_not_found")
+    commitment = commitments.read_commitment(session, actor, commitment_id)
     return commitments.commitment_as_dict(session, commitment)
 
 
