@@ -313,3 +313,28 @@ def test_an_institution_files_only_with_an_authorization_of_that_scope(
     assert [o["id"] for o in list_objections(session, agent)] == [objection.id]
     withdraw_objection(session, agent, objection.id)
     assert case.record.state == "active"
+
+
+def test_corrections_of_fields_by_name_or_label(session: Session, case: Case) -> None:
+    from xinyong.catalog.services import current_catalog
+
+    spec = current_catalog(session).items["RUMOUR_SPREADING"].fields[0]
+    objection = file_objection(session, case.person, case.record.id, reason="字段有误")
+    with pytest.raises(InvalidInput, match="没有字段"):
+        decide_objection(
+            session,
+            case.reviewer,
+            objection.id,
+            outcome="corrected",
+            reason="更正",
+            corrections={"facts": {"血型": "A"}},
+        )
+    decide_objection(
+        session,
+        case.reviewer,
+        objection.id,
+        outcome="corrected",
+        reason="更正",
+        corrections={"facts": {spec.label: "更正后的内容"}},
+    )
+    assert case.record.facts[spec.name] == "更正后的内容"

@@ -118,10 +118,22 @@ def validate_corrections(
             raise InvalidInput("决定日期格式应为 YYYY-MM-DD", code="bad_date") from None
         if decision_date > dt.date.today():
             raise InvalidInput("决定日期不能晚于今天", code="bad_date")
-    if "facts" in corrections and not isinstance(corrections["facts"], dict):
-        raise InvalidInput("更正字段应为 字段: 值 的映射", code="bad_facts")
-    if grade_code is not None and record.nature != "negative":
-        grade_code = record.grade
+    if "facts" in corrections:
+        facts = corrections["facts"]
+        if not isinstance(facts, dict):
+            raise InvalidInput("更正字段应为 字段: 值 的映射", code="bad_facts")
+        item = catalog.items.get(record.item_code)
+        known = {f.name: f.label for f in item.fields} if item else {}
+        by_label = {label: name for name, label in known.items()}
+        renamed = {}
+        for key, value in facts.items():
+            name = key if key in known else by_label.get(key)
+            if name is None:
+                raise InvalidInput(f"目录项没有字段“{str(key)[:50]}”", code="unknown_field")
+            renamed[name] = value
+        corrections["facts"] = renamed
+    if grade_code != record.grade and record.nature != "negative":
+        raise InvalidInput("只有失信记录有失信等级", code="not_negative")
     return grade_code, decision_date
 
 
