@@ -7,6 +7,7 @@ from xinyong.measures import models as measures_models
 from xinyong.notices import models as notices_models
 from xinyong.queries import models as queries_models
 from xinyong.records import models as records_models
+from xinyong.reports import models as reports_models
 from xinyong.scoring import models as scoring_models
 from xinyong.subjects import models as subjects_models
 
@@ -18,6 +19,7 @@ __all__ = [
     "notices_models",
     "queries_models",
     "records_models",
+    "reports_models",
     "scoring_models",
     "subjects_models",
 ]
