@@ -12,8 +12,9 @@ from fastapi.staticfiles import StaticFiles
 
 from xinyong import __version__
 from xinyong.errors import XinyongError
-from xinyong.web.api import catalog, checks, subjects, submissions
+from xinyong.web.api import catalog, checks, reports, subjects, submissions
 from xinyong.web.pages import home
+from xinyong.web.pages import reports as report_pages
 
 log = logging.getLogger("xinyong.web")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -60,6 +61,8 @@ def create_app() -> FastAPI:
     app.include_router(subjects.router, prefix="/api/v1")
     app.include_router(catalog.router, prefix="/api/v1")
     app.include_router(checks.router, prefix="/api/v1")
+    app.include_router(reports.router, prefix="/api/v1")
     app.include_router(home.router)
+    app.include_router(report_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
