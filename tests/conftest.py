@@ -37,6 +37,23 @@ def pytest_report_header() -> str:
     return f"xinyong database: {'PostgreSQL' if TEST_DATABASE_URL else 'SQLite'}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Production argon2id costs ~0.1 s per hash; tests hash hundreds of passwords.
+
+    The production parameters are asserted separately (tests/unit/accounts)."""
+    from argon2 import PasswordHasher, Type
+
+    from xinyong.accounts import passwords
+
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(
+        time_cost=1, memory_cost=256, parallelism=1, hash_len=16, salt_len=16, type=Type.ID
+    )
+    yield
+    passwords._hasher = original
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     get_settings.cache_clear()

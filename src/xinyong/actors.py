@@ -44,6 +44,7 @@ class Actor:
     user_id: int | None = None  # the account, when a person is logged in
     subject_id: int | None = None  # for Role.PERSON: the person's own archive
     organisation: str | None = None  # for Role.INSTITUTION: the institution's name
+    institution_id: int | None = None  # for Role.INSTITUTION
 
     @property
     def is_admin(self) -> bool:

@@ -63,6 +63,21 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Notify a person this many days before a display ends."
     )
     scoring_model: str = Field(default="default", description="Code of the score model in force.")
+    realname_verifier: str = Field(
+        default="demo",
+        description="Real-name verifier: `demo` (people of the demo city) or "
+        "`package.module:ClassName` implementing xinyong.accounts.realname.RealNameVerifier.",
+    )
+    session_hours: int = Field(default=8, description="Lifetime of a login session, in hours.")
+    cookie_secure: bool = Field(
+        default=True, description="Send the session cookie only over HTTPS (and localhost)."
+    )
+    max_failed_logins: int = Field(
+        default=5, description="Failed logins before the account is locked with back-off."
+    )
+    query_log_retention_years: int = Field(
+        default=10, description="How long the query log is kept (years)."
+    )
     import_chunk_rows: int = Field(
         default=20_000, ge=100, description="Rows validated and merged per transaction."
     )

@@ -22,8 +22,13 @@ from sqlalchemy import insert, select
 from stdnum.cn import uscc
 
 from xinyong.accounts.models import KeyRole
-from xinyong.accounts.services import issue_api_key
-from xinyong.actors import cli_operator
+from xinyong.accounts.services import (
+    create_user,
+    ensure_institution,
+    issue_api_key,
+    register_person,
+)
+from xinyong.actors import ROLE_LABELS, Role, cli_operator
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import InformationItem, Nature
@@ -32,9 +37,11 @@ from xinyong.cli.common import console
 from xinyong.config import get_settings
 from xinyong.db import session_factory, utcnow
 from xinyong.identity.numbers import IdType, region_known, resident_id_check_char
+from xinyong.identity.protection import IdentityProtector
 from xinyong.records.formats import SUBJECT_COLUMNS
 from xinyong.records.ingest import ingest_file, protector_for
 from xinyong.subjects.models import KeyGroupMembership, Subject
+from xinyong.subjects.services import find_subject
 
 # County-level codes of Changsha (4301xx) and its neighbours; checked against GB/T 2260.
 CITY_REGIONS = (
@@ -291,12 +298,79 @@ def build_demo_city(persons: int = 10_000, seed: int = 2026, per_person: int = 1
                 for err in result.errors[:5]:
                     console.print(f"  第 {err.row} 行 {err.column}: {err.message}")
     _tag_key_groups(people, rng, catalog, protector_for(settings), today)
+    bank_key, account_lines = _demo_accounts(people, protector_for(settings))
     key_file = settings.home / "demo-api-keys.txt"
     key_file.write_text(
-        f"信用办管理密钥: {admin_key}\n市场监管部门密钥: {dept_key}\n", encoding="utf-8"
+        f"信用办管理密钥: {admin_key}\n市场监管部门密钥: {dept_key}\n{DEMO_BANK}密钥: {bank_key}\n",
+        encoding="utf-8",
     )
     key_file.chmod(0o600)
-    console.print(f"示范城市已生成：{persons:,} 人。API 密钥见 {key_file}")
+    accounts_file = settings.home / "demo-accounts.txt"
+    accounts_file.write_text(
+        f"示范账号（密码均为 {DEMO_PASSWORD}，仅供演示）\n" + "\n".join(account_lines) + "\n",
+        encoding="utf-8",
+    )
+    accounts_file.chmod(0o600)
+    console.print(
+        f"示范城市已生成：{persons:,} 人。API 密钥见 {key_file}，登录账号见 {accounts_file}"
+    )
+
+
+DEMO_PASSWORD = "xinyong-demo-2026"
+DEMO_BANK = "示范市商业银行"
+
+
+def _demo_accounts(people: list[DemoPerson], protector: IdentityProtector) -> tuple[str, list[str]]:
+    """Accounts of every role for trying the platform; persons are real-name verified."""
+    staff = (
+        ("admin", Role.ADMIN, "信用办管理员", None),
+        ("scjg-clerk", Role.CLERK, "市场监管局报送员", "SCJGJ"),
+        ("scjg-reviewer", Role.REVIEWER, "市场监管局审核员", "SCJGJ"),
+        ("auditor", Role.AUDITOR, "审计员", None),
+    )
+    lines: list[str] = []
+    with session_factory()() as session:
+        for username, role, label, dept in staff:
+            create_user(
+                session,
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                display_name=label,
+                department_code=dept,
+            )
+            lines.append(f"{username}\t{ROLE_LABELS[role]}")
+        create_user(
+            session,
+            username="bank",
+            password=DEMO_PASSWORD,
+            role=Role.INSTITUTION,
+            display_name=DEMO_BANK,
+            institution_name=DEMO_BANK,
+        )
+        lines.append(f"bank\t{ROLE_LABELS[Role.INSTITUTION]}（{DEMO_BANK}）")
+        bank = ensure_institution(session, DEMO_BANK)
+        ensure_institution(session, "示范市人才服务中心")
+        bank_key = issue_api_key(session, KeyRole.INSTITUTION, DEMO_BANK, institution=bank)
+        registered = 0
+        for person in people:
+            if registered == 3:
+                break
+            if find_subject(session, protector, person.number) is None:
+                continue
+            registered += 1
+            username = f"person{registered}"
+            register_person(
+                session,
+                protector,
+                id_number=person.number,
+                name=person.name,
+                username=username,
+                password=DEMO_PASSWORD,
+            )
+            lines.append(f"{username}\t{ROLE_LABELS[Role.PERSON]}（{person.name}）")
+        session.commit()
+    return bank_key, lines
 
 
 def _tag_key_groups(

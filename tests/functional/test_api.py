@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tests import factories
 from xinyong.accounts.models import KeyRole
 from xinyong.accounts.services import issue_api_key
+from xinyong.queries.services import queries_of
 from xinyong.web.app import create_app
 
 
@@ -37,7 +38,9 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def test_json_rows_submission_then_archive(client: TestClient, keys: dict[str, str]) -> None:
+def test_json_rows_submission_then_archive(
+    client: TestClient, keys: dict[str, str], session: Session
+) -> None:
     number = factories.resident_id()
     good = factories.penalty_row(id_number=number, name="钱七")
     good["数据来源单位统一社会信用代码"] = keys["dept_credit"]
@@ -50,11 +53,16 @@ def test_json_rows_submission_then_archive(client: TestClient, keys: dict[str, s
     assert (body["accepted"], body["rejected"]) == (1, 1)
     assert body["errors"][0]["row"] == 2 and body["errors"][0]["code"] == "id_length"
 
-    # Departments cannot read archives; the credit office can, by subject id.
+    # A department reads under its legal duty (共享), the office to manage the archive; both
+    # reads are logged with their basis.
     lookup = client.post(
         "/api/v1/subjects/lookup", json={"id_number": number}, headers=auth(keys["dept"])
     )
-    assert lookup.status_code == 403
+    assert lookup.status_code == 200
+    dept_read = client.get(
+        f"/api/v1/subjects/{lookup.json()['id']}/archive", headers=auth(keys["dept"])
+    )
+    assert dept_read.status_code == 200
     lookup = client.post(
         "/api/v1/subjects/lookup", json={"id_number": number}, headers=auth(keys["admin"])
     )
@@ -67,6 +75,12 @@ def test_json_rows_submission_then_archive(client: TestClient, keys: dict[str, s
     assert number not in archive.text  # masked even for the office's API
     record = data["records"][0]
     assert {"id", "document_number", "item", "state", "grade", "display_until"} <= set(record)
+    bases = [
+        (q.basis, q.purpose)
+        for q in queries_of(session, subject_id)
+        if q.action.startswith("archive")
+    ]
+    assert ("legal_duty", "依法履职查询") in bases and ("administration", "信用办档案管理") in bases
 
 
 def test_file_upload_submission(client: TestClient, keys: dict[str, str], tmp_path) -> None:
@@ -104,7 +118,11 @@ def test_bad_or_missing_key_is_refused(client: TestClient, header: str | None) -
     headers = {"Authorization": header} if header else {}
     resp = client.post("/api/v1/submissions", json={"rows": [{"a": "b"}]}, headers=headers)
     assert resp.status_code == 401
-    assert resp.json()["error"]["code"] in ("missing_api_key", "invalid_api_key")
+    assert resp.json()["error"]["code"] in (
+        "not_authenticated",
+        "missing_api_key",
+        "invalid_api_key",
+    )
 
 
 def test_malformed_json_body(client: TestClient, keys: dict[str, str]) -> None:

@@ -237,14 +237,6 @@ def test_who_may_have_which_report(session: Session, person: tuple[str, Subject]
         report_basis(cli_operator(), subject.id, Audience.GOVERNMENT)
 
 
-def test_authorized_report_needs_an_authorization_id(
-    session: Session, person: tuple[str, Subject], protector: IdentityProtector
-) -> None:
-    with pytest.raises(InvalidInput) as exc:
-        issue_report(session, cli_operator(), protector, person[1], audience=Audience.AUTHORIZED)
-    assert exc.value.code == "authorization_required"
-
-
 def test_only_the_issuer_or_the_person_may_download(
     session: Session, person: tuple[str, Subject], protector: IdentityProtector
 ) -> None:

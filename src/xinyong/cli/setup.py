@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
 from xinyong.accounts.models import KeyRole
-from xinyong.accounts.services import issue_api_key
+from xinyong.accounts.services import ensure_institution, issue_api_key
 from xinyong.catalog.services import get_department, load_defaults
 from xinyong.cli.common import cli_session, console, fail
 from xinyong.config import create_key_file, get_settings, load_keys
@@ -55,6 +56,10 @@ def register(app: typer.Typer) -> None:
 
         build_demo_city(persons=persons, seed=seed)
         if serve:
+            # The demo serves plain HTTP on loopback: a Secure cookie would not be kept
+            # by every browser there. Production keeps the default (Secure).
+            os.environ.setdefault("XINYONG_COOKIE_SECURE", "false")
+            get_settings.cache_clear()
             _serve("127.0.0.1", port, 2)
 
     @app.command()
@@ -70,14 +75,20 @@ def register(app: typer.Typer) -> None:
     def apikey_create(
         admin: Annotated[bool, typer.Option("--admin", help="信用办管理密钥")] = False,
         department: Annotated[str | None, typer.Option(help="部门代码")] = None,
+        institution: Annotated[str | None, typer.Option(help="授权查询机构名称")] = None,
         label: Annotated[str, typer.Option(help="用途说明")] = "",
     ) -> None:
         """签发 API 密钥（只显示一次）。"""
-        if admin == (department is not None):
-            fail("请指定 --admin 或 --department 之一")
+        if sum([admin, department is not None, institution is not None]) != 1:
+            fail("请指定 --admin、--department 或 --institution 之一")
         with cli_session() as session:
             if admin:
                 secret = issue_api_key(session, KeyRole.ADMIN, label or "信用办")
+            elif institution is not None:
+                inst = ensure_institution(session, institution)
+                secret = issue_api_key(
+                    session, KeyRole.INSTITUTION, label or inst.name, institution=inst
+                )
             else:
                 assert department is not None
                 dept = get_department(session, department)

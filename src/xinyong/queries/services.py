@@ -26,7 +26,7 @@ def log_query(
     entry = QueryLog(
         subject_id=subject_id,
         actor=actor.name,
-        organisation=organisation or actor.department_code,
+        organisation=organisation or actor.organisation_name,
         channel=actor.channel,
         action=action,
         purpose=purpose[:200],
@@ -45,3 +45,50 @@ def queries_of(session: Session, subject_id: int) -> list[QueryLog]:
             select(QueryLog).where(QueryLog.subject_id == subject_id).order_by(QueryLog.id.desc())
         )
     )
+
+
+ACTION_NAMES = {
+    "archive:view": "查看信用档案",
+    "score:view": "查看信用评价",
+    "lists:view": "查看红黑名单",
+    "check:run": "联合奖惩核查",
+    "check:batch": "批量比对",
+    "report:issue": "出具信用报告",
+}
+
+BASIS_NAMES: dict[str, str] = {
+    QueryBasis.SELF: "本人查询",
+    QueryBasis.LEGAL_DUTY: "依法履职",
+    QueryBasis.AUTHORIZATION: "本人授权",
+    QueryBasis.ADMINISTRATION: "信用办管理",
+}
+
+
+def query_log_view(
+    session: Session, subject_id: int, *, limit: int = 200, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The person's query log as shown to them: newest first, with Chinese names."""
+    rows = session.scalars(
+        select(QueryLog)
+        .where(QueryLog.subject_id == subject_id)
+        .order_by(QueryLog.id.desc())
+        .limit(limit)
+        .offset(max(offset, 0))
+    )
+    return [
+        {
+            "id": q.id,
+            "queried_at": q.queried_at.isoformat(),
+            "actor": q.actor,
+            "organisation": q.organisation,
+            "channel": q.channel,
+            "action": q.action,
+            "action_name": ACTION_NAMES.get(q.action, q.action),
+            "purpose": q.purpose,
+            "basis": q.basis,
+            "basis_name": BASIS_NAMES.get(q.basis, q.basis),
+            "authorization_id": q.authorization_id,
+            "returned": q.returned,
+        }
+        for q in rows
+    ]

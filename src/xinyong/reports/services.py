@@ -12,7 +12,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import importlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -23,6 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor, Role
+from xinyong.authorizations.models import Authorization
+from xinyong.authorizations.rules import PURPOSE_LABELS
+from xinyong.authorizations.services import require_authorization
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import InformationItem
@@ -113,9 +115,10 @@ def report_basis(actor: Actor, subject_id: int, audience: Audience) -> QueryBasi
     """On what basis ``actor`` may have a report of this audience issued (DOMAIN §10).
 
     - A person: only their own report, self or public version (本人查询).
-    - Authorized version: anyone holding the person's authorization (checked separately).
-    - The credit office: any version (本人版 at a service window on the person's
-      application; 社会公开版 in its administration).
+    - An institution: only the authorized version, under the person's authorization
+      (授权查询; the authorization itself is checked by ``require_authorization``).
+    - The credit office: the self version (at a service window, on the person's
+      application) and the public version, in its administration (信用办管理).
     - A department: the public version, in the performance of its duties (依法履职).
     """
     if audience not in REPORT_AUDIENCES:
@@ -127,6 +130,10 @@ def report_basis(actor: Actor, subject_id: int, audience: Audience) -> QueryBasi
             raise Forbidden("授权查询版信用报告由经授权的机构查询", code="report_forbidden")
         return QueryBasis.SELF
     if audience is Audience.AUTHORIZED:
+        if actor.role != Role.INSTITUTION:
+            raise Forbidden(
+                "授权查询版信用报告仅向经信息主体授权的查询机构出具", code="report_forbidden"
+            )
         return QueryBasis.AUTHORIZATION
     if actor.is_admin:
         return QueryBasis.ADMINISTRATION
@@ -135,18 +142,12 @@ def report_basis(actor: Actor, subject_id: int, audience: Audience) -> QueryBasi
     raise Forbidden("无权出具该版本的信用报告", code="report_forbidden")
 
 
-def _require_authorization(
+def _authorization(
     session: Session, actor: Actor, subject_id: int, authorization_id: int | None
-) -> None:
+) -> Authorization:
     if authorization_id is None:
         raise InvalidInput("授权查询版信用报告须提供授权编号", code="authorization_required")
-    try:
-        module = importlib.import_module("xinyong.authorizations.services")
-    except ModuleNotFoundError as exc:
-        raise Forbidden(
-            "授权查询功能尚未开通，暂不能出具授权查询版信用报告", code="authorizations_unavailable"
-        ) from exc
-    module.require_authorization(session, actor, subject_id, authorization_id, scope="report")
+    return require_authorization(session, actor, subject_id, authorization_id, scope="report")
 
 
 def _sha256(data: bytes) -> str:
@@ -315,13 +316,16 @@ def issue_report(
 ) -> IssuedReport:
     """Issue a report of ``subject`` for ``audience``: PDF, HTML, stored hashes, query log."""
     basis = report_basis(actor, subject.id, audience)
+    authorization = None
     if audience is Audience.AUTHORIZED:
-        _require_authorization(session, actor, subject.id, authorization_id)
+        authorization = _authorization(session, actor, subject.id, authorization_id)
     else:
         authorization_id = None
     now = now or utcnow()
     if audience is Audience.SELF:
         _check_self_report_limit(session, subject.id, now)
+    if not (purpose or "").strip() and authorization is not None:
+        purpose = authorization.purpose_text or PURPOSE_LABELS.get(authorization.purpose)
     purpose = (purpose or "").strip()[:200] or DEFAULT_PURPOSES[audience]
     from xinyong.reports.pdf import SHANGHAI
 

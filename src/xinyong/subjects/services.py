@@ -65,3 +65,30 @@ def links_of(session: Session, subject: Subject) -> list[SubjectLink]:
         SubjectLink.organisation_id if subject.kind == "organisation" else SubjectLink.person_id
     )
     return list(session.scalars(select(SubjectLink).where(column == subject.id)))
+
+
+def ensure_person(
+    session: Session, protector: IdentityProtector, number: str, name: str
+) -> Subject:
+    """The person's archive, created empty when they have no record yet (e.g. on sign-up)."""
+    try:
+        rid = parse_resident_id(number)
+    except IdNumberError as exc:
+        raise InvalidInput(exc.message, code=exc.code) from exc
+    index = protector.blind_index(IdType.RESIDENT_ID.value, rid.number)
+    subject = session.scalar(select(Subject).where(Subject.id_index == index))
+    if subject is not None:
+        return subject
+    subject = Subject(
+        kind="person",
+        id_type=IdType.RESIDENT_ID.value,
+        id_index=index,
+        id_cipher=protector.encrypt(rid.number, index),
+        name=name.strip(),
+        birth_date=rid.birth_date,
+        sex=rid.sex,
+        region_code=rid.region_code,
+    )
+    session.add(subject)
+    session.flush()
+    return subject

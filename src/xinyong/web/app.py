@@ -7,17 +7,35 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from xinyong import __version__
 from xinyong.errors import XinyongError
-from xinyong.web.api import catalog, checks, reports, subjects, submissions
-from xinyong.web.pages import home
+from xinyong.web.api import (
+    auth,
+    authorized,
+    catalog,
+    checks,
+    me,
+    reports,
+    subjects,
+    submissions,
+    users,
+)
+from xinyong.web.pages import account, home
 from xinyong.web.pages import reports as report_pages
+from xinyong.web.pages.common import render
 
 log = logging.getLogger("xinyong.web")
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser page (not the API) asked: answer errors with an HTML page."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
 
 
 def create_app() -> FastAPI:
@@ -29,7 +47,9 @@ def create_app() -> FastAPI:
     )
 
     @app.exception_handler(XinyongError)
-    async def domain_error(request: Request, exc: XinyongError) -> JSONResponse:
+    async def domain_error(request: Request, exc: XinyongError) -> Response:
+        if _wants_page(request):
+            return render(request, "error.html", status_code=exc.http_status, message=exc.message)
         return JSONResponse(
             {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.http_status
         )
@@ -46,8 +66,12 @@ def create_app() -> FastAPI:
         )
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
+        if _wants_page(request):
+            return render(
+                request, "error.html", status_code=500, message="服务器内部错误，请稍后再试"
+            )
         return JSONResponse(
             {"error": {"code": "internal", "message": "服务器内部错误，请稍后再试"}},
             status_code=500,
@@ -61,8 +85,13 @@ def create_app() -> FastAPI:
     app.include_router(subjects.router, prefix="/api/v1")
     app.include_router(catalog.router, prefix="/api/v1")
     app.include_router(checks.router, prefix="/api/v1")
+    app.include_router(auth.router, prefix="/api/v1")
+    app.include_router(me.router, prefix="/api/v1")
+    app.include_router(authorized.router, prefix="/api/v1")
+    app.include_router(users.router, prefix="/api/v1")
     app.include_router(reports.router, prefix="/api/v1")
     app.include_router(home.router)
+    app.include_router(account.router)
     app.include_router(report_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,17 +1,40 @@
-"""Request-scoped dependencies: the unit of work and the authenticated actor."""
+"""Request-scoped dependencies: the unit of work and the authenticated caller.
+
+A caller authenticates with an API key (``X-Api-Key`` or ``Authorization: Bearer xy_…``),
+a login token (``Authorization: Bearer xs_…``) or the browser's session cookie. Cookie
+requests that change something must echo the session's CSRF token (header
+``X-CSRF-Token`` or form field ``csrf_token``); API keys and bearer tokens are not sent by
+browsers on their own and need none.
+"""
 
 from __future__ import annotations
 
+import hmac
+import logging
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
-from xinyong.accounts.services import authenticate_api_key
-from xinyong.actors import Actor
+from xinyong.accounts.models import SessionKind
+from xinyong.accounts.permissions import Permission, require
+from xinyong.accounts.services import (
+    Caller,
+    authenticate_api_key,
+    authenticate_bearer,
+    authenticate_session,
+)
+from xinyong.actors import Actor, Role
 from xinyong.db import session_factory
-from xinyong.errors import Forbidden
+from xinyong.errors import Forbidden, Unauthorized
+
+log = logging.getLogger("xinyong.web.auth")
+
+SESSION_COOKIE = "xy_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session() -> Iterator[Session]:
@@ -30,20 +53,60 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def _bearer(authorization: str | None, x_api_key: str | None) -> str | None:
-    if x_api_key:
-        return x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
+async def _csrf_token_sent(request: Request) -> str | None:
+    sent = request.headers.get(CSRF_HEADER)
+    if sent:
+        return sent
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
     return None
 
 
-def get_actor(
+async def get_caller_or_none(
+    request: Request,
     session: SessionDep,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
-) -> Actor:
-    return authenticate_api_key(session, _bearer(authorization, x_api_key))
+) -> Caller | None:
+    """The caller, or ``None`` when the request carries no credential at all."""
+    if x_api_key:
+        return Caller(actor=authenticate_api_key(session, x_api_key))
+    if authorization:
+        if not authorization.lower().startswith("bearer "):
+            raise Unauthorized("Authorization 头须为 Bearer 令牌", code="bad_authorization")
+        return Caller(actor=authenticate_bearer(session, authorization[7:].strip()))
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        caller = authenticate_session(session, token, SessionKind.COOKIE)
+    except Unauthorized:
+        return None  # an expired or ended session is simply not logged in
+    if request.method not in SAFE_METHODS:
+        sent = await _csrf_token_sent(request)
+        if not sent or not hmac.compare_digest(sent, caller.csrf_token or ""):
+            log.warning("csrf refused actor=%s path=%s", caller.actor.name, request.url.path)
+            raise Forbidden("页面已失效（缺少或错误的防伪令牌），请刷新后重试", code="csrf_failed")
+    return caller
+
+
+OptionalCallerDep = Annotated[Caller | None, Depends(get_caller_or_none)]
+
+
+def get_caller(caller: OptionalCallerDep) -> Caller:
+    if caller is None:
+        raise Unauthorized("请先登录或提供 API 密钥", code="not_authenticated")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_actor(caller: CallerDep) -> Actor:
+    return caller.actor
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
@@ -56,3 +119,31 @@ def require_admin(actor: ActorDep) -> Actor:
 
 
 AdminDep = Annotated[Actor, Depends(require_admin)]
+
+
+def require_person(actor: ActorDep) -> Actor:
+    if actor.role != Role.PERSON or actor.subject_id is None:
+        raise Forbidden("仅信息主体本人可以访问", code="person_only")
+    return actor
+
+
+PersonDep = Annotated[Actor, Depends(require_person)]
+
+
+def permission(perm: Permission) -> Any:
+    """A dependency that lets the request through only with ``perm``."""
+
+    def check(actor: ActorDep) -> Actor:
+        return require(actor, perm)
+
+    return Depends(check)
+
+
+SubmitterDep = Annotated[Actor, permission(Permission.SUBMIT_RECORDS)]
+SubmissionsReaderDep = Annotated[Actor, permission(Permission.VIEW_SUBMISSIONS)]
+LookupDep = Annotated[Actor, permission(Permission.LOOKUP_SUBJECT)]
+ArchiveAdminDep = Annotated[Actor, permission(Permission.READ_ARCHIVE)]
+CheckerDep = Annotated[Actor, permission(Permission.RUN_CHECK)]
+FeedbackDep = Annotated[Actor, permission(Permission.CHECK_FEEDBACK)]
+AccountsAdminDep = Annotated[Actor, permission(Permission.MANAGE_ACCOUNTS)]
+InstitutionDep = Annotated[Actor, permission(Permission.AUTHORIZED_QUERY)]

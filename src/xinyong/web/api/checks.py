@@ -16,11 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from xinyong.config import get_settings
-from xinyong.errors import Forbidden, InvalidInput
+from xinyong.errors import InvalidInput
 from xinyong.measures.batch import compare_file
 from xinyong.measures.services import add_feedback, run_check
 from xinyong.records.ingest import protector_for
-from xinyong.web.deps import ActorDep, SessionDep
+from xinyong.web.deps import CheckerDep, FeedbackDep, SessionDep
 
 router = APIRouter(tags=["联合奖惩 checks"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -59,17 +59,11 @@ class CheckRead(BaseModel):
     decisions: list[DecisionRead]
 
 
-def _require_checker(actor: ActorDep) -> None:
-    if not (actor.is_department or actor.is_admin):
-        raise Forbidden("无权核查", code="forbidden")
-
-
 @router.post("/checks", response_model=CheckRead)
-def create_check(body: CheckCreate, session: SessionDep, actor: ActorDep) -> Any:
+def create_check(body: CheckCreate, session: SessionDep, actor: CheckerDep) -> Any:
     """Which joint rewards and punishments apply to the subject in the scenario, and why.
 
     A person not in the archive is answered as having no records."""
-    _require_checker(actor)
     result = run_check(
         session,
         actor,
@@ -90,10 +84,9 @@ def create_check(body: CheckCreate, session: SessionDep, actor: ActorDep) -> Any
         200: {"content": {XLSX: {}}, "description": "比对结果 XLSX；汇总见 X-Batch-Summary"}
     },
 )
-async def create_batch(request: Request, session: SessionDep, actor: ActorDep) -> Any:
+async def create_batch(request: Request, session: SessionDep, actor: CheckerDep) -> Any:
     """批量比对: upload a CSV/XLSX of people (`file`, `scenario`, `operator` form fields);
     get back the same rows with verdict and measures, and a summary sheet."""
-    _require_checker(actor)
     form = await request.form()
     upload = form.get("file")
     scenario = form.get("scenario")
@@ -155,7 +148,7 @@ class FeedbackRead(BaseModel):
 
 @router.post("/checks/{check_id}/feedback", response_model=FeedbackRead)
 def create_feedback(
-    check_id: int, body: FeedbackCreate, session: SessionDep, actor: ActorDep
+    check_id: int, body: FeedbackCreate, session: SessionDep, actor: FeedbackDep
 ) -> Any:
     """反馈: what the department did with the check's measures."""
     return add_feedback(

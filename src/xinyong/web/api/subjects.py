@@ -7,15 +7,25 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from xinyong.actors import Actor
 from xinyong.errors import NotFound
 from xinyong.identity.masking import Audience
 from xinyong.queries.models import QueryBasis
+from xinyong.queries.reads import read_lists, read_score
 from xinyong.records.ingest import protector_for
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import find_subject, get_subject
-from xinyong.web.deps import AdminDep, SessionDep
+from xinyong.web.deps import ArchiveAdminDep, LookupDep, SessionDep
 
 router = APIRouter(tags=["档案 archive"])
+
+
+def government_basis(actor: Actor) -> tuple[QueryBasis, str]:
+    """The basis and default purpose of a government read: the office manages the archive,
+    a department reads under its legal duties (依法履职, 共享 by open level)."""
+    if actor.is_admin:
+        return QueryBasis.ADMINISTRATION, "信用办档案管理"
+    return QueryBasis.LEGAL_DUTY, "依法履职查询"
 
 
 class SubjectLookup(BaseModel):
@@ -29,7 +39,7 @@ class SubjectRef(BaseModel):
 
 
 @router.post("/subjects/lookup", response_model=SubjectRef)
-def lookup(body: SubjectLookup, session: SessionDep, actor: AdminDep) -> Any:
+def lookup(body: SubjectLookup, session: SessionDep, actor: LookupDep) -> Any:
     """The subject id for an identity number (so the number never appears in a URL)."""
     subject = find_subject(session, protector_for(), body.id_number, body.id_type)
     if subject is None:
@@ -78,18 +88,20 @@ class ArchiveRead(BaseModel):
 
 @router.get("/subjects/{subject_id}/archive", response_model=ArchiveRead)
 def archive(
-    subject_id: int, session: SessionDep, actor: AdminDep, purpose: str = "信用办档案管理"
+    subject_id: int, session: SessionDep, actor: LookupDep, purpose: str | None = None
 ) -> Any:
-    """The subject's archive as the credit office sees it; the read is logged."""
+    """The subject's archive as government sees it (共享, by open level); the read is logged
+    with the purpose and basis (信用办管理 or 依法履职)."""
     subject = get_subject(session, subject_id)
+    basis, default_purpose = government_basis(actor)
     result = read_archive(
         session,
         actor,
         protector_for(),
         subject,
         audience=Audience.GOVERNMENT,
-        purpose=purpose,
-        basis=QueryBasis.ADMINISTRATION,
+        purpose=purpose or default_purpose,
+        basis=basis,
     )
     return result.as_dict()
 
@@ -114,32 +126,11 @@ class ScoreRead(BaseModel):
 
 
 @router.get("/subjects/{subject_id}/score", response_model=ScoreRead)
-def score(subject_id: int, session: SessionDep, actor: AdminDep) -> Any:
+def score(subject_id: int, session: SessionDep, actor: ArchiveAdminDep) -> Any:
     """诚信积分 with up to four reasons and the history; the read is logged."""
-    import datetime as dt
-
-    from xinyong.catalog.services import current_catalog
-    from xinyong.queries.services import log_query
-    from xinyong.scoring.presentation import score_as_dict
-    from xinyong.scoring.services import score_history, score_subject
-
     subject = get_subject(session, subject_id)
-    result = score_subject(session, subject.id, dt.date.today())
-    data = score_as_dict(result, current_catalog(session))
-    data["history"] = [
-        {"score": h.score, "band": h.band, "computed_on": h.computed_on.isoformat()}
-        for h in score_history(session, subject.id)
-    ]
-    log_query(
-        session,
-        actor,
-        subject.id,
-        action="score:view",
-        purpose="信用办积分查询",
-        basis=QueryBasis.ADMINISTRATION,
-        returned={"score": result.score},
-    )
-    return data
+    basis, purpose = government_basis(actor)
+    return read_score(session, actor, subject.id, purpose=purpose, basis=basis)
 
 
 class ListEntryRead(BaseModel):
@@ -160,38 +151,10 @@ class ListEntryRead(BaseModel):
 
 
 @router.get("/subjects/{subject_id}/lists", response_model=list[ListEntryRead])
-def lists(subject_id: int, session: SessionDep, actor: AdminDep) -> Any:
+def lists(subject_id: int, session: SessionDep, actor: LookupDep) -> Any:
     """Red, black and watch list memberships, with their history; the read is logged."""
-    from xinyong.lists.services import entries_of
-    from xinyong.queries.services import log_query
-
     subject = get_subject(session, subject_id)
-    entries = entries_of(session, subject.id)
-    log_query(
-        session,
-        actor,
-        subject.id,
-        action="lists:view",
-        purpose="信用办名单查询",
-        basis=QueryBasis.ADMINISTRATION,
-        returned={"entries": [e.id for e in entries]},
+    basis, purpose = government_basis(actor)
+    return read_lists(
+        session, actor, subject.id, audience=Audience.GOVERNMENT, purpose=purpose, basis=basis
     )
-    return [
-        {
-            "id": e.id,
-            "list_kind": e.list_kind,
-            "status": e.status,
-            "source": e.source,
-            "record_id": e.record_id,
-            "reasons": e.reasons,
-            "basis": e.basis,
-            "measures": e.measures,
-            "exit_conditions": e.exit_conditions,
-            "remedies": e.remedies,
-            "start_date": e.start_date.isoformat() if e.start_date else None,
-            "end_date": e.end_date.isoformat() if e.end_date else None,
-            "ended_on": e.ended_on.isoformat() if e.ended_on else None,
-            "end_reason": e.end_reason,
-        }
-        for e in entries
-    ]

@@ -11,17 +11,17 @@ from sqlalchemy import func, select
 
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
-from xinyong.config import get_settings
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
-from xinyong.web.deps import SessionDep
+from xinyong.web.deps import OptionalCallerDep, SessionDep
+from xinyong.web.pages.common import render
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep) -> HTMLResponse:
+def home(request: Request, session: SessionDep, caller: OptionalCallerDep) -> HTMLResponse:
     catalog = current_catalog(session)
     stats = {
         "subjects": session.scalar(select(func.count()).select_from(Subject)) or 0,
@@ -29,6 +29,4 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
         "departments": session.scalar(select(func.count()).select_from(Department)) or 0,
         "item_count": len(catalog.items),
     }
-    return templates.TemplateResponse(
-        request, "home.html", {"city": get_settings().city_name, "stats": stats}
-    )
+    return render(request, "home.html", caller, stats=stats)

@@ -1,0 +1,1 @@
+"""Authorizations (授权): a person lets an institution query their credit."""

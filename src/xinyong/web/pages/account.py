@@ -1,0 +1,227 @@
+"""Login, sign-up and the personal centre's account pages (授权, 查询记录)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from xinyong.accounts.models import Institution, SessionKind
+from xinyong.accounts.services import (
+    authenticate_password,
+    close_session,
+    open_session,
+    register_person,
+)
+from xinyong.actors import Role
+from xinyong.authorizations import services as authz
+from xinyong.authorizations.rules import PURPOSE_LABELS, SCOPE_LABELS
+from xinyong.config import get_settings
+from xinyong.errors import XinyongError
+from xinyong.identity.masking import Audience
+from xinyong.queries.models import QueryBasis
+from xinyong.queries.reads import read_score
+from xinyong.queries.services import query_log_view
+from xinyong.records.ingest import protector_for
+from xinyong.records.services import read_archive
+from xinyong.subjects.services import get_subject
+from xinyong.web.api.me import SELF_PURPOSE, authorization_as_dict
+from xinyong.web.deps import SESSION_COOKIE, OptionalCallerDep, SessionDep
+from xinyong.web.pages.common import (
+    LOGIN_CSRF_COOKIE,
+    login_redirect,
+    render,
+    render_with_login_csrf,
+    safe_next,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def _home_for(role: str) -> str:
+    return "/me" if role == Role.PERSON else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str | None = None) -> Response:
+    return render_with_login_csrf(
+        request,
+        "account/login.html",
+        next=safe_next(next, ""),
+        registered=request.query_params.get("registered") == "1",
+    )
+
+
+def _login_csrf_ok(request: Request, sent: str) -> bool:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    return bool(expected) and hmac.compare_digest(expected, sent)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    if not _login_csrf_ok(request, csrf_token):
+        return _login_error(request, "页面已失效，请刷新后重新登录", next, 403)
+    try:
+        user = authenticate_password(session, username, password)
+    except XinyongError as exc:
+        session.commit()  # keep the failure count
+        return _login_error(request, exc.message, next, 401)
+    opened = open_session(session, user, SessionKind.COOKIE)
+    response = RedirectResponse(safe_next(next, _home_for(user.role)), status_code=303)
+    settings = get_settings()
+    response.set_cookie(
+        SESSION_COOKIE,
+        opened.token,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        max_age=settings.session_hours * 3600,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def _login_error(request: Request, message: str, next: str, status: int) -> Response:
+    return render_with_login_csrf(
+        request, "account/login.html", status, error=message, next=safe_next(next, "")
+    )
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if caller is not None and token:
+        close_session(session, token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_form(request: Request) -> Response:
+    return render_with_login_csrf(request, "account/register.html")
+
+
+@router.post("/register", response_class=HTMLResponse)
+def register(
+    request: Request,
+    session: SessionDep,
+    id_number: Annotated[str, Form(max_length=32)],
+    name: Annotated[str, Form(max_length=50)],
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    error = None
+    if not _login_csrf_ok(request, csrf_token):
+        error = "页面已失效，请刷新后重试"
+    else:
+        try:
+            register_person(
+                session,
+                protector_for(),
+                id_number=id_number,
+                name=name,
+                username=username,
+                password=password,
+            )
+        except XinyongError as exc:
+            session.rollback()
+            error = exc.message
+    if error:
+        return render_with_login_csrf(
+            request, "account/register.html", 422, error=error, name=name, username=username
+        )
+    return RedirectResponse("/login?registered=1", status_code=303)
+
+
+@router.get("/me", response_class=HTMLResponse)
+def personal_centre(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    if caller is None:
+        return login_redirect(request)
+    actor = caller.actor
+    if actor.role != Role.PERSON or actor.subject_id is None:
+        return render(request, "account/not_person.html", caller, status_code=403)
+    subject = get_subject(session, actor.subject_id)
+    archive = read_archive(
+        session,
+        actor,
+        protector_for(),
+        subject,
+        audience=Audience.SELF,
+        purpose=SELF_PURPOSE,
+        basis=QueryBasis.SELF,
+    ).as_dict()
+    score = read_score(session, actor, subject.id, purpose=SELF_PURPOSE, basis=QueryBasis.SELF)
+    return render(
+        request,
+        "account/me.html",
+        caller,
+        archive=archive,
+        score=score,
+        queries=query_log_view(session, subject.id, limit=50),
+        authorizations=[
+            authorization_as_dict(session, a)
+            for a in authz.authorizations_of_subject(session, subject.id)
+        ],
+        institutions=list(session.scalars(select(Institution).order_by(Institution.name))),
+        scopes=SCOPE_LABELS,
+        purposes=PURPOSE_LABELS,
+        today=dt.date.today().isoformat(),
+        default_until=(dt.date.today() + dt.timedelta(days=30)).isoformat(),
+        message=request.query_params.get("message"),
+    )
+
+
+@router.post("/me/authorizations")
+async def grant_authorization(
+    request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    if caller is None:
+        return login_redirect(request)
+    form = await request.form()
+    try:
+        until = dt.date.fromisoformat(str(form.get("valid_until", "")))
+    except ValueError:
+        return RedirectResponse("/me?message=授权截止日期格式不正确#authorizations", 303)
+    try:
+        authz.grant(
+            session,
+            caller.actor,
+            institution_id=int(str(form.get("institution_id", "0")) or 0),
+            scope=[str(s) for s in form.getlist("scope")],
+            purpose=str(form.get("purpose", "")),
+            purpose_text=str(form.get("purpose_text", "")) or None,
+            valid_until=until,
+            repeated=form.get("repeated") == "on",
+        )
+    except (XinyongError, ValueError) as exc:
+        session.rollback()
+        message = exc.message if isinstance(exc, XinyongError) else "授权信息不完整"
+        return RedirectResponse(f"/me?message={message}#authorizations", 303)
+    return RedirectResponse("/me?message=已授权#authorizations", 303)
+
+
+@router.post("/me/authorizations/{authorization_id}/revoke")
+def revoke_authorization(
+    authorization_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    if caller is None:
+        return login_redirect(request)
+    try:
+        authz.revoke(session, caller.actor, authorization_id)
+    except XinyongError as exc:
+        session.rollback()
+        return RedirectResponse(f"/me?message={exc.message}#authorizations", 303)
+    return RedirectResponse("/me?message=已撤回授权#authorizations", 303)

@@ -1,0 +1,64 @@
+"""Shared page plumbing: templates, the logged-in caller, CSRF for forms."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from xinyong.accounts.services import Caller
+from xinyong.actors import ROLE_LABELS
+from xinyong.config import get_settings
+
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+
+LOGIN_CSRF_COOKIE = "xy_login_csrf"
+
+
+def render(
+    request: Request,
+    template: str,
+    caller: Caller | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    base = {
+        "city": get_settings().city_name,
+        "caller": caller,
+        "actor": caller.actor if caller else None,
+        "role_name": ROLE_LABELS.get(caller.actor.role, "") if caller else "",
+        "csrf_token": caller.csrf_token if caller else None,
+    }
+    return templates.TemplateResponse(request, template, base | context, status_code=status_code)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site relative paths: an open redirect would help phishing."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def render_with_login_csrf(
+    request: Request, template: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A form page used before login: CSRF is a double-submit cookie (no session yet)."""
+    token = secrets.token_urlsafe(24)
+    response = render(request, template, None, status_code, login_csrf=token, **context)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        secure=get_settings().cookie_secure,
+        samesite="strict",
+        max_age=3600,
+    )
+    return response
