@@ -380,10 +380,7 @@ def assemble(
         sections=tuple(sections),
         rights=_rights(header),
         notes=_notes(header, hidden_state),
-        footer=(
-            "信息主体对报告内容有异议的，可申请异议处理；符合条件的失信信息，可依法申请信用修复。"
-            f"核验：{header.verify_url}"
-        ),
+        footer="信息主体对报告内容有异议的，可申请异议处理；符合条件的失信信息，可依法申请信用修复。",
     )
 
 

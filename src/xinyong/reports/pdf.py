@@ -15,8 +15,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -24,6 +22,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -33,6 +33,7 @@ from reportlab.platypus import (
 
 from xinyong.reports.content import ListLine, RecordLine, ReportContent, ScoreBlock, Subsection
 from xinyong.reports.fonts import report_font
+from xinyong.reports.qr import QUIET_ZONE, dark_runs, qr_modules
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -75,10 +76,9 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
             spaceBefore=9,
             spaceAfter=3,
             textColor=RED,
-            keepWithNext=1,
         ),
         "h2": ParagraphStyle(
-            "h2", parent=base, fontSize=9.5, leading=13, spaceBefore=4, spaceAfter=2, keepWithNext=1
+            "h2", parent=base, fontSize=9.5, leading=13, spaceBefore=4, spaceAfter=2
         ),
         "none": ParagraphStyle("none", parent=base, textColor=GREY, leftIndent=8, spaceAfter=2),
     }
@@ -99,6 +99,7 @@ def _grid(font: str, extra: list[tuple[Any, ...]] | None = None) -> TableStyle:
             ("FONTSIZE", (0, 0), (-1, -1), 8),
             ("GRID", (0, 0), (-1, -1), 0.4, LINE),
             ("BACKGROUND", (0, 0), (-1, 0), SHADE),
+            ("TEXTCOLOR", (0, 0), (-1, 0), GREY),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LEFTPADDING", (0, 0), (-1, -1), 3),
             ("RIGHTPADDING", (0, 0), (-1, -1), 3),
@@ -122,18 +123,19 @@ _RECORD_WIDTHS = tuple(w * mm for w in (32, 38, 19, 38, 13, 19, 19))
 
 
 def _records_table(records: list[RecordLine], st: dict[str, ParagraphStyle], font: str) -> Table:
-    rows: list[list[Any]] = [[_p(h, st["head"]) for h in _RECORD_COLUMNS]]
+    # Short values are plain strings: a Paragraph per cell is most of the layout time.
+    rows: list[list[Any]] = [list(_RECORD_COLUMNS)]
     spans: list[tuple[Any, ...]] = []
     for r in records:
         rows.append(
             [
                 _p(r.item_name, st["cell"]),
                 _p(r.document_number, st["cell"]),
-                _p(r.decision_date.isoformat(), st["cell"]),
+                r.decision_date.isoformat(),
                 _p(r.department or "—", st["cell"]),
-                _p(r.grade_name or "—", st["cell"]),
-                _p(r.state_label, st["cell"]),
-                _p(_date(r.display_until), st["cell"]),
+                r.grade_name or "—",
+                r.state_label,
+                _date(r.display_until),
             ]
         )
         if not r.in_use:
@@ -145,16 +147,14 @@ def _records_table(records: list[RecordLine], st: dict[str, ParagraphStyle], fon
 
 
 def _lists_table(lines: list[ListLine], st: dict[str, ParagraphStyle], font: str) -> Table:
-    rows: list[list[Any]] = [
-        [_p(h, st["head"]) for h in ("名单", "状态", "列入日期", "截止/移出日期", "列入事由")]
-    ]
+    rows: list[list[Any]] = [["名单", "状态", "列入日期", "截止/移出日期", "列入事由"]]
     for e in lines:
         rows.append(
             [
-                _p(e.list_name, st["cell"]),
+                e.list_name,
                 _p(e.status_label, st["cell"]),
-                _p(e.start_date.isoformat() if e.start_date else "—", st["cell"]),
-                _p(_date(e.end_date), st["cell"]),
+                e.start_date.isoformat() if e.start_date else "—",
+                _date(e.end_date),
                 _p(e.reasons, st["cell"]),
             ]
         )
@@ -183,7 +183,11 @@ def _score(block: ScoreBlock, st: dict[str, ParagraphStyle]) -> list[Any]:
 
 
 def _subsection(index: int, sub: Subsection, st: dict[str, ParagraphStyle], font: str) -> list[Any]:
-    flow: list[Any] = [_p(f"（{_SUB_NUMERALS[index]}）{sub.title}", st["h2"])]
+    # A heading never ends a page: start a new one when little room is left.
+    flow: list[Any] = [
+        CondPageBreak(22 * mm),
+        _p(f"（{_SUB_NUMERALS[index]}）{sub.title}", st["h2"]),
+    ]
     if sub.score is not None:
         flow.extend(_score(sub.score, st))
     if sub.note:
@@ -197,17 +201,32 @@ def _subsection(index: int, sub: Subsection, st: dict[str, ParagraphStyle], font
     return flow
 
 
-def qr_drawing(url: str, size: float, font: str | None = None) -> Drawing:
-    widget = QrCodeWidget(url, barLevel="M")
-    x1, y1, x2, y2 = widget.getBounds()
-    # The initial font matters even without text: the renderer selects it, and a standard
-    # font selected is a font the PDF names without embedding.
-    extra = {"initialFontName": font} if font else {}
-    drawing = Drawing(
-        size, size, transform=[size / (x2 - x1), 0, 0, size / (y2 - y1), 0, 0], **extra
-    )
-    drawing.add(widget)
-    return drawing
+class QrCode(Flowable):  # type: ignore[misc]
+    """The verification QR code as one filled path (see ``reports.qr``)."""
+
+    def __init__(self, text: str, size: float) -> None:
+        super().__init__()
+        self.text = text
+        self.width = self.height = size
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        box = self.width / (len(qr_modules(self.text)) + 2 * QUIET_ZONE)
+        canvas = self.canv
+        canvas.saveState()
+        canvas.setFillColor(colors.black)
+        path = canvas.beginPath()
+        for row, column, length in dark_runs(self.text):
+            path.rect(
+                (column + QUIET_ZONE) * box,
+                self.height - (row + QUIET_ZONE + 1) * box,
+                length * box,
+                box,
+            )
+        canvas.drawPath(path, stroke=0, fill=1)
+        canvas.restoreState()
 
 
 def _cover(content: ReportContent, st: dict[str, ParagraphStyle], font: str) -> list[Any]:
@@ -237,7 +256,7 @@ def _cover(content: ReportContent, st: dict[str, ParagraphStyle], font: str) -> 
         ),
     )
     qr = Table(
-        [[qr_drawing(h.verify_url, 36 * mm, font)], [_p("扫码核验报告真伪", st["caption"])]],
+        [[QrCode(h.verify_url, 36 * mm)], [_p("扫码核验报告真伪", st["caption"])]],
         colWidths=(44 * mm,),
         style=TableStyle(
             [("FONTNAME", (0, 0), (-1, -1), font), ("ALIGN", (0, 0), (-1, -1), "CENTER")]
@@ -339,7 +358,10 @@ def render_pdf(content: ReportContent) -> bytes:
     )
     story = _cover(content, st, font)
     for section in content.sections:
-        block: list[Any] = [_p(f"{section.number}、{section.title}", st["h1"])]
+        block: list[Any] = [
+            CondPageBreak(32 * mm),
+            _p(f"{section.number}、{section.title}", st["h1"]),
+        ]
         if section.facts:
             cells = [[_p(k, st["head"]), _p(v, st["body"])] for k, v in section.facts]
             block.append(
@@ -352,7 +374,7 @@ def render_pdf(content: ReportContent) -> bytes:
         for index, sub in enumerate(section.subsections):
             block.extend(_subsection(index, sub, st, font))
         story.extend(block)
-    story.append(_p("信息主体权利", st["h1"]))
+    story.extend([CondPageBreak(32 * mm), _p("信息主体权利", st["h1"])])
     story.extend(_p(text, st["body"]) for text in content.rights)
     doc.build(story, canvasmaker=_numbered_canvas(_page_decorator(content, font)))
     return buffer.getvalue()
