@@ -284,3 +284,16 @@ def test_no_identity_number_in_clear_in_report_tables_or_the_query_log(
             for value in row:
                 blob = value if isinstance(value, bytes | memoryview) else str(value).encode()
                 assert number.encode() not in bytes(blob), table
+
+
+def test_html_version_has_the_same_sections_in_the_same_order(
+    session: Session, person: tuple[str, Subject], protector: IdentityProtector
+) -> None:
+    issued = issue_report(session, cli_operator(), protector, person[1], audience=Audience.SELF)
+    html = issued.html.decode("utf-8")
+    positions = [html.index(title) for title in SECTIONS]
+    assert positions == sorted(positions)
+    report = issued.report
+    assert f'<meta name="xinyong-report" content="{report.report_number} ' in html
+    assert "<svg" in html and "<script" not in html
+    assert report.verification_code in html and "异议" in html and "信用修复" in html

@@ -409,6 +409,18 @@ def issue_report(
     return IssuedReport(report, content, pdf, html)
 
 
+def reports_of(session: Session, subject_id: int, limit: int = 50) -> list[CreditReport]:
+    """Reports issued about a person, newest first (the person sees every one)."""
+    return list(
+        session.scalars(
+            select(CreditReport)
+            .where(CreditReport.subject_id == subject_id)
+            .order_by(CreditReport.issued_at.desc(), CreditReport.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def get_report(session: Session, report_number: str) -> CreditReport:
     report = session.scalar(select(CreditReport).where(CreditReport.report_number == report_number))
     if report is None:
