@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from tests.reports.conftest import pdf_text
 from xinyong.cli.main import app
+from xinyong.subjects.models import Subject
 
 runner = CliRunner()
 
@@ -63,3 +64,44 @@ def test_cli_refuses_unknown_people_and_missing_files(session: Session, tmp_path
     fake.write_bytes(b"%PDF-1.4 nothing")
     result = runner.invoke(app, ["report", "verify", str(fake), "--json"])
     assert result.exit_code == 1 and json.loads(result.stdout)["code"] == "report_unrecognised"
+
+
+def test_authorized_report_at_the_window_for_the_institution(
+    session: Session, person: tuple[str, Subject], tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from xinyong.accounts.services import ensure_institution
+    from xinyong.actors import Actor, Role
+    from xinyong.authorizations.services import grant
+    from xinyong.queries.models import QueryLog
+
+    number, subject = person
+    bank = ensure_institution(session, "窗口银行")
+    me = Actor(name="user:li", role=Role.PERSON, subject_id=subject.id)
+    auth = grant(
+        session,
+        me,
+        institution_id=bank.id,
+        scope=["report"],
+        purpose="hiring",
+        valid_until=dt.date.today() + dt.timedelta(days=7),
+    )
+    session.commit()
+    out = tmp_path / "a.pdf"
+    base = ["report", number, "--audience", "authorized", "--out", str(out)]
+    missing = runner.invoke(app, [*base, "--authorization", str(auth.id)])
+    assert missing.exit_code == 1 and "--institution" in missing.output
+    ok = runner.invoke(app, [*base, "--authorization", str(auth.id), "--institution", "窗口银行"])
+    assert ok.exit_code == 0, ok.output
+    assert "授权查询版" in pdf_text(out.read_bytes(), tmp_path)
+    log = session.scalars(
+        select(QueryLog).where(QueryLog.action == "report:issue").order_by(QueryLog.id.desc())
+    ).first()
+    assert log is not None and (log.organisation, log.basis) == ("窗口银行", "authorization")
+    again = runner.invoke(
+        app, [*base, "--authorization", str(auth.id), "--institution", "窗口银行"]
+    )
+    assert again.exit_code == 1  # a one-time authorization is used up

@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
-from xinyong.actors import cli_operator
+from xinyong.accounts.models import Institution
+from xinyong.actors import Actor, Role, cli_operator
 from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
@@ -41,6 +44,23 @@ report_app = typer.Typer(
 )
 
 
+def _window_institution(session: Session, name: str | None) -> Actor:
+    """At a service window the operator issues an authorized report for the institution that
+    presents the person's authorization; the query is the institution's, not the office's."""
+    if not name:
+        fail("授权查询版须用 --institution 指明持授权的查询机构")
+    found = session.scalar(select(Institution).where(Institution.name == name.strip()))
+    if found is None:
+        fail(f"查询机构不存在：{name}")
+    return Actor(
+        name="cli:window",
+        role=Role.INSTITUTION,
+        channel="cli",
+        organisation=found.name,
+        institution_id=found.id,
+    )
+
+
 @report_app.command("issue")
 def issue(
     id_number: Annotated[str, typer.Argument(help="身份证号或统一社会信用代码")],
@@ -52,6 +72,10 @@ def issue(
     authorization: Annotated[
         int | None, typer.Option("--authorization", help="授权编号（授权查询版必填）")
     ] = None,
+    institution: Annotated[
+        str | None,
+        typer.Option("--institution", help="授权查询版：持授权前来办理的查询机构名称（窗口代办）"),
+    ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="另存 HTML 版本")] = None,
     purpose: Annotated[str | None, typer.Option(help="查询目的")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -62,9 +86,12 @@ def issue(
         subject = find_subject(session, protector, id_number)
         if subject is None:
             fail("档案中没有该主体")
+        actor = cli_operator()
+        if audience is AudienceChoice.AUTHORIZED:
+            actor = _window_institution(session, institution)
         issued = issue_report(
             session,
-            cli_operator(),
+            actor,
             protector,
             subject,
             audience=Audience(audience.value),
