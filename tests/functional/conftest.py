@@ -106,6 +106,7 @@ def world(session: Session) -> World:
         ),
         Role.PERSON: person,
     }
+    create_user(session, username="target1", password=PASSWORD, role=Role.AUDITOR)
     w = World(
         person_number=number,
         person_name="林小满",
