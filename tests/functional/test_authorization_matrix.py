@@ -65,6 +65,11 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/users": ADMIN,
     "POST /api/v1/users/{username}/disable": ADMIN,
     "POST /api/v1/users/{username}/enable": ADMIN,
+    "POST /api/v1/reports": AUTHENTICATED - {"auditor"},
+    "GET /api/v1/reports/{report_number}.pdf": AUTHENTICATED - {"auditor"},
+    "GET /api/v1/reports/{report_number}.html": AUTHENTICATED - {"auditor"},
+    "GET /api/v1/reports/verify/{code}": EVERYONE,
+    "POST /api/v1/reports/verify": EVERYONE,
 }
 
 # Codes that mean "this caller may not call this", as opposed to a business refusal such
@@ -125,6 +130,11 @@ PAGES: dict[str, dict[str, int]] = {
         "anonymous": 303,
         **{r: 403 for r in AUTHENTICATED - {"person"}},
     },
+    "/me/reports": {
+        "anonymous": 303,
+        **{r: 403 for r in AUTHENTICATED - {"person"}},
+    },
+    "/reports/verify": {},
 }
 
 

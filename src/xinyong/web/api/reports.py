@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
+from xinyong.accounts.permissions import Permission
 from xinyong.actors import Actor, Role
 from xinyong.errors import InvalidInput, NotFound
 from xinyong.identity.masking import Audience
@@ -23,9 +24,12 @@ from xinyong.reports.services import (
 )
 from xinyong.subjects.models import Subject
 from xinyong.subjects.services import find_subject, get_subject
-from xinyong.web.deps import ActorDep, SessionDep
+from xinyong.web.deps import SessionDep, permission
 
 router = APIRouter(tags=["信用报告 reports"])
+
+# Who may ask at all; which version each may have is reports.services.report_basis.
+ReportActorDep = Annotated[Actor, permission(Permission.ISSUE_REPORT)]
 
 MAX_VERIFY_BYTES = 20 * 1024 * 1024
 
@@ -113,7 +117,7 @@ def _read(report: CreditReport) -> dict[str, Any]:
 
 
 @router.post("/reports", response_model=ReportRead, status_code=201)
-def create(body: ReportCreate, session: SessionDep, actor: ActorDep) -> Any:
+def create(body: ReportCreate, session: SessionDep, actor: ReportActorDep) -> Any:
     """出具信用报告 (PDF + HTML); the read is logged in the person's query log."""
     subject = _subject(session, actor, body)
     issued = issue_report(
@@ -133,7 +137,7 @@ def create(body: ReportCreate, session: SessionDep, actor: ActorDep) -> Any:
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def download_pdf(report_number: str, session: SessionDep, actor: ActorDep) -> Response:
+def download_pdf(report_number: str, session: SessionDep, actor: ReportActorDep) -> Response:
     """The issued PDF, byte for byte."""
     data = report_file(session, actor, protector_for(), report_number, "pdf")
     return Response(
@@ -148,7 +152,7 @@ def download_pdf(report_number: str, session: SessionDep, actor: ActorDep) -> Re
     response_class=Response,
     responses={200: {"content": {"text/html": {}}}},
 )
-def download_html(report_number: str, session: SessionDep, actor: ActorDep) -> Response:
+def download_html(report_number: str, session: SessionDep, actor: ReportActorDep) -> Response:
     """The issued HTML version, byte for byte."""
     data = report_file(session, actor, protector_for(), report_number, "html")
     return Response(data, media_type="text/html; charset=utf-8")
