@@ -218,3 +218,37 @@ def test_rights_and_footer_name_objection_and_repair() -> None:
     rights = "\n".join(content.rights)
     assert "异议" in rights and "信用修复" in rights and "第36号" in rights
     assert "异议" in content.footer and "信用修复" in content.footer
+
+
+def test_hostile_and_very_long_texts_render(tmp_path: object) -> None:
+    """Markup is text, not markup; a 5,000-character reason does not break the layout."""
+    from dataclasses import replace
+
+    from xinyong.reports.html import render_html
+    from xinyong.reports.pdf import render_pdf
+
+    nasty = '<script>alert("x")</script> & <b>粗体</b> '
+    records = [
+        replace(
+            r,
+            item_name=nasty + r.item_name,
+            document_number=nasty + "文" * 190,
+            summary=nasty * 40,
+        )
+        for r in RECORDS
+    ]
+    lists = [replace(entry, reasons="理由" * 2500) for entry in LISTS]
+    content = assemble(header(Audience.SELF), PERSON, records, lists, SCORE, TODAY)
+    pdf = render_pdf(content)
+    assert pdf.startswith(b"%PDF") and b"%%EOF" in pdf[-32:]
+    html = render_html(content).decode()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert (
+        max(
+            len(line.reasons)
+            for s in content.sections
+            for sub in s.subsections
+            for line in sub.lists
+        )
+        <= 300
+    )

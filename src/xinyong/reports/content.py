@@ -234,6 +234,12 @@ class ReportContent:
 
 
 _NUMERALS = "一二三四五六七八九十"
+# A table row taller than a page cannot be laid out; long free texts are shortened.
+MAX_CELL_CHARS = 300
+
+
+def _short(text: str, limit: int = MAX_CELL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _masked_subject(subject: SubjectFact, audience: Audience) -> tuple[str, str]:
@@ -314,15 +320,15 @@ def assemble(
         subsections[section][_subsection_of(record, section)].records.append(
             RecordLine(
                 record_id=record.id,
-                item_name=record.item_name,
-                document_number=record.document_number,
-                department=record.department,
+                item_name=_short(record.item_name, 100),
+                document_number=_short(record.document_number, 100),
+                department=_short(record.department, 100),
                 decision_date=record.decision_date,
                 grade_name=record.grade_name,
                 state_label=vis.label,
                 in_use=vis.used,
                 display_until=record.display_until,
-                summary=record.summary,
+                summary=_short(record.summary),
                 nature=record.nature,
             )
         )
@@ -343,7 +349,7 @@ def assemble(
                 status_label=LIST_STATUS_LABELS[status],
                 start_date=entry.start_date,
                 end_date=entry.ended_on or entry.end_date,
-                reasons=entry.reasons,
+                reasons=_short(entry.reasons),
             )
         )
     score_sub = subsections[EVALUATION]["诚信积分"]
