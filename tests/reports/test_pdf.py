@@ -297,3 +297,27 @@ def test_html_version_has_the_same_sections_in_the_same_order(
     assert f'<meta name="xinyong-report" content="{report.report_number} ' in html
     assert "<svg" in html and "<script" not in html
     assert report.verification_code in html and "异议" in html and "信用修复" in html
+
+
+def test_a_number_taken_meanwhile_is_numbered_again(
+    session: Session,
+    person: tuple[str, Subject],
+    protector: IdentityProtector,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two issues racing for one serial: the unique number refuses the second, which retries."""
+    from xinyong.reports import services
+
+    first = issue_report(session, cli_operator(), protector, person[1], audience=Audience.PUBLIC)
+    taken = first.report.report_number
+    real = services._next_report_number
+    answers = iter([taken])
+
+    def racing(session: Session, issued_at: dt.datetime) -> str:
+        return next(answers, None) or real(session, issued_at)
+
+    monkeypatch.setattr(services, "_next_report_number", racing)
+    second = issue_report(session, cli_operator(), protector, person[1], audience=Audience.PUBLIC)
+    assert second.report.report_number != taken
+    assert int(second.report.report_number[-6:]) == int(taken[-6:]) + 1
+    assert session.get(CreditReportFile, second.report.id) is not None

@@ -12,10 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from xinyong.identity.masking import Audience, mask_id_number, mask_name
 from xinyong.lists.models import LIST_NAMES, EntryStatus, ListKind
 from xinyong.records.display import Visibility, visibility
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # issue times are shown in Beijing time
 
 AUDIENCE_LABELS = {
     Audience.SELF: "本人版",

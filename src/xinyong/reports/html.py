@@ -9,7 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from xinyong.reports.content import ReportContent
+from xinyong.reports.content import SHANGHAI, ReportContent
 from xinyong.reports.qr import qr_svg
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
@@ -27,8 +27,6 @@ def _environment() -> Environment:
 
 
 def render_html(content: ReportContent) -> bytes:
-    from xinyong.reports.pdf import SHANGHAI
-
     template = _environment().get_template("reports/report.html")
     text = template.render(
         report=content,

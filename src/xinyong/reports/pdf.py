@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -31,11 +30,17 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from xinyong.reports.content import ListLine, RecordLine, ReportContent, ScoreBlock, Subsection
+from xinyong.reports.content import (
+    SHANGHAI,
+    ListLine,
+    RecordLine,
+    ReportContent,
+    ScoreBlock,
+    Subsection,
+)
 from xinyong.reports.fonts import report_font
 from xinyong.reports.qr import QUIET_ZONE, dark_runs, qr_modules
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_X = 16 * mm
 FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN_X

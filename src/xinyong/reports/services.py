@@ -42,6 +42,7 @@ from xinyong.reports import html as html_render
 from xinyong.reports import pdf as pdf_render
 from xinyong.reports.content import (
     AUDIENCE_LABELS,
+    SHANGHAI,
     ListFact,
     RecordFact,
     ReportContent,
@@ -169,8 +170,6 @@ def issuer_name() -> str:
 
 
 def _next_report_number(session: Session, issued_at: dt.datetime) -> str:
-    from xinyong.reports.pdf import SHANGHAI
-
     prefix = f"XY{issued_at.astimezone(SHANGHAI):%Y%m%d}"
     last = session.scalar(
         select(func.max(CreditReport.report_number)).where(
@@ -233,14 +232,17 @@ def subject_fact(protector: IdentityProtector, subject: Subject) -> SubjectFact:
     )
 
 
-def gather(
-    session: Session,
-    subject: Subject,
-    person: SubjectFact,
-    header: ReportHeader,
-    on: dt.date,
-) -> ReportContent:
-    """Load the archive, the list memberships and the score, and assemble the report."""
+@dataclass(frozen=True, slots=True)
+class ArchiveFacts:
+    """Everything a report of one subject is assembled from, as plain data."""
+
+    records: list[RecordFact]
+    lists: list[ListFact]
+    score: ScoreFact
+
+
+def gather(session: Session, subject: Subject, on: dt.date) -> ArchiveFacts:
+    """Load the archive, the list memberships and the score of ``subject`` on ``on``."""
     catalog = current_catalog(session)
     departments = {d.id: d.name for d in session.scalars(select(Department))}
     own = list(session.scalars(select(Record).where(Record.subject_id == subject.id)))
@@ -273,14 +275,7 @@ def gather(
         reasons=tuple((r["record"], r["text"]) for r in scored["reasons"]),
     )
     own_ids = {r.id for r in own}
-    return assemble(
-        header,
-        person,
-        [f for rid, f in facts.items() if rid in own_ids],
-        lists,
-        score,
-        on,
-    )
+    return ArchiveFacts([f for rid, f in facts.items() if rid in own_ids], lists, score)
 
 
 def _check_self_report_limit(session: Session, subject_id: int, now: dt.datetime) -> None:
@@ -327,11 +322,10 @@ def issue_report(
     if not (purpose or "").strip() and authorization is not None:
         purpose = authorization.purpose_text or PURPOSE_LABELS.get(authorization.purpose)
     purpose = (purpose or "").strip()[:200] or DEFAULT_PURPOSES[audience]
-    from xinyong.reports.pdf import SHANGHAI
-
     on = now.astimezone(SHANGHAI).date()
     person = subject_fact(protector, subject)
     subject_name, subject_number = public_mask(person)
+    facts = gather(session, subject, on)
     for attempt in range(5):
         code = new_verification_code()
         header = ReportHeader(
@@ -344,7 +338,7 @@ def issue_report(
             verify_url=verify_url(code),
             city=get_settings().city_name,
         )
-        content = gather(session, subject, person, header, on)
+        content = assemble(header, person, facts.records, facts.lists, facts.score, on)
         pdf = pdf_render.render_pdf(content)
         html = html_render.render_html(content)
         report = CreditReport(

@@ -12,8 +12,7 @@ from xinyong.actors import Role
 from xinyong.errors import InvalidInput, XinyongError
 from xinyong.identity.masking import Audience
 from xinyong.records.ingest import protector_for
-from xinyong.reports.content import AUDIENCE_LABELS
-from xinyong.reports.pdf import SHANGHAI
+from xinyong.reports.content import AUDIENCE_LABELS, SHANGHAI
 from xinyong.reports.services import (
     Verification,
     issue_report,
