@@ -30,9 +30,9 @@ def person(session: Session, protector: IdentityProtector) -> tuple[str, Subject
 
 
 def poppler(tool: str, *args: str | Path) -> bytes:
-    """Run a poppler-utils tool (installed by scripts/system-packages)."""
+    """Run a poppler-utils (or zbar-tools) program, installed by scripts/system-packages."""
     path = shutil.which(tool)
-    assert path, f"{tool} is missing: run scripts/system-packages (poppler-utils)"
+    assert path, f"{tool} is missing: run scripts/system-packages"
     return subprocess.run([path, *map(str, args)], check=True, capture_output=True).stdout
 
 

@@ -19,7 +19,7 @@ from xinyong.identity.protection import IdentityProtector
 from xinyong.queries.models import QueryLog
 from xinyong.records.models import Record
 from xinyong.reports.models import CreditReport, CreditReportFile
-from xinyong.reports.services import issue_report, report_basis, report_file
+from xinyong.reports.services import issue_report, report_basis, report_file, verify_url
 from xinyong.subjects.models import Subject
 
 SECTIONS = (
@@ -321,3 +321,15 @@ def test_a_number_taken_meanwhile_is_numbered_again(
     assert second.report.report_number != taken
     assert int(second.report.report_number[-6:]) == int(taken[-6:]) + 1
     assert session.get(CreditReportFile, second.report.id) is not None
+
+
+def test_the_qr_code_scans_to_the_verification_page(
+    session: Session, person: tuple[str, Subject], protector: IdentityProtector, tmp_path: Path
+) -> None:
+    issued = issue_report(session, cli_operator(), protector, person[1], audience=Audience.PUBLIC)
+    path = tmp_path / "r.pdf"
+    path.write_bytes(issued.pdf)
+    poppler("pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", path, tmp_path / "page")
+    scanned = poppler("zbarimg", "-q", "--raw", tmp_path / "page-1.png").decode().strip()
+    code = issued.report.verification_code
+    assert scanned == verify_url(code) and scanned.endswith(f"/reports/verify/{code}")
