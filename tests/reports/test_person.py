@@ -95,3 +95,20 @@ def test_person_page_issues_and_lists_reports_with_csrf(
 
 def test_pages_for_people_only(client: TestClient, session: Session) -> None:
     assert client.get("/me/reports", follow_redirects=False).status_code == 303  # to /login
+
+
+def test_logged_in_person_can_upload_on_the_verification_page(
+    client: TestClient, logged_in: dict[str, str]
+) -> None:
+    auth = {"Authorization": f"Bearer {logged_in['bearer']}"}
+    body = client.post("/api/v1/reports", json={"audience": "self"}, headers=auth).json()
+    pdf = client.get(body["pdf_url"], headers=auth).content
+    client.cookies.set("xy_session", logged_in["cookie"], domain="testserver.local")
+    form = client.get("/reports/verify")
+    assert f'value="{logged_in["csrf"]}"' in form.text
+    checked = client.post(
+        "/reports/verify",
+        data={"csrf_token": logged_in["csrf"]},
+        files={"file": ("r.pdf", pdf, "application/pdf")},
+    )
+    assert checked.status_code == 200 and "完全一致" in checked.text
