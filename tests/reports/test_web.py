@@ -114,6 +114,11 @@ def test_verification_page_by_code_and_by_upload(
         "/reports/verify", params={"code": body["verification_code"]}, follow_redirects=False
     )
     assert redirect.status_code == 303
+    assert redirect.headers["location"] == f"/reports/verify/{body['verification_code']}"
+    odd = client.get(
+        "/reports/verify", params={"code": " //evil.example/ab "}, follow_redirects=False
+    )
+    assert odd.headers["location"] == "/reports/verify/EVILEXAMPLEAB"
     pdf = client.get(body["pdf_url"], headers=admin).content
     good = client.post("/reports/verify", files={"file": ("报告.pdf", pdf, "application/pdf")})
     assert good.status_code == 200 and "完全一致" in good.text

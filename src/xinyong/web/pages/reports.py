@@ -51,8 +51,10 @@ def _verify_page(
 @router.get("/reports/verify", response_class=HTMLResponse)
 def verify_form(request: Request, caller: OptionalCallerDep, code: str | None = None) -> Response:
     """The form: a verification code, or a report file to check."""
-    if code and code.strip():
-        return RedirectResponse(f"/reports/verify/{code.strip().upper()}", status_code=303)
+    # Codes are base32; anything else typed is dropped rather than put into a URL.
+    cleaned = "".join(ch for ch in (code or "").upper() if ch.isascii() and ch.isalnum())[:32]
+    if cleaned:
+        return RedirectResponse(f"/reports/verify/{cleaned}", status_code=303)
     return _verify_page(request, caller)
 
 
