@@ -62,6 +62,14 @@ def test_issue_download_and_verify_over_the_api(
         "/api/v1/reports/verify", files={"file": ("r.pdf", pdf.content, "application/pdf")}
     )
     assert upload.status_code == 200 and upload.json()["matched"] == "pdf"
+    raw = client.post(
+        "/api/v1/reports/verify",
+        content=pdf.content,
+        headers={"Content-Type": "application/pdf"},
+    )
+    assert raw.status_code == 200 and raw.json()["report_number"] == body["report_number"]
+    empty = client.post("/api/v1/reports/verify", files={"other": ("x", b"1", "text/plain")})
+    assert empty.status_code == 422 and empty.json()["error"]["code"] == "missing_file"
 
     data = pdf.content
     bad = data[:1000] + bytes([data[1000] ^ 0xFF]) + data[1001:]

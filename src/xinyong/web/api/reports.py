@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from xinyong.accounts.permissions import Permission
 from xinyong.actors import Actor, Role
@@ -169,10 +171,32 @@ def verify_by_code(code: str, session: SessionDep) -> Any:
     return verify_code(session, code).as_dict()
 
 
-@router.post("/reports/verify", response_model=VerificationRead)
-def verify_upload(session: SessionDep, file: UploadFile = File(...)) -> Any:
-    """Check an uploaded report file (PDF or HTML) against the issued one, byte for byte."""
-    data = file.file.read(MAX_VERIFY_BYTES + 1)
+async def _uploaded_file(request: Request) -> bytes:
+    """The report file: form field ``file`` (multipart/form-data) or the request body itself
+    (application/pdf, text/html), at most ``MAX_VERIFY_BYTES``."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("请以 file 字段上传报告文件", code="missing_file")
+        data = await upload.read(MAX_VERIFY_BYTES + 1)
+    else:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_VERIFY_BYTES:
+                break
+        data = b"".join(chunks)
     if len(data) > MAX_VERIFY_BYTES:
         raise InvalidInput("文件过大，不是本平台出具的信用报告", code="report_unrecognised")
-    return verify_file(session, data).as_dict()
+    return data
+
+
+@router.post("/reports/verify", response_model=VerificationRead)
+async def verify_upload(request: Request, session: SessionDep) -> Any:
+    """Check a report file (PDF or HTML) against the issued one, byte for byte: upload it as
+    form field ``file`` (multipart/form-data) or send it as the body (application/pdf)."""
+    data = await _uploaded_file(request)
+    result = await run_in_threadpool(verify_file, session, data)
+    return result.as_dict()
