@@ -12,6 +12,7 @@ from xinyong.objections import models as objections_models
 from xinyong.queries import models as queries_models
 from xinyong.records import models as records_models
 from xinyong.repair import models as repair_models
+from xinyong.reports import models as reports_models
 from xinyong.scoring import models as scoring_models
 from xinyong.subjects import models as subjects_models
 from xinyong.tipoffs import models as tipoffs_models
@@ -30,6 +31,7 @@ __all__ = [
     "queries_models",
     "records_models",
     "repair_models",
+    "reports_models",
     "scoring_models",
     "subjects_models",
     "tipoffs_models",
