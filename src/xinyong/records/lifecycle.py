@@ -6,9 +6,9 @@ the second time.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select, union, update
 from sqlalchemy.orm import Session
 
 from xinyong.catalog.services import current_catalog
@@ -25,9 +25,29 @@ class ExpireResult:
     entries_ended: int
     notices_queued: int
     entries_expired_unanswered: int = 0
+    # Subjects whose records or list entries this run ended: the scope of the list sync
+    # that follows (``sync_entries_from_records(..., subject_ids=...)``).
+    touched_subjects: frozenset[int] = field(default=frozenset(), repr=False)
 
 
 def expire(session: Session, on: dt.date) -> ExpireResult:
+    # Both searches go through ix_records_display_until_active / ix_list_entries_status_end.
+    touched = frozenset(
+        session.scalars(
+            union(
+                select(Record.subject_id).where(
+                    Record.state == RecordState.ACTIVE.value,
+                    Record.display_until.is_not(None),
+                    Record.display_until < on,
+                ),
+                select(ListEntry.subject_id).where(
+                    ListEntry.status == EntryStatus.LISTED.value,
+                    ListEntry.end_date.is_not(None),
+                    ListEntry.end_date < on,
+                ),
+            )
+        )
+    )
     records = affected(
         session.execute(
             update(Record)
@@ -56,7 +76,7 @@ def expire(session: Session, on: dt.date) -> ExpireResult:
         )
     )
     notices = _queue_display_ending(session, on)
-    return ExpireResult(records or 0, ended or 0, notices)
+    return ExpireResult(records or 0, ended or 0, notices, touched_subjects=touched)
 
 
 def _queue_display_ending(session: Session, on: dt.date) -> int:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tests import factories
@@ -178,6 +178,48 @@ def test_organisation_black_listing_reaches_its_legal_representative(session: Se
     children = session.scalars(select(ListEntry).where(ListEntry.parent_entry_id == entry.id)).all()
     assert len(children) == 1 and children[0].source == "responsible_person"
     assert children[0].status == "listed"
+
+
+def test_list_sync_scoped_to_subjects_looks_at_no_one_else(session: Session) -> None:
+    factories.department(session, code="COURT")
+    code = item_with(session, list_kind="black", domain="JUDICIAL")
+    numbers = [factories.resident_id() for _ in range(2)]
+    factories.submit_rows(
+        session,
+        [
+            factories.generic_row(code, session=session, id_number=n, 部门代码="COURT")
+            for n in numbers
+        ],
+    )
+    first, second = (records_of(session, n)[0] for n in numbers)
+    session.execute(delete(ListEntry).where(ListEntry.record_id.in_([first.id, second.id])))
+    assert sync_entries_from_records(session, TODAY, subject_ids=[]) == 0
+    assert sync_entries_from_records(session, TODAY, subject_ids=[first.subject_id]) == 1
+    listed = session.scalars(
+        select(ListEntry.subject_id).where(ListEntry.record_id.in_([first.id, second.id]))
+    ).all()
+    assert listed == [first.subject_id]
+    assert sync_entries_from_records(session, TODAY, subject_ids=[first.subject_id]) == 0
+    assert sync_entries_from_records(session, TODAY) == 1  # the unscoped sync finds the other
+
+
+def test_expire_names_the_subjects_it_touched(session: Session) -> None:
+    dept = factories.department(session)
+    numbers = [factories.resident_id() for _ in range(2)]
+    factories.submit_rows(
+        session,
+        [
+            factories.penalty_row(id_number=numbers[0], dept=dept, category="警告", decided=d)
+            for d in ("2025-01-10",)
+        ]
+        + [factories.penalty_row(id_number=numbers[1], dept=dept, category="警告")],
+    )
+    due, later = (records_of(session, n)[0] for n in numbers)
+    assert expire(session, dt.date(2025, 4, 9)).touched_subjects == frozenset()
+    done = expire(session, dt.date(2025, 4, 10))
+    assert done.touched_subjects == frozenset({due.subject_id})
+    assert later.subject_id not in done.touched_subjects
+    assert expire(session, dt.date(2025, 4, 10)).touched_subjects == frozenset()
 
 
 def test_expire_is_idempotent_and_notifies_before_the_end(session: Session) -> None:
