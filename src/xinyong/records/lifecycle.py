@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, insert, select, union, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.db import affected, utcnow
+from xinyong.db import utcnow
 from xinyong.lists.models import EndReason, EntryStatus, ListEntry
 from xinyong.notices.models import Notice
 from xinyong.records.models import Record, RecordState
@@ -30,53 +30,57 @@ class ExpireResult:
     touched_subjects: frozenset[int] = field(default=frozenset(), repr=False)
 
 
+# Records expired per statement. The due records are found through
+# ix_records_display_until_active in display_until order: with a LIMIT the planner walks the
+# index whatever it estimates (it cannot know that, of the active records, only today's
+# few have a display period in the past, and would otherwise scan the whole table).
+EXPIRE_CHUNK = 50_000
+
+
 def expire(session: Session, on: dt.date) -> ExpireResult:
-    # Both searches go through ix_records_display_until_active / ix_list_entries_status_end.
-    touched = frozenset(
-        session.scalars(
-            union(
-                select(Record.subject_id).where(
-                    Record.state == RecordState.ACTIVE.value,
-                    Record.display_until.is_not(None),
-                    Record.display_until < on,
-                ),
-                select(ListEntry.subject_id).where(
-                    ListEntry.status == EntryStatus.LISTED.value,
-                    ListEntry.end_date.is_not(None),
-                    ListEntry.end_date < on,
-                ),
-            )
+    touched: set[int] = set()
+    records = 0
+    due = (
+        select(Record.id)
+        .where(
+            Record.state == RecordState.ACTIVE.value,
+            Record.display_until.is_not(None),
+            Record.display_until < on,
         )
+        .order_by(Record.display_until)
+        .limit(EXPIRE_CHUNK)
     )
-    records = affected(
-        session.execute(
+    while True:
+        subjects = session.scalars(
             update(Record)
-            .where(
-                Record.state == RecordState.ACTIVE.value,
-                Record.display_until.is_not(None),
-                Record.display_until < on,
-            )
+            .where(Record.id.in_(due.scalar_subquery()))
             .values(state=RecordState.EXPIRED.value, updated_at=utcnow())
+            .returning(Record.subject_id),
+            execution_options={"synchronize_session": False},
+        ).all()
+        records += len(subjects)
+        touched.update(subjects)
+        if len(subjects) < EXPIRE_CHUNK:
+            break
+    ended = session.scalars(
+        update(ListEntry)
+        .where(
+            ListEntry.status == EntryStatus.LISTED.value,
+            ListEntry.end_date.is_not(None),
+            ListEntry.end_date < on,
         )
-    )
-    ended = affected(
-        session.execute(
-            update(ListEntry)
-            .where(
-                ListEntry.status == EntryStatus.LISTED.value,
-                ListEntry.end_date.is_not(None),
-                ListEntry.end_date < on,
-            )
-            .values(
-                status=EntryStatus.ENDED.value,
-                ended_on=on,
-                end_reason=EndReason.PERIOD_OVER.value,
-                updated_at=utcnow(),
-            )
+        .values(
+            status=EntryStatus.ENDED.value,
+            ended_on=on,
+            end_reason=EndReason.PERIOD_OVER.value,
+            updated_at=utcnow(),
         )
-    )
+        .returning(ListEntry.subject_id),
+        execution_options={"synchronize_session": False},
+    ).all()
+    touched.update(ended)
     notices = _queue_display_ending(session, on)
-    return ExpireResult(records or 0, ended or 0, notices, touched_subjects=touched)
+    return ExpireResult(records, len(ended), notices, touched_subjects=frozenset(touched))
 
 
 def _queue_display_ending(session: Session, on: dt.date) -> int:

@@ -24,6 +24,7 @@ from xinyong.lists.services import (
     sync_entries_from_records,
 )
 from xinyong.notices.models import Notice
+from xinyong.records import lifecycle
 from xinyong.records.display import used_clause, visibility
 from xinyong.records.lifecycle import expire
 from xinyong.records.models import Record
@@ -203,22 +204,28 @@ def test_list_sync_scoped_to_subjects_looks_at_no_one_else(session: Session) -> 
     assert sync_entries_from_records(session, TODAY) == 1  # the unscoped sync finds the other
 
 
-def test_expire_names_the_subjects_it_touched(session: Session) -> None:
+def test_expire_names_the_subjects_it_touched(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lifecycle, "EXPIRE_CHUNK", 2)  # several rounds of the chunked update
     dept = factories.department(session)
-    numbers = [factories.resident_id() for _ in range(2)]
+    numbers = [factories.resident_id() for _ in range(4)]
     factories.submit_rows(
         session,
         [
-            factories.penalty_row(id_number=numbers[0], dept=dept, category="警告", decided=d)
-            for d in ("2025-01-10",)
+            factories.penalty_row(id_number=n, dept=dept, category="警告", decided="2025-01-10")
+            for n in numbers[:3]
         ]
-        + [factories.penalty_row(id_number=numbers[1], dept=dept, category="警告")],
+        + [factories.penalty_row(id_number=numbers[3], dept=dept, category="警告")],
     )
-    due, later = (records_of(session, n)[0] for n in numbers)
+    records = [records_of(session, n)[0] for n in numbers]
     assert expire(session, dt.date(2025, 4, 9)).touched_subjects == frozenset()
     done = expire(session, dt.date(2025, 4, 10))
-    assert done.touched_subjects == frozenset({due.subject_id})
-    assert later.subject_id not in done.touched_subjects
+    assert done.records_expired == 3
+    assert done.touched_subjects == frozenset(r.subject_id for r in records[:3])
+    for record in records:
+        session.refresh(record)
+    assert [r.state for r in records] == ["expired", "expired", "expired", "active"]
     assert expire(session, dt.date(2025, 4, 10)).touched_subjects == frozenset()
 
 
