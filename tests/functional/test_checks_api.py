@@ -162,3 +162,20 @@ def test_batch_comparison_cli(setup: dict[str, str], tmp_path: Path) -> None:
         cli, ["check", setup["bad"], "--scenario", "ADMIN_LICENSING", "--json"]
     )
     assert single.exit_code == 0 and json.loads(single.stdout)["verdict"] == "blocked"
+
+
+def test_a_revoked_key_is_refused_once_its_cached_authentication_lapses(
+    client: TestClient, setup: dict[str, str], session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xinyong.accounts.models import ApiKey
+    from xinyong.db import utcnow
+    from xinyong.web.api import checks
+
+    assert post_check(client, setup["dept"], setup["bad"]).status_code == 200
+    key = session.scalars(select(ApiKey).where(ApiKey.prefix == setup["dept"][:10])).one()
+    key.revoked_at = utcnow()
+    session.commit()
+    monkeypatch.setattr(checks, "AUTH_TTL_SECONDS", 0.0)
+    refused = post_check(client, setup["dept"], setup["bad"])
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "invalid_api_key"
