@@ -357,8 +357,8 @@ def checks_of_department(session: Session, department_id: int) -> Iterable[Check
 # after a few executions; the ORM path (SQLite) returns exactly the same facts.
 
 
-@functools.lru_cache(maxsize=4)
-def _facts_sql(on: dt.date) -> str:
+@functools.lru_cache(maxsize=8)
+def _facts_sql(on: dt.date, many: bool = False) -> str:
     used = str(
         used_clause(on).compile(
             dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
@@ -383,11 +383,16 @@ def _facts_sql(on: dt.date) -> str:
         )
 
     return (
-        f"SELECT s.id, s.name, {facts('s.id')}, "
+        f"SELECT {'s.id_index, ' if many else ''}s.id, s.name, {facts('s.id')}, "
         f"(SELECT json_agg(json_build_array(o.id, o.name, {facts('o.id')}) ORDER BY l.id) "
         "FROM subject_links l JOIN subjects o ON o.id = l.organisation_id "
         "WHERE l.person_id = s.id) "
-        "FROM subjects s WHERE s.id_index = %(index)s"
+        # Many subjects: one array parameter, not one placeholder per value.
+        + (
+            "FROM subjects s WHERE s.id_index = ANY(%(indexes)s)"
+            if many
+            else "FROM subjects s WHERE s.id_index = %(index)s"
+        )
     )
 
 
@@ -450,6 +455,24 @@ def facts_by_index(
     sid, name, records, lists, span, score, orgs = row
     organisations = tuple(_facts_from_json(catalog, *org) for org in orgs or ())
     return _facts_from_json(catalog, sid, name, records, lists, span, score, organisations)
+
+
+def facts_by_indexes(
+    session: Session, indexes: Collection[str], catalog: Catalog, on: dt.date
+) -> dict[str, SubjectFacts]:
+    """The facts of the subjects with these blind indexes, by index, in one statement
+    (PostgreSQL; batch comparison). Unknown indexes are absent."""
+    if not indexes:
+        return {}
+    with _driver(session).cursor() as cur:
+        rows = cur.execute(_facts_sql(on, many=True), {"indexes": list(indexes)}).fetchall()
+    found: dict[str, SubjectFacts] = {}
+    for index, sid, name, records, lists, span, score, orgs in rows:
+        organisations = tuple(_facts_from_json(catalog, *org) for org in orgs or ())
+        found[index] = _facts_from_json(
+            catalog, sid, name, records, lists, span, score, organisations
+        )
+    return found
 
 
 _RECORD_CHECK_SQL = (
