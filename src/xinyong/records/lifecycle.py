@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.db import utcnow
+from xinyong.db import is_postgres, utcnow
 from xinyong.lists.models import EndReason, EntryStatus, ListEntry
 from xinyong.notices.models import Notice
 from xinyong.records.models import Record, RecordState
@@ -30,43 +30,54 @@ class ExpireResult:
     touched_subjects: frozenset[int] = field(default=frozenset(), repr=False)
 
 
-# Records expired per statement. The due records are found through
-# ix_records_display_until_active in display_until order: with a LIMIT the planner walks the
-# index whatever it estimates (it cannot know that, of the active records, only today's
-# few have a display period in the past, and would otherwise scan the whole table). Each
-# round starts at the last display_until the previous one reached, so the index entries of
-# rows already expired in this transaction are not walked again (quadratic in a catch-up).
+# The daily run expires a day's records: they are found through
+# ix_records_display_until_active in display_until order, with a LIMIT so that the planner
+# walks the index whatever it estimates (it cannot know that, of the active records, only
+# today's few have a display period in the past, and would otherwise scan the whole table).
+# When more than that are due (a catch-up after a migration or an outage), one scan of the
+# table is cheaper than probing millions of rows one by one.
 EXPIRE_CHUNK = 50_000
 
 
+def _due(on: dt.date) -> list[ColumnElement[bool]]:
+    return [
+        Record.state == RecordState.ACTIVE.value,
+        Record.display_until.is_not(None),
+        Record.display_until < on,
+    ]
+
+
+def _expire_records(session: Session, on: dt.date) -> tuple[int, set[int]]:
+    values = {"state": RecordState.EXPIRED.value, "updated_at": utcnow()}
+    options = {"synchronize_session": False}
+    first = select(Record.id).where(*_due(on)).order_by(Record.display_until).limit(EXPIRE_CHUNK)
+    subjects = session.scalars(
+        update(Record)
+        .where(Record.id.in_(first.scalar_subquery()))
+        .values(**values)
+        .returning(Record.subject_id),
+        execution_options=options,
+    ).all()
+    expired, touched = len(subjects), set(subjects)
+    if expired < EXPIRE_CHUNK:
+        return expired, touched
+    rest = update(Record).where(*_due(on)).values(**values)
+    if is_postgres(session):
+        # Millions of rows: count them and keep only the distinct subjects, in the database.
+        changed = rest.returning(Record.subject_id).cte("changed")
+        for subject_id, count in session.execute(
+            select(changed.c.subject_id, func.count()).group_by(changed.c.subject_id),
+            execution_options=options,
+        ):
+            touched.add(subject_id)
+            expired += count
+        return expired, touched
+    subjects = session.scalars(rest.returning(Record.subject_id), execution_options=options).all()
+    return expired + len(subjects), touched.union(subjects)
+
+
 def expire(session: Session, on: dt.date) -> ExpireResult:
-    touched: set[int] = set()
-    records = 0
-    reached: dt.date | None = None
-    while True:
-        due = select(Record.id).where(
-            Record.state == RecordState.ACTIVE.value,
-            Record.display_until.is_not(None),
-            Record.display_until < on,
-        )
-        if reached is not None:
-            due = due.where(Record.display_until >= reached)
-        rows = session.execute(
-            update(Record)
-            .where(
-                Record.id.in_(
-                    due.order_by(Record.display_until).limit(EXPIRE_CHUNK).scalar_subquery()
-                )
-            )
-            .values(state=RecordState.EXPIRED.value, updated_at=utcnow())
-            .returning(Record.subject_id, Record.display_until),
-            execution_options={"synchronize_session": False},
-        ).all()
-        records += len(rows)
-        touched.update(subject_id for subject_id, _ in rows)
-        if len(rows) < EXPIRE_CHUNK:
-            break
-        reached = max(until for _, until in rows if until is not None)
+    records, touched = _expire_records(session, on)
     ended = session.scalars(
         update(ListEntry)
         .where(
