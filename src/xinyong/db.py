@@ -161,6 +161,10 @@ def fill_id_table(session: Session, table: str, ids: Iterable[int]) -> int:
         with driver.cursor() as cur, cur.copy(f"COPY {table} (subject_id) FROM STDIN") as copy:
             for sid in unique:
                 copy.write_row((sid,))
+        if len(unique) > 1000:
+            # A temporary table has no statistics until analysed: without them the planner
+            # takes a million ids for a few thousand and probes an index once per id.
+            session.execute(text(f"ANALYZE {table}"))
     else:
         session.execute(
             text(f"INSERT INTO {table} (subject_id) VALUES (:sid)"), [{"sid": i} for i in unique]
