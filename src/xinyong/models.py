@@ -6,6 +6,7 @@ from xinyong.catalog import models as catalog_models
 from xinyong.lists import models as lists_models
 from xinyong.measures import models as measures_models
 from xinyong.notices import models as notices_models
+from xinyong.portal import models as portal_models
 from xinyong.queries import models as queries_models
 from xinyong.records import models as records_models
 from xinyong.scoring import models as scoring_models
@@ -18,6 +19,7 @@ __all__ = [
     "lists_models",
     "measures_models",
     "notices_models",
+    "portal_models",
     "queries_models",
     "records_models",
     "scoring_models",

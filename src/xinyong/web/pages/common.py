@@ -18,6 +18,10 @@ templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates"
 
 LOGIN_CSRF_COOKIE = "xy_login_csrf"
 
+# Links in the main navigation after the portal's own; a page module adds its entry when
+# its service exists (报告核验, 信用举报).
+EXTRA_NAV: list[tuple[str, str]] = []
+
 
 def render(
     request: Request,
@@ -32,6 +36,7 @@ def render(
         "actor": caller.actor if caller else None,
         "role_name": ROLE_LABELS.get(caller.actor.role, "") if caller else "",
         "csrf_token": caller.csrf_token if caller else None,
+        "extra_nav": EXTRA_NAV,
     }
     return templates.TemplateResponse(request, template, base | context, status_code=status_code)
 
