@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from xinyong.accounts.permissions import PERMISSION_DENIED, Permission, can
 from xinyong.accounts.services import Caller
 from xinyong.actors import ROLE_LABELS
 from xinyong.config import get_settings
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def localtime(value: dt.datetime | None) -> str:
+    """Stored UTC shown as Beijing time (STYLE: Asia/Shanghai for display)."""
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+templates.env.filters["localtime"] = localtime
 
 LOGIN_CSRF_COOKIE = "xy_login_csrf"
 
@@ -67,3 +81,20 @@ def render_with_login_csrf(
         max_age=3600,
     )
     return response
+
+
+def forbidden_page(request: Request, caller: Caller, message: str) -> HTMLResponse:
+    return render(
+        request, "error.html", caller, status_code=403, heading="无权访问", message=message
+    )
+
+
+def page_access(
+    request: Request, caller: Caller | None, permission: Permission
+) -> Caller | HTMLResponse | RedirectResponse:
+    """The logged-in caller holding ``permission``; else the login redirect or a 403 page."""
+    if caller is None:
+        return login_redirect(request)
+    if not can(caller.actor, permission):
+        return forbidden_page(request, caller, PERMISSION_DENIED[permission])
+    return caller
