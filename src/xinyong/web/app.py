@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from xinyong import __version__
 from xinyong.errors import XinyongError
 from xinyong.web.api import auth, authorized, catalog, checks, me, subjects, submissions, users
-from xinyong.web.pages import account, home, workbench
+from xinyong.web.pages import account, console, home, workbench
 from xinyong.web.pages.common import render
 
 log = logging.getLogger("xinyong.web")
@@ -81,5 +81,6 @@ def create_app() -> FastAPI:
     app.include_router(home.router)
     app.include_router(account.router)
     app.include_router(workbench.router)
+    app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
