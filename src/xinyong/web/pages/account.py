@@ -23,8 +23,10 @@ from xinyong.authorizations.rules import PURPOSE_LABELS, SCOPE_LABELS
 from xinyong.config import get_settings
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
+from xinyong.lists.models import LIST_NAMES
+from xinyong.notices.services import notices_of
 from xinyong.queries.models import QueryBasis
-from xinyong.queries.reads import read_score
+from xinyong.queries.reads import read_lists, read_score
 from xinyong.queries.services import query_log_view
 from xinyong.records.ingest import protector_for
 from xinyong.records.services import read_archive
@@ -40,6 +42,13 @@ from xinyong.web.pages.common import (
 )
 
 router = APIRouter(include_in_schema=False)
+
+LIST_STATUS_NAMES = {
+    "notified": "已告知（陈述申辩期）",
+    "listed": "在列",
+    "withdrawn": "不予列入",
+    "ended": "已移出",
+}
 
 
 def _home_for(role: str) -> str:
@@ -164,6 +173,20 @@ def personal_centre(request: Request, session: SessionDep, caller: OptionalCalle
         basis=QueryBasis.SELF,
     ).as_dict()
     score = read_score(session, actor, subject.id, purpose=SELF_PURPOSE, basis=QueryBasis.SELF)
+    lists = read_lists(
+        session,
+        actor,
+        subject.id,
+        audience=Audience.SELF,
+        purpose=SELF_PURPOSE,
+        basis=QueryBasis.SELF,
+    )
+    trend = {
+        "score": {
+            "labels": [h["computed_on"] for h in score["history"]],
+            "series": {"诚信积分": [h["score"] for h in score["history"]]},
+        }
+    }
     return render(
         request,
         "account/me.html",
@@ -171,6 +194,11 @@ def personal_centre(request: Request, session: SessionDep, caller: OptionalCalle
         archive=archive,
         score=score,
         queries=query_log_view(session, subject.id, limit=50),
+        lists=lists,
+        list_names=LIST_NAMES,
+        list_status_names=LIST_STATUS_NAMES,
+        notices=notices_of(session, subject.id)[:50],
+        trend=trend,
         authorizations=[
             authorization_as_dict(session, a)
             for a in authz.authorizations_of_subject(session, subject.id)
