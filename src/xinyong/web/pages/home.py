@@ -37,15 +37,15 @@ from xinyong.web.pages.common import render
 
 router = APIRouter(include_in_schema=False)
 
-_limiter: TokenBucket | None = None
 
-
-def search_limiter() -> TokenBucket:
-    global _limiter
+def search_limiter(request: Request) -> TokenBucket:
+    """One bucket set per application (per server process), made on first use."""
     capacity = get_settings().portal_searches_per_minute
-    if _limiter is None or _limiter.capacity != capacity:
-        _limiter = TokenBucket(capacity)
-    return _limiter
+    limiter: TokenBucket | None = getattr(request.app.state, "search_limiter", None)
+    if limiter is None or limiter.capacity != capacity:
+        limiter = TokenBucket(capacity)
+        request.app.state.search_limiter = limiter
+    return limiter
 
 
 def client_key(request: Request) -> str:
@@ -78,7 +78,7 @@ def disclosures(
     q: Annotated[str, Query(max_length=100)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    limiter = search_limiter()
+    limiter = search_limiter(request)
     key = client_key(request)
     if not limiter.allow(key):
         wait = limiter.retry_after(key)
