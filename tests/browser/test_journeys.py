@@ -206,6 +206,8 @@ def test_clerk_checks_a_listed_person_and_gives_feedback(page: Page, server: Ser
     first.get_by_role("button", name="反馈处理结果").click()
     expect(page.get_by_role("status")).to_contain_text("已反馈")
     expect(page.locator("main")).to_contain_text("反馈记录")
+    page.get_by_role("link", name="核查记录与反馈").click()
+    expect(page.locator("tbody tr").first).to_contain_text("已反馈")
 
 
 def test_admin_sees_dashboards_with_data_and_publishes_a_case(page: Page) -> None:

@@ -134,6 +134,7 @@ PAGES: dict[str, dict[str, int]] = {
     "/workbench/batches": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
     "/workbench/check": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
     "/workbench/compare": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/checks": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
     # The console: the credit office only.
     **{
         path: {"anonymous": 303, **{r: 403 for r in AUTHENTICATED - {"admin"}}}

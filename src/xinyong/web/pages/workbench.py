@@ -307,6 +307,48 @@ def check_run(
     )
 
 
+@router.get("/workbench/checks", response_class=HTMLResponse)
+def checks_list(
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The department's checks, newest first, with the ones still awaiting 反馈 marked."""
+    access = page_access(request, caller, Permission.RUN_CHECK)
+    if not isinstance(access, Caller):
+        return access
+    per_page = 20
+    stmt = select(Check)
+    if not access.actor.is_admin:
+        stmt = stmt.where(Check.department_id == access.actor.department_id)
+    checks = list(
+        session.scalars(
+            stmt.order_by(Check.id.desc()).limit(per_page + 1).offset((page - 1) * per_page)
+        )
+    )
+    has_next = len(checks) > per_page
+    checks = checks[:per_page]
+    answered = set(
+        session.scalars(
+            select(CheckFeedback.check_id).where(CheckFeedback.check_id.in_([c.id for c in checks]))
+        )
+    )
+    scenarios = current_catalog(session).scenarios
+    return render(
+        request,
+        "workbench/checks.html",
+        access,
+        checks=checks,
+        answered=answered,
+        scenario_names={code: s.name for code, s in scenarios.items()},
+        verdict_names=VERDICT_NAMES,
+        page=page,
+        has_next=has_next,
+        **_common(session, access),
+    )
+
+
 def _check_for(session: SessionDep, caller: Caller, check_id: int) -> Check:
     check = session.get(Check, check_id)
     if check is None or (
