@@ -259,3 +259,105 @@ def test_roles_are_kept_to_their_pages(page: Page) -> None:
     expect(page.get_by_role("alert")).to_contain_text("无权查看报送批次")
     resp = page.goto("/console")
     assert resp is not None and resp.status == 403
+
+
+def test_person_objects_and_the_reviewer_decides(browser: object, server: Server) -> None:
+    from playwright.sync_api import Browser
+
+    assert isinstance(browser, Browser)
+    person = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    page = person.new_page()
+    login(page, "person2")
+    row = page.locator("#archive tbody tr").filter(has=page.get_by_role("link", name="提出异议"))
+    row = row.first
+    document = row.locator("small").inner_text()
+    row.get_by_role("link", name="提出异议").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("对信用记录提出异议")
+    page.get_by_label("异议理由").fill("该处罚决定已被复议机关撤销，文书号有误。")
+    page.get_by_label("证明材料（可选，PDF、图片，可多选）").set_input_files(
+        files=[
+            {
+                "name": "复议决定书.pdf",
+                "mimeType": "application/pdf",
+                "buffer": b"%PDF-1.4\n%%EOF\n",
+            }
+        ]
+    )
+    page.get_by_role("button", name="提交异议").click()
+    expect(page.get_by_role("status").first).to_contain_text("异议已提交")
+    record_row = page.locator("#archive tbody tr").filter(has_text=document)
+    expect(record_row).to_contain_text("异议处理中")
+    objection_row = page.locator("#objections tbody tr").filter(has_text=document)
+    expect(objection_row).to_contain_text("已提交")
+    objection_id = objection_row.locator("td").first.inner_text().strip()
+    shot(page, "me-objection")
+
+    # The department that made the record decides; which department is the record's.
+    session, _ = _server_db(server)
+    with session:
+        from xinyong.catalog.models import Department
+        from xinyong.objections.models import Objection
+
+        objection = session.get(Objection, int(objection_id))
+        assert objection is not None
+        department = session.get(Department, objection.department_id)
+        assert department is not None
+    reviewer_name = "scjg-reviewer"
+    if department.code != "SCJGJ":
+        reviewer_name = f"rev-{department.code.lower()}"
+        admin = server.login_client("admin")
+        form = admin.get("/console/accounts").text
+        made = admin.post(
+            "/console/accounts",
+            data={
+                "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', form).group(1),  # type: ignore[union-attr]
+                "username": reviewer_name,
+                "role": "reviewer",
+                "department": department.code,
+                "password": "xinyong-demo-2026",
+            },
+        )
+        assert made.status_code in (200, 303)
+    staff = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    desk = staff.new_page()
+    login(desk, reviewer_name)
+    desk.goto("/workbench/objections")
+    link = desk.get_by_role("link", name=f"异议 {objection_id}", exact=True)
+    expect(link).to_be_visible()
+    shot(desk, "workbench-objections")
+    link.click()
+    expect(desk.locator("main")).to_contain_text("该处罚决定已被复议机关撤销")
+    expect(desk.get_by_role("link", name="复议决定书.pdf")).to_be_visible()
+    desk.get_by_role("button", name="受理").click()
+    expect(desk.get_by_role("status")).to_contain_text("已受理")
+    desk.get_by_label("撤销记录").check()
+    desk.get_by_label("处理理由（将告知信息主体）").fill("经核实，处罚决定已被撤销，撤销该记录。")
+    desk.get_by_role("button", name="提交处理决定").click()
+    expect(desk.get_by_role("status")).to_contain_text("已作出处理决定")
+    expect(desk.get_by_role("heading", level=1)).to_contain_text("已撤销记录")
+    shot(desk, "workbench-objection-decided")
+    staff.close()
+
+    page.reload()
+    expect(page.locator("#objections tbody tr").filter(has_text=document)).to_contain_text(
+        "已撤销记录"
+    )
+    expect(page.locator("#archive tbody tr").filter(has_text=document)).to_contain_text("已撤销")
+    expect(page.locator("#notices")).to_contain_text("异议处理结果")
+    person.close()
+
+
+def test_public_files_a_tipoff_and_tracks_it(page: Page) -> None:
+    page.goto("/")
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="信用举报").click()
+    page.get_by_label("被举报对象（姓名或单位名称）").fill("示范市某某餐饮店")
+    page.get_by_label("失信行为的具体情况").fill("该店长期使用过期食材，并拒不整改，多次被投诉。")
+    page.get_by_label("所属领域（可选）").select_option(label="食品药品")
+    page.get_by_role("button", name="提交举报").click()
+    code = page.locator("#tracking-code").inner_text().strip()
+    assert len(code) >= 8
+    shot(page, "tipoff")
+    page.get_by_label("举报查询码").fill(code)
+    page.get_by_role("button", name="查询", exact=True).click()
+    expect(page.locator("#tracked")).to_contain_text("已收到")
+    assert code not in page.url

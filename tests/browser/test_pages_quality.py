@@ -128,6 +128,11 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
     )
     assert resp.status_code == 303
     check_url = resp.headers["location"]
+    me = person.get("/me").text
+    object_link = re.search(r'href="(/me/objections/new\?record=\d+)"', me)
+    repair_link = re.search(r'href="(/me/repairs/new\?record=\d+)"', me)
+    person_pages = ["/me", "/workbench"]
+    person_pages += [m.group(1) for m in (object_link, repair_link) if m]
     first_batch = re.search(r'href="(/workbench/batches/\d+)"', admin.get("/workbench").text)
     assert first_batch
     return {
@@ -149,9 +154,10 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
                 "/guides",
                 "/login",
                 "/register",
+                "/tipoffs",
             ],
         ),
-        "person": (person, ["/me", "/workbench"]),
+        "person": (person, person_pages),
         "clerk": (
             clerk,
             [
@@ -162,7 +168,10 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
                 check_url,
             ],
         ),
-        "reviewer": (reviewer, ["/workbench", "/workbench/batches"]),
+        "reviewer": (
+            reviewer,
+            ["/workbench", "/workbench/batches", "/workbench/objections", "/workbench/repairs"],
+        ),
         "admin": (
             admin,
             [
@@ -174,6 +183,9 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
                 "/console/catalog?section=measures",
                 "/console/catalog?section=scenarios",
                 "/console/accounts",
+                "/workbench/objections",
+                "/workbench/repairs",
+                "/workbench/tipoffs",
                 first_batch.group(1),
             ],
         ),

@@ -176,6 +176,10 @@ PAGES: dict[str, dict[str, int]] = {
     "/workbench/check": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
     "/workbench/compare": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
     "/workbench/checks": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/objections": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/repairs": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/tipoffs": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/tipoffs": {},
     # The console: the credit office only.
     **{
         path: {"anonymous": 303, **{r: 403 for r in AUTHENTICATED - {"admin"}}}

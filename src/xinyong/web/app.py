@@ -23,7 +23,7 @@ from xinyong.web.api import (
     users,
     workflows,
 )
-from xinyong.web.pages import account, console, home, workbench
+from xinyong.web.pages import account, cases, console, home, remedies, workbench
 from xinyong.web.pages.common import render
 
 log = logging.getLogger("xinyong.web")
@@ -91,7 +91,9 @@ def create_app() -> FastAPI:
     app.include_router(users.router, prefix="/api/v1")
     app.include_router(home.router)
     app.include_router(account.router)
+    app.include_router(remedies.router)
     app.include_router(workbench.router)
+    app.include_router(cases.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

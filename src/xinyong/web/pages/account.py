@@ -65,7 +65,8 @@ def login_form(request: Request, next: str | None = None) -> Response:
     )
 
 
-def _login_csrf_ok(request: Request, sent: str) -> bool:
+def login_csrf_ok(request: Request, sent: str) -> bool:
+    """The double-submit CSRF check of forms used without a session (login, tip-offs)."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     return bool(expected) and hmac.compare_digest(expected, sent)
 
@@ -79,7 +80,7 @@ def login(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
-    if not _login_csrf_ok(request, csrf_token):
+    if not login_csrf_ok(request, csrf_token):
         return _login_error(request, "页面已失效，请刷新后重新登录", next, 403)
     try:
         user = authenticate_password(session, username, password)
@@ -133,7 +134,7 @@ def register(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     error = None
-    if not _login_csrf_ok(request, csrf_token):
+    if not login_csrf_ok(request, csrf_token):
         error = "页面已失效，请刷新后重试"
     else:
         try:
@@ -157,6 +158,8 @@ def register(
 
 @router.get("/me", response_class=HTMLResponse)
 def personal_centre(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    from xinyong.web.pages.remedies import personal_remedies
+
     if caller is None:
         return login_redirect(request)
     actor = caller.actor
@@ -199,6 +202,7 @@ def personal_centre(request: Request, session: SessionDep, caller: OptionalCalle
         list_status_names=LIST_STATUS_NAMES,
         notices=notices_of(session, subject.id)[:50],
         trend=trend,
+        **personal_remedies(session, caller),
         authorizations=[
             authorization_as_dict(session, a)
             for a in authz.authorizations_of_subject(session, subject.id)
