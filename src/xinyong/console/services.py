@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, literal_column, select
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -23,8 +23,10 @@ from xinyong.db import is_postgres
 from xinyong.lists.models import LIST_NAMES, EntryStatus, ListEntry, ListKind
 from xinyong.measures.engine import VERDICT_NAMES
 from xinyong.measures.models import Check, CheckFeedback
+from xinyong.objections.models import Objection
 from xinyong.records.display import add_months
 from xinyong.records.models import Record, SubmissionBatch
+from xinyong.repair.models import RepairApplication
 
 NATURE_NAMES = {Nature.NEGATIVE: "失信", Nature.POSITIVE: "守信", Nature.NEUTRAL: "基础与许可"}
 
@@ -188,6 +190,32 @@ def measures_applied(session: Session, limit: int = 10) -> Series:
     return Series(names, {"实施次数": [n for _, n in rows]})
 
 
+def _answer_columns(model: Any) -> tuple[Any, Any]:
+    """(the day the department answered, the deadline) of an objection or repair case."""
+    if model is RepairApplication:
+        return func.coalesce(model.department_decided_on, model.decided_on), model.decide_by
+    return model.decided_on, model.decide_by
+
+
+def answers_on_time(session: Session, on: dt.date) -> Series:
+    """Objections and repair applications: answered on time, late, overdue, in progress."""
+    labels = ["异议", "信用修复"]
+    series: dict[str, list[int]] = {"按时办结": [], "逾期办结": [], "逾期未办结": [], "办理中": []}
+    for model in (Objection, RepairApplication):
+        answered, deadline = _answer_columns(model)
+        row = session.execute(
+            select(
+                func.sum(case((and_(answered.is_not(None), answered <= deadline), 1), else_=0)),
+                func.sum(case((and_(answered.is_not(None), answered > deadline), 1), else_=0)),
+                func.sum(case((and_(answered.is_(None), deadline < on), 1), else_=0)),
+                func.sum(case((and_(answered.is_(None), deadline >= on), 1), else_=0)),
+            ).where(model.state != "withdrawn")
+        ).one()
+        for name, value in zip(series, row, strict=True):
+            series[name].append(int(value or 0))
+    return Series(labels, series)
+
+
 @dataclass
 class Assessment:
     """One department's 考核 line. Rates are 0–100 or None when there is nothing to rate."""
@@ -219,6 +247,9 @@ def _pct(part: int, whole: int) -> float | None:
 def department_assessment(session: Session) -> list[Assessment]:
     """考核: on-time submission, rejection rate, on-time answers, feedback rate; ranked.
 
+    On-time answers: objections and repair applications answered by their deadline, out
+    of those answered or past their deadline (withdrawn ones do not count).
+
     On time means the record reached the platform within its catalog item's
     ``deadline_days`` of the decision (calendar days). The score is the mean of the rates
     the department has (rejection counted as 100 − rate); departments are ranked by it.
@@ -232,6 +263,8 @@ def department_assessment(session: Session) -> list[Assessment]:
         for d in session.scalars(select(Department).order_by(Department.id))
     }
     on_time: dict[int, int] = {}
+    answered_on_time: dict[int, int] = {}
+    today = dt.date.today()
     for dept_id, total, timely in session.execute(
         select(
             Record.department_id,
@@ -265,7 +298,22 @@ def department_assessment(session: Session) -> list[Assessment]:
         if dept_id in lines:
             lines[dept_id].checks_with_measures = total
             lines[dept_id].feedback_rate = _pct(int(with_feedback or 0), total)
+    for model in (Objection, RepairApplication):
+        answered, deadline = _answer_columns(model)
+        for dept_id, due, timely in session.execute(
+            select(
+                model.department_id,
+                func.sum(case((or_(answered.is_not(None), deadline < today), 1), else_=0)),
+                func.sum(case((and_(answered.is_not(None), answered <= deadline), 1), else_=0)),
+            )
+            .where(model.state != "withdrawn")
+            .group_by(model.department_id)
+        ):
+            if dept_id in lines:
+                lines[dept_id].answers_due += int(due or 0)
+                answered_on_time[dept_id] = answered_on_time.get(dept_id, 0) + int(timely or 0)
     for dept_id, line in lines.items():
+        line.on_time_answer_rate = _pct(answered_on_time.get(dept_id, 0), line.answers_due)
         line.on_time_rate = _pct(on_time.get(dept_id, 0), line.records)
         parts = line.components()
         line.score = round(sum(parts) / len(parts), 1) if parts else None
@@ -307,5 +355,6 @@ def dashboard(session: Session, on: dt.date | None = None) -> Dashboard:
         "list_flows": list_flows(session, on).as_dict(),
         "checks": checks_by_verdict(session).as_dict(),
         "measures_applied": measures_applied(session).as_dict(),
+        "answers": answers_on_time(session, on).as_dict(),
     }
     return Dashboard(totals, charts)

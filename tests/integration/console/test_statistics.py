@@ -97,3 +97,34 @@ def test_feedback_rate_counts_checks_with_measures(session: Session) -> None:
     assert checks["无措施"] >= 1
     applied = board.charts["measures_applied"]
     assert applied["labels"] and applied["series"]["实施次数"][0] >= 1
+
+
+def test_answers_on_time_from_objections(session: Session) -> None:
+    from xinyong.objections import services as objections
+    from xinyong.records.models import Record
+
+    dept = factories.department(session, code="ANS", name="答复局")
+    factories.submit_rows(
+        session,
+        [factories.penalty_row(dept=dept), factories.penalty_row(dept=dept)],
+        department_code="ANS",
+    )
+    records = session.query(Record).filter(Record.department_id == dept.id).all()
+    office = Actor(name="user:office", role=Role.ADMIN)
+    reviewer = Actor(
+        name="user:ans", role=Role.REVIEWER, department_id=dept.id, department_code="ANS"
+    )
+    today = dt.date.today()
+    on_time = objections.file_objection(
+        session, office, records[0].id, reason="文书号有误", on=today - dt.timedelta(days=3)
+    )
+    objections.decide_objection(session, reviewer, on_time.id, outcome="upheld", reason="核实无误")
+    late = objections.file_objection(
+        session, office, records[1].id, reason="金额有误", on=today - dt.timedelta(days=60)
+    )
+    line = {a.department: a for a in department_assessment(session)}["答复局"]
+    assert line.answers_due == 2 and line.on_time_answer_rate == 50.0
+    assert late.decided_on is None
+    answers = dashboard(session).charts["answers"]
+    assert answers["labels"] == ["异议", "信用修复"]
+    assert answers["series"]["按时办结"][0] >= 1 and answers["series"]["逾期未办结"][0] >= 1

@@ -43,6 +43,7 @@ CHART_TITLES = {
     "list_flows": "名单流量（近 12 个月列入与移出）",
     "checks": "联合奖惩核查结论",
     "measures_applied": "已实施的奖惩措施（前 10 项）",
+    "answers": "异议与信用修复办理时效",
 }
 CHART_TYPES = {
     "by_month": "line",
@@ -53,6 +54,7 @@ CHART_TYPES = {
     "list_flows": "line",
     "checks": "pie",
     "measures_applied": "hbar",
+    "answers": "stack",
 }
 
 

@@ -29,7 +29,7 @@
       option.grid = { left: horizontal ? 130 : 50, right: 20, top: names.length > 1 ? 30 : 15, bottom: horizontal ? 20 : 70 };
       option.xAxis = horizontal ? value : category;
       option.yAxis = horizontal ? Object.assign({}, category, { inverse: true }) : value;
-      option.series = names.map(function (n) { return { name: n, type: type === "line" ? "line" : "bar", data: d.series[n], smooth: false }; });
+      option.series = names.map(function (n) { return { name: n, type: type === "line" ? "line" : "bar", stack: type === "stack" ? "total" : undefined, data: d.series[n], smooth: false }; });
     }
     var chart = echarts.init(el, null, { renderer: "canvas" });
     chart.setOption(option);
