@@ -77,6 +77,13 @@ def test_portal_fits_a_phone(browser: object, server: Server) -> None:
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
         shot(page, name)
+    for user, path in (("person1", "/me"), ("admin", "/console")):
+        login(page, user)
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
+        shot(page, f"phone{path.replace('/', '-')}")
+        page.get_by_role("button", name="退出").click()
     context.close()
 
 
