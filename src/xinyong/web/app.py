@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 
 from xinyong import __version__
 from xinyong.errors import InvalidInput, XinyongError
@@ -66,12 +67,18 @@ def create_app() -> FastAPI:
         )
 
     @app.exception_handler(OverflowError)
-    async def number_out_of_range(request: Request, exc: OverflowError) -> Response:
-        # A number larger than any id the database can hold (SQLite raises; PostgreSQL
-        # simply finds nothing): the request is wrong, not the server.
+    async def number_out_of_range(request: Request, exc: Exception) -> Response:
+        # A number larger than any id the database can hold: the request is wrong, not
+        # the server. (Inputs are bounded where declared; this guards the rest.)
         return await domain_error(
             request, InvalidInput("数值超出允许范围", code="number_out_of_range")
         )
+
+    @app.exception_handler(DataError)
+    async def bad_value(request: Request, exc: DataError) -> Response:
+        if "out of range" in str(exc.orig):
+            return await number_out_of_range(request, exc)
+        return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
