@@ -151,6 +151,32 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024, description="Largest accepted submission file."
     )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The platform's public address; report QR codes and verification links "
+        "point to it.",
+    )
+    report_issuer: str | None = Field(
+        default=None,
+        description="Issuer printed on credit reports (出具机构). Unset: "
+        "「{city_name}公共信用信息平台」.",
+    )
+    report_font_path: Path | None = Field(
+        default=None,
+        description="TrueType font (.ttf/.ttc, TrueType outlines) with Chinese glyphs, embedded "
+        "in every report PDF. Unset: the first of a list of known system fonts "
+        "(WenQuanYi Micro Hei, WenQuanYi Zen Hei, Droid Sans Fallback…); none found is an error.",
+    )
+    report_font_index: int = Field(
+        default=0, ge=0, description="Font index inside a .ttc collection."
+    )
+    self_report_yearly_limit: int = Field(
+        default=0,
+        ge=0,
+        description="Self-reports (本人信用报告) a person may have issued in 365 days; 0: no "
+        "limit. They are free in any case (征信业管理条例 Art. 17 asks for at least two free "
+        "reports a year; public platforms give them without limit).",
+    )
 
     @property
     def is_sqlite(self) -> bool:

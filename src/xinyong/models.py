@@ -13,6 +13,7 @@ from xinyong.portal import models as portal_models
 from xinyong.queries import models as queries_models
 from xinyong.records import models as records_models
 from xinyong.repair import models as repair_models
+from xinyong.reports import models as reports_models
 from xinyong.scoring import models as scoring_models
 from xinyong.subjects import models as subjects_models
 from xinyong.tipoffs import models as tipoffs_models
@@ -32,6 +33,7 @@ __all__ = [
     "queries_models",
     "records_models",
     "repair_models",
+    "reports_models",
     "scoring_models",
     "subjects_models",
     "tipoffs_models",

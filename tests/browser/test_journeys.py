@@ -368,3 +368,41 @@ def test_public_files_a_tipoff_and_tracks_it(page: Page) -> None:
     page.get_by_role("button", name="查询", exact=True).click()
     expect(page.locator("#tracked")).to_contain_text("已收到")
     assert code not in page.url
+
+
+def test_person_issues_a_report_and_the_public_verifies_it(
+    browser: object, server: Server, tmp_path: Path
+) -> None:
+    from playwright.sync_api import Browser
+
+    assert isinstance(browser, Browser)
+    person = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    page = person.new_page()
+    login(page, "person3")
+    page.get_by_role("link", name="信用报告", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("本人信用报告")
+    page.get_by_label("社会公开版（仅社会公开信息，姓名和证件号码遮蔽，适合交给他人）").check()
+    page.get_by_role("button", name="出具信用报告").click()
+    row = page.locator("tbody tr").first
+    expect(row).to_contain_text("社会公开")
+    with page.expect_download() as info:
+        row.get_by_role("link", name="PDF", exact=True).click()
+    pdf = tmp_path / "信用报告.pdf"
+    info.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    code = row.locator("td").last.inner_text().strip()
+    shot(page, "me-reports")
+    person.close()
+
+    public = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    visitor = public.new_page()
+    visitor.goto("/")
+    visitor.get_by_role("navigation", name="主导航").get_by_role("link", name="报告核验").click()
+    visitor.get_by_label("验证码").fill(code)
+    visitor.get_by_role("button", name="核验", exact=True).click()
+    expect(visitor.get_by_role("region", name="核验结果")).to_contain_text("本报告由本平台出具")
+    shot(visitor, "report-verified")
+    visitor.get_by_label("报告文件（PDF 或 HTML）").set_input_files(str(pdf))
+    visitor.get_by_role("button", name="上传并核验").click()
+    expect(visitor.get_by_role("region", name="核验结果")).to_contain_text("未被篡改")
+    public.close()

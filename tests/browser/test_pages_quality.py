@@ -131,7 +131,7 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
     me = person.get("/me").text
     object_link = re.search(r'href="(/me/objections/new\?record=\d+)"', me)
     repair_link = re.search(r'href="(/me/repairs/new\?record=\d+)"', me)
-    person_pages = ["/me", "/workbench"]
+    person_pages = ["/me", "/me/reports", "/workbench"]
     person_pages += [m.group(1) for m in (object_link, repair_link) if m]
     first_batch = re.search(r'href="(/workbench/batches/\d+)"', admin.get("/workbench").text)
     assert first_batch
@@ -155,6 +155,8 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
                 "/login",
                 "/register",
                 "/tipoffs",
+                "/reports/verify",
+                "/reports/verify/NOSUCHCODE",
             ],
         ),
         "person": (person, person_pages),

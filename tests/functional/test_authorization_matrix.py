@@ -100,6 +100,11 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED,
     "GET /api/v1/evidence/{evidence_id}": AUTHENTICATED,
     "GET /api/v1/repair-options": PERSON,
+    "POST /api/v1/reports": AUTHENTICATED - {"auditor", "platform"},
+    "GET /api/v1/reports/{report_number}.pdf": AUTHENTICATED - {"auditor", "platform"},
+    "GET /api/v1/reports/{report_number}.html": AUTHENTICATED - {"auditor", "platform"},
+    "GET /api/v1/reports/verify/{code}": EVERYONE,
+    "POST /api/v1/reports/verify": EVERYONE,
 }
 
 # Codes that mean "this caller may not call this", as opposed to a business refusal such
@@ -193,6 +198,11 @@ PAGES: dict[str, dict[str, int]] = {
             "/console/accounts",
         )
     },
+    "/me/reports": {
+        "anonymous": 303,
+        **{r: 403 for r in AUTHENTICATED - {"person"}},
+    },
+    "/reports/verify": {},
 }
 
 

@@ -11,6 +11,7 @@ from xinyong.cli import (
     checks,
     exchange,
     imports,
+    reports,
     rules,
     setup,
     workflows,
@@ -34,6 +35,7 @@ app.add_typer(catalog.department_app, name="department")
 app.add_typer(setup.apikey_app, name="apikey")
 app.add_typer(accounts.user_app, name="user")
 app.add_typer(exchange.exchange_app, name="exchange")
+app.add_typer(reports.report_app, name="report")
 
 
 if __name__ == "__main__":

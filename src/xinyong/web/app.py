@@ -20,12 +20,14 @@ from xinyong.web.api import (
     checks,
     exchange,
     me,
+    reports,
     subjects,
     submissions,
     users,
     workflows,
 )
 from xinyong.web.pages import account, cases, console, home, remedies, workbench
+from xinyong.web.pages import reports as report_pages
 from xinyong.web.pages.common import render
 
 log = logging.getLogger("xinyong.web")
@@ -106,8 +108,10 @@ def create_app() -> FastAPI:
     app.include_router(authorized.router, prefix="/api/v1")
     app.include_router(users.router, prefix="/api/v1")
     app.include_router(exchange.router, prefix="/api/v1")
+    app.include_router(reports.router, prefix="/api/v1")
     app.include_router(home.router)
     app.include_router(account.router)
+    app.include_router(report_pages.router)
     app.include_router(remedies.router)
     app.include_router(workbench.router)
     app.include_router(cases.router)

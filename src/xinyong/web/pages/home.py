@@ -33,9 +33,11 @@ from xinyong.portal.services import (
 )
 from xinyong.records.ingest import protector_for
 from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import render
+from xinyong.web.pages.common import EXTRA_NAV, render
 
 router = APIRouter(include_in_schema=False)
+
+EXTRA_NAV.append(("/reports/verify", "报告核验"))
 
 
 def search_limiter(request: Request) -> TokenBucket:
