@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     max_cell_chars: int = Field(
         default=4_000, ge=100, description="Longest accepted cell; longer cells reject the row."
     )
+    portal_searches_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Public disclosure searches one client IP may make per minute (a token "
+        "bucket with this burst): the lists are searchable, not downloadable wholesale.",
+    )
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024, description="Largest accepted submission file."
     )

@@ -9,6 +9,7 @@ from xinyong.lists import models as lists_models
 from xinyong.measures import models as measures_models
 from xinyong.notices import models as notices_models
 from xinyong.objections import models as objections_models
+from xinyong.portal import models as portal_models
 from xinyong.queries import models as queries_models
 from xinyong.records import models as records_models
 from xinyong.repair import models as repair_models
@@ -28,6 +29,7 @@ __all__ = [
     "measures_models",
     "notices_models",
     "objections_models",
+    "portal_models",
     "queries_models",
     "records_models",
     "repair_models",

@@ -173,6 +173,31 @@ PAGES: dict[str, dict[str, int]] = {
         "anonymous": 303,
         **{r: 403 for r in AUTHENTICATED - {"person"}},
     },
+    "/disclosures": {},
+    "/disclosures?category=red&q=林小满": {},
+    "/articles/knowledge": {},
+    "/guides": {},
+    # The workbench: departments and the credit office (Permission.VIEW_SUBMISSIONS).
+    "/workbench": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/batches": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/check": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/compare": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/checks": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/objections": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/repairs": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/tipoffs": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/tipoffs": {},
+    # The console: the credit office only.
+    **{
+        path: {"anonymous": 303, **{r: 403 for r in AUTHENTICATED - {"admin"}}}
+        for path in (
+            "/console",
+            "/console/articles",
+            "/console/articles/new",
+            "/console/catalog",
+            "/console/accounts",
+        )
+    },
     "/me/reports": {
         "anonymous": 303,
         **{r: 403 for r in AUTHENTICATED - {"person"}},

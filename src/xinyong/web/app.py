@@ -26,7 +26,7 @@ from xinyong.web.api import (
     users,
     workflows,
 )
-from xinyong.web.pages import account, home
+from xinyong.web.pages import account, cases, console, home, remedies, workbench
 from xinyong.web.pages import reports as report_pages
 from xinyong.web.pages.common import render
 
@@ -112,5 +112,9 @@ def create_app() -> FastAPI:
     app.include_router(home.router)
     app.include_router(account.router)
     app.include_router(report_pages.router)
+    app.include_router(remedies.router)
+    app.include_router(workbench.router)
+    app.include_router(cases.router)
+    app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
