@@ -54,6 +54,16 @@ def _cheap_password_hashing() -> Iterator[None]:
     passwords._hasher = original
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Every test starts with full buckets (the limiter lives in the process)."""
+    from xinyong.web.ratelimit import limiter
+
+    limiter.reset()
+    yield
+    limiter.reset()
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     get_settings.cache_clear()

@@ -87,6 +87,28 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024, description="Largest accepted submission file."
     )
+    rate_login_per_minute: int = Field(
+        default=10,
+        ge=0,
+        description="Login attempts (page and /api/v1/auth/token) per client address and "
+        "per username, per minute and per server process; 0 disables the limit.",
+    )
+    rate_search_per_minute: int = Field(
+        default=60,
+        ge=0,
+        description="Public disclosure searches per client address per minute; 0 disables.",
+    )
+    rate_tipoff_per_minute: int = Field(
+        default=5,
+        ge=0,
+        description="Tip-offs (举报) filed per client address per minute; 0 disables.",
+    )
+    rate_check_per_minute: int = Field(
+        default=60_000,
+        ge=0,
+        description="Check API calls (/api/v1/checks) per API key or account per minute "
+        "and per server process; 0 disables.",
+    )
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from xinyong import __version__
-from xinyong.errors import XinyongError
+from xinyong.errors import TooManyRequests, XinyongError
 from xinyong.web.api import auth, authorized, catalog, checks, me, subjects, submissions, users
 from xinyong.web.pages import account, home
 from xinyong.web.pages.common import render
+from xinyong.web.security import SecurityHeaders
 
 log = logging.getLogger("xinyong.web")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -37,11 +38,19 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(XinyongError)
     async def domain_error(request: Request, exc: XinyongError) -> Response:
+        response: Response
         if _wants_page(request):
-            return render(request, "error.html", status_code=exc.http_status, message=exc.message)
-        return JSONResponse(
-            {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.http_status
-        )
+            response = render(
+                request, "error.html", status_code=exc.http_status, message=exc.message
+            )
+        else:
+            response = JSONResponse(
+                {"error": {"code": exc.code, "message": exc.message}},
+                status_code=exc.http_status,
+            )
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -81,4 +90,5 @@ def create_app() -> FastAPI:
     app.include_router(home.router)
     app.include_router(account.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeaders)
     return app

@@ -21,6 +21,7 @@ from xinyong.measures.batch import compare_file
 from xinyong.measures.services import add_feedback, run_check
 from xinyong.records.ingest import protector_for
 from xinyong.web.deps import CheckerDep, FeedbackDep, SessionDep
+from xinyong.web.ratelimit import limiter
 
 router = APIRouter(tags=["联合奖惩 checks"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -63,7 +64,9 @@ class CheckRead(BaseModel):
 def create_check(body: CheckCreate, session: SessionDep, actor: CheckerDep) -> Any:
     """Which joint rewards and punishments apply to the subject in the scenario, and why.
 
-    A person not in the archive is answered as having no records."""
+    A person not in the archive is answered as having no records. Rate-limited per API key
+    or account (429 with Retry-After)."""
+    limiter.hit("check", actor.name)
     result = run_check(
         session,
         actor,

@@ -38,6 +38,7 @@ from xinyong.web.pages.common import (
     render_with_login_csrf,
     safe_next,
 )
+from xinyong.web.ratelimit import client_address, limiter
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,6 +73,11 @@ def login(
 ) -> Response:
     if not _login_csrf_ok(request, csrf_token):
         return _login_error(request, "页面已失效，请刷新后重新登录", next, 403)
+    try:
+        limiter.hit("login", "ip:" + client_address(request))
+        limiter.hit("login", "user:" + username.lower())
+    except XinyongError as exc:
+        return _login_error(request, exc.message, next, exc.http_status)
     try:
         user = authenticate_password(session, username, password)
     except XinyongError as exc:

@@ -1,0 +1,141 @@
+"""Rate limits on login and the check API; security headers on pages and API answers."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.functional.conftest import PASSWORD, World
+
+
+def test_token_login_is_rate_limited_per_username(https_client: TestClient, world: World) -> None:
+    statuses = [
+        https_client.post(
+            "/api/v1/auth/token", json={"username": "nobody-here", "password": "wrong"}
+        ).status_code
+        for _ in range(11)
+    ]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10] == 429
+    resp = https_client.post(
+        "/api/v1/auth/token", json={"username": "nobody-here", "password": "wrong"}
+    )
+    assert resp.json()["error"]["code"] == "rate_limited"
+    assert int(resp.headers["retry-after"]) >= 1
+
+
+def test_rate_limit_per_address_covers_every_username(
+    https_client: TestClient, world: World
+) -> None:
+    statuses = [
+        https_client.post(
+            "/api/v1/auth/token", json={"username": f"guess{i}", "password": "wrong"}
+        ).status_code
+        for i in range(11)
+    ]
+    assert statuses[-1] == 429
+    # Even the right password is refused while the address is over its limit.
+    resp = https_client.post(
+        "/api/v1/auth/token", json={"username": "admin1", "password": PASSWORD}
+    )
+    assert resp.status_code == 429
+
+
+def test_login_page_is_rate_limited(https_client: TestClient, world: World) -> None:
+    page = https_client.get("/login")
+    assert page.status_code == 200
+    statuses = []
+    for _ in range(11):
+        token = https_client.cookies.get("xy_login_csrf")  # each answer sets a fresh one
+        statuses.append(
+            https_client.post(
+                "/login",
+                data={"username": "admin1", "password": "wrong", "csrf_token": token},
+                headers={"accept": "text/html"},
+            ).status_code
+        )
+    assert statuses[:5] == [401] * 5
+    assert statuses[-1] == 429
+
+
+def test_check_api_is_rate_limited_per_key(
+    https_client: TestClient, world: World, monkeypatch: object
+) -> None:
+    import pytest
+
+    from xinyong.config import get_settings
+    from xinyong.web.ratelimit import limiter
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XINYONG_RATE_CHECK_PER_MINUTE", "3")
+    get_settings.cache_clear()
+    limiter.reset()
+    try:
+        body = {
+            "id_number": world.person_number,
+            "scenario": "ADMIN_LICENSING",
+            "operator": "王经办",
+            "business_ref": "XK-1",
+        }
+        statuses = [
+            https_client.post(
+                "/api/v1/checks", json=body, headers=world.auth("department")
+            ).status_code
+            for _ in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        # Another caller has its own bucket.
+        assert (
+            https_client.post("/api/v1/checks", json=body, headers=world.auth("admin")).status_code
+            == 200
+        )
+    finally:
+        mp.undo()
+        get_settings.cache_clear()
+        limiter.reset()
+
+
+def test_security_headers_on_pages_and_api(https_client: TestClient, world: World) -> None:
+    page = https_client.get("/login")
+    csp = page.headers["content-security-policy"]
+    assert (
+        "script-src 'self'" in csp
+        and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+    )
+    assert "frame-ancestors 'none'" in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["strict-transport-security"].startswith("max-age=")
+    assert page.headers["cache-control"] == "no-store"
+    api = https_client.get("/api/v1/me", headers=world.auth("person"))
+    assert api.status_code == 200
+    assert api.headers["cache-control"] == "no-store"
+    assert api.headers["x-content-type-options"] == "nosniff"
+
+
+def test_no_hsts_over_plain_http(world: World) -> None:
+    from xinyong.web.app import create_app
+
+    with TestClient(create_app()) as client:
+        resp = client.get("/healthz")
+    assert "strict-transport-security" not in resp.headers
+    assert resp.headers["x-frame-options"] == "DENY"
+
+
+def test_templates_have_no_inline_script() -> None:
+    """The CSP forbids inline scripts; a template carrying one would silently break."""
+    import re
+    from pathlib import Path
+
+    import xinyong.web
+
+    templates = Path(xinyong.web.__file__).parent / "templates"
+    offending = []
+    for path in templates.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for tag in re.findall(r"<script\b[^>]*>", text, flags=re.I):
+            if "src=" not in tag.lower():
+                offending.append(f"{path.name}: {tag}")
+        if re.search(r"\son[a-z]+\s*=", text, flags=re.I):
+            offending.append(f"{path.name}: inline event handler")
+    assert offending == []
