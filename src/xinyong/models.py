@@ -1,6 +1,7 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from xinyong.accounts import models as accounts_models
+from xinyong.audit import models as audit_models
 from xinyong.authorizations import models as authorizations_models
 from xinyong.catalog import models as catalog_models
 from xinyong.lists import models as lists_models
@@ -13,6 +14,7 @@ from xinyong.subjects import models as subjects_models
 
 __all__ = [
     "accounts_models",
+    "audit_models",
     "authorizations_models",
     "catalog_models",
     "lists_models",

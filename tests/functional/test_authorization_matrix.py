@@ -33,6 +33,7 @@ SUBMITTERS = frozenset({"admin", "clerk", "department"})
 PERSON = frozenset({"person"})
 INSTITUTION = frozenset({"institution"})
 ADMIN = frozenset({"admin"})
+AUDITORS = frozenset({"admin", "auditor"})
 
 API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/submissions": SUBMITTERS,
@@ -65,6 +66,10 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/users": ADMIN,
     "POST /api/v1/users/{username}/disable": ADMIN,
     "POST /api/v1/users/{username}/enable": ADMIN,
+    "GET /api/v1/audit/events": AUDITORS,
+    "GET /api/v1/audit/verification": AUDITORS,
+    "GET /api/v1/audit/alerts": AUDITORS,
+    "POST /api/v1/audit/alerts/{alert_id}/acknowledge": AUDITORS,
 }
 
 # Codes that mean "this caller may not call this", as opposed to a business refusal such
@@ -97,6 +102,7 @@ def _call(client: TestClient, world: World, operation: str, role: str) -> Any:
         .replace("{kind}", "items")
         .replace("{authorization_id}", "1")
         .replace("{username}", "target1")
+        .replace("{alert_id}", "1")
     )
     headers = world.auth(role)
     if method == "GET":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from xinyong.cli import accounts, archive, catalog, checks, imports, rules, setup
+from xinyong.cli import accounts, archive, audit, catalog, checks, imports, rules, setup
 
 app = typer.Typer(
     help="xinyong 个人公共信用信息平台 — 命令行工具",
@@ -22,6 +22,7 @@ app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(catalog.department_app, name="department")
 app.add_typer(setup.apikey_app, name="apikey")
 app.add_typer(accounts.user_app, name="user")
+app.add_typer(audit.audit_app, name="audit")
 
 
 if __name__ == "__main__":

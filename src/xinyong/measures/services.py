@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
+from xinyong.audit.services import record_event
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.services import current_catalog
 from xinyong.errors import Forbidden, InvalidInput, NotFound
@@ -243,6 +244,8 @@ def run_check(
                 "measures": [d["measure"] for d in decisions],
             },
         )
+    else:
+        record_event(session, actor, "query:check:not_found", target_type="check", target_id=check.id, purpose=scenario_entry.name, basis=QueryBasis.LEGAL_DUTY.value, details={"batch_ref": batch_ref})  # fmt: skip
     return CheckResult(check.id, verdict, decisions, subject is not None)
 
 
@@ -278,6 +281,7 @@ def add_feedback(
     )
     session.add(feedback)
     session.flush()
+    record_event(session, actor, "measures:feedback:added", target_type="check", target_id=check.id, details={"feedback_id": feedback.id, "measure": measure, "applied": applied})  # fmt: skip
     return feedback
 
 

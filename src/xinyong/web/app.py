@@ -11,8 +11,19 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from xinyong import __version__
+from xinyong.config import get_settings, refuse_default_secrets
 from xinyong.errors import TooManyRequests, XinyongError
-from xinyong.web.api import auth, authorized, catalog, checks, me, subjects, submissions, users
+from xinyong.web.api import (
+    audit,
+    auth,
+    authorized,
+    catalog,
+    checks,
+    me,
+    subjects,
+    submissions,
+    users,
+)
 from xinyong.web.pages import account, home
 from xinyong.web.pages.common import render
 from xinyong.web.security import SecurityHeaders
@@ -29,6 +40,7 @@ def _wants_page(request: Request) -> bool:
 
 
 def create_app() -> FastAPI:
+    refuse_default_secrets(get_settings())
     app = FastAPI(
         title="xinyong 个人公共信用信息平台 API",
         version=__version__,
@@ -87,6 +99,7 @@ def create_app() -> FastAPI:
     app.include_router(me.router, prefix="/api/v1")
     app.include_router(authorized.router, prefix="/api/v1")
     app.include_router(users.router, prefix="/api/v1")
+    app.include_router(audit.router, prefix="/api/v1")
     app.include_router(home.router)
     app.include_router(account.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -79,7 +79,7 @@ def login(
     except XinyongError as exc:
         return _login_error(request, exc.message, next, exc.http_status)
     try:
-        user = authenticate_password(session, username, password)
+        user = authenticate_password(session, username, password, channel="web")
     except XinyongError as exc:
         session.commit()  # keep the failure count
         return _login_error(request, exc.message, next, 401)

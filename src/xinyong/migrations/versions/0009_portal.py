@@ -1,0 +1,26 @@
+"""portal tables (issue 7; owner: web work)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-23 11:30:00
+
+Placeholder so that 0010 (audit) chains while the portal work is in flight; the owner's
+migration replaces this file when it lands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0009"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
