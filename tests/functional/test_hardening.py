@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.functional.conftest import PASSWORD, World
+from xinyong.web.ratelimit import limiter
+
+
+@pytest.fixture(autouse=True)
+def _stopped_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Buckets refill with time; slow password hashing must not refill them mid-test."""
+    monkeypatch.setattr(limiter, "clock", lambda: 1_000.0)
+    limiter.reset()
 
 
 def test_token_login_is_rate_limited_per_username(https_client: TestClient, world: World) -> None:
