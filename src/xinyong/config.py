@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         "and per server process; 0 disables.",
     )
 
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines as JSON objects (production) or plain text (a terminal). "
+        "Identity numbers are masked in both.",
+    )
+    log_level: str = Field(default="info", description="Lowest level logged.")
     audit_enabled: bool = Field(
         default=True,
         description="Write the audit trail. Exists only to measure its cost "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from xinyong.cli import accounts, archive, audit, catalog, checks, imports, rules, setup
+from xinyong.cli import accounts, archive, audit, backup, catalog, checks, imports, rules, setup
 
 app = typer.Typer(
     help="xinyong 个人公共信用信息平台 — 命令行工具",
@@ -17,6 +17,7 @@ imports.register(app)
 archive.register(app)
 archive.register_queries(app)
 rules.register(app)
+backup.register(app)
 checks.register(app)
 app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(catalog.department_app, name="department")
@@ -40,6 +41,10 @@ def run() -> None:
     import sys
     import traceback
 
+    from xinyong.identity.scrub import scrub_text
+    from xinyong.logs import configure_logging
+
+    configure_logging(level="warning")
     try:
         app()
     except Exception:
@@ -51,7 +56,7 @@ def run() -> None:
             home.mkdir(parents=True, exist_ok=True)
             with (home / "xinyong-errors.log").open("a", encoding="utf-8") as log:
                 log.write(f"--- {dt.datetime.now(dt.UTC).isoformat()} ref={reference}\n")
-                log.write(traceback.format_exc())
+                log.write(scrub_text(traceback.format_exc()))
         except OSError:
             pass
         sys.stderr.write(f"错误：发生内部错误，操作未完成（参考编号 {reference}，详见错误日志）\n")

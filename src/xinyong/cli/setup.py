@@ -104,13 +104,16 @@ def register(app: typer.Typer) -> None:
 def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from xinyong.logs import uvicorn_log_config
+
     console.print(f"xinyong 服务：http://{host}:{port}/")
     uvicorn.run(
         "xinyong.web.app:create_app",
+        log_config=uvicorn_log_config(),
         factory=True,
         host=host,
         port=port,
         workers=workers,
         access_log=False,
-        log_level="warning",
+        log_level=get_settings().log_level,
     )
