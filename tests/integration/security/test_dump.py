@@ -71,7 +71,7 @@ def test_dump_contains_no_identity_number(instance: Instance, tmp_path: Path) ->
                 "-n",
                 instance.schema or "",
                 url.database or "test",
-            ],  # fmt: skip
+            ],
             capture_output=True,
             check=True,
         ).stdout
