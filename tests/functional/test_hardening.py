@@ -148,3 +148,58 @@ def test_templates_have_no_inline_script() -> None:
         if re.search(r"\son[a-z]+\s*=", text, flags=re.I):
             offending.append(f"{path.name}: inline event handler")
     assert offending == []
+
+
+def test_oversized_bodies_are_refused_before_parsing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xinyong.config import get_settings
+    from xinyong.web.app import create_app
+
+    monkeypatch.setenv("XINYONG_MAX_UPLOAD_BYTES", str(64 * 1024))
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app(), base_url="https://testserver") as client:
+            big = b"a" * (2 << 20)
+            declared = client.post(
+                "/api/v1/submissions",
+                files={"file": ("big.csv", big, "text/csv")},
+                headers=world.auth("department"),
+            )
+            assert declared.status_code == 413
+            assert declared.json()["error"]["code"] == "too_large"
+
+            def chunks():  # type: ignore[no-untyped-def]
+                for _ in range(40):
+                    yield b"x" * 65536
+
+            streamed = client.post(
+                "/api/v1/auth/token",
+                content=chunks(),
+                headers={"content-type": "application/json"},
+            )
+            assert streamed.status_code == 413
+            # Under the body limit but over the file limit: the handler's own check.
+            small = client.post(
+                "/api/v1/submissions",
+                files={"file": ("mid.csv", b"a" * (200 * 1024), "text/csv")},
+                headers=world.auth("department"),
+            )
+            assert small.status_code == 422 and small.json()["error"]["code"] == "too_large"
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+def test_xlsx_bomb_upload_is_refused(https_client: TestClient, world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.unit.records.test_parsers import _bomb
+
+    path = _bomb(tmp_path / "bomb.xlsx", 300 << 20)
+    resp = https_client.post(
+        "/api/v1/submissions",
+        files={"file": ("bomb.xlsx", path.read_bytes(), "application/octet-stream")},
+        headers=world.auth("department"),
+    )
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "too_large"
+    assert "压缩炸弹" in resp.json()["error"]["message"]

@@ -26,7 +26,7 @@ from xinyong.web.api import (
 )
 from xinyong.web.pages import account, home
 from xinyong.web.pages.common import render
-from xinyong.web.security import SecurityHeaders
+from xinyong.web.security import BodySizeLimit, SecurityHeaders
 
 log = logging.getLogger("xinyong.web")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -103,5 +103,7 @@ def create_app() -> FastAPI:
     app.include_router(home.router)
     app.include_router(account.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Room above the largest file for the multipart envelope and form fields.
+    app.add_middleware(BodySizeLimit, limit=get_settings().max_upload_bytes + (1 << 20))
     app.add_middleware(SecurityHeaders)
     return app

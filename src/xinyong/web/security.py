@@ -71,3 +71,81 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodySizeLimit:
+    """Refuses request bodies over ``limit`` bytes before anything spools them to disk.
+
+    A declared ``Content-Length`` over the limit is answered 413 at once; a body sent
+    without one (chunked) is counted as it arrives and cut off at the limit. Without this,
+    the multipart parser would write any upload to a temporary file before the handler's
+    own size check ran."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await _too_large(send, self.limit)
+                return
+        seen = 0
+        tripped = False
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen, tripped
+            if tripped:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    # The app sees the client gone and stops reading; it answers nothing.
+                    tripped = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if tripped:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not tripped:
+                raise
+        if tripped and not started:
+            await _too_large(send, self.limit)
+
+
+def _message(limit: int) -> str:  # Chinese, as every error
+    return f"请求内容超过 {limit // (1 << 20)} MB 上限"
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    import json
+
+    body = json.dumps(
+        {"error": {"code": "too_large", "message": _message(limit)}}, ensure_ascii=False
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
