@@ -70,39 +70,47 @@ def register_queries(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """查询记录：谁、何时、为何、依据什么查询了该主体的信息。"""
-        from xinyong.queries.services import queries_of
+        from xinyong.queries.services import query_log_view
 
         protector = protector_for()
         with cli_session() as session:
             subject = find_subject(session, protector, id_number)
             if subject is None:
                 fail("档案中没有该主体")
-            rows: list[dict[str, Any]] = [
-                {
-                    "id": q.id,
-                    "queried_at": q.queried_at.isoformat(),
-                    "actor": q.actor,
-                    "organisation": q.organisation,
-                    "channel": q.channel,
-                    "action": q.action,
-                    "purpose": q.purpose,
-                    "basis": q.basis,
-                    "authorization_id": q.authorization_id,
-                    "returned": q.returned,
-                }
-                for q in queries_of(session, subject.id)
-            ]
+            rows: list[dict[str, Any]] = query_log_view(session, subject.id, limit=1_000_000)
         if as_json:
             print_json(rows)
             return
         table = Table("时间", "查询人", "单位", "事项", "目的", "依据")
         for q in rows:
+            basis = q["basis_name"]
+            if q["authorization_id"]:
+                basis += f"（授权 #{q['authorization_id']}）"
             table.add_row(
-                q["queried_at"][:19],
+                q["queried_at"][:19].replace("T", " "),
                 q["actor"],
                 q["organisation"] or "-",
-                q["action"],
+                q["action_name"],
                 q["purpose"],
-                q["basis"],
+                basis,
             )
         console.print(table)
+
+    @app.command("purge-queries")
+    def purge_queries(
+        on: Annotated[str | None, typer.Option(help="按此日期计算（默认今天）")] = None,
+    ) -> None:
+        """删除超过保存期限（默认 10 年）的查询记录。"""
+        import datetime as dt
+
+        from xinyong.config import get_settings
+        from xinyong.queries.services import purge_query_log
+
+        try:
+            day = dt.date.fromisoformat(on) if on else dt.date.today()
+        except ValueError:
+            fail(f"日期“{on}”格式不正确，应为 YYYY-MM-DD")
+        years = get_settings().query_log_retention_years
+        with cli_session() as session:
+            removed = purge_query_log(session, day, years)
+        console.print(f"已删除 {removed} 条超过 {years} 年保存期限的查询记录")

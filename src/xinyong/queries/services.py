@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
 from xinyong.audit.services import record_event
+from xinyong.db import affected
 from xinyong.queries.models import QueryBasis, QueryLog
 
 
@@ -94,3 +96,19 @@ def query_log_view(
         }
         for q in rows
     ]
+
+
+def retention_cutoff(on: dt.date, years: int) -> dt.datetime:
+    """Entries older than this are past retention (default ten years). Pure."""
+    try:
+        day = on.replace(year=on.year - years)
+    except ValueError:  # 29 February
+        day = on.replace(year=on.year - years, day=28)
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+def purge_query_log(session: Session, on: dt.date, years: int) -> int:
+    """Delete query log entries past retention; returns how many."""
+    return affected(
+        session.execute(delete(QueryLog).where(QueryLog.queried_at < retention_cutoff(on, years)))
+    )

@@ -23,6 +23,7 @@ from xinyong.web.api import (
     subjects,
     submissions,
     users,
+    workflows,
 )
 from xinyong.web.pages import account, home
 from xinyong.web.pages.common import render
@@ -95,6 +96,7 @@ def create_app() -> FastAPI:
     app.include_router(subjects.router, prefix="/api/v1")
     app.include_router(catalog.router, prefix="/api/v1")
     app.include_router(checks.router, prefix="/api/v1")
+    app.include_router(workflows.router, prefix="/api/v1")
     app.include_router(auth.router, prefix="/api/v1")
     app.include_router(me.router, prefix="/api/v1")
     app.include_router(authorized.router, prefix="/api/v1")

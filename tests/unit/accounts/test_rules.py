@@ -178,8 +178,8 @@ def test_production_hash_is_argon2id_with_documented_parameters() -> None:
         type=Type.ID,
     )
     encoded = hasher.hash("Test-password-2026")
-    assert encoded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
-    assert passwords.DUMMY_HASH.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert encoded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert passwords.DUMMY_HASH.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert hasher.verify(encoded, "Test-password-2026")
 
 
