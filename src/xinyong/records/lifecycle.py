@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 
+from xinyong.actors import SYSTEM
+from xinyong.audit.services import record_event
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
 from xinyong.db import affected, utcnow
@@ -56,6 +58,7 @@ def expire(session: Session, on: dt.date) -> ExpireResult:
         )
     )
     notices = _queue_display_ending(session, on)
+    record_event(session, SYSTEM, "records:display:expired", details={"on": on.isoformat(), "records": records or 0, "entries_ended": ended or 0, "notices": notices})  # fmt: skip
     return ExpireResult(records or 0, ended or 0, notices)
 
 
