@@ -196,3 +196,28 @@ def test_cli_verify_anchor_and_tamper(session: Session, tmp_path: Path, world: W
                 os.environ[k] = v
         get_settings.cache_clear()
     assert not verify(session).ok
+
+
+def test_account_and_authorization_changes_are_audited(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    start = head_of(session)[0]
+    created = https_client.post(
+        "/api/v1/users",
+        json={"username": "newclerk", "password": PASSWORD, "role": "clerk", "department": "WDEPT"},
+        headers=world.auth("admin"),
+    )
+    assert created.status_code == 201, created.text
+    assert https_client.post(
+        "/api/v1/users/newclerk/disable", headers=world.auth("admin")
+    ).is_success
+    auth_id = grant(https_client, world)["id"]
+    assert https_client.post(
+        f"/api/v1/me/authorizations/{auth_id}/revoke", headers=world.auth("person")
+    ).is_success
+    acted = actions_since(session, start)
+    assert ("accounts:user:created", "user:admin1") in acted
+    assert ("accounts:user:disabled", "user:admin1") in acted
+    assert ("authorizations:authorization:granted", "user:linxiaoman") in acted
+    assert ("authorizations:authorization:revoked", "user:linxiaoman") in acted
+    assert verify(session).ok
