@@ -1,7 +1,6 @@
 """The hash chain, pure: canonical serialisation, hashing, and the verification walk.
 
-Each event's hash is ``SHA-256(prev_hash ‖ canonical JSON of its content)``, the content
-including its own ``seq``. Changing, deleting, inserting or reordering an event therefore
+Each event's hash is ``SHA-256(prev_hash ":" seq ":" canonical JSON of its content)``. Changing, deleting, inserting or reordering an event therefore
 breaks the chain at that point; rewriting every hash after a change is caught only by a
 signed anchor (``anchors.py``) taken before the rewrite.
 
@@ -59,10 +58,10 @@ def timestamp(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def serialise(content: EventContent) -> bytes:
+def body_of(content: EventContent) -> str:
+    """Everything the event says except its seq, as one canonical JSON text."""
     return canonical_json(
         [
-            content.seq,
             timestamp(content.occurred_at),
             content.action,
             content.actor,
@@ -75,14 +74,18 @@ def serialise(content: EventContent) -> bytes:
             content.basis,
             content.details,
         ]
-    ).encode("utf-8")
+    )
+
+
+def hash_of(prev_hash: str, seq: int, body: str) -> str:
+    """``SHA-256(prev_hash ":" seq ":" body)`` in hex. Simple enough that PostgreSQL
+    computes the same with ``sha256(convert_to(prev || ':' || seq || ':' || body, 'UTF8'))``
+    (``services`` appends a single event that way, in one statement)."""
+    return hashlib.sha256(f"{prev_hash}:{seq}:{body}".encode()).hexdigest()
 
 
 def event_hash(prev_hash: str, content: EventContent) -> str:
-    digest = hashlib.sha256()
-    digest.update(prev_hash.encode("ascii"))
-    digest.update(serialise(content))
-    return digest.hexdigest()
+    return hash_of(prev_hash, content.seq, body_of(content))
 
 
 def chain(prev_hash: str, contents: Iterable[EventContent]) -> list[ChainedEvent]:

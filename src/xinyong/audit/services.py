@@ -32,6 +32,7 @@ from xinyong.audit.chain import (
     ChainedEvent,
     EventContent,
     Verification,
+    body_of,
     canonical_json,
     chain,
     check_anchors,
@@ -133,6 +134,12 @@ def append_pending(session: Session) -> int:
         return 0
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
+    if postgres and len(pending) == 1:
+        # The common case (one event per transaction) in one round trip: lock the head,
+        # hash in the database, insert, move the head. Same hash as chain.hash_of.
+        p = pending[0]
+        conn.execute(_APPEND_ONE, {**_params(p), "body": body_of(p.content(0))})
+        return 1
     if postgres:
         head = conn.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"))
     else:
@@ -187,6 +194,35 @@ def append_pending(session: Session) -> int:
             {"seq": last.content.seq, "hash": last.hash},
         )
     return len(rows)
+
+
+_CONTENT = (
+    "occurred_at",
+    "action",
+    "actor",
+    "role",
+    "organisation",
+    "channel",
+    "target_type",
+    "target_id",
+    "purpose",
+    "basis",
+    "details",
+)
+_APPEND_ONE = text(
+    "WITH head AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE), "
+    "ev AS (SELECT seq + 1 AS seq, hash AS prev, encode(sha256(convert_to("
+    "hash || ':' || (seq + 1)::text || ':' || CAST(:body AS text), 'UTF8')), 'hex') AS hash "
+    "FROM head), "
+    f"ins AS (INSERT INTO audit_events (seq, {', '.join(_CONTENT)}, prev_hash, hash) "
+    f"SELECT ev.seq, {', '.join(':' + c for c in _CONTENT)}, ev.prev, ev.hash FROM ev "
+    "RETURNING seq, hash) "
+    "UPDATE audit_head SET seq = ins.seq, hash = ins.hash FROM ins WHERE audit_head.id = 1"
+)
+
+
+def _params(p: PendingEvent) -> dict[str, Any]:
+    return {c: getattr(p, c) for c in _CONTENT}
 
 
 _COLUMNS = (
