@@ -118,6 +118,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Tip-offs accepted per client address per hour (举报限流).",
     )
+    exchange_upper_url: str | None = Field(
+        default=None, description="The upper credit platform's base URL (共享交换); unset: no push."
+    )
+    exchange_upper_key: str | None = Field(
+        default=None, description="The API key the upper platform issued to this platform."
+    )
+    exchange_source: str | None = Field(
+        default=None, description="This platform's code at the upper platform (default: region)."
+    )
     realname_verifier: str = Field(
         default="demo",
         description="Real-name verifier: `demo` (people of the demo city) or "

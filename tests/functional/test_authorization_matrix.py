@@ -25,6 +25,7 @@ ROLES = (
     "person",
     "institution",
     "auditor",
+    "platform",
 )
 AUTHENTICATED = frozenset(ROLES) - {"anonymous"}
 EVERYONE = frozenset(ROLES)
@@ -73,6 +74,7 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "GET /api/v1/audit/verification": AUDITORS,
     "GET /api/v1/audit/alerts": AUDITORS,
     "POST /api/v1/audit/alerts/{alert_id}/acknowledge": AUDITORS,
+    "POST /api/v1/exchange/changes": frozenset({"platform"}),
     # workflows: objections, repair, commitments, tip-offs, notices, interviews
     "POST /api/v1/objections": APPLICANTS,
     "GET /api/v1/objections": AUTHENTICATED,
@@ -178,7 +180,7 @@ PAGES: dict[str, dict[str, int]] = {
 @pytest.mark.parametrize("path", sorted(PAGES))
 def test_page_access(https_client: TestClient, world: World, path: str) -> None:
     for role in ROLES:
-        if role == "department":
+        if role in ("department", "platform"):
             continue  # an API key has no browser session
         https_client.cookies.clear()
         # Pages authenticate with the session cookie; a bearer token works the same way for

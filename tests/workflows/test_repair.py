@@ -151,7 +151,9 @@ def test_repair_end_to_end(session: Session, case: Case, other_dept: Department)
         "approve",
     ]
     [outbox] = session.scalars(
-        select(ExchangeOutbox).where(ExchangeOutbox.entity_id == case.record.id)
+        select(ExchangeOutbox).where(
+            ExchangeOutbox.entity == "record", ExchangeOutbox.entity_id == case.record.id
+        )
     )
     assert outbox.kind == "record:repaired" and outbox.payload["state"] == "repaired"
     told = session.scalar(select(Notice).where(Notice.kind == "repair:approved"))

@@ -26,6 +26,7 @@ class Permission(enum.StrEnum):
     READ_AUDIT = "read_audit"
     OWN_ARCHIVE = "own_archive"  # 本人档案、查询记录、授权
     AUTHORIZED_QUERY = "authorized_query"  # 经授权查询
+    EXCHANGE = "exchange"  # 共享交换：接收下级平台推送
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -75,6 +76,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.PERSON: frozenset({Permission.OWN_ARCHIVE}),
     Role.INSTITUTION: frozenset({Permission.AUTHORIZED_QUERY}),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
+    Role.PLATFORM: frozenset({Permission.EXCHANGE}),
 }
 
 PERMISSION_DENIED: dict[Permission, str] = {
@@ -91,6 +93,7 @@ PERMISSION_DENIED: dict[Permission, str] = {
     Permission.READ_AUDIT: "无权查看审计记录",
     Permission.OWN_ARCHIVE: "仅信息主体本人可以访问",
     Permission.AUTHORIZED_QUERY: "仅授权查询机构可以访问",
+    Permission.EXCHANGE: "仅经登记的下级信用平台可以推送",
 }
 
 

@@ -11,6 +11,7 @@ from xinyong.cli import (
     backup,
     catalog,
     checks,
+    exchange,
     imports,
     rules,
     setup,
@@ -36,6 +37,7 @@ app.add_typer(catalog.department_app, name="department")
 app.add_typer(setup.apikey_app, name="apikey")
 app.add_typer(accounts.user_app, name="user")
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(exchange.exchange_app, name="exchange")
 
 
 if __name__ == "__main__":

@@ -314,6 +314,7 @@ def _validated_chunks(
 
 def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[int]) -> None:
     """What new or changed records imply: list memberships and the subjects' scores."""
+    from xinyong.exchange.services import queue_change
     from xinyong.lists.services import sync_entries_from_records
     from xinyong.notices.services import queue_new_record_notices
     from xinyong.scoring.services import rescore_subjects
@@ -322,6 +323,7 @@ def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[i
     sync_entries_from_records(session, today, batch_id=batch_id)
     rescore_subjects(session, subject_ids, today)
     queue_new_record_notices(session, batch_id)
+    queue_change(session, "batch:merged", "batch", batch_id, {"batch_id": batch_id})
 
 
 def ingest_file(

@@ -12,13 +12,14 @@ from fastapi.staticfiles import StaticFiles
 
 from xinyong import __version__
 from xinyong.config import get_settings, refuse_default_secrets
-from xinyong.errors import TooManyRequests, XinyongError
+from xinyong.errors import InvalidInput, TooManyRequests, XinyongError
 from xinyong.web.api import (
     audit,
     auth,
     authorized,
     catalog,
     checks,
+    exchange,
     me,
     subjects,
     submissions,
@@ -76,6 +77,14 @@ def create_app() -> FastAPI:
             status_code=422,
         )
 
+    @app.exception_handler(OverflowError)
+    async def number_out_of_range(request: Request, exc: OverflowError) -> Response:
+        # A number larger than any id the database can hold (SQLite raises; PostgreSQL
+        # simply finds nothing): the request is wrong, not the server.
+        return await domain_error(
+            request, InvalidInput("数值超出允许范围", code="number_out_of_range")
+        )
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
@@ -102,6 +111,7 @@ def create_app() -> FastAPI:
     app.include_router(authorized.router, prefix="/api/v1")
     app.include_router(users.router, prefix="/api/v1")
     app.include_router(audit.router, prefix="/api/v1")
+    app.include_router(exchange.router, prefix="/api/v1")
     app.include_router(home.router)
     app.include_router(account.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -2,10 +2,9 @@
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-11-23 11:30:00
+Create Date: 2026-11-23 11:55:00
 
-Placeholder so that 0010 (audit) chains while the portal work is in flight; the owner's
-migration replaces this file when it lands.
+Reserved slot so parallel work keeps one linear history; the owner fills it in.
 """
 
 from __future__ import annotations
