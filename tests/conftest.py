@@ -19,6 +19,9 @@ _HOME = Path(tempfile.mkdtemp(prefix="xinyong-test-home-"))
 os.environ["XINYONG_HOME"] = str(_HOME)
 os.environ["XINYONG_BLIND_INDEX_KEY"] = base64.b64encode(b"b" * 32).decode()
 os.environ["XINYONG_ENCRYPTION_KEY"] = base64.b64encode(b"e" * 32).decode()
+# The keys above are placeholders: only demo mode accepts them (tests/unit/test_config.py
+# checks that anything else refuses them).
+os.environ["XINYONG_DEMO"] = "1"
 TEST_DATABASE_URL = os.environ.get("XINYONG_TEST_DATABASE_URL") or ""
 if TEST_DATABASE_URL:
     os.environ["XINYONG_DATABASE_URL"] = TEST_DATABASE_URL
@@ -52,6 +55,16 @@ def _cheap_password_hashing() -> Iterator[None]:
     )
     yield
     passwords._hasher = original
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Every test starts with full buckets (the limiter lives in the process)."""
+    from xinyong.web.ratelimit import limiter
+
+    limiter.reset()
+    yield
+    limiter.reset()
 
 
 @pytest.fixture(scope="session")

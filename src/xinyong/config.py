@@ -27,6 +27,12 @@ KEY_FILE_NAME = "keys.json"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore")
 
+    demo: bool = Field(
+        default=False,
+        description="Demo mode, set by `xinyong demo`: the only mode that accepts "
+        "placeholder secrets (weak keys) and serves plain HTTP cookies. Outside it the "
+        "server refuses to start with such secrets.",
+    )
     home: Path = Field(
         default=Path("./var"),
         description="Directory for the embedded database, key file, uploads and anchors.",
@@ -177,6 +183,85 @@ class Settings(BaseSettings):
         "limit. They are free in any case (征信业管理条例 Art. 17 asks for at least two free "
         "reports a year; public platforms give them without limit).",
     )
+    rate_login_per_minute: int = Field(
+        default=10,
+        ge=0,
+        description="Login attempts (page and /api/v1/auth/token) per client address and "
+        "per username, per minute and per server process; 0 disables the limit.",
+    )
+    rate_search_per_minute: int = Field(
+        default=60,
+        ge=0,
+        description="Public disclosure searches per client address per minute; 0 disables.",
+    )
+    rate_tipoff_per_minute: int = Field(
+        default=5,
+        ge=0,
+        description="Tip-offs (举报) filed per client address per minute; 0 disables.",
+    )
+    rate_check_per_minute: int = Field(
+        default=60_000,
+        ge=0,
+        description="Check API calls (/api/v1/checks) per API key or account per minute "
+        "and per server process; 0 disables.",
+    )
+
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines as JSON objects (production) or plain text (a terminal). "
+        "Identity numbers are masked in both.",
+    )
+    log_level: str = Field(default="info", description="Lowest level logged.")
+    audit_enabled: bool = Field(
+        default=True,
+        description="Write the audit trail. Exists only to measure its cost "
+        "(bench/audit_bench.py); never turn it off in service.",
+    )
+    audit_signing_key: str | None = Field(
+        default=None,
+        description="Base64 Ed25519 private key (32 bytes) that signs audit anchors "
+        "(`xinyong audit keygen`). On the embedded default the key file may hold it.",
+    )
+    audit_public_key: str | None = Field(
+        default=None,
+        description="Base64 Ed25519 public key that verifies anchors; derived from the "
+        "signing key when unset. Give auditors only this one.",
+    )
+    audit_working_hours: str = Field(
+        default="08:00-19:00",
+        description="Working hours (Asia/Shanghai) on working days; personal-data reads "
+        "outside them raise an alert.",
+    )
+    audit_baseline_days: int = Field(
+        default=30, ge=1, description="Days of history that make an operator's baseline."
+    )
+    audit_query_factor: float = Field(
+        default=3.0,
+        gt=1,
+        description="Alert when an operator queries more than this many times their "
+        "daily baseline of distinct persons.",
+    )
+    audit_query_floor: int = Field(
+        default=50,
+        ge=1,
+        description="…and at least this many distinct persons in the day (new operators "
+        "and quiet days do not alert).",
+    )
+    audit_refused_threshold: int = Field(
+        default=5, ge=1, description="Refused queries by one caller within an hour that alert."
+    )
+    audit_failed_login_threshold: int = Field(
+        default=10,
+        ge=1,
+        description="Failed logins for one account (or from unknown usernames) within an "
+        "hour that alert.",
+    )
+    audit_bulk_export_rows: int = Field(
+        default=1_000,
+        ge=1,
+        description="Rows of personal data in exports (batch comparisons, reports) by one "
+        "caller within a day that alert.",
+    )
 
     @property
     def is_sqlite(self) -> bool:
@@ -234,19 +319,99 @@ def load_keys(settings: Settings) -> Keys:
     )
 
 
+def _new_audit_signing_key() -> str:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    raw = Ed25519PrivateKey.generate().private_bytes(
+        Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+    )
+    return base64.b64encode(raw).decode()
+
+
+def read_key_file(settings: Settings) -> dict[str, str]:
+    """The embedded default's key file, or {} when there is none."""
+    if not settings.key_file.exists():
+        return {}
+    data: dict[str, str] = json.loads(settings.key_file.read_text(encoding="utf-8"))
+    return data
+
+
 def create_key_file(settings: Settings) -> bool:
-    """Write a fresh key file for the embedded default; never overwrite one."""
+    """Write a fresh key file for the embedded default; never overwrite a key in it.
+
+    A key file from before the audit trail gets an anchor signing key added."""
     if settings.key_file.exists():
-        return False
+        data = read_key_file(settings)
+        if "audit_signing_key" in data:
+            return False
+        data["audit_signing_key"] = _new_audit_signing_key()
+        tmp = settings.key_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, settings.key_file)
+        return True
     settings.home.mkdir(parents=True, exist_ok=True)
     data = {
         "blind_index_key": base64.b64encode(secrets.token_bytes(32)).decode(),
         "encryption_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "audit_signing_key": _new_audit_signing_key(),
     }
     fd = os.open(settings.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh)
     return True
+
+
+# Values copied from documentation or examples; a key equal to one of them is no secret.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        base64.b64encode(bytes(32)).decode(),
+        base64.b64encode(b"change-me-change-me-change-me-32").decode(),
+    }
+)
+
+
+def weak_secret(value: str) -> bool:
+    """A placeholder: a documented example, or far fewer distinct bytes than random ones.
+
+    32 random bytes have about 29 distinct values; fewer than 16 happens by chance with a
+    probability below 1e-12, and catches keys such as ``b"b" * 32``."""
+    if value in PLACEHOLDER_SECRETS:
+        return True
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        return False  # malformed keys are refused where they are decoded
+    return len(set(raw)) < 16
+
+
+def default_secret_problems(settings: Settings) -> list[str]:
+    """Secrets left at placeholder values, by name. Pure."""
+    named = {
+        "XINYONG_BLIND_INDEX_KEY": settings.blind_index_key,
+        "XINYONG_ENCRYPTION_KEY": settings.encryption_key,
+        "XINYONG_AUDIT_SIGNING_KEY": settings.audit_signing_key,
+    }
+    return [name for name, value in named.items() if value and weak_secret(value)]
+
+
+def refuse_default_secrets(settings: Settings) -> None:
+    """Outside demo mode, refuse to serve with placeholder secrets."""
+    if settings.demo:
+        return
+    problems = default_secret_problems(settings)
+    if problems:
+        raise ConfigurationError(
+            "以下密钥仍是示例或弱密钥，非演示模式下拒绝启动："
+            + "、".join(problems)
+            + "（请用随机生成的 32 字节密钥，Base64 编码）"
+        )
 
 
 @lru_cache(maxsize=1)

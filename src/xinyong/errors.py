@@ -48,6 +48,17 @@ class Conflict(XinyongError):
     http_status = 409
 
 
+class TooManyRequests(XinyongError):
+    """A rate limit was hit; ``retry_after`` seconds until the next attempt may pass."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 class InvalidTransition(Conflict):
     code = "invalid_transition"
 

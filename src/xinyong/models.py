@@ -1,6 +1,7 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from xinyong.accounts import models as accounts_models
+from xinyong.audit import models as audit_models
 from xinyong.authorizations import models as authorizations_models
 from xinyong.catalog import models as catalog_models
 from xinyong.commitments import models as commitments_models
@@ -21,6 +22,7 @@ from xinyong.workflows import models as workflows_models
 
 __all__ = [
     "accounts_models",
+    "audit_models",
     "authorizations_models",
     "catalog_models",
     "commitments_models",

@@ -34,6 +34,7 @@ SUBMITTERS = frozenset({"admin", "clerk", "department"})
 PERSON = frozenset({"person"})
 INSTITUTION = frozenset({"institution"})
 ADMIN = frozenset({"admin"})
+AUDITORS = frozenset({"admin", "auditor"})
 APPLICANTS = frozenset({"person", "institution", "admin"})  # 本人, 受托机构, 信用办窗口
 REVIEWERS = frozenset({"admin", "reviewer"})
 STAFF = frozenset({"admin", "clerk", "reviewer"})
@@ -69,6 +70,10 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/users": ADMIN,
     "POST /api/v1/users/{username}/disable": ADMIN,
     "POST /api/v1/users/{username}/enable": ADMIN,
+    "GET /api/v1/audit/events": AUDITORS,
+    "GET /api/v1/audit/verification": AUDITORS,
+    "GET /api/v1/audit/alerts": AUDITORS,
+    "POST /api/v1/audit/alerts/{alert_id}/acknowledge": AUDITORS,
     "POST /api/v1/exchange/changes": frozenset({"platform"}),
     # workflows: objections, repair, commitments, tip-offs, notices, interviews
     "POST /api/v1/objections": APPLICANTS,
@@ -137,6 +142,7 @@ def _call(client: TestClient, world: World, operation: str, role: str) -> Any:
         .replace("{kind}", "items")
         .replace("{authorization_id}", "1")
         .replace("{username}", "target1")
+        .replace("{alert_id}", "1")
         .replace("{objection_id}", "1")
         .replace("{record_id}", "1")
         .replace("{application_id}", "1")

@@ -31,7 +31,8 @@ from xinyong.accounts.passwords import (
     verify_password,
 )
 from xinyong.accounts.realname import RealNameVerifier, configured_verifier
-from xinyong.actors import DEPARTMENT_ROLES, Actor, Role
+from xinyong.actors import DEPARTMENT_ROLES, SYSTEM, Actor, Role
+from xinyong.audit.services import record_event
 from xinyong.catalog.models import Department
 from xinyong.config import get_settings
 from xinyong.db import utcnow
@@ -93,8 +94,11 @@ def create_user(
     department_code: str | None = None,
     institution_name: str | None = None,
     subject_id: int | None = None,
+    by: Actor | None = None,
 ) -> User:
-    """An account of any role except person (persons sign up with real-name verification)."""
+    """An account of any role except person (persons sign up with real-name verification).
+
+    ``by``: who creates it, for the audit trail (the platform itself when not given)."""
     if not USERNAME.match(username):
         raise InvalidInput(
             "用户名须为 3–64 位字母、数字、下划线、点或连字符", code="invalid_username"
@@ -137,6 +141,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    record_event(session, by or SYSTEM, "accounts:user:created", target_type="user", target_id=user.id, details={"username": username, "role": role_value.value, "department_id": department_id, "institution_id": institution_id})  # fmt: skip
     return user
 
 
@@ -168,6 +173,7 @@ def register_person(
         role=Role.PERSON,
         display_name=subject.name,
         subject_id=subject.id,
+        by=Actor(name=f"user:{username}", role=Role.PERSON, channel="web"),
     )
 
 
@@ -178,8 +184,9 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def set_active(session: Session, username: str, active: bool) -> User:
+def set_active(session: Session, username: str, active: bool, by: Actor | None = None) -> User:
     user = get_user(session, username)
+    record_event(session, by or SYSTEM, "accounts:user:" + ("enabled" if active else "disabled"), target_type="user", target_id=user.id, details={"username": username})  # fmt: skip
     user.is_active = active
     if not active:
         session.execute(
@@ -191,11 +198,12 @@ def set_active(session: Session, username: str, active: bool) -> User:
     return user
 
 
-def set_password(session: Session, username: str, password: str) -> User:
+def set_password(session: Session, username: str, password: str, by: Actor | None = None) -> User:
     problem = password_problem(password)
     if problem:
         raise InvalidInput(problem, code="weak_password")
     user = get_user(session, username)
+    record_event(session, by or SYSTEM, "accounts:user:password_set", target_type="user", target_id=user.id, details={"username": username})  # fmt: skip
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
@@ -210,19 +218,25 @@ def lockout_minutes(failed: int, threshold: int) -> int:
     return int(min(2 ** (failed - threshold), 24 * 60))
 
 
-def authenticate_password(session: Session, username: str, password: str) -> User:
+def authenticate_password(
+    session: Session, username: str, password: str, channel: str = "api"
+) -> User:
     """The user if the password is right. Wrong or locked: one message that reveals nothing.
 
     Failed attempts are counted in their own transaction by the caller committing; here
-    the counter is updated and the caller decides to commit even when raising.
+    the counter is updated (and the failure audited) and the caller decides to commit even
+    when raising.
     """
     settings = get_settings()
     user = session.scalar(select(User).where(User.username == username))
     now = utcnow()
+    who = Actor(name=f"user:{username[:64]}", role=user.role if user else "unknown", channel=channel, user_id=user.id if user else None)  # fmt: skip
     if user is None:
         verify_password(DUMMY_HASH, password)  # same time as a real check
+        record_event(session, who, "accounts:login:failed", target_type="user", details={"reason": "unknown_user"})  # fmt: skip
         raise Unauthorized("用户名或密码错误", code="bad_credentials")
     if user.locked_until is not None and user.locked_until > now:
+        record_event(session, who, "accounts:login:refused", target_type="user", target_id=user.id, details={"reason": "locked"})  # fmt: skip
         raise Unauthorized("登录失败次数过多，账号已暂时锁定，请稍后再试", code="account_locked")
     if not verify_password(user.password_hash, password):
         user.failed_logins += 1
@@ -231,9 +245,12 @@ def authenticate_password(session: Session, username: str, password: str) -> Use
             user.locked_until = now + dt.timedelta(minutes=minutes)
         session.flush()
         log.info("failed login user_id=%s failures=%s", user.id, user.failed_logins)
+        record_event(session, who, "accounts:login:failed", target_type="user", target_id=user.id, details={"reason": "bad_password", "failures": user.failed_logins, "locked_minutes": minutes})  # fmt: skip
         raise Unauthorized("用户名或密码错误", code="bad_credentials")
     if not user.is_active:
+        record_event(session, who, "accounts:login:refused", target_type="user", target_id=user.id, details={"reason": "disabled"})  # fmt: skip
         raise Unauthorized("账号已停用，请联系信用办", code="account_disabled")
+    record_event(session, who, "accounts:login:succeeded", target_type="user", target_id=user.id)  # fmt: skip
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -341,6 +358,7 @@ def issue_api_key(
     department: Department | None = None,
     expires_at: dt.datetime | None = None,
     institution: Institution | None = None,
+    by: Actor | None = None,
 ) -> str:
     """Create a key and return the secret; only its hash is stored."""
     if role is KeyRole.DEPARTMENT and department is None:
@@ -360,6 +378,7 @@ def issue_api_key(
         )
     )
     session.flush()
+    record_event(session, by or SYSTEM, "accounts:apikey:issued", target_type="api_key", target_id=secret[:10], details={"role": role.value, "department_id": department.id if department else None, "institution_id": institution.id if institution else None, "label": label})  # fmt: skip
     return secret
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Institution
 from xinyong.actors import Actor, Role
+from xinyong.audit.services import record_event
 from xinyong.authorizations.models import Authorization
 from xinyong.authorizations.rules import Grant, grant_problem, refusal
 from xinyong.db import utcnow
@@ -67,6 +68,7 @@ def grant(
     )
     session.add(auth)
     session.flush()
+    record_event(session, actor, "authorizations:authorization:granted", target_type="subject", target_id=subject_id, purpose=purpose, details={"authorization_id": auth.id, "institution_id": institution_id, "scope": scope, "valid_until": valid_until.isoformat()})  # fmt: skip
     return auth
 
 
@@ -79,6 +81,7 @@ def revoke(session: Session, actor: Actor, authorization_id: int) -> Authorizati
     if auth.revoked_at is None:
         auth.revoked_at = utcnow()
         session.flush()
+        record_event(session, actor, "authorizations:authorization:revoked", target_type="subject", target_id=subject_id, details={"authorization_id": auth.id, "institution_id": auth.institution_id})  # fmt: skip
     return auth
 
 
@@ -167,6 +170,7 @@ def require_authorization(
             authorization_id,
             code,
         )
+        record_event(session, actor, "query:authorization:refused", target_type="subject", target_id=subject_id or (auth.subject_id if auth else None), basis="authorization", details={"authorization_id": authorization_id, "scope": scope, "reason": code})  # fmt: skip
         raise Forbidden(f"查询被拒绝：{reason}", code=code)
     assert auth is not None
     auth.uses += 1

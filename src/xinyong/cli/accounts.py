@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from xinyong.accounts import services as accounts
 from xinyong.accounts.models import Institution, User
-from xinyong.actors import ROLE_LABELS
+from xinyong.actors import ROLE_LABELS, cli_operator
 from xinyong.catalog.models import Department
 from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.records.ingest import protector_for
@@ -83,6 +83,7 @@ def add(
                 display_name=display_name,
                 department_code=department,
                 institution_name=institution,
+                by=cli_operator(),
             )
         row = _row(session, user)
     if as_json:
@@ -116,7 +117,7 @@ def list_users(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 def disable(username: str) -> None:
     """停用账号（其登录会话立即失效）。"""
     with cli_session() as session:
-        accounts.set_active(session, username, False)
+        accounts.set_active(session, username, False, by=cli_operator())
     console.print(f"已停用 {username}")
 
 
@@ -124,7 +125,7 @@ def disable(username: str) -> None:
 def enable(username: str) -> None:
     """启用账号。"""
     with cli_session() as session:
-        accounts.set_active(session, username, True)
+        accounts.set_active(session, username, True, by=cli_operator())
     console.print(f"已启用 {username}")
 
 
@@ -136,5 +137,5 @@ def set_password(
     """重置密码（同时解除锁定）。"""
     secret = _password(password)
     with cli_session() as session:
-        accounts.set_password(session, username, secret)
+        accounts.set_password(session, username, secret, by=cli_operator())
     console.print(f"已重置 {username} 的密码")

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from xinyong.db import session_factory
 from xinyong.errors import XinyongError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

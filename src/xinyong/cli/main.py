@@ -7,6 +7,8 @@ import typer
 from xinyong.cli import (
     accounts,
     archive,
+    audit,
+    backup,
     catalog,
     checks,
     exchange,
@@ -28,12 +30,14 @@ imports.register(app)
 archive.register(app)
 archive.register_queries(app)
 rules.register(app)
+backup.register(app)
 checks.register(app)
 workflows.register(app)
 app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(catalog.department_app, name="department")
 app.add_typer(setup.apikey_app, name="apikey")
 app.add_typer(accounts.user_app, name="user")
+app.add_typer(audit.audit_app, name="audit")
 app.add_typer(exchange.exchange_app, name="exchange")
 app.add_typer(reports.report_app, name="report")
 
@@ -53,6 +57,10 @@ def run() -> None:
     import sys
     import traceback
 
+    from xinyong.identity.scrub import scrub_text
+    from xinyong.logs import configure_logging
+
+    configure_logging(level="warning")
     try:
         app()
     except Exception:
@@ -64,7 +72,7 @@ def run() -> None:
             home.mkdir(parents=True, exist_ok=True)
             with (home / "xinyong-errors.log").open("a", encoding="utf-8") as log:
                 log.write(f"--- {dt.datetime.now(dt.UTC).isoformat()} ref={reference}\n")
-                log.write(traceback.format_exc())
+                log.write(scrub_text(traceback.format_exc()))
         except OSError:
             pass
         sys.stderr.write(f"错误：发生内部错误，操作未完成（参考编号 {reference}，详见错误日志）\n")

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
     def expire(
         date: Annotated[str | None, typer.Option("--date", help="按该日期执行（默认今天）")] = None,
     ) -> None:
-        """每日任务：结束到期的公示期和名单，生成即将到期的告知，逾期异议转信用办督办。可重复执行。"""
+        """每日任务：结束到期的公示期和名单，生成即将到期的告知，逾期异议转信用办督办，异常监测扫描。可重复执行。"""
         from xinyong.actors import SYSTEM
         from xinyong.objections.services import escalate_overdue
 
@@ -62,6 +62,13 @@ def register(app: typer.Typer) -> None:
             f"{on}：公示期满 {result.records_expired} 条，移出名单 {result.entries_ended} 条，"
             f"新增到期告知 {result.notices_queued} 条，逾期异议转督办 {len(escalated)} 件"
         )
+        # The daily job also runs the abuse rules over yesterday and today (idempotent).
+        from xinyong.audit.alerts import scan
+
+        with cli_session() as session:
+            scanned = scan(session, SYSTEM, [on - dt.timedelta(days=1), on])
+        if scanned.raised:
+            console.print(f"异常监测：新告警 {len(scanned.raised)} 条（xinyong audit alerts 查看）")
 
     @app.command()
     def rescore(

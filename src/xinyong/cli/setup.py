@@ -11,7 +11,7 @@ from xinyong.accounts.models import KeyRole
 from xinyong.accounts.services import ensure_institution, issue_api_key
 from xinyong.catalog.services import get_department, load_defaults
 from xinyong.cli.common import cli_session, console, fail
-from xinyong.config import create_key_file, get_settings, load_keys
+from xinyong.config import create_key_file, get_settings, load_keys, refuse_default_secrets
 from xinyong.errors import ConfigurationError
 
 apikey_app = typer.Typer(help="API 密钥管理", no_args_is_help=True)
@@ -21,7 +21,7 @@ def initialize() -> None:
     """Keys (embedded default only), schema, default catalog. Idempotent."""
     settings = get_settings()
     if settings.is_sqlite and create_key_file(settings):
-        console.print(f"已创建本地密钥文件 {settings.key_file}")
+        console.print(f"已创建或补全本地密钥文件 {settings.key_file}")
     try:
         load_keys(settings)
     except ConfigurationError as exc:
@@ -59,6 +59,7 @@ def register(app: typer.Typer) -> None:
             # The demo serves plain HTTP on loopback: a Secure cookie would not be kept
             # by every browser there. Production keeps the default (Secure).
             os.environ.setdefault("XINYONG_COOKIE_SECURE", "false")
+            os.environ["XINYONG_DEMO"] = "1"
             get_settings.cache_clear()
             _serve("127.0.0.1", port, 2)
 
@@ -69,6 +70,10 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option(help="工作进程数")] = 2,
     ) -> None:
         """启动生产服务器（多进程，无自动重载）。"""
+        try:
+            refuse_default_secrets(get_settings())
+        except ConfigurationError as exc:
+            fail(exc.message)
         _serve(host, port, workers)
 
     @apikey_app.command("create")
@@ -102,13 +107,16 @@ def register(app: typer.Typer) -> None:
 def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from xinyong.logs import uvicorn_log_config
+
     console.print(f"xinyong 服务：http://{host}:{port}/")
     uvicorn.run(
         "xinyong.web.app:create_app",
+        log_config=uvicorn_log_config(),
         factory=True,
         host=host,
         port=port,
         workers=workers,
         access_log=False,
-        log_level="warning",
+        log_level=get_settings().log_level,
     )

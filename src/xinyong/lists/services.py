@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, column, exists, func, insert, select, ta
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
+from xinyong.audit.services import record_event
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
@@ -265,6 +266,7 @@ def notify_blacklisting(
     )
     session.add(entry)
     session.flush()
+    record_event(session, actor, "lists:blacklist:notified", target_type="list_entry", target_id=entry.id, basis=basis, details={"record_id": record.id, "subject_id": record.subject_id})  # fmt: skip
     queue_notice(
         session,
         entry.subject_id,
@@ -338,6 +340,7 @@ def decide_blacklisting(
             f"救济途径：{entry.remedies}。"
         )
     session.flush()
+    record_event(session, actor, "lists:blacklist:" + ("listed" if list_subject else "withdrawn"), target_type="list_entry", target_id=entry.id, details={"record_id": entry.record_id, "subject_id": entry.subject_id})  # fmt: skip
     queue_notice(
         session,
         entry.subject_id,

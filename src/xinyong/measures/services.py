@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
+from xinyong.audit.services import record_event
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.services import current_catalog
 from xinyong.db import is_postgres, utcnow
@@ -248,7 +249,7 @@ def run_check(
             "decisions": Jsonb(decisions),
             "batch_ref": batch_ref,
             "now": utcnow(),
-            "organisation": actor.department_code,
+            "organisation": actor.organisation_name,
             "channel": actor.channel,
             "action": action,
             "purpose": purpose[:200],
@@ -260,6 +261,11 @@ def run_check(
         with _driver(session).cursor() as cur:
             row = cur.execute(sql, params).fetchone()
         assert row is not None
+        # The same audit event log_query writes on the other path (same transaction).
+        if subject_id is not None:
+            record_event(session, actor, f"query:{action}", target_type="subject", target_id=subject_id, purpose=purpose, basis=basis.value, organisation=actor.organisation_name, details={"check_id": int(row[0])})  # fmt: skip
+        else:
+            record_event(session, actor, "query:check:not_found", target_type="check", target_id=int(row[0]), purpose=purpose, basis=QueryBasis.LEGAL_DUTY.value, details={"batch_ref": batch_ref})  # fmt: skip
         return CheckResult(int(row[0]), verdict, decisions, subject_id is not None)
     check = Check(
         department_id=actor.department_id,
@@ -284,6 +290,8 @@ def run_check(
             basis=basis,
             returned={"check_id": check.id, "verdict": verdict, "measures": measures},
         )
+    else:
+        record_event(session, actor, "query:check:not_found", target_type="check", target_id=check.id, purpose=purpose, basis=QueryBasis.LEGAL_DUTY.value, details={"batch_ref": batch_ref})  # fmt: skip
     return CheckResult(check.id, verdict, decisions, subject_id is not None)
 
 
@@ -319,6 +327,7 @@ def add_feedback(
     )
     session.add(feedback)
     session.flush()
+    record_event(session, actor, "measures:feedback:added", target_type="check", target_id=check.id, details={"feedback_id": feedback.id, "measure": measure, "applied": applied})  # fmt: skip
     return feedback
 
 

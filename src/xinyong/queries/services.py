@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
+from xinyong.audit.services import record_event
 from xinyong.db import affected
 from xinyong.queries.models import QueryBasis, QueryLog
 
@@ -38,6 +39,7 @@ def log_query(
     )
     session.add(entry)
     session.flush()
+    record_event(session, actor, f"query:{action}", target_type="subject", target_id=subject_id, purpose=purpose, basis=basis.value, organisation=entry.organisation, details={"query_log_id": entry.id, "authorization_id": authorization_id})  # fmt: skip
     return entry
 
 

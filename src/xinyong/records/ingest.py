@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
+from xinyong.audit.services import record_event
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
@@ -261,6 +262,7 @@ def ingest_table(
             result.unchanged,
         )
         session.flush()
+        record_event(session, actor, "records:submission:merged", target_type="submission_batch", target_id=batch.id, details={"rows": len(chunk.rows) + len(chunk.errors), "accepted": len(chunk.rows), "rejected": len(chunk.errors), "created": created, "updated": updated, "total_so_far": result.total})  # fmt: skip
         if on_chunk is not None:
             on_chunk()
         if progress is not None:
@@ -272,6 +274,7 @@ def ingest_table(
     batch.status = BatchStatus.DONE.value
     batch.finished_at = utcnow()
     session.flush()
+    record_event(session, actor, "records:submission:completed", target_type="submission_batch", target_id=batch.id, details={"format": record_format, "total": result.total, "accepted": result.accepted, "rejected": result.rejected, "created": result.created, "updated": result.updated, "unchanged": result.unchanged})  # fmt: skip
     return result
 
 
@@ -371,6 +374,7 @@ def record_unreadable(
     )
     session.add(batch)
     session.flush()
+    record_event(session, actor, "records:submission:failed", target_type="submission_batch", target_id=batch.id, details={"code": error.code})  # fmt: skip
     return batch.id
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from xinyong.actors import SYSTEM
+from xinyong.audit.services import record_event
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
 from xinyong.db import is_postgres, utcnow
@@ -96,6 +98,7 @@ def expire(session: Session, on: dt.date) -> ExpireResult:
     ).all()
     touched.update(ended)
     notices = _queue_display_ending(session, on)
+    record_event(session, SYSTEM, "records:display:expired", details={"on": on.isoformat(), "records": records, "entries_ended": len(ended), "notices": notices})  # fmt: skip
     return ExpireResult(records, len(ended), notices, touched_subjects=frozenset(touched))
 
 

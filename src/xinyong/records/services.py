@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
+from xinyong.audit.services import record_event
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import OPEN_LEVEL_NAMES, OpenLevel
 from xinyong.catalog.services import current_catalog
@@ -193,6 +194,7 @@ def change_grade(session: Session, actor: Actor, record_id: int, grade: str, rea
     item = catalog.item(record.item_code)
     archive_version(session, record)
     _, until = display_window(item, found, record.decision_date, profile=get_settings().profile)
+    record_event(session, actor, "records:record:regraded", target_type="record", target_id=record.id, purpose=reason, details={"from": record.grade, "to": found.code, "version": record.version + 1})  # fmt: skip
     record.grade = found.code
     record.grade_source = "department"
     record.grade_set_by = actor.name

@@ -12,8 +12,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 
 from xinyong import __version__
-from xinyong.errors import InvalidInput, XinyongError
+from xinyong.config import get_settings, refuse_default_secrets
+from xinyong.errors import InvalidInput, TooManyRequests, XinyongError
 from xinyong.web.api import (
+    audit,
     auth,
     authorized,
     catalog,
@@ -29,6 +31,7 @@ from xinyong.web.api import (
 from xinyong.web.pages import account, cases, console, home, remedies, workbench
 from xinyong.web.pages import reports as report_pages
 from xinyong.web.pages.common import render
+from xinyong.web.security import BodySizeLimit, SecurityHeaders
 
 log = logging.getLogger("xinyong.web")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -42,6 +45,7 @@ def _wants_page(request: Request) -> bool:
 
 
 def create_app() -> FastAPI:
+    refuse_default_secrets(get_settings())
     app = FastAPI(
         title="xinyong 个人公共信用信息平台 API",
         version=__version__,
@@ -51,11 +55,19 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(XinyongError)
     async def domain_error(request: Request, exc: XinyongError) -> Response:
+        response: Response
         if _wants_page(request):
-            return render(request, "error.html", status_code=exc.http_status, message=exc.message)
-        return JSONResponse(
-            {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.http_status
-        )
+            response = render(
+                request, "error.html", status_code=exc.http_status, message=exc.message
+            )
+        else:
+            response = JSONResponse(
+                {"error": {"code": exc.code, "message": exc.message}},
+                status_code=exc.http_status,
+            )
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -107,6 +119,7 @@ def create_app() -> FastAPI:
     app.include_router(me.router, prefix="/api/v1")
     app.include_router(authorized.router, prefix="/api/v1")
     app.include_router(users.router, prefix="/api/v1")
+    app.include_router(audit.router, prefix="/api/v1")
     app.include_router(exchange.router, prefix="/api/v1")
     app.include_router(reports.router, prefix="/api/v1")
     app.include_router(home.router)
@@ -117,4 +130,7 @@ def create_app() -> FastAPI:
     app.include_router(cases.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Room above the largest file for the multipart envelope and form fields.
+    app.add_middleware(BodySizeLimit, limit=get_settings().max_upload_bytes + (1 << 20))
+    app.add_middleware(SecurityHeaders)
     return app

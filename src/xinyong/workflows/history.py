@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
+from xinyong.audit.services import record_event
 from xinyong.workflows.models import WorkflowTransition
 
 
@@ -37,7 +40,14 @@ def record_transition(
     )
     session.add(row)
     session.flush()
+    record_event(session, actor, f"workflows:{_word(workflow)}:{_word(action)}", target_type=workflow[:32], target_id=entity_id, purpose=reason, details={"transition_id": row.id, "from": from_state, "to": to_state})  # fmt: skip
     return row
+
+
+def _word(text: str) -> str:
+    """An audit action's part: lower-case letters, digits and underscores."""
+    word = re.sub(r"[^a-z0-9_]", "_", text.lower()).strip("_")
+    return word if word[:1].isalpha() else f"x{word}"
 
 
 def history_of(session: Session, workflow: str, entity_id: int) -> list[WorkflowTransition]:

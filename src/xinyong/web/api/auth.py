@@ -18,6 +18,7 @@ from xinyong.actors import ROLE_LABELS
 from xinyong.errors import Unauthorized
 from xinyong.records.ingest import protector_for
 from xinyong.web.deps import SESSION_COOKIE, CallerDep, SessionDep
+from xinyong.web.ratelimit import client_address, limiter
 
 router = APIRouter(tags=["登录 auth"])
 
@@ -35,9 +36,12 @@ class TokenRead(BaseModel):
 
 
 @router.post("/auth/token", response_model=TokenRead)
-def token(body: Credentials, session: SessionDep) -> Any:
+def token(request: Request, body: Credentials, session: SessionDep) -> Any:
     """A bearer token for the API. Wrong credentials: 401 with one message for every cause;
-    repeated failures lock the account with back-off."""
+    repeated failures lock the account with back-off. Attempts are rate-limited per client
+    address and per username (429 with Retry-After)."""
+    limiter.hit("login", "ip:" + client_address(request))
+    limiter.hit("login", "user:" + body.username.lower())
     try:
         user = authenticate_password(session, body.username, body.password)
     except Unauthorized:

@@ -8,10 +8,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from xinyong.actors import Actor
+from xinyong.audit.services import record_event
 from xinyong.authorizations import services as authz
 from xinyong.authorizations.models import Authorization
 from xinyong.authorizations.rules import PURPOSE_LABELS, Scope
-from xinyong.errors import InvalidInput
+from xinyong.errors import Forbidden, InvalidInput
 from xinyong.identity.masking import Audience, mask_name
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.reads import read_lists, read_score
@@ -45,6 +47,25 @@ def _subject_checked(session: SessionDep, body: AuthorizedQuery) -> int | None:
     return subject_id
 
 
+def _authorization(
+    session: SessionDep, actor: Actor, body: AuthorizedQuery, scope: str
+) -> Authorization:
+    """The authorization the query relies on. A refusal is audited and committed before
+    the error goes out: the request's rollback must not erase the trace of a refused
+    query (repeated refusals raise an alert)."""
+    try:
+        subject_id = _subject_checked(session, body)
+    except InvalidInput as exc:
+        record_event(session, actor, "query:authorization:refused", target_type="authorization", target_id=body.authorization_id, basis="authorization", details={"scope": scope, "reason": exc.code})  # fmt: skip
+        session.commit()
+        raise
+    try:
+        return authz.require_authorization(session, actor, subject_id, body.authorization_id, scope)
+    except Forbidden:
+        session.commit()
+        raise
+
+
 def _purpose(auth: Authorization) -> str:
     label = PURPOSE_LABELS.get(auth.purpose, auth.purpose)
     return f"{label}：{auth.purpose_text}" if auth.purpose_text else label
@@ -54,9 +75,7 @@ def _purpose(auth: Authorization) -> str:
 def authorized_archive(body: AuthorizedQuery, session: SessionDep, actor: InstitutionDep) -> Any:
     """The archive as an authorized institution may see it; refused without a valid
     authorization covering the archive."""
-    auth = authz.require_authorization(
-        session, actor, _subject_checked(session, body), body.authorization_id, Scope.ARCHIVE
-    )
+    auth = _authorization(session, actor, body, Scope.ARCHIVE)
     return read_archive(
         session,
         actor,
@@ -71,9 +90,7 @@ def authorized_archive(body: AuthorizedQuery, session: SessionDep, actor: Instit
 
 @router.post("/authorized/score", response_model=ScoreRead)
 def authorized_score(body: AuthorizedQuery, session: SessionDep, actor: InstitutionDep) -> Any:
-    auth = authz.require_authorization(
-        session, actor, _subject_checked(session, body), body.authorization_id, Scope.SCORE
-    )
+    auth = _authorization(session, actor, body, Scope.SCORE)
     return read_score(
         session,
         actor,
@@ -86,9 +103,7 @@ def authorized_score(body: AuthorizedQuery, session: SessionDep, actor: Institut
 
 @router.post("/authorized/lists", response_model=list[ListEntryRead])
 def authorized_lists(body: AuthorizedQuery, session: SessionDep, actor: InstitutionDep) -> Any:
-    auth = authz.require_authorization(
-        session, actor, _subject_checked(session, body), body.authorization_id, Scope.LISTS
-    )
+    auth = _authorization(session, actor, body, Scope.LISTS)
     return read_lists(
         session,
         actor,

@@ -42,6 +42,7 @@ from xinyong.web.deps import (
     PathId,
     SessionDep,
 )
+from xinyong.web.ratelimit import limiter
 
 router = APIRouter(tags=["联合奖惩 checks"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -178,7 +179,9 @@ def _check(body: CheckCreate, actor: Actor) -> dict[str, Any]:
 async def create_check(body: CheckCreate, actor: Annotated[Actor, Depends(checker_actor)]) -> Any:
     """Which joint rewards and punishments apply to the subject in the scenario, and why.
 
-    A person not in the archive is answered as having no records."""
+    A person not in the archive is answered as having no records. Rate-limited per API key
+    or account (429 with Retry-After)."""
+    limiter.hit("check", actor.name)
     # One hop to a worker thread for all the blocking work (not one per dependency).
     answer = await run_in_threadpool(_check, body, actor)
     # Already shaped as CheckRead (as_dict); skip re-validating it.

@@ -72,6 +72,7 @@ def create_user(body: UserCreate, session: SessionDep, actor: AccountsAdminDep) 
         display_name=body.display_name,
         department_code=body.department,
         institution_name=body.institution,
+        by=actor,
     )
     return user_as_dict(session, user)
 
@@ -79,9 +80,9 @@ def create_user(body: UserCreate, session: SessionDep, actor: AccountsAdminDep) 
 @router.post("/users/{username}/disable", response_model=UserRead)
 def disable_user(username: str, session: SessionDep, actor: AccountsAdminDep) -> Any:
     """停用: the account can no longer log in and its sessions end at once."""
-    return user_as_dict(session, accounts.set_active(session, username, False))
+    return user_as_dict(session, accounts.set_active(session, username, False, by=actor))
 
 
 @router.post("/users/{username}/enable", response_model=UserRead)
 def enable_user(username: str, session: SessionDep, actor: AccountsAdminDep) -> Any:
-    return user_as_dict(session, accounts.set_active(session, username, True))
+    return user_as_dict(session, accounts.set_active(session, username, True, by=actor))

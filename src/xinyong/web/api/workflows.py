@@ -29,6 +29,7 @@ from xinyong.repair import services as repair
 from xinyong.tipoffs import services as tipoffs
 from xinyong.tipoffs.workflow import RateLimiter
 from xinyong.web.deps import ActorDep, PathId, PersonDep, SessionDep, permission
+from xinyong.web.ratelimit import rate_limit
 from xinyong.workflows.cases import read_evidence
 from xinyong.workflows.evidence import Upload
 
@@ -412,7 +413,7 @@ def submit_tipoff(body: TipoffCreate, request: Request, session: SessionDep) -> 
     return {"tracking_code": code, **tipoffs.track_tipoff(session, code)}
 
 
-@router.post("/tipoffs/track")
+@router.post("/tipoffs/track", dependencies=[rate_limit("search")])
 def track_tipoff(body: TipoffTrack, session: SessionDep) -> Any:
     """The state of a tip-off, by its tracking code (in the body, never in a URL)."""
     return tipoffs.track_tipoff(session, body.code)

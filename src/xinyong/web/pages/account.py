@@ -40,6 +40,7 @@ from xinyong.web.pages.common import (
     render_with_login_csrf,
     safe_next,
 )
+from xinyong.web.ratelimit import client_address, limiter
 
 router = APIRouter(include_in_schema=False)
 
@@ -83,7 +84,12 @@ def login(
     if not login_csrf_ok(request, csrf_token):
         return _login_error(request, "页面已失效，请刷新后重新登录", next, 403)
     try:
-        user = authenticate_password(session, username, password)
+        limiter.hit("login", "ip:" + client_address(request))
+        limiter.hit("login", "user:" + username.lower())
+    except XinyongError as exc:
+        return _login_error(request, exc.message, next, exc.http_status)
+    try:
+        user = authenticate_password(session, username, password, channel="web")
     except XinyongError as exc:
         session.commit()  # keep the failure count
         return _login_error(request, exc.message, next, 401)

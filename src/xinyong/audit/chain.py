@@ -1,0 +1,276 @@
+"""The hash chain, pure: canonical serialisation, hashing, and the verification walk.
+
+Each event's hash is ``SHA-256(prev_hash ":" seq ":" canonical JSON of its content)``. Changing, deleting, inserting or reordering an event therefore
+breaks the chain at that point; rewriting every hash after a change is caught only by a
+signed anchor (``anchors.py``) taken before the rewrite.
+
+No database here: the walk takes events in seq order and a lookup from hash to seq.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+ACTION_SHAPE = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class EventContent:
+    """What an event says; the hash covers all of it."""
+
+    seq: int
+    occurred_at: dt.datetime
+    action: str
+    actor: str
+    role: str
+    organisation: str | None
+    channel: str
+    target_type: str | None
+    target_id: str | None
+    purpose: str | None
+    basis: str | None
+    details: str  # canonical JSON text
+
+
+@dataclass(frozen=True, slots=True)
+class ChainedEvent:
+    content: EventContent
+    prev_hash: str
+    hash: str
+
+
+def canonical_json(value: Any) -> str:
+    """One text per value: sorted keys, no spaces, UTF-8 characters kept."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def timestamp(value: dt.datetime) -> str:
+    """UTC, microseconds, always the same shape (the database keeps microseconds)."""
+    if value.tzinfo is None:
+        raise ValueError("audit times must be timezone-aware")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def body_of(content: EventContent) -> str:
+    """Everything the event says except its seq, as one canonical JSON text."""
+    return canonical_json(
+        [
+            timestamp(content.occurred_at),
+            content.action,
+            content.actor,
+            content.role,
+            content.organisation,
+            content.channel,
+            content.target_type,
+            content.target_id,
+            content.purpose,
+            content.basis,
+            content.details,
+        ]
+    )
+
+
+def hash_of(prev_hash: str, seq: int, body: str) -> str:
+    """``SHA-256(prev_hash ":" seq ":" body)`` in hex. Simple enough that PostgreSQL
+    computes the same with ``sha256(convert_to(prev || ':' || seq || ':' || body, 'UTF8'))``
+    (``services`` appends a single event that way, in one statement)."""
+    return hashlib.sha256(f"{prev_hash}:{seq}:{body}".encode()).hexdigest()
+
+
+def event_hash(prev_hash: str, content: EventContent) -> str:
+    return hash_of(prev_hash, content.seq, body_of(content))
+
+
+def chain(prev_hash: str, contents: Iterable[EventContent]) -> list[ChainedEvent]:
+    """Hash ``contents`` onto a chain whose last hash is ``prev_hash``."""
+    out = []
+    for content in contents:
+        h = event_hash(prev_hash, content)
+        out.append(ChainedEvent(content, prev_hash, h))
+        prev_hash = h
+    return out
+
+
+# --- verification ---------------------------------------------------------------------------
+
+PROBLEM_NAMES = {
+    "altered": "事件内容被篡改",
+    "deleted": "事件被删除",
+    "inserted": "事件被插入",
+    "reordered": "事件顺序被调换",
+    "head": "链头与最后一个事件不一致",
+    "anchor": "与签名锚点不符（整条链被改写或截断）",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    ok: bool
+    events: int  # events walked
+    last_seq: int
+    last_hash: str
+    first_bad_seq: int | None = None
+    problem: str | None = None  # a key of PROBLEM_NAMES
+    message: str | None = None  # Chinese, for the auditor
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "last_seq": self.last_seq,
+            "last_hash": self.last_hash,
+            "first_bad_seq": self.first_bad_seq,
+            "problem": self.problem,
+            "problem_name": PROBLEM_NAMES.get(self.problem or ""),
+            "message": self.message,
+        }
+
+
+def _with_seq(content: EventContent, seq: int) -> EventContent:
+    return EventContent(
+        seq,
+        content.occurred_at,
+        content.action,
+        content.actor,
+        content.role,
+        content.organisation,
+        content.channel,
+        content.target_type,
+        content.target_id,
+        content.purpose,
+        content.basis,
+        content.details,
+    )
+
+
+def verify_chain(
+    events: Iterable[ChainedEvent],
+    seq_of_hash: Callable[[str], int | None],
+    *,
+    head: tuple[int, str] | None = None,
+) -> Verification:
+    """Walk ``events`` in seq order; name the first one that breaks the chain, and how.
+
+    ``seq_of_hash`` finds the event that carries a given hash (stored), used only after a
+    break to tell a deletion from an insertion or a reordering. ``head`` is the chain head
+    as stored (seq, hash): a head beyond the last event means events were cut off the end.
+    """
+    expected_seq = 1
+    prev: ChainedEvent | None = None
+    prev_hash = GENESIS_HASH
+    walked = 0
+
+    def bad(seq: int, problem: str, message: str) -> Verification:
+        return Verification(
+            False, walked, prev.content.seq if prev else 0, prev_hash, seq, problem, message
+        )
+
+    for event in events:
+        seq = event.content.seq
+        if seq != expected_seq:
+            if seq > expected_seq:
+                missing = (
+                    f"第 {expected_seq} 号"
+                    if seq == expected_seq + 1
+                    else f"第 {expected_seq}–{seq - 1} 号"
+                )
+                return bad(expected_seq, "deleted", f"缺少{missing}事件")
+            return bad(seq, "inserted", f"第 {seq} 号事件重复出现")
+        recomputed = event_hash(event.prev_hash, event.content)
+        linked = event.prev_hash == prev_hash
+        if linked and recomputed == event.hash:
+            prev, prev_hash = event, event.hash
+            expected_seq += 1
+            walked += 1
+            continue
+        if linked:
+            return bad(seq, "altered", f"第 {seq} 号事件的内容与其哈希不符")
+        # The link to the previous event is broken: where does this event really follow?
+        followed = seq_of_hash(event.prev_hash)
+        if followed is not None and followed > seq:
+            return bad(
+                seq,
+                "reordered",
+                f"第 {seq} 号事件原本排在第 {followed} 号事件之后",
+            )
+        if followed is not None and followed < seq - 1:
+            return bad(
+                followed + 1,
+                "inserted",
+                f"第 {followed + 1}–{seq - 1} 号事件不在原链中（第 {seq} 号事件原本紧接第 "
+                f"{followed} 号）",
+            )
+        if event_hash(event.prev_hash, _with_seq(event.content, seq + 1)) == event.hash:
+            return bad(seq, "deleted", f"第 {seq} 号之前有事件被删除，其后的事件被重新编号")
+        if event_hash(event.prev_hash, _with_seq(event.content, seq - 1)) == event.hash:
+            return bad(seq - 1, "inserted", f"第 {seq - 1} 号事件是插入的，其后的事件被重新编号")
+        if recomputed == event.hash and prev is not None:
+            # This event is intact; the previous one was changed and its hash recomputed.
+            return bad(
+                prev.content.seq,
+                "altered",
+                f"第 {prev.content.seq} 号事件被修改并重算了哈希",
+            )
+        if followed is None:
+            return bad(seq, "deleted", f"第 {seq} 号事件之前原有的事件已不存在")
+        return bad(seq, "altered", f"第 {seq} 号事件的内容与其哈希不符")
+    last_seq = prev.content.seq if prev else 0
+    if head is not None and head != (last_seq, prev_hash):
+        head_seq, _ = head
+        if head_seq > last_seq:
+            return Verification(
+                False,
+                walked,
+                last_seq,
+                prev_hash,
+                last_seq + 1,
+                "deleted",
+                f"链头记录到第 {head_seq} 号，但最后一个事件是第 {last_seq} 号：末尾的事件被删除",
+            )
+        return Verification(
+            False,
+            walked,
+            last_seq,
+            prev_hash,
+            min(head_seq + 1, last_seq) or 1,
+            "head",
+            f"链头（第 {head_seq} 号）与最后一个事件（第 {last_seq} 号）不一致",
+        )
+    return Verification(True, walked, last_seq, prev_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorPoint:
+    seq: int
+    hash: str
+    signed_at: str
+    source: str  # the anchor file's name
+
+
+def check_anchors(
+    anchors: Iterable[AnchorPoint], hash_at: Callable[[int], str | None]
+) -> Verification | None:
+    """The first anchor the chain no longer contains, as a failed verification; else None."""
+    for anchor in sorted(anchors, key=lambda a: a.seq):
+        found = hash_at(anchor.seq)
+        if found == anchor.hash:
+            continue
+        if found is None:
+            message = (
+                f"锚点 {anchor.source}（{anchor.signed_at} 签名）记录了第 {anchor.seq} 号事件，"
+                "但链中已没有该事件：链被截断"
+            )
+        else:
+            message = (
+                f"锚点 {anchor.source}（{anchor.signed_at} 签名）记录的第 {anchor.seq} 号事件"
+                "哈希与链中不同：此前的事件被改写"
+            )
+        return Verification(False, 0, 0, "", anchor.seq, "anchor", message)
+    return None

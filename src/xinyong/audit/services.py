@@ -1,0 +1,378 @@
+"""Appending to the audit trail, in the caller's transaction, and verifying it.
+
+``record_event`` only queues the event on the session. Just before the session commits,
+the queued events are chained onto the head: the head row is locked (``SELECT … FOR
+UPDATE`` on PostgreSQL; on SQLite an ``UPDATE`` takes the database's write lock), the
+events are hashed and inserted, and the head moves, all inside the committing
+transaction. So:
+
+- an event exists if and only if the change it describes was committed (a rolled-back
+  request leaves neither);
+- the head lock is the last lock a transaction takes and is held only for the commit
+  itself, which keeps concurrent writers from forking the chain without deadlocks against
+  the row locks the transaction already holds;
+- seq is assigned in commit order, strictly increasing, without gaps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.orm import Session, SessionTransaction
+
+from xinyong.actors import Actor
+from xinyong.audit.chain import (
+    ACTION_SHAPE,
+    AnchorPoint,
+    ChainedEvent,
+    EventContent,
+    Verification,
+    body_of,
+    canonical_json,
+    chain,
+    check_anchors,
+    verify_chain,
+)
+from xinyong.audit.models import AuditEvent, AuditHead
+from xinyong.config import get_settings
+from xinyong.db import utcnow
+from xinyong.identity.scrub import scrub_text, scrub_value
+
+log = logging.getLogger("xinyong.audit")
+
+PENDING = "xinyong.audit.pending"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    occurred_at: dt.datetime
+    action: str
+    actor: str
+    role: str
+    organisation: str | None
+    channel: str
+    target_type: str | None
+    target_id: str | None
+    purpose: str | None
+    basis: str | None
+    details: str
+
+    def content(self, seq: int) -> EventContent:
+        return EventContent(
+            seq,
+            self.occurred_at,
+            self.action,
+            self.actor,
+            self.role,
+            self.organisation,
+            self.channel,
+            self.target_type,
+            self.target_id,
+            self.purpose,
+            self.basis,
+            self.details,
+        )
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    if value is None:
+        return None
+    return scrub_text(value)[:length]
+
+
+def record_event(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: int | str | None = None,
+    purpose: str | None = None,
+    basis: str | None = None,
+    details: dict[str, Any] | None = None,
+    organisation: str | None = None,
+) -> None:
+    """Append an event (``domain:subject:action``) when ``session`` commits.
+
+    Free text and details are scrubbed of anything shaped like an identity number: the
+    audit trail must never hold one in clear.
+    """
+    if not ACTION_SHAPE.match(action):
+        raise ValueError(f"audit action must be domain:subject:action, got {action!r}")
+    if not get_settings().audit_enabled:
+        return
+    pending: list[PendingEvent] = session.info.setdefault(PENDING, [])
+    pending.append(
+        PendingEvent(
+            occurred_at=utcnow(),
+            action=action,
+            actor=_clip(actor.name, 200) or "",
+            role=str(actor.role)[:16],
+            organisation=_clip(organisation or actor.organisation_name, 200),
+            channel=actor.channel[:16],
+            target_type=target_type[:32] if target_type else None,
+            target_id=_clip(None if target_id is None else str(target_id), 64),
+            purpose=_clip(purpose, 200),
+            basis=basis[:32] if basis else None,
+            details=canonical_json(scrub_value(details or {})),
+        )
+    )
+
+
+def append_pending(session: Session) -> int:
+    """Chain the session's queued events onto the head now; how many were appended.
+
+    Called by the ``before_commit`` hook; callable directly when a caller needs the
+    events' seq before committing."""
+    pending: list[PendingEvent] | None = session.info.pop(PENDING, None)
+    if not pending:
+        return 0
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    if postgres and len(pending) == 1:
+        # The common case (one event per transaction) in one round trip: lock the head,
+        # hash in the database, insert, move the head. Same hash as chain.hash_of.
+        p = pending[0]
+        conn.execute(_APPEND_ONE, {**_params(p), "body": body_of(p.content(0))})
+        return 1
+    if postgres:
+        head = conn.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"))
+    else:
+        # Take SQLite's write lock before reading the head, so two writers cannot both
+        # read the same head.
+        head = conn.execute(
+            text("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+        )
+    seq, prev_hash = head.one()
+    chained = chain(prev_hash, (p.content(seq + i + 1) for i, p in enumerate(pending)))
+    rows = [
+        {
+            "seq": c.content.seq,
+            "occurred_at": c.content.occurred_at,
+            "action": c.content.action,
+            "actor": c.content.actor,
+            "role": c.content.role,
+            "organisation": c.content.organisation,
+            "channel": c.content.channel,
+            "target_type": c.content.target_type,
+            "target_id": c.content.target_id,
+            "purpose": c.content.purpose,
+            "basis": c.content.basis,
+            "details": c.content.details,
+            "prev_hash": c.prev_hash,
+            "hash": c.hash,
+        }
+        for c in chained
+    ]
+    last = chained[-1]
+    if postgres:
+        # One round trip for the rows and the head: the lock is held until commit.
+        values = ", ".join(
+            "(" + ", ".join(f":{col}_{i}" for col in _COLUMNS) + ")" for i in range(len(rows))
+        )
+        params: dict[str, Any] = {
+            f"{col}_{i}": row[col] for i, row in enumerate(rows) for col in _COLUMNS
+        }
+        params.update(head_seq=last.content.seq, head_hash=last.hash)
+        conn.execute(
+            text(
+                f"WITH ins AS (INSERT INTO audit_events ({', '.join(_COLUMNS)}) "
+                f"VALUES {values}) "
+                "UPDATE audit_head SET seq = :head_seq, hash = :head_hash WHERE id = 1"
+            ),
+            params,
+        )
+    else:
+        conn.execute(insert(AuditEvent), rows)
+        conn.execute(
+            text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1"),
+            {"seq": last.content.seq, "hash": last.hash},
+        )
+    return len(rows)
+
+
+_CONTENT = (
+    "occurred_at",
+    "action",
+    "actor",
+    "role",
+    "organisation",
+    "channel",
+    "target_type",
+    "target_id",
+    "purpose",
+    "basis",
+    "details",
+)
+_APPEND_ONE = text(
+    "WITH head AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE), "
+    "ev AS (SELECT seq + 1 AS seq, hash AS prev, encode(sha256(convert_to("
+    "hash || ':' || (seq + 1)::text || ':' || CAST(:body AS text), 'UTF8')), 'hex') AS hash "
+    "FROM head), "
+    f"ins AS (INSERT INTO audit_events (seq, {', '.join(_CONTENT)}, prev_hash, hash) "
+    f"SELECT ev.seq, {', '.join(':' + c for c in _CONTENT)}, ev.prev, ev.hash FROM ev "
+    "RETURNING seq, hash) "
+    "UPDATE audit_head SET seq = ins.seq, hash = ins.hash FROM ins WHERE audit_head.id = 1"
+)
+
+
+def _params(p: PendingEvent) -> dict[str, Any]:
+    return {c: getattr(p, c) for c in _CONTENT}
+
+
+_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "action",
+    "actor",
+    "role",
+    "organisation",
+    "channel",
+    "target_type",
+    "target_id",
+    "purpose",
+    "basis",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+
+@event.listens_for(Session, "before_commit")
+def _append_before_commit(session: Session) -> None:
+    append_pending(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(PENDING, None)
+
+
+# --- reading and verifying ------------------------------------------------------------------
+
+
+def _as_chained(e: AuditEvent) -> ChainedEvent:
+    return ChainedEvent(
+        EventContent(
+            e.seq,
+            e.occurred_at,
+            e.action,
+            e.actor,
+            e.role,
+            e.organisation,
+            e.channel,
+            e.target_type,
+            e.target_id,
+            e.purpose,
+            e.basis,
+            e.details,
+        ),
+        e.prev_hash,
+        e.hash,
+    )
+
+
+def _walk(session: Session, batch: int = 10_000) -> Iterator[ChainedEvent]:
+    """Every event in seq order, in bounded memory (keyset pages)."""
+    after = 0
+    while True:
+        page = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.seq > after)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
+            )
+        )
+        if not page:
+            return
+        for e in page:
+            yield _as_chained(e)
+        after = page[-1].seq
+        session.expunge_all()
+
+
+def head_of(session: Session) -> tuple[int, str]:
+    head = session.get(AuditHead, 1)
+    if head is None:
+        raise RuntimeError("audit_head row missing: run the migrations")
+    return head.seq, head.hash
+
+
+def verify(session: Session, anchors: list[AnchorPoint] | None = None) -> Verification:
+    """Walk the whole chain; with anchors, also check the chain still holds each one."""
+    head = head_of(session)
+
+    def seq_of_hash(h: str) -> int | None:
+        return session.scalar(select(AuditEvent.seq).where(AuditEvent.hash == h).limit(1))
+
+    result = verify_chain(_walk(session), seq_of_hash, head=head)
+    if not result.ok or not anchors:
+        return result
+
+    def hash_at(seq: int) -> str | None:
+        return session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
+
+    failed = check_anchors(anchors, hash_at)
+    if failed is None:
+        return result
+    return Verification(
+        False,
+        result.events,
+        result.last_seq,
+        result.last_hash,
+        failed.first_bad_seq,
+        failed.problem,
+        failed.message,
+    )
+
+
+def events_as_dicts(
+    session: Session,
+    *,
+    actor: str | None = None,
+    action_prefix: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    limit: int = 100,
+    before_seq: int | None = None,
+) -> list[dict[str, Any]]:
+    """Events for auditors, newest first, filtered."""
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(min(max(limit, 1), 1000))
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if action_prefix:
+        query = query.where(AuditEvent.action.startswith(action_prefix, autoescape=True))
+    if target_type:
+        query = query.where(AuditEvent.target_type == target_type)
+    if target_id:
+        query = query.where(AuditEvent.target_id == target_id)
+    if before_seq:
+        query = query.where(AuditEvent.seq < before_seq)
+    return [event_as_dict(e) for e in session.scalars(query)]
+
+
+def event_as_dict(e: AuditEvent) -> dict[str, Any]:
+    import json
+
+    return {
+        "seq": e.seq,
+        "occurred_at": e.occurred_at.isoformat(),
+        "action": e.action,
+        "actor": e.actor,
+        "role": e.role,
+        "organisation": e.organisation,
+        "channel": e.channel,
+        "target_type": e.target_type,
+        "target_id": e.target_id,
+        "purpose": e.purpose,
+        "basis": e.basis,
+        "details": json.loads(e.details),
+        "hash": e.hash,
+    }

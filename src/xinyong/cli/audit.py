@@ -1,0 +1,180 @@
+"""xinyong audit …: verify the chain, sign anchors, scan for abuse, handle alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from xinyong.actors import cli_operator
+from xinyong.audit import alerts as audit_alerts
+from xinyong.audit import anchors as audit_anchors
+from xinyong.audit import services as audit
+from xinyong.audit.chain import PROBLEM_NAMES
+from xinyong.audit.rules import SHANGHAI
+from xinyong.cli.common import cli_session, console, fail, print_json
+from xinyong.config import get_settings
+from xinyong.db import utcnow
+from xinyong.errors import XinyongError
+
+audit_app = typer.Typer(help="安全审计：审计链校验、签名锚点、异常监测与告警", no_args_is_help=True)
+
+EXIT_BROKEN = 3
+
+
+@audit_app.command("verify")
+def verify(
+    anchors: Annotated[
+        Path | None, typer.Option("--anchors", help="锚点目录：同时核对每个签名锚点")
+    ] = None,
+    public_key: Annotated[
+        str | None, typer.Option(help="核验锚点的公钥（Base64）；默认取配置")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """逐条校验审计链；发现篡改、删除、插入或调换时指出第一个异常事件（退出码 3）。"""
+    settings = get_settings()
+    with cli_session() as session:
+        points = None
+        if anchors is not None:
+            try:
+                key = audit_anchors.public_key(settings, public_key)
+                points = audit_anchors.read_anchors(anchors, key)
+            except XinyongError as exc:
+                fail(exc.message, EXIT_BROKEN if exc.code.startswith("anchor") else 1)
+        result = audit.verify(session, points)
+        audit.record_event(session, cli_operator(), "audit:chain:verified", details={"ok": result.ok, "events": result.events, "anchors": len(points or []), "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
+    if as_json:
+        data = result.as_dict()
+        data["anchors"] = len(points or [])
+        print_json(data)
+    elif result.ok:
+        extra = f"，{len(points)} 个签名锚点均相符" if points else ""
+        console.print(
+            f"审计链完整：共 {result.events} 个事件，最后一个为第 {result.last_seq} 号{extra}"
+        )
+    else:
+        console.print(
+            f"[red]审计链异常[/red]：{PROBLEM_NAMES.get(result.problem or '', '')}——"
+            f"第 {result.first_bad_seq} 号事件。{result.message}"
+        )
+    if not result.ok:
+        raise typer.Exit(EXIT_BROKEN)
+
+
+@audit_app.command("anchor")
+def anchor(
+    out: Annotated[Path, typer.Option("--out", help="锚点文件写入的目录（应在数据库之外保管）")],
+) -> None:
+    """对当前链头签名（Ed25519），写出锚点文件。建议每小时由定时任务执行。"""
+    settings = get_settings()
+    try:
+        key = audit_anchors.signing_key(settings)
+    except XinyongError as exc:
+        fail(exc.message)
+    with cli_session() as session:
+        seq, chain_hash = audit.head_of(session)
+        path = audit_anchors.write_anchor(out, key, seq, chain_hash, utcnow())
+        audit.record_event(session, cli_operator(), "audit:anchor:signed", details={"anchored_seq": seq, "hash": chain_hash, "file": path.name})  # fmt: skip
+    console.print(f"已签名第 {seq} 号事件的链头：{path}", soft_wrap=True)
+
+
+@audit_app.command("keygen")
+def keygen() -> None:
+    """生成锚点签名密钥对：私钥配置为 XINYONG_AUDIT_SIGNING_KEY，公钥交审计员保管。"""
+    pair = audit_anchors.generate_key_pair()
+    console.print(f"XINYONG_AUDIT_SIGNING_KEY={pair.private}", highlight=False, soft_wrap=True)
+    console.print(f"XINYONG_AUDIT_PUBLIC_KEY={pair.public}", highlight=False, soft_wrap=True)
+
+
+@audit_app.command("events")
+def events(
+    actor: Annotated[str | None, typer.Option(help="操作者，如 user:clerk1")] = None,
+    action: Annotated[
+        str | None, typer.Option(help="动作前缀，如 query: 或 accounts:login")
+    ] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """列出审计事件（最新在前）。"""
+    with cli_session() as session:
+        rows = audit.events_as_dicts(session, actor=actor, action_prefix=action, limit=limit)
+        audit.record_event(session, cli_operator(), "audit:events:viewed", details={"actor": actor, "action": action, "count": len(rows)})  # fmt: skip
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("序号", "时间", "动作", "操作者", "对象", "目的")
+    for r in rows:
+        at = dt.datetime.fromisoformat(r["occurred_at"]).astimezone(SHANGHAI)
+        target = f"{r['target_type']}:{r['target_id']}" if r["target_type"] else "-"
+        table.add_row(
+            str(r["seq"]), f"{at:%Y-%m-%d %H:%M:%S}", r["action"], r["actor"], target,
+            r["purpose"] or "-",
+        )  # fmt: skip
+    console.print(table)
+
+
+@audit_app.command("scan")
+def scan(
+    date: Annotated[
+        str | None, typer.Option("--date", help="扫描的日期（北京时间），默认昨天和今天")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """按异常规则扫描审计记录，产生告警（重复扫描不会重复告警）。建议每日及每小时执行。"""
+    if date:
+        try:
+            days = [dt.date.fromisoformat(date)]
+        except ValueError:
+            fail("日期格式应为 YYYY-MM-DD")
+    else:
+        today = utcnow().astimezone(SHANGHAI).date()
+        days = [today - dt.timedelta(days=1), today]
+    with cli_session() as session:
+        result = audit_alerts.scan(session, cli_operator(), days)
+    if as_json:
+        print_json(
+            {"days": result.days, "raised": result.raised, "already_known": result.already_known}
+        )
+    else:
+        console.print(
+            f"已扫描 {'、'.join(result.days)}：新告警 {len(result.raised)} 条，"
+            f"已有告警 {result.already_known} 条"
+        )
+
+
+@audit_app.command("alerts")
+def alerts(
+    include_all: Annotated[bool, typer.Option("--all", help="包括已确认的告警")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """列出异常告警（默认只列待处理的）。"""
+    with cli_session() as session:
+        rows = audit_alerts.list_alerts(session, cli_operator(), include_acknowledged=include_all)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("没有待处理的告警")
+        return
+    table = Table("编号", "规则", "级别", "对象", "说明", "状态")
+    for r in rows:
+        table.add_row(
+            str(r["id"]), r["rule_name"], r["severity_name"], r["actor"], r["message"],
+            r["status_name"],
+        )  # fmt: skip
+    console.print(table)
+
+
+@audit_app.command("ack")
+def ack(
+    alert_id: Annotated[int, typer.Argument(help="告警编号")],
+    note: Annotated[str, typer.Option("--note", help="处理说明")],
+) -> None:
+    """确认告警并记录处理说明。"""
+    with cli_session() as session:
+        audit_alerts.acknowledge(session, cli_operator(), alert_id, note)
+    console.print(f"已确认告警 {alert_id}")

@@ -1,0 +1,121 @@
+"""The audit trail for auditors (审计员) and the credit office: events, chain check, alerts.
+
+Every read here is itself an audit event: who watches the watchers is in the chain too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from xinyong.audit import alerts as audit_alerts
+from xinyong.audit import services as audit
+from xinyong.web.deps import AuditorDep, SessionDep
+
+router = APIRouter(tags=["安全审计 audit"])
+
+
+class EventRead(BaseModel):
+    seq: int
+    occurred_at: str
+    action: str
+    actor: str
+    role: str
+    organisation: str | None
+    channel: str
+    target_type: str | None
+    target_id: str | None
+    purpose: str | None
+    basis: str | None
+    details: dict[str, Any]
+    hash: str
+
+
+@router.get("/audit/events", response_model=list[EventRead])
+def list_events(
+    session: SessionDep,
+    actor: AuditorDep,
+    who: str | None = Query(default=None, description="操作者，如 user:clerk1"),
+    action: str | None = Query(default=None, description="动作前缀，如 query:"),
+    target_type: str | None = Query(default=None),
+    target_id: str | None = Query(default=None),
+    before_seq: int | None = Query(default=None, description="翻页：只列此序号之前的事件"),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> Any:
+    """Audit events, newest first, filtered."""
+    rows = audit.events_as_dicts(
+        session,
+        actor=who,
+        action_prefix=action,
+        target_type=target_type,
+        target_id=target_id,
+        limit=limit,
+        before_seq=before_seq,
+    )
+    audit.record_event(session, actor, "audit:events:viewed", details={"actor": who, "action": action, "target_type": target_type, "target_id": target_id, "count": len(rows)})  # fmt: skip
+    return rows
+
+
+class VerificationRead(BaseModel):
+    ok: bool
+    events: int
+    last_seq: int
+    last_hash: str
+    first_bad_seq: int | None
+    problem: str | None
+    problem_name: str | None
+    message: str | None
+
+
+@router.get("/audit/verification", response_model=VerificationRead)
+def verification(session: SessionDep, actor: AuditorDep) -> Any:
+    """Walks the whole chain (anchors are checked from the command line, where they are
+    kept: `xinyong audit verify --anchors DIR`)."""
+    result = audit.verify(session)
+    audit.record_event(session, actor, "audit:chain:verified", details={"ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
+    return result.as_dict()
+
+
+class AlertRead(BaseModel):
+    id: int
+    rule: str
+    rule_name: str
+    severity: str
+    severity_name: str
+    actor: str
+    organisation: str | None
+    window_start: str
+    window_end: str
+    message: str
+    evidence: dict[str, Any]
+    status: str
+    status_name: str
+    created_at: str
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+    note: str | None
+
+
+@router.get("/audit/alerts", response_model=list[AlertRead])
+def list_alerts(
+    session: SessionDep,
+    actor: AuditorDep,
+    include_acknowledged: bool = Query(default=False, alias="all"),
+) -> Any:
+    """Anomaly alerts, newest first (open ones only unless ``all=true``)."""
+    return audit_alerts.list_alerts(session, actor, include_acknowledged=include_acknowledged)
+
+
+class Acknowledgement(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, description="处理说明")
+
+
+@router.post("/audit/alerts/{alert_id}/acknowledge", response_model=AlertRead)
+def acknowledge(
+    alert_id: int, body: Acknowledgement, session: SessionDep, actor: AuditorDep
+) -> Any:
+    """Confirms the alert was looked into; nobody acknowledges an alert about themselves."""
+    alert = audit_alerts.acknowledge(session, actor, alert_id, body.note)
+    return audit_alerts.alert_as_dict(alert)
