@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -288,24 +289,21 @@ def _validated_chunks(
     becomes a new version of the earlier one, as it would in two submissions."""
     chunk = _Chunk([], [])
     keys: set[tuple[int, str, str, str]] = set()
-    for raw in rows:
-        if raw.problem is not None:
-            outcome: ValidRow | RowError = RowError(
-                raw.number, raw.problem.column, raw.problem.code, raw.problem.message
-            )
-        else:
-            outcome = validator.validate(raw.number, raw.values)
-        if isinstance(outcome, RowError):
-            chunk.errors.append((outcome, raw.values))
-        else:
-            if outcome.key in keys:
+    source = iter(rows)
+    while batch := list(itertools.islice(source, chunk_rows)):
+        for raw, outcome in zip(batch, validator.validate_rows(batch), strict=True):
+            if isinstance(outcome, RowError):
+                chunk.errors.append((outcome, raw.values))
+            else:
+                if outcome.key in keys:
+                    yield chunk
+                    chunk, keys = _Chunk([], []), set()
+                chunk.rows.append(outcome)
+                keys.add(outcome.key)
+            if len(chunk.rows) + len(chunk.errors) >= chunk_rows:
                 yield chunk
                 chunk, keys = _Chunk([], []), set()
-            chunk.rows.append(outcome)
-            keys.add(outcome.key)
-        if len(chunk.rows) + len(chunk.errors) >= chunk_rows:
-            yield chunk
-            chunk, keys = _Chunk([], []), set()
+        del batch
     yield chunk
 
 
