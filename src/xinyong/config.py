@@ -63,6 +63,55 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Notify a person this many days before a display ends."
     )
     scoring_model: str = Field(default="default", description="Code of the score model in force.")
+    objection_mark_workdays: int = Field(
+        default=1,
+        ge=0,
+        description="异议: the department marks (受理) an objection within this many working days "
+        "(Shanghai: 1).",
+    )
+    objection_decide_workdays: int = Field(
+        default=5,
+        ge=1,
+        description="异议: the department decides within this many working days of filing "
+        "(Shanghai and Zhejiang: 5).",
+    )
+    objection_extended_workdays: int = Field(
+        default=20,
+        ge=1,
+        description="异议: the decision deadline once extended (once only; Zhejiang: 20).",
+    )
+    repair_decide_workdays: int = Field(
+        default=10,
+        ge=1,
+        description="信用修复: an application is decided within this many working days.",
+    )
+    repair_office_review: bool = Field(
+        default=True,
+        description="信用修复: after the deciding department approves, the credit office "
+        "reviews too (谁认定谁修复, with the 信用办).",
+    )
+    repair_reapply_after_days: int = Field(
+        default=30,
+        ge=0,
+        description="信用修复: days after a rejection before the same record may be applied "
+        "for again.",
+    )
+    repair_max_rejections: int = Field(
+        default=3,
+        ge=1,
+        description="信用修复: rejections of the same record after which no further "
+        "application is accepted online (the person applies at the office).",
+    )
+    evidence_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest evidence file or tip-off attachment (证明材料, 举报附件).",
+    )
+    tipoff_per_hour: int = Field(
+        default=5,
+        ge=1,
+        description="Tip-offs accepted per client address per hour (举报限流).",
+    )
     realname_verifier: str = Field(
         default="demo",
         description="Real-name verifier: `demo` (people of the demo city) or "

@@ -33,6 +33,9 @@ SUBMITTERS = frozenset({"admin", "clerk", "department"})
 PERSON = frozenset({"person"})
 INSTITUTION = frozenset({"institution"})
 ADMIN = frozenset({"admin"})
+APPLICANTS = frozenset({"person", "institution", "admin"})  # 本人, 受托机构, 信用办窗口
+REVIEWERS = frozenset({"admin", "reviewer"})
+STAFF = frozenset({"admin", "clerk", "reviewer"})
 
 API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/submissions": SUBMITTERS,
@@ -65,6 +68,36 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/users": ADMIN,
     "POST /api/v1/users/{username}/disable": ADMIN,
     "POST /api/v1/users/{username}/enable": ADMIN,
+    # workflows: objections, repair, commitments, tip-offs, notices, interviews
+    "POST /api/v1/objections": APPLICANTS,
+    "GET /api/v1/objections": AUTHENTICATED,
+    "GET /api/v1/objections/{objection_id}": AUTHENTICATED,
+    "POST /api/v1/objections/{objection_id}/accept": STAFF,
+    "POST /api/v1/objections/{objection_id}/extend": REVIEWERS,
+    "POST /api/v1/objections/{objection_id}/decide": REVIEWERS,
+    "POST /api/v1/objections/{objection_id}/withdraw": APPLICANTS,
+    "POST /api/v1/records/{record_id}/review-outcome": REVIEWERS,
+    "GET /api/v1/records/{record_id}/repair-eligibility": AUTHENTICATED,
+    "POST /api/v1/repair-applications": APPLICANTS,
+    "GET /api/v1/repair-applications": AUTHENTICATED,
+    "GET /api/v1/repair-applications/{application_id}": AUTHENTICATED,
+    "POST /api/v1/repair-applications/{application_id}/decide": REVIEWERS,
+    "POST /api/v1/repair-applications/{application_id}/withdraw": APPLICANTS,
+    "POST /api/v1/commitments": APPLICANTS,
+    "GET /api/v1/commitments": AUTHENTICATED,
+    "GET /api/v1/commitments/{commitment_id}": AUTHENTICATED,
+    "POST /api/v1/commitments/{commitment_id}/assess": STAFF | {"department"},
+    "POST /api/v1/tipoffs": EVERYONE,
+    "POST /api/v1/tipoffs/track": EVERYONE,
+    "GET /api/v1/tipoffs": GOVERNMENT | {"auditor"},
+    "POST /api/v1/tipoffs/{tipoff_id}/actions": STAFF,
+    "GET /api/v1/notices": PERSON,
+    "POST /api/v1/notices/{notice_id}/read": PERSON,
+    "POST /api/v1/interviews": STAFF,
+    "POST /api/v1/interviews/{interview_id}/outcome": STAFF,
+    "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED,
+    "GET /api/v1/evidence/{evidence_id}": AUTHENTICATED,
+    "GET /api/v1/repair-options": PERSON,
 }
 
 # Codes that mean "this caller may not call this", as opposed to a business refusal such
@@ -97,6 +130,14 @@ def _call(client: TestClient, world: World, operation: str, role: str) -> Any:
         .replace("{kind}", "items")
         .replace("{authorization_id}", "1")
         .replace("{username}", "target1")
+        .replace("{objection_id}", "1")
+        .replace("{record_id}", "1")
+        .replace("{application_id}", "1")
+        .replace("{commitment_id}", "1")
+        .replace("{tipoff_id}", "1")
+        .replace("{notice_id}", "1")
+        .replace("{interview_id}", "1")
+        .replace("{evidence_id}", "1")
     )
     headers = world.auth(role)
     if method == "GET":

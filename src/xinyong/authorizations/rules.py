@@ -14,6 +14,8 @@ class Scope(enum.StrEnum):
     LISTS = "lists"  # 红黑名单
     SCORE = "score"  # 信用评价（诚信积分）
     REPORT = "report"  # 信用报告
+    OBJECTION = "objection"  # 代为提出异议
+    REPAIR = "repair"  # 代为申请信用修复、作出信用承诺
 
 
 SCOPE_LABELS: dict[str, str] = {
@@ -21,6 +23,8 @@ SCOPE_LABELS: dict[str, str] = {
     Scope.LISTS: "红黑名单",
     Scope.SCORE: "信用评价",
     Scope.REPORT: "信用报告",
+    Scope.OBJECTION: "代为提出异议",
+    Scope.REPAIR: "代为申请信用修复、作出信用承诺",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from xinyong.cli import accounts, archive, catalog, checks, imports, rules, setup
+from xinyong.cli import accounts, archive, catalog, checks, imports, rules, setup, workflows
 
 app = typer.Typer(
     help="xinyong 个人公共信用信息平台 — 命令行工具",
@@ -18,6 +18,7 @@ archive.register(app)
 archive.register_queries(app)
 rules.register(app)
 checks.register(app)
+workflows.register(app)
 app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(catalog.department_app, name="department")
 app.add_typer(setup.apikey_app, name="apikey")

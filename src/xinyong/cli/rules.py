@@ -46,14 +46,18 @@ def register(app: typer.Typer) -> None:
     def expire(
         date: Annotated[str | None, typer.Option("--date", help="按该日期执行（默认今天）")] = None,
     ) -> None:
-        """每日任务：结束到期的公示期和名单，生成即将到期的告知。可重复执行。"""
+        """每日任务：结束到期的公示期和名单，生成即将到期的告知，逾期异议转信用办督办。可重复执行。"""
+        from xinyong.actors import SYSTEM
+        from xinyong.objections.services import escalate_overdue
+
         on = _date(date)
         with cli_session() as session:
             result = run_expire(session, on)
             sync_entries_from_records(session, on)
+            escalated = escalate_overdue(session, SYSTEM, on)
         console.print(
             f"{on}：公示期满 {result.records_expired} 条，移出名单 {result.entries_ended} 条，"
-            f"新增到期告知 {result.notices_queued} 条"
+            f"新增到期告知 {result.notices_queued} 条，逾期异议转督办 {len(escalated)} 件"
         )
 
     @app.command()

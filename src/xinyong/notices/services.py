@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, insert, literal, select
 from sqlalchemy.orm import Session
 
+from xinyong.db import UtcDateTime, affected, utcnow
 from xinyong.notices.models import Notice
 
 
@@ -33,6 +34,46 @@ def queue_notice(
     session.add(notice)
     session.flush()
     return notice
+
+
+def queue_new_record_notices(session: Session, batch_id: int) -> int:
+    """信用告知 (Jiangyin §四(三)): a person is told when a negative record about them is
+    made. Set-based over one submission batch; a record is announced once."""
+    from xinyong.records.models import Record
+
+    key = literal("record:new:") + cast(Record.id, String)
+    rows = select(
+        Record.subject_id,
+        literal("record:new"),
+        literal("新增失信信息告知"),
+        literal("您有一条新的失信信息记入个人信用档案（决定文书号 ")
+        + Record.document_number
+        + literal("）。如有异议，可提出异议申请；符合条件的，可申请信用修复。"),
+        Record.id,
+        key,
+        literal("queued"),
+        literal(utcnow(), UtcDateTime),
+    ).where(
+        Record.batch_id == batch_id,
+        Record.nature == "negative",
+        ~select(Notice.id).where(Notice.dedupe_key == key).exists(),
+    )
+    result = session.execute(
+        insert(Notice).from_select(
+            [
+                "subject_id",
+                "kind",
+                "title",
+                "body",
+                "record_id",
+                "dedupe_key",
+                "status",
+                "created_at",
+            ],
+            rows,
+        )
+    )
+    return affected(result)
 
 
 def notices_of(session: Session, subject_id: int) -> list[Notice]:

@@ -310,11 +310,13 @@ def _validated_chunks(
 def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[int]) -> None:
     """What new or changed records imply: list memberships and the subjects' scores."""
     from xinyong.lists.services import sync_entries_from_records
+    from xinyong.notices.services import queue_new_record_notices
     from xinyong.scoring.services import rescore_subjects
 
     today = dt.date.today()
     sync_entries_from_records(session, today, batch_id=batch_id)
     rescore_subjects(session, subject_ids, today)
+    queue_new_record_notices(session, batch_id)
 
 
 def ingest_file(

@@ -253,7 +253,8 @@ def score_subject(
 
 
 def stored_score(session: Session, subject_id: int) -> SubjectScore | None:
-    return session.get(SubjectScore, subject_id)
+    # populate_existing: rescore writes with set-based SQL the identity map does not see.
+    return session.get(SubjectScore, subject_id, populate_existing=True)
 
 
 def score_history(session: Session, subject_id: int) -> list[ScoreHistory]:

@@ -12,7 +12,17 @@ from fastapi.staticfiles import StaticFiles
 
 from xinyong import __version__
 from xinyong.errors import XinyongError
-from xinyong.web.api import auth, authorized, catalog, checks, me, subjects, submissions, users
+from xinyong.web.api import (
+    auth,
+    authorized,
+    catalog,
+    checks,
+    me,
+    subjects,
+    submissions,
+    users,
+    workflows,
+)
 from xinyong.web.pages import account, home
 from xinyong.web.pages.common import render
 
@@ -74,6 +84,7 @@ def create_app() -> FastAPI:
     app.include_router(subjects.router, prefix="/api/v1")
     app.include_router(catalog.router, prefix="/api/v1")
     app.include_router(checks.router, prefix="/api/v1")
+    app.include_router(workflows.router, prefix="/api/v1")
     app.include_router(auth.router, prefix="/api/v1")
     app.include_router(me.router, prefix="/api/v1")
     app.include_router(authorized.router, prefix="/api/v1")

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import SessionKind
@@ -30,6 +31,10 @@ from xinyong.db import session_factory
 from xinyong.errors import Forbidden, Unauthorized
 
 log = logging.getLogger("xinyong.web.auth")
+
+MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist and must not reach the driver
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 SESSION_COOKIE = "xy_session"
 CSRF_HEADER = "x-csrf-token"

@@ -20,13 +20,13 @@ from xinyong.records.services import read_archive
 from xinyong.subjects.models import Subject
 from xinyong.subjects.services import blind_index_for, get_subject
 from xinyong.web.api.subjects import ArchiveRead, ListEntryRead, ScoreRead
-from xinyong.web.deps import InstitutionDep, SessionDep
+from xinyong.web.deps import BodyId, InstitutionDep, SessionDep
 
 router = APIRouter(tags=["授权查询 authorized"])
 
 
 class AuthorizedQuery(BaseModel):
-    authorization_id: int
+    authorization_id: BodyId
     id_number: str | None = Field(
         default=None,
         max_length=32,

@@ -20,7 +20,7 @@ from xinyong.errors import InvalidInput
 from xinyong.measures.batch import compare_file
 from xinyong.measures.services import add_feedback, run_check
 from xinyong.records.ingest import protector_for
-from xinyong.web.deps import CheckerDep, FeedbackDep, SessionDep
+from xinyong.web.deps import CheckerDep, FeedbackDep, PathId, SessionDep
 
 router = APIRouter(tags=["联合奖惩 checks"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -148,7 +148,7 @@ class FeedbackRead(BaseModel):
 
 @router.post("/checks/{check_id}/feedback", response_model=FeedbackRead)
 def create_feedback(
-    check_id: int, body: FeedbackCreate, session: SessionDep, actor: FeedbackDep
+    check_id: PathId, body: FeedbackCreate, session: SessionDep, actor: FeedbackDep
 ) -> Any:
     """反馈: what the department did with the check's measures."""
     return add_feedback(

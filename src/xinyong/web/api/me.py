@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from xinyong.records.ingest import protector_for
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import get_subject
 from xinyong.web.api.subjects import ArchiveRead, ListEntryRead, ScoreRead
-from xinyong.web.deps import ActorDep, PersonDep, SessionDep
+from xinyong.web.deps import ActorDep, BodyId, PathId, PersonDep, SessionDep
 
 router = APIRouter(tags=["本人 me"])
 
@@ -104,14 +104,19 @@ class QueryLogRead(BaseModel):
 
 
 @router.get("/me/queries", response_model=list[QueryLogRead])
-def my_queries(session: SessionDep, actor: PersonDep, limit: int = 200, offset: int = 0) -> Any:
+def my_queries(
+    session: SessionDep,
+    actor: PersonDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Any:
     """Who read the person's data, when, why and on what basis (newest first)."""
     assert actor.subject_id is not None
-    return query_log_view(session, actor.subject_id, limit=min(max(limit, 1), 1000), offset=offset)
+    return query_log_view(session, actor.subject_id, limit=limit, offset=offset)
 
 
 class AuthorizationCreate(BaseModel):
-    institution_id: int
+    institution_id: BodyId
     scope: list[str] = Field(min_length=1, description="archive, lists, score, report")
     purpose: str = Field(description="hiring, credit, lease, appointment, honours, other")
     purpose_text: str | None = Field(default=None, max_length=200)
@@ -122,7 +127,7 @@ class AuthorizationCreate(BaseModel):
 
 class AuthorizationRead(BaseModel):
     id: int
-    institution_id: int
+    institution_id: BodyId
     institution: str
     scope: list[str]
     scope_names: list[str]
@@ -186,7 +191,7 @@ def grant_authorization(body: AuthorizationCreate, session: SessionDep, actor: P
 
 
 @router.post("/me/authorizations/{authorization_id}/revoke", response_model=AuthorizationRead)
-def revoke_authorization(authorization_id: int, session: SessionDep, actor: PersonDep) -> Any:
+def revoke_authorization(authorization_id: PathId, session: SessionDep, actor: PersonDep) -> Any:
     """撤回授权: effective at once."""
     return authorization_as_dict(session, authz.revoke(session, actor, authorization_id))
 

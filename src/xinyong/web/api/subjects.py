@@ -15,7 +15,7 @@ from xinyong.queries.reads import read_lists, read_score
 from xinyong.records.ingest import protector_for
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import find_subject, get_subject
-from xinyong.web.deps import ArchiveAdminDep, LookupDep, SessionDep
+from xinyong.web.deps import ArchiveAdminDep, LookupDep, PathId, SessionDep
 
 router = APIRouter(tags=["档案 archive"])
 
@@ -88,7 +88,7 @@ class ArchiveRead(BaseModel):
 
 @router.get("/subjects/{subject_id}/archive", response_model=ArchiveRead)
 def archive(
-    subject_id: int, session: SessionDep, actor: LookupDep, purpose: str | None = None
+    subject_id: PathId, session: SessionDep, actor: LookupDep, purpose: str | None = None
 ) -> Any:
     """The subject's archive as government sees it (共享, by open level); the read is logged
     with the purpose and basis (信用办管理 or 依法履职)."""
@@ -126,7 +126,7 @@ class ScoreRead(BaseModel):
 
 
 @router.get("/subjects/{subject_id}/score", response_model=ScoreRead)
-def score(subject_id: int, session: SessionDep, actor: ArchiveAdminDep) -> Any:
+def score(subject_id: PathId, session: SessionDep, actor: ArchiveAdminDep) -> Any:
     """诚信积分 with up to four reasons and the history; the read is logged."""
     subject = get_subject(session, subject_id)
     basis, purpose = government_basis(actor)
@@ -151,7 +151,7 @@ class ListEntryRead(BaseModel):
 
 
 @router.get("/subjects/{subject_id}/lists", response_model=list[ListEntryRead])
-def lists(subject_id: int, session: SessionDep, actor: LookupDep) -> Any:
+def lists(subject_id: PathId, session: SessionDep, actor: LookupDep) -> Any:
     """Red, black and watch list memberships, with their history; the read is logged."""
     subject = get_subject(session, subject_id)
     basis, purpose = government_basis(actor)

@@ -21,7 +21,7 @@ from xinyong.records.ingest import (
     record_unreadable,
 )
 from xinyong.records.models import SubmissionBatch
-from xinyong.web.deps import ActorDep, SessionDep, SubmissionsReaderDep, SubmitterDep
+from xinyong.web.deps import ActorDep, PathId, SessionDep, SubmissionsReaderDep, SubmitterDep
 
 router = APIRouter(tags=["归集 submissions"])
 
@@ -144,7 +144,7 @@ class BatchRead(BaseModel):
 
 
 @router.get("/submissions/{batch_id}", response_model=BatchRead)
-def get_batch(batch_id: int, session: SessionDep, actor: SubmissionsReaderDep) -> Any:
+def get_batch(batch_id: PathId, session: SessionDep, actor: SubmissionsReaderDep) -> Any:
     batch = session.get(SubmissionBatch, batch_id)
     if batch is None or (not actor.is_admin and batch.department_id != actor.department_id):
         raise NotFound("批次不存在", code="batch_not_found")

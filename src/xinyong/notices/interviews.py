@@ -1,0 +1,127 @@
+"""约谈 (credit interviews, Jiangyin §四(三)): recorded with time, place, attendees, reason
+and outcome; the person is told when one is arranged."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xinyong.actors import Actor, Role
+from xinyong.errors import Forbidden, InvalidInput, NotFound
+from xinyong.notices.models import Interview
+from xinyong.notices.services import queue_notice
+from xinyong.records.models import Record
+from xinyong.subjects.services import get_subject
+from xinyong.workflows.access import log_case_read, may_read_subject
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+def _required(value: str, what: str, limit: int = 2000) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(f"须填写{what}", code="field_required")
+    return text[:limit]
+
+
+def record_interview(
+    session: Session,
+    actor: Actor,
+    subject_id: int,
+    *,
+    held_at: dt.datetime,
+    place: str,
+    attendees: str,
+    reason: str,
+    outcome: str | None = None,
+    record_id: int | None = None,
+) -> Interview:
+    if not (actor.is_admin or actor.role in (Role.REVIEWER, Role.CLERK)):
+        raise Forbidden("仅部门工作人员或信用办可以安排约谈", code="role_not_allowed")
+    if held_at.tzinfo is None:
+        raise InvalidInput("约谈时间须带时区", code="naive_time")
+    get_subject(session, subject_id)
+    if record_id is not None:
+        record = session.get(Record, record_id)
+        if record is None or record.subject_id != subject_id:
+            raise NotFound("记录不存在", code="record_not_found")
+        if not actor.is_admin and record.department_id != actor.department_id:
+            raise Forbidden("只能就本部门报送的记录约谈", code="not_own_department")
+    interview = Interview(
+        subject_id=subject_id,
+        department_id=actor.department_id,
+        record_id=record_id,
+        held_at=held_at,
+        place=_required(place, "约谈地点", 200),
+        attendees=_required(attendees, "参加人员"),
+        reason=_required(reason, "约谈事由"),
+        outcome=(outcome or "").strip() or None,
+        recorded_by=actor.name[:200],
+    )
+    session.add(interview)
+    session.flush()
+    local = held_at.astimezone(SHANGHAI)
+    queue_notice(
+        session,
+        subject_id,
+        kind="interview:arranged",
+        title="信用约谈通知",
+        body=f"请于 {local:%Y年%m月%d日 %H:%M} 到 {interview.place} 参加信用约谈。事由：{interview.reason}。",
+        dedupe_key=f"interview:{interview.id}:arranged",
+        record_id=record_id,
+    )
+    return interview
+
+
+def conclude_interview(
+    session: Session, actor: Actor, interview_id: int, outcome: str
+) -> Interview:
+    interview = session.get(Interview, interview_id)
+    if interview is None:
+        raise NotFound("约谈记录不存在", code="interview_not_found")
+    if not (
+        actor.is_admin
+        or (
+            actor.role in (Role.REVIEWER, Role.CLERK)
+            and actor.department_id == interview.department_id
+        )
+    ):
+        raise Forbidden("无权登记该约谈结果", code="forbidden")
+    interview.outcome = _required(outcome, "约谈结果")
+    session.flush()
+    return interview
+
+
+def interviews_of(session: Session, actor: Actor, subject_id: int) -> list[dict[str, Any]]:
+    """The interviews of a person its reader may see; the read is logged."""
+    rows = [
+        i
+        for i in session.scalars(
+            select(Interview).where(Interview.subject_id == subject_id).order_by(Interview.held_at)
+        )
+        if may_read_subject(actor, i.subject_id, i.department_id)
+    ]
+    if rows:
+        log_case_read(
+            session,
+            actor,
+            subject_id,
+            action="interview:view",
+            what="约谈记录",
+            ids=[i.id for i in rows],
+        )
+    return [
+        {
+            "id": i.id,
+            "held_at": i.held_at.isoformat(),
+            "place": i.place,
+            "attendees": i.attendees,
+            "reason": i.reason,
+            "outcome": i.outcome,
+            "record_id": i.record_id,
+        }
+        for i in rows
+    ]

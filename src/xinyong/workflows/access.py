@@ -1,0 +1,89 @@
+"""Who may act for whom in the workflows.
+
+- A person acts on their own archive only (``actor.subject_id``).
+- An institution acts on a person's behalf only with a valid authorization of the right
+  scope, checked by the accounts work's ``require_authorization``.
+- A department's clerk, reviewer or system acts only on records its department submitted
+  (谁认定谁修复).
+- The credit office (admin, and the platform's own jobs) acts on every record.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from xinyong.actors import Actor, Role
+from xinyong.authorizations.services import require_authorization
+from xinyong.errors import Forbidden
+from xinyong.queries.models import QueryBasis
+from xinyong.queries.services import log_query
+
+
+def require_for_subject(
+    session: Session,
+    actor: Actor,
+    subject_id: int,
+    *,
+    scope: str,
+    authorization_id: int | None = None,
+) -> None:
+    """The actor may file for this subject (本人, 受托机构 with authorization, 信用办窗口)."""
+    if actor.is_admin:
+        return
+    if actor.role == Role.PERSON:
+        if actor.subject_id is None or actor.subject_id != subject_id:
+            raise Forbidden("只能对本人的信用记录提出申请", code="not_own_archive")
+        return
+    if actor.role == Role.INSTITUTION:
+        if authorization_id is None:
+            raise Forbidden("代为申请须提供信息主体的授权", code="authorization_required")
+        require_authorization(session, actor, subject_id, authorization_id, scope=scope)
+        return
+    raise Forbidden("无权代信息主体提出申请", code="forbidden")
+
+
+def require_department(actor: Actor, department_id: int) -> None:
+    """The actor acts for the department that submitted the record, or is the credit office."""
+    if actor.is_admin:
+        return
+    if actor.is_department and actor.department_id == department_id:
+        return
+    if actor.is_department:
+        raise Forbidden("只能处理本部门报送的记录", code="not_own_department")
+    raise Forbidden("无权处理", code="forbidden")
+
+
+def may_read_subject(actor: Actor, subject_id: int, department_id: int | None) -> bool:
+    """Reading a workflow's case: the person, the deciding department, the office, auditors."""
+    if actor.is_admin or actor.role == Role.AUDITOR:
+        return True
+    if actor.role == Role.PERSON:
+        return actor.subject_id == subject_id
+    if actor.is_department:
+        return department_id is not None and actor.department_id == department_id
+    return False
+
+
+def log_case_read(
+    session: Session, actor: Actor, subject_id: int, *, action: str, what: str, ids: list[int]
+) -> None:
+    """Reading a workflow case is reading the person's data: logged like any other read."""
+    own = actor.role == Role.PERSON and actor.subject_id == subject_id
+    if own:
+        basis = QueryBasis.SELF
+    elif actor.is_admin:
+        basis = QueryBasis.ADMINISTRATION
+    elif actor.role == Role.INSTITUTION:
+        basis = QueryBasis.AUTHORIZATION
+    else:
+        basis = QueryBasis.LEGAL_DUTY
+    log_query(
+        session,
+        actor,
+        subject_id,
+        action=action,
+        purpose=f"查看{what}" if own else f"办理{what}",
+        basis=basis,
+        returned={"ids": ids},
+        organisation=actor.organisation_name,
+    )
