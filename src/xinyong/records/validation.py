@@ -8,6 +8,7 @@ in messages are masked because a cell may hold an identity number.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -423,6 +424,11 @@ class RowValidator:
             facts[spec.name] = self._field_value(spec, text, field_header, error_code)
         return facts
 
+    def _field_text(
+        self, spec: FieldSpec, field_header: str | None, error_code: str, text: str
+    ) -> Any:
+        return self._field_value(spec, text, field_header, error_code)
+
     def _field_value(
         self, spec: FieldSpec, text: str, field_header: str | None, error_code: str
     ) -> Any:
@@ -773,8 +779,7 @@ class RowValidator:
                 parsed: list[Any] = [t or None for t in texts]
             else:
                 parsed = _each_distinct(
-                    texts,
-                    lambda t, s=spec, h=field_header, c=error_code: self._field_value(s, t, h, c),
+                    texts, functools.partial(self._field_text, spec, field_header, error_code)
                 )
                 slow.update(
                     i for i, (t, x) in enumerate(zip(texts, parsed, strict=True)) if t and x is None
