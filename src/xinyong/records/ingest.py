@@ -282,9 +282,14 @@ def _validated_chunks(
     keys: set[tuple[int, str, str, str]] = set()
     source = iter(rows)
     while batch := list(itertools.islice(source, chunk_rows)):
-        for raw, outcome in zip(batch, validator.validate_rows(batch), strict=True):
+        outcomes = validator.validate_rows(batch)
+        # The rejected rows' cells are kept (encrypted) for the error file; the accepted
+        # rows' cells are done with, and a chunk of them is most of an import's memory.
+        rejected = {i: batch[i].values for i, o in enumerate(outcomes) if isinstance(o, RowError)}
+        del batch
+        for i, outcome in enumerate(outcomes):
             if isinstance(outcome, RowError):
-                chunk.errors.append((outcome, raw.values))
+                chunk.errors.append((outcome, rejected[i]))
             else:
                 if outcome.key in keys:
                     yield chunk
@@ -294,7 +299,7 @@ def _validated_chunks(
             if len(chunk.rows) + len(chunk.errors) >= chunk_rows:
                 yield chunk
                 chunk, keys = _Chunk([], []), set()
-        del batch
+        del outcomes, rejected
     yield chunk
 
 
@@ -382,12 +387,17 @@ def _in_background(chunks: Iterator[_Chunk]) -> Iterator[Iterator[_Chunk]]:
     stop = threading.Event()
 
     def put(item: object) -> bool:
+        """Hand one item over and wait until it is taken, so that at most two chunks are
+        alive at any time: the one merging and the one validated next."""
         while not stop.is_set():
             try:
                 handoff.put(item, timeout=0.1)
             except queue.Full:
                 continue
-            return True
+            while handoff.unfinished_tasks and not stop.is_set():
+                with handoff.all_tasks_done:
+                    handoff.all_tasks_done.wait(0.1)
+            return not stop.is_set()
         return False
 
     def produce() -> None:
@@ -404,6 +414,7 @@ def _in_background(chunks: Iterator[_Chunk]) -> Iterator[Iterator[_Chunk]]:
     def consume() -> Iterator[_Chunk]:
         while True:
             item = handoff.get()
+            handoff.task_done()
             if item is _DONE:
                 return
             if isinstance(item, _Failed):
