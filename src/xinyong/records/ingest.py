@@ -42,6 +42,10 @@ from xinyong.records.validation import RowContext, RowError, RowValidator, Subje
 from xinyong.subjects.models import LinkRole, Subject, SubjectLink
 
 MAX_ERRORS_IN_SUMMARY = 1000
+# Rows read and validated together. Smaller than a chunk: the rows as read (a dict of
+# every cell) are the largest objects of an import, and they are dropped once validated.
+VALIDATION_BATCH_ROWS = 5_000
+RESCORE_SLICE = 50_000
 # What a unique key violated by an insert raises, from the drivers themselves (the direct
 # insert uses the driver's cursor).
 INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
@@ -249,6 +253,7 @@ def ingest_table(
 
     with (
         _fewer_collections(),
+        _small_sqlite_cache(session),
         _in_background(_validated_chunks(table.rows, validator, chunk_rows)) as chunks,
     ):
         for chunk in chunks:
@@ -281,7 +286,7 @@ def _validated_chunks(
     chunk = _Chunk([], [])
     keys: set[tuple[int, str, str, str]] = set()
     source = iter(rows)
-    while batch := list(itertools.islice(source, chunk_rows)):
+    while batch := list(itertools.islice(source, min(chunk_rows, VALIDATION_BATCH_ROWS))):
         outcomes = validator.validate_rows(batch)
         # The rejected rows' cells are kept (encrypted) for the error file; the accepted
         # rows' cells are done with, and a chunk of them is most of an import's memory.
@@ -365,6 +370,23 @@ def _fewer_collections() -> Iterator[None]:
 
 _gc_saved: list[int] = []
 
+IMPORT_SQLITE_CACHE_KIB = 16 * 1024
+
+
+@contextlib.contextmanager
+def _small_sqlite_cache(session: Session) -> Iterator[None]:
+    """A smaller SQLite page cache while importing: an import touches every page once, and
+    a full cache (64 MiB) would be a fifth of the import's memory budget."""
+    if is_postgres(session):
+        yield
+        return
+    saved = session.execute(text("PRAGMA cache_size")).scalar()
+    session.execute(text(f"PRAGMA cache_size = -{IMPORT_SQLITE_CACHE_KIB}"))
+    try:
+        yield
+    finally:
+        session.execute(text(f"PRAGMA cache_size = {int(saved or -2000)}"))
+
 
 class _Failed:
     def __init__(self, error: BaseException) -> None:
@@ -445,7 +467,11 @@ def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[i
 
     today = dt.date.today()
     sync_entries_from_records(session, today, batch_id=batch_id)
-    rescore_subjects(session, subject_ids, today)
+    # In slices: each subject's score is independent of the others', and a million-row
+    # file touches hundreds of thousands of subjects (memory, not time).
+    ordered = sorted(subject_ids)
+    for start in range(0, len(ordered), RESCORE_SLICE):
+        rescore_subjects(session, ordered[start : start + RESCORE_SLICE], today)
     queue_new_record_notices(session, batch_id)
 
 
@@ -582,7 +608,7 @@ class _Merger:
     # -- subjects ------------------------------------------------------------------------
 
     def resolve_subjects(self, refs: Iterable[SubjectRef]) -> None:
-        if len(self.subject_ids) > 50_000:  # bounded: memory stays flat on any file
+        if len(self.subject_ids) > 20_000:  # bounded: memory stays flat on any file
             self.subject_ids.clear()
         wanted: dict[str, SubjectRef] = {}
         for ref in refs:
