@@ -467,11 +467,14 @@ def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[i
 
     today = dt.date.today()
     sync_entries_from_records(session, today, batch_id=batch_id)
-    # In slices: each subject's score is independent of the others', and a million-row
-    # file touches hundreds of thousands of subjects (memory, not time).
+    # On SQLite in slices: each subject's score is independent of the others', and the
+    # scope of a million-row file (hundreds of thousands of subjects) is bound as Python
+    # objects there. PostgreSQL loads the scope by COPY, and one statement over the
+    # whole scope is several times faster than slices (each scans its join once).
     ordered = sorted(subject_ids)
-    for start in range(0, len(ordered), RESCORE_SLICE):
-        rescore_subjects(session, ordered[start : start + RESCORE_SLICE], today)
+    step = len(ordered) if is_postgres(session) else RESCORE_SLICE
+    for start in range(0, len(ordered), max(step, 1)):
+        rescore_subjects(session, ordered[start : start + step], today)
     queue_new_record_notices(session, batch_id)
 
 
