@@ -45,7 +45,8 @@ MAX_ERRORS_IN_SUMMARY = 1000
 # Rows read and validated together. Smaller than a chunk: the rows as read (a dict of
 # every cell) are the largest objects of an import, and they are dropped once validated.
 VALIDATION_BATCH_ROWS = 5_000
-RESCORE_SLICE = 50_000
+RESCORE_SLICE = 20_000
+SQLITE_CHUNK_ROWS = 10_000
 # What a unique key violated by an insert raises, from the drivers themselves (the direct
 # insert uses the driver's cursor).
 INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
@@ -192,7 +193,12 @@ def ingest_table(
     settings = get_settings()
     protector = protector or protector_for(settings)
     catalog = current_catalog(session)
-    chunk_rows = chunk_rows or settings.import_chunk_rows
+    if not chunk_rows:
+        chunk_rows = settings.import_chunk_rows
+        if not is_postgres(session):
+            # Two chunks are alive at once (one merging, the next validated); on SQLite
+            # the database shares the process's memory, so its chunks are smaller.
+            chunk_rows = min(chunk_rows, SQLITE_CHUNK_ROWS)
 
     fixed_department: Department | None = None
     if actor.is_department:
@@ -251,21 +257,20 @@ def ingest_table(
     )
     merger = _Merger(session, protector, batch.id)
 
-    with (
-        _fewer_collections(),
-        _small_sqlite_cache(session),
-        _in_background(_validated_chunks(table.rows, validator, chunk_rows)) as chunks,
-    ):
-        for chunk in chunks:
-            _merge_chunk(session, protector, batch, merger, chunk, result)
-            if on_chunk is not None:
-                on_chunk()
-            if progress is not None:
-                progress(result.total)
-    if fixed_item is None:
-        result.ignored_columns = [h for h in columns.unknown if h not in validator.field_headers]
-    if result.created or result.updated:
-        apply_batch_consequences(session, batch.id, merger.touched)
+    with _fewer_collections(), _small_sqlite_cache(session):
+        with _in_background(_validated_chunks(table.rows, validator, chunk_rows)) as chunks:
+            for chunk in chunks:
+                _merge_chunk(session, protector, batch, merger, chunk, result)
+                if on_chunk is not None:
+                    on_chunk()
+                if progress is not None:
+                    progress(result.total)
+        if fixed_item is None:
+            result.ignored_columns = [
+                h for h in columns.unknown if h not in validator.field_headers
+            ]
+        if result.created or result.updated:
+            apply_batch_consequences(session, batch.id, merger.touched)
     batch.status = BatchStatus.DONE.value
     batch.finished_at = utcnow()
     session.flush()
