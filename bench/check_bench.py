@@ -6,7 +6,7 @@ Against the PostgreSQL city built by ``bench/city.py``: starts the production se
 connections, 30 s each): (a) ``GET /healthz`` (constant JSON), (b) ``POST /api/v1/checks``
 with a random person of the city per request. Prints requests/s, p50/p99, errors, the ratio
 and the CPU used by the server workers, the city's PostgreSQL backends and wrk; writes
-``bench/out/check_bench.json``. ``--profile`` adds a third check run with py-spy recording
+``bench/out/check_bench-wN.json`` (N workers). ``--profile`` adds a third check run with py-spy recording
 one worker (``bench/out/check-profile.{svg,txt}``), not counted in the figures.
 
     .venv/bin/python bench/check_bench.py [--duration 30] [--connections 32] [--profile]
@@ -379,7 +379,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--ids", type=int, default=100_000, help="identity numbers loaded in wrk")
+    parser.add_argument(
+        "--ids", type=int, default=1_000_000, help="identity numbers loaded in wrk (random sample)"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy one worker afterwards")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -486,14 +488,17 @@ def main() -> None:
             "connections": args.connections,
             "duration_s": args.duration,
             "scenario": SCENARIO,
-            "ids_in_wrk": args.ids,
+            "ids_in_wrk": min(args.ids, len(ids.read_text().split())),
+            "commit": subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+            ).stdout.strip(),
             "healthz": constant,
             "check": check,
             "ratio": round(ratio, 3),
             "targets_met": ok,
             "top_before": top.splitlines()[:12],
         }
-        (OUT / "check_bench.json").write_text(
+        (OUT / f"check_bench-w{args.workers}.json").write_text(
             json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8"
         )
         print(

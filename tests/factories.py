@@ -147,3 +147,60 @@ def generic_row(
                 }.get(spec.type, f"{spec.label}（测试）")
     row.update(fields)
     return row
+
+
+# A personal archive of every kind of information a credit report has a section for,
+# with the open level of each item noted (decides which report versions show it).
+ARCHIVE_ITEMS = (
+    "SGS_LICENSE",  # public · 行政许可
+    "ADMIN_ENFORCEMENT",  # government · 其他行政管理
+    "DISHONEST_JUDGMENT_DEBTOR",  # public · 严重失信主体名单 (black list)
+    "CREDIT_COMMITMENT",  # public · 信用承诺
+    "CONSUMPTION_RESTRICTED",  # public · 司法信息
+    "CRIMINAL_JUDGMENT",  # government · 司法信息
+    "MORAL_MODEL",  # public · 荣誉 (red list)
+    "COMMENDATION",  # public · 表彰
+    "CREDIT_EVALUATION",  # government · 信用评价
+    "CONTRACT_BREACH",  # authorized · 其他
+    "TRAFFIC_VIOLATION",  # government · 其他
+    "PRACTICE_REGISTRATION",  # public · 基本信息
+    "VOLUNTARY_INFO",  # authorized · 其他
+)
+
+
+def person_archive(
+    session: Session,
+    *,
+    records: int = 20,
+    id_number: str | None = None,
+    name: str = "李小明",
+    dept: Department | None = None,
+) -> str:
+    """A person with ``records`` records (penalties and every item above, in turn), submitted
+    through the real pipeline; returns the identity number."""
+    number = id_number or resident_id()
+    dept = dept or department(session)
+    today = dt.date.today()
+    penalties: list[dict[str, str]] = []
+    generic: list[dict[str, str]] = []
+    for n in range(records):
+        decided = (today - dt.timedelta(days=10 + 7 * n)).isoformat()
+        if n % (len(ARCHIVE_ITEMS) + 1) == 0:
+            penalties.append(penalty_row(name=name, id_number=number, dept=dept, decided=decided))
+            continue
+        item = ARCHIVE_ITEMS[n % (len(ARCHIVE_ITEMS) + 1) - 1]
+        generic.append(
+            generic_row(
+                item,
+                session=session,
+                id_number=number,
+                name=name,
+                decided=decided,
+                部门代码=dept.code,
+            )
+        )
+    for rows in (penalties, generic):
+        if rows:
+            result = submit_rows(session, rows)
+            assert result.rejected == 0, result
+    return number

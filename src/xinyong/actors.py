@@ -17,6 +17,7 @@ class Role(enum.StrEnum):
     INSTITUTION = "institution"  # 经授权查询机构
     AUDITOR = "auditor"  # 审计员
     SYSTEM = "system"  # the platform's own jobs
+    PLATFORM = "platform"  # a lower credit platform pushing changes (共享交换)
 
 
 ROLE_LABELS: dict[str, str] = {
@@ -28,6 +29,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.INSTITUTION: "授权查询机构",
     Role.AUDITOR: "审计员",
     Role.SYSTEM: "系统",
+    Role.PLATFORM: "下级信用平台",
 }
 
 # Roles that act for a department and are scoped to it.

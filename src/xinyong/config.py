@@ -112,6 +112,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Tip-offs accepted per client address per hour (举报限流).",
     )
+    exchange_upper_url: str | None = Field(
+        default=None, description="The upper credit platform's base URL (共享交换); unset: no push."
+    )
+    exchange_upper_key: str | None = Field(
+        default=None, description="The API key the upper platform issued to this platform."
+    )
+    exchange_source: str | None = Field(
+        default=None, description="This platform's code at the upper platform (default: region)."
+    )
     realname_verifier: str = Field(
         default="demo",
         description="Real-name verifier: `demo` (people of the demo city) or "
@@ -133,8 +142,40 @@ class Settings(BaseSettings):
     max_cell_chars: int = Field(
         default=4_000, ge=100, description="Longest accepted cell; longer cells reject the row."
     )
+    portal_searches_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Public disclosure searches one client IP may make per minute (a token "
+        "bucket with this burst): the lists are searchable, not downloadable wholesale.",
+    )
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024, description="Largest accepted submission file."
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The platform's public address; report QR codes and verification links "
+        "point to it.",
+    )
+    report_issuer: str | None = Field(
+        default=None,
+        description="Issuer printed on credit reports (出具机构). Unset: "
+        "「{city_name}公共信用信息平台」.",
+    )
+    report_font_path: Path | None = Field(
+        default=None,
+        description="TrueType font (.ttf/.ttc, TrueType outlines) with Chinese glyphs, embedded "
+        "in every report PDF. Unset: the first of a list of known system fonts "
+        "(WenQuanYi Micro Hei, WenQuanYi Zen Hei, Droid Sans Fallback…); none found is an error.",
+    )
+    report_font_index: int = Field(
+        default=0, ge=0, description="Font index inside a .ttc collection."
+    )
+    self_report_yearly_limit: int = Field(
+        default=0,
+        ge=0,
+        description="Self-reports (本人信用报告) a person may have issued in 365 days; 0: no "
+        "limit. They are free in any case (征信业管理条例 Art. 17 asks for at least two free "
+        "reports a year; public platforms give them without limit).",
     )
 
     @property

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, cast
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine, Result, create_engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
@@ -140,6 +140,36 @@ def affected(result: Result[Any]) -> int:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def fill_id_table(session: Session, table: str, ids: Iterable[int]) -> int:
+    """(Re)fill the temporary table ``table (subject_id bigint PRIMARY KEY)`` with ``ids``.
+
+    Set-based statements join it instead of taking ``IN (…)`` lists of bound parameters
+    (one placeholder each; thousands of them cost more to build and parse than to run).
+    COPY on PostgreSQL. ``table`` is a name chosen by the caller, never user input.
+    """
+    session.execute(
+        text(f"CREATE TEMP TABLE IF NOT EXISTS {table} (subject_id bigint PRIMARY KEY)")
+    )
+    session.execute(text(f"DELETE FROM {table}"))
+    unique = sorted(set(ids))
+    if not unique:
+        return 0
+    if is_postgres(session):
+        driver: Any = session.connection().connection.driver_connection
+        with driver.cursor() as cur, cur.copy(f"COPY {table} (subject_id) FROM STDIN") as copy:
+            for sid in unique:
+                copy.write_row((sid,))
+        if len(unique) > 1000:
+            # A temporary table has no statistics until analysed: without them the planner
+            # takes a million ids for a few thousand and probes an index once per id.
+            session.execute(text(f"ANALYZE {table}"))
+    else:
+        session.execute(
+            text(f"INSERT INTO {table} (subject_id) VALUES (:sid)"), [{"sid": i} for i in unique]
+        )
+    return len(unique)
 
 
 __all__ = [

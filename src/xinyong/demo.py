@@ -38,6 +38,7 @@ from xinyong.config import get_settings
 from xinyong.db import session_factory, utcnow
 from xinyong.identity.numbers import IdType, region_known, resident_id_check_char
 from xinyong.identity.protection import IdentityProtector
+from xinyong.portal.demo import seed_demo_articles
 from xinyong.records.formats import SUBJECT_COLUMNS
 from xinyong.records.ingest import ingest_file, protector_for
 from xinyong.subjects.models import KeyGroupMembership, Subject
@@ -369,6 +370,7 @@ def _demo_accounts(people: list[DemoPerson], protector: IdentityProtector) -> tu
                 password=DEMO_PASSWORD,
             )
             lines.append(f"{username}\t{ROLE_LABELS[Role.PERSON]}（{person.name}）")
+        seed_demo_articles(session, cli_operator("demo"))
         session.commit()
     return bank_key, lines
 

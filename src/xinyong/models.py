@@ -9,9 +9,11 @@ from xinyong.lists import models as lists_models
 from xinyong.measures import models as measures_models
 from xinyong.notices import models as notices_models
 from xinyong.objections import models as objections_models
+from xinyong.portal import models as portal_models
 from xinyong.queries import models as queries_models
 from xinyong.records import models as records_models
 from xinyong.repair import models as repair_models
+from xinyong.reports import models as reports_models
 from xinyong.scoring import models as scoring_models
 from xinyong.subjects import models as subjects_models
 from xinyong.tipoffs import models as tipoffs_models
@@ -27,9 +29,11 @@ __all__ = [
     "measures_models",
     "notices_models",
     "objections_models",
+    "portal_models",
     "queries_models",
     "records_models",
     "repair_models",
+    "reports_models",
     "scoring_models",
     "subjects_models",
     "tipoffs_models",

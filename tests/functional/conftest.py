@@ -119,6 +119,7 @@ def world(session: Session) -> World:
     for role, user in users.items():
         w.tokens[role.value] = open_session(session, user, SessionKind.BEARER).token
     w.tokens["department"] = issue_api_key(session, KeyRole.DEPARTMENT, "dept system", dept)
+    w.tokens["platform"] = issue_api_key(session, KeyRole.PLATFORM, "430199")
     w.tokens["other_person"] = open_session(session, other, SessionKind.BEARER).token
     session.commit()
     return w

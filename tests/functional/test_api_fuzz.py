@@ -35,6 +35,7 @@ ROLES = (
     "person",
     "institution",
     "auditor",
+    "platform",
 )
 EXAMPLES_PER_OPERATION = 4
 # Ending the caller's own session would turn the remaining examples anonymous; logout is

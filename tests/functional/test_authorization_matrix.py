@@ -25,6 +25,7 @@ ROLES = (
     "person",
     "institution",
     "auditor",
+    "platform",
 )
 AUTHENTICATED = frozenset(ROLES) - {"anonymous"}
 EVERYONE = frozenset(ROLES)
@@ -68,6 +69,7 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/users": ADMIN,
     "POST /api/v1/users/{username}/disable": ADMIN,
     "POST /api/v1/users/{username}/enable": ADMIN,
+    "POST /api/v1/exchange/changes": frozenset({"platform"}),
     # workflows: objections, repair, commitments, tip-offs, notices, interviews
     "POST /api/v1/objections": APPLICANTS,
     "GET /api/v1/objections": AUTHENTICATED,
@@ -98,6 +100,11 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED,
     "GET /api/v1/evidence/{evidence_id}": AUTHENTICATED,
     "GET /api/v1/repair-options": PERSON,
+    "POST /api/v1/reports": AUTHENTICATED - {"auditor", "platform"},
+    "GET /api/v1/reports/{report_number}.pdf": AUTHENTICATED - {"auditor", "platform"},
+    "GET /api/v1/reports/{report_number}.html": AUTHENTICATED - {"auditor", "platform"},
+    "GET /api/v1/reports/verify/{code}": EVERYONE,
+    "POST /api/v1/reports/verify": EVERYONE,
 }
 
 # Codes that mean "this caller may not call this", as opposed to a business refusal such
@@ -166,13 +173,43 @@ PAGES: dict[str, dict[str, int]] = {
         "anonymous": 303,
         **{r: 403 for r in AUTHENTICATED - {"person"}},
     },
+    "/disclosures": {},
+    "/disclosures?category=red&q=林小满": {},
+    "/articles/knowledge": {},
+    "/guides": {},
+    # The workbench: departments and the credit office (Permission.VIEW_SUBMISSIONS).
+    "/workbench": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/batches": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/check": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/compare": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/checks": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/objections": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/repairs": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/tipoffs": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/tipoffs": {},
+    # The console: the credit office only.
+    **{
+        path: {"anonymous": 303, **{r: 403 for r in AUTHENTICATED - {"admin"}}}
+        for path in (
+            "/console",
+            "/console/articles",
+            "/console/articles/new",
+            "/console/catalog",
+            "/console/accounts",
+        )
+    },
+    "/me/reports": {
+        "anonymous": 303,
+        **{r: 403 for r in AUTHENTICATED - {"person"}},
+    },
+    "/reports/verify": {},
 }
 
 
 @pytest.mark.parametrize("path", sorted(PAGES))
 def test_page_access(https_client: TestClient, world: World, path: str) -> None:
     for role in ROLES:
-        if role == "department":
+        if role in ("department", "platform"):
             continue  # an API key has no browser session
         https_client.cookies.clear()
         # Pages authenticate with the session cookie; a bearer token works the same way for

@@ -162,3 +162,61 @@ def test_batch_comparison_cli(setup: dict[str, str], tmp_path: Path) -> None:
         cli, ["check", setup["bad"], "--scenario", "ADMIN_LICENSING", "--json"]
     )
     assert single.exit_code == 0 and json.loads(single.stdout)["verdict"] == "blocked"
+
+
+def test_a_revoked_key_is_refused_once_its_cached_authentication_lapses(
+    client: TestClient, setup: dict[str, str], session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xinyong.accounts.models import ApiKey
+    from xinyong.db import utcnow
+    from xinyong.web.api import checks
+
+    assert post_check(client, setup["dept"], setup["bad"]).status_code == 200
+    key = session.scalars(select(ApiKey).where(ApiKey.prefix == setup["dept"][:10])).one()
+    key.revoked_at = utcnow()
+    session.commit()
+    monkeypatch.setattr(checks, "AUTH_TTL_SECONDS", 0.0)
+    refused = post_check(client, setup["dept"], setup["bad"])
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_batch_comparison_logs_every_hit(
+    setup: dict[str, str], session: Session, tmp_path: Path
+) -> None:
+    from xinyong.measures.models import Check
+
+    source = tmp_path / "in.csv"
+    clean = factories.resident_id()
+    source.write_text(f"证件号码\n{setup['bad']}\n{clean}\n{setup['bad']}\n", encoding="utf-8")
+    before = session.scalar(select(func.count()).select_from(QueryLog))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "check",
+            "--file",
+            str(source),
+            "--scenario",
+            "ADMIN_LICENSING",
+            "--out",
+            str(tmp_path / "out.xlsx"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    batch = session.scalars(select(Check).where(Check.batch_ref == summary["batch_ref"])).one()
+    logs = session.scalars(
+        select(QueryLog).where(QueryLog.action == "check:batch").order_by(QueryLog.id)
+    ).all()
+    assert session.scalar(select(func.count()).select_from(QueryLog)) == before + 2
+    assert len(logs) >= 2
+    for log in logs[-2:]:
+        assert log.returned == {
+            "check_id": batch.id,
+            "verdict": "blocked",
+            "measures": log.returned["measures"],
+        }
+        assert "T_BLOCK_SERIOUS" in log.returned["measures"]
+        assert log.basis == "legal_duty" and log.channel == "cli"
+        assert log.purpose.endswith(f"（批量比对 {summary['batch_ref']}）")

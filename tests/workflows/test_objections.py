@@ -125,7 +125,9 @@ def test_objection_corrected_makes_a_new_version(session: Session, case: Case) -
     assert score(session, case) > before_score
     assert objection.state == "corrected" and objection.corrections
     outbox = session.scalars(
-        select(ExchangeOutbox).where(ExchangeOutbox.entity_id == record.id)
+        select(ExchangeOutbox).where(
+            ExchangeOutbox.entity == "record", ExchangeOutbox.entity_id == record.id
+        )
     ).all()
     assert [o.kind for o in outbox] == ["record:corrected"]
     assert case.number not in str(outbox[0].payload)
@@ -148,7 +150,9 @@ def test_objection_revoked_ends_the_list_membership(session: Session, case: Case
     assert case.record.id not in labels(session, case, Audience.GOVERNMENT)
     assert labels(session, case, Audience.SELF)[case.record.id] == "已撤销"
     kinds = session.scalars(
-        select(ExchangeOutbox.kind).where(ExchangeOutbox.entity_id == case.record.id)
+        select(ExchangeOutbox.kind).where(
+            ExchangeOutbox.entity == "record", ExchangeOutbox.entity_id == case.record.id
+        )
     )
     assert list(kinds) == ["record:revoked"]
 

@@ -93,6 +93,12 @@ def test_repair_end_to_end(session: Session, case: Case, other_dept: Department)
     assert punished is not None
     punished_score = punished.score
     assert check_repair(session, case.person, case.record.id)["eligible"] is True
+    # Open to the public (this item is 政务共享 by default), so that the public credit
+    # report shows it before the repair.
+    case.record.open_level = "public"
+    session.flush()
+    document = case.record.document_number
+    assert document in _public_report_text(session, case)
 
     application = apply(session, case)
     assert application.state == "submitted"
@@ -151,7 +157,9 @@ def test_repair_end_to_end(session: Session, case: Case, other_dept: Department)
         "approve",
     ]
     [outbox] = session.scalars(
-        select(ExchangeOutbox).where(ExchangeOutbox.entity_id == case.record.id)
+        select(ExchangeOutbox).where(
+            ExchangeOutbox.entity == "record", ExchangeOutbox.entity_id == case.record.id
+        )
     )
     assert outbox.kind == "record:repaired" and outbox.payload["state"] == "repaired"
     told = session.scalar(select(Notice).where(Notice.kind == "repair:approved"))
@@ -159,6 +167,8 @@ def test_repair_end_to_end(session: Session, case: Case, other_dept: Department)
     assert check_repair(session, case.person, case.record.id)["missing"][0]["message"] == (
         "该记录已修复"
     )
+    # …and gone from the credit report the public receives (PDF text and HTML alike).
+    assert document not in _public_report_text(session, case)
 
 
 def test_rejection_gives_reasons_and_a_waiting_period(session: Session, case: Case) -> None:
@@ -216,3 +226,22 @@ def small_evidence_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_evidence_size_is_checked(session: Session, case: Case, small_evidence_limit: None) -> None:
     with pytest.raises(InvalidInput, match="超过大小上限"):
         apply(session, case, evidence=[Upload("big.pdf", PDF + b"0" * 4096)])
+
+
+def _public_report_text(session: Session, case: Case) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    from xinyong.reports.services import issue_report
+
+    issued = issue_report(
+        session,
+        ADMIN,
+        protector_for(),
+        get_subject(session, case.subject_id),
+        audience=Audience.PUBLIC,
+        purpose="公示查询",
+    )
+    pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(issued.pdf)).pages)
+    return pdf_text + issued.html.decode()

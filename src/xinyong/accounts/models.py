@@ -22,6 +22,7 @@ class KeyRole(enum.StrEnum):
     ADMIN = "admin"  # 信用办
     DEPARTMENT = "department"  # 部门业务系统
     INSTITUTION = "institution"  # 授权查询机构的业务系统
+    PLATFORM = "platform"  # 下级信用平台（共享交换）
 
 
 class Institution(Base):

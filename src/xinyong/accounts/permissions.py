@@ -26,6 +26,8 @@ class Permission(enum.StrEnum):
     READ_AUDIT = "read_audit"
     OWN_ARCHIVE = "own_archive"  # 本人档案、查询记录、授权
     AUTHORIZED_QUERY = "authorized_query"  # 经授权查询
+    EXCHANGE = "exchange"  # 共享交换：接收下级平台推送
+    ISSUE_REPORT = "issue_report"  # 出具信用报告 (which version: reports.services.report_basis)
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -42,6 +44,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MANAGE_CATALOG,
             Permission.MANAGE_ACCOUNTS,
             Permission.READ_AUDIT,
+            Permission.ISSUE_REPORT,
         }
     ),
     Role.SYSTEM: frozenset(Permission),
@@ -52,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.LOOKUP_SUBJECT,
             Permission.RUN_CHECK,
             Permission.CHECK_FEEDBACK,
+            Permission.ISSUE_REPORT,
         }
     ),
     Role.REVIEWER: frozenset(
@@ -61,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.RUN_CHECK,
             Permission.CHECK_FEEDBACK,
             Permission.REVIEW,
+            Permission.ISSUE_REPORT,
         }
     ),
     Role.DEPARTMENT: frozenset(
@@ -70,11 +75,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.LOOKUP_SUBJECT,
             Permission.RUN_CHECK,
             Permission.CHECK_FEEDBACK,
+            Permission.ISSUE_REPORT,
         }
     ),
-    Role.PERSON: frozenset({Permission.OWN_ARCHIVE}),
-    Role.INSTITUTION: frozenset({Permission.AUTHORIZED_QUERY}),
+    Role.PERSON: frozenset({Permission.OWN_ARCHIVE, Permission.ISSUE_REPORT}),
+    Role.INSTITUTION: frozenset({Permission.AUTHORIZED_QUERY, Permission.ISSUE_REPORT}),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
+    Role.PLATFORM: frozenset({Permission.EXCHANGE}),
 }
 
 PERMISSION_DENIED: dict[Permission, str] = {
@@ -91,6 +98,8 @@ PERMISSION_DENIED: dict[Permission, str] = {
     Permission.READ_AUDIT: "无权查看审计记录",
     Permission.OWN_ARCHIVE: "仅信息主体本人可以访问",
     Permission.AUTHORIZED_QUERY: "仅授权查询机构可以访问",
+    Permission.EXCHANGE: "仅经登记的下级信用平台可以推送",
+    Permission.ISSUE_REPORT: "无权出具或下载信用报告",
 }
 
 

@@ -380,6 +380,8 @@ def authenticate_api_key(session: Session, secret: str | None) -> Actor:
     if key.institution_id is not None:
         inst = session.get(Institution, key.institution_id)
         organisation = inst.name if inst else None
+    if key.role == KeyRole.PLATFORM:
+        organisation = key.label  # the lower platform's code, e.g. its region code
     return Actor(
         name=f"apikey:{key.prefix}",
         role=key.role,

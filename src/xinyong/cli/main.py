@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from xinyong.cli import accounts, archive, catalog, checks, imports, rules, setup, workflows
+from xinyong.cli import (
+    accounts,
+    archive,
+    catalog,
+    checks,
+    exchange,
+    imports,
+    reports,
+    rules,
+    setup,
+    workflows,
+)
 
 app = typer.Typer(
     help="xinyong 个人公共信用信息平台 — 命令行工具",
@@ -23,6 +34,8 @@ app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(catalog.department_app, name="department")
 app.add_typer(setup.apikey_app, name="apikey")
 app.add_typer(accounts.user_app, name="user")
+app.add_typer(exchange.exchange_app, name="exchange")
+app.add_typer(reports.report_app, name="report")
 
 
 if __name__ == "__main__":

@@ -53,7 +53,10 @@ def register(app: typer.Typer) -> None:
         on = _date(date)
         with cli_session() as session:
             result = run_expire(session, on)
-            sync_entries_from_records(session, on)
+            # The day's run only ends displays and memberships; entries that records in use
+            # imply are created where records change (submission, workflows), so the sync
+            # looks at the subjects this run touched, not at every record.
+            sync_entries_from_records(session, on, subject_ids=result.touched_subjects)
             escalated = escalate_overdue(session, SYSTEM, on)
         console.print(
             f"{on}：公示期满 {result.records_expired} 条，移出名单 {result.entries_ended} 条，"

@@ -76,14 +76,17 @@ def register(app: typer.Typer) -> None:
         admin: Annotated[bool, typer.Option("--admin", help="信用办管理密钥")] = False,
         department: Annotated[str | None, typer.Option(help="部门代码")] = None,
         institution: Annotated[str | None, typer.Option(help="授权查询机构名称")] = None,
+        platform: Annotated[str | None, typer.Option(help="下级信用平台代码（共享交换）")] = None,
         label: Annotated[str, typer.Option(help="用途说明")] = "",
     ) -> None:
         """签发 API 密钥（只显示一次）。"""
-        if sum([admin, department is not None, institution is not None]) != 1:
-            fail("请指定 --admin、--department 或 --institution 之一")
+        if sum([admin, department is not None, institution is not None, platform is not None]) != 1:
+            fail("请指定 --admin、--department、--institution 或 --platform 之一")
         with cli_session() as session:
             if admin:
                 secret = issue_api_key(session, KeyRole.ADMIN, label or "信用办")
+            elif platform is not None:
+                secret = issue_api_key(session, KeyRole.PLATFORM, platform)
             elif institution is not None:
                 inst = ensure_institution(session, institution)
                 secret = issue_api_key(

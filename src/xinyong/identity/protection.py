@@ -47,3 +47,11 @@ class IdentityProtector:
     def encrypt_text(self, value: str, context: str) -> bytes:
         """Encrypt any sensitive text (e.g. a rejected row kept for the error file)."""
         return self.encrypt(value, context)
+
+    def encrypt_bytes(self, data: bytes, context: str) -> bytes:
+        """Encrypt a sensitive file (e.g. an issued credit report), bound to ``context``."""
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, data, context.encode())
+
+    def decrypt_bytes(self, token: bytes, context: str) -> bytes:
+        return self._aead.decrypt(token[:12], token[12:], context.encode())

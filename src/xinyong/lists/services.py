@@ -9,16 +9,16 @@ defence period (陈述申辩) in working days, then a decision or a withdrawal.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
-from sqlalchemy import and_, bindparam, exists, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, column, exists, func, insert, select, table, text, update
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.db import affected, utcnow
+from xinyong.db import affected, fill_id_table, utcnow
 from xinyong.errors import Forbidden, InvalidTransition, NotFound
 from xinyong.lists.models import LIST_NAMES, EndReason, EntryStatus, ListEntry, ListKind
 from xinyong.notices.services import queue_notice
@@ -57,14 +57,33 @@ def list_items(catalog: Catalog) -> dict[str, list[str]]:
     return by_kind
 
 
+LIST_SCOPE = "list_scope"
+
+
 def sync_entries_from_records(
-    session: Session, on: dt.date, *, batch_id: int | None = None, record_ids: Iterable[int] = ()
+    session: Session,
+    on: dt.date,
+    *,
+    batch_id: int | None = None,
+    record_ids: Iterable[int] = (),
+    subject_ids: Collection[int] | None = None,
 ) -> int:
-    """Create the list entries that records in use imply; set-based and idempotent."""
+    """Create the list entries that records in use imply; set-based and idempotent.
+
+    ``batch_id``, ``record_ids`` and ``subject_ids`` narrow the records looked at (a
+    submission, a few records, the subjects a daily run touched); without them every
+    record in use is looked at.
+    """
     catalog = current_catalog(session)
     created = 0
     ids = list(record_ids)
-    for kind, codes in list_items(catalog).items():
+    scope = None
+    kinds = list_items(catalog)
+    if subject_ids is not None:
+        if not fill_id_table(session, LIST_SCOPE, subject_ids):
+            kinds = {}
+        scope = select(table(LIST_SCOPE, column("subject_id")).c.subject_id)
+    for kind, codes in kinds.items():
         texts = DEFAULT_TEXTS[ListKind(kind)]
         stmt = (
             select(
@@ -91,6 +110,8 @@ def sync_entries_from_records(
             stmt = stmt.where(Record.batch_id == batch_id)
         if ids:
             stmt = stmt.where(Record.id.in_(ids))
+        if scope is not None:
+            stmt = stmt.where(Record.subject_id.in_(scope))
         rows = session.execute(stmt).all()
         if not rows:
             continue

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.services import current_catalog
+from xinyong.db import is_postgres, utcnow
 from xinyong.errors import Forbidden, InvalidInput, NotFound
 from xinyong.identity.protection import IdentityProtector
 from xinyong.lists.models import EntryStatus, ListEntry
@@ -33,7 +37,7 @@ from xinyong.records.display import used_clause
 from xinyong.records.models import Record, RecordState
 from xinyong.scoring.models import SubjectScore
 from xinyong.subjects.models import Subject, SubjectLink
-from xinyong.subjects.services import find_subject
+from xinyong.subjects.services import blind_index_for
 
 
 def load_facts_bulk(
@@ -60,7 +64,9 @@ def load_facts_bulk(
             Record.grade,
             Record.decision_date,
             Record.document_number,
-        ).where(Record.subject_id.in_(ids), used_clause(on))
+        )
+        .where(Record.subject_id.in_(ids), used_clause(on))
+        .order_by(Record.id)
     ):
         known = items.get(item)
         records[sid].append(
@@ -92,6 +98,7 @@ def load_facts_bulk(
             # punishes no one while that lasts (the record is not used).
             or_(ListEntry.record_id.is_(None), used_clause(on)),
         )
+        .order_by(ListEntry.id)
     ):
         lists[sid].append(ListFact(eid, kind, reasons, start))
     spans = {
@@ -120,9 +127,9 @@ def load_facts_bulk(
     org_facts: dict[int, list[SubjectFacts]] = defaultdict(list)
     if with_orgs:
         links = session.execute(
-            select(SubjectLink.person_id, SubjectLink.organisation_id).where(
-                SubjectLink.person_id.in_(ids)
-            )
+            select(SubjectLink.person_id, SubjectLink.organisation_id)
+            .where(SubjectLink.person_id.in_(ids))
+            .order_by(SubjectLink.id)
         ).all()
         if links:
             orgs = load_facts_bulk(session, {org for _, org in links}, catalog, on, with_orgs=False)
@@ -208,42 +215,76 @@ def run_check(
         raise InvalidInput(f"应用场景 {scenario} 不存在", code="unknown_scenario")
     if not operator.strip() or not business_ref.strip():
         raise InvalidInput("须填写经办人和业务编号", code="missing_operator")
-    subject = find_subject(session, protector, id_number, id_type)
+    index = blind_index_for(protector, id_number, id_type)
+    postgres = is_postgres(session)
+    facts: SubjectFacts | None
+    if postgres:
+        facts = facts_by_index(session, index, catalog, on)
+    else:
+        found = session.scalar(select(Subject.id).where(Subject.id_index == index))
+        facts = None if found is None else load_facts_bulk(session, [found], catalog, on)[found]
+    subject_id = facts.subject_id if facts is not None else None
     decisions: list[dict[str, Any]] = []
     verdict = "clear"
-    if subject is not None:
-        facts = load_facts_bulk(session, [subject.id], catalog, on)[subject.id]
+    if facts is not None:
         outcome = decide(facts, scenario, catalog.measures.values(), catalog.grades, on)
         decisions = outcome_as_dict(outcome)
         verdict = outcome.verdict
+    operator = operator.strip()[:200]
+    business_ref = business_ref.strip()[:200]
+    action = "check:batch" if batch_ref else "check:run"
+    purpose = f"{scenario_entry.name}（业务编号 {business_ref}，经办人 {operator}）"
+    basis = QueryBasis.LEGAL_DUTY
+    measures = [d["measure"] for d in decisions]
+    if postgres:
+        params = {
+            "department_id": actor.department_id,
+            "actor": actor.name,
+            "operator": operator,
+            "scenario": scenario,
+            "business_ref": business_ref,
+            "subject_id": subject_id,
+            "verdict": verdict,
+            "decisions": Jsonb(decisions),
+            "batch_ref": batch_ref,
+            "now": utcnow(),
+            "organisation": actor.department_code,
+            "channel": actor.channel,
+            "action": action,
+            "purpose": purpose[:200],
+            "basis": basis.value,
+            "measures": Jsonb(measures),
+        }
+        # The read is logged in the same transaction as it was made, or not answered.
+        sql = _RECORD_CHECK_AND_LOG_SQL if subject_id is not None else _RECORD_CHECK_SQL
+        with _driver(session).cursor() as cur:
+            row = cur.execute(sql, params).fetchone()
+        assert row is not None
+        return CheckResult(int(row[0]), verdict, decisions, subject_id is not None)
     check = Check(
         department_id=actor.department_id,
         actor=actor.name,
-        operator=operator.strip()[:200],
+        operator=operator,
         scenario=scenario,
-        business_ref=business_ref.strip()[:200],
-        subject_id=subject.id if subject else None,
+        business_ref=business_ref,
+        subject_id=subject_id,
         verdict=verdict,
         decisions=decisions,
         batch_ref=batch_ref,
     )
     session.add(check)
     session.flush()
-    if subject is not None:
+    if subject_id is not None:
         log_query(
             session,
             actor,
-            subject.id,
-            action="check:batch" if batch_ref else "check:run",
-            purpose=f"{scenario_entry.name}（业务编号 {check.business_ref}，经办人 {check.operator}）",
-            basis=QueryBasis.LEGAL_DUTY,
-            returned={
-                "check_id": check.id,
-                "verdict": verdict,
-                "measures": [d["measure"] for d in decisions],
-            },
+            subject_id,
+            action=action,
+            purpose=purpose,
+            basis=basis,
+            returned={"check_id": check.id, "verdict": verdict, "measures": measures},
         )
-    return CheckResult(check.id, verdict, decisions, subject is not None)
+    return CheckResult(check.id, verdict, decisions, subject_id is not None)
 
 
 def add_feedback(
@@ -305,3 +346,145 @@ def checks_of_department(session: Session, department_id: int) -> Iterable[Check
     return session.scalars(
         select(Check).where(Check.department_id == department_id).order_by(Check.id.desc())
     )
+
+
+# ---------------------------------------------------------------------------- PostgreSQL hot path
+#
+# A check on PostgreSQL is two statements in the request's transaction: the subject and all
+# its facts (records in use, list memberships, span, score, linked organisations' facts)
+# as JSON in one indexed statement, then the check row and its query-log row in one
+# INSERT … WITH. They go over the session's own psycopg connection, which prepares them
+# after a few executions; the ORM path (SQLite) returns exactly the same facts.
+
+
+@functools.lru_cache(maxsize=8)
+def _facts_sql(on: dt.date, many: bool = False) -> str:
+    used = str(
+        used_clause(on).compile(
+            dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+            compile_kwargs={"literal_binds": True},
+        )
+    ).replace("records.", "r.")
+
+    def facts(subject: str) -> str:
+        return (
+            "(SELECT json_agg(json_build_array(r.id, r.item_code, r.nature, r.grade, "
+            "r.decision_date, r.document_number) ORDER BY r.id) FROM records r "
+            f"WHERE r.subject_id = {subject} AND {used}), "
+            "(SELECT json_agg(json_build_array(e.id, e.list_kind, e.reasons, e.start_date) "
+            "ORDER BY e.id) FROM list_entries e LEFT JOIN records r ON r.id = e.record_id "
+            f"WHERE e.subject_id = {subject} AND e.status = '{EntryStatus.LISTED.value}' "
+            f"AND (e.end_date IS NULL OR e.end_date >= DATE '{on.isoformat()}') "
+            f"AND (e.record_id IS NULL OR ({used}))), "
+            "(SELECT json_build_array(max(r.decision_date) FILTER (WHERE r.nature = 'negative' "
+            f"AND r.state IN ('{RecordState.ACTIVE.value}', '{RecordState.EXPIRED.value}')), "
+            f"min(r.decision_date)) FROM records r WHERE r.subject_id = {subject}), "
+            f"(SELECT sc.score FROM subject_scores sc WHERE sc.subject_id = {subject})"
+        )
+
+    return (
+        f"SELECT {'s.id_index, ' if many else ''}s.id, s.name, {facts('s.id')}, "
+        f"(SELECT json_agg(json_build_array(o.id, o.name, {facts('o.id')}) ORDER BY l.id) "
+        "FROM subject_links l JOIN subjects o ON o.id = l.organisation_id "
+        "WHERE l.person_id = s.id) "
+        # Many subjects: one array parameter, not one placeholder per value.
+        + (
+            "FROM subjects s WHERE s.id_index = ANY(%(indexes)s)"
+            if many
+            else "FROM subjects s WHERE s.id_index = %(index)s"
+        )
+    )
+
+
+def _date(value: str | None) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(value)
+
+
+def _facts_from_json(
+    catalog: Catalog,
+    subject_id: int,
+    name: str,
+    records: list[list[Any]] | None,
+    lists: list[list[Any]] | None,
+    span: list[str | None],
+    score: int | None,
+    organisations: tuple[SubjectFacts, ...] = (),
+) -> SubjectFacts:
+    items = catalog.items
+    record_facts = []
+    for rid, item, nature, grade, decided, document in records or ():
+        known = items.get(item)
+        record_facts.append(
+            RecordFact(
+                rid,
+                item,
+                known.name if known else item,
+                known.domain if known else "",
+                nature,
+                grade,
+                dt.date.fromisoformat(decided),
+                document,
+            )
+        )
+    return SubjectFacts(
+        subject_id,
+        name,
+        tuple(record_facts),
+        tuple(
+            ListFact(eid, kind, reasons, _date(start)) for eid, kind, reasons, start in lists or ()
+        ),
+        score,
+        _date(span[0]),
+        _date(span[1]),
+        organisations,
+    )
+
+
+def _driver(session: Session) -> Any:
+    return session.connection().connection.driver_connection
+
+
+def facts_by_index(
+    session: Session, index: str, catalog: Catalog, on: dt.date
+) -> SubjectFacts | None:
+    """The facts of the subject with this blind index, in one statement (PostgreSQL)."""
+    with _driver(session).cursor() as cur:
+        row = cur.execute(_facts_sql(on), {"index": index}).fetchone()
+    if row is None:
+        return None
+    sid, name, records, lists, span, score, orgs = row
+    organisations = tuple(_facts_from_json(catalog, *org) for org in orgs or ())
+    return _facts_from_json(catalog, sid, name, records, lists, span, score, organisations)
+
+
+def facts_by_indexes(
+    session: Session, indexes: Collection[str], catalog: Catalog, on: dt.date
+) -> dict[str, SubjectFacts]:
+    """The facts of the subjects with these blind indexes, by index, in one statement
+    (PostgreSQL; batch comparison). Unknown indexes are absent."""
+    if not indexes:
+        return {}
+    with _driver(session).cursor() as cur:
+        rows = cur.execute(_facts_sql(on, many=True), {"indexes": list(indexes)}).fetchall()
+    found: dict[str, SubjectFacts] = {}
+    for index, sid, name, records, lists, span, score, orgs in rows:
+        organisations = tuple(_facts_from_json(catalog, *org) for org in orgs or ())
+        found[index] = _facts_from_json(
+            catalog, sid, name, records, lists, span, score, organisations
+        )
+    return found
+
+
+_RECORD_CHECK_SQL = (
+    "INSERT INTO checks (department_id, actor, operator, scenario, business_ref, subject_id, "
+    "verdict, decisions, batch_ref, created_at) VALUES (%(department_id)s, %(actor)s, "
+    "%(operator)s, %(scenario)s, %(business_ref)s, %(subject_id)s, %(verdict)s, "
+    "%(decisions)s, %(batch_ref)s, %(now)s) RETURNING id"
+)
+_RECORD_CHECK_AND_LOG_SQL = (
+    f"WITH c AS ({_RECORD_CHECK_SQL}), q AS (INSERT INTO query_log (subject_id, actor, "
+    "organisation, channel, action, purpose, basis, authorization_id, returned, queried_at) "
+    "SELECT %(subject_id)s, %(actor)s, %(organisation)s, %(channel)s, %(action)s, "
+    "%(purpose)s, %(basis)s, NULL, jsonb_build_object('check_id', c.id, 'verdict', "
+    "%(verdict)s::text, 'measures', %(measures)s::jsonb), %(now)s FROM c) SELECT id FROM c"
+)

@@ -56,6 +56,7 @@ ACTION_NAMES = {
     "check:run": "联合奖惩核查",
     "check:batch": "批量比对",
     "report:issue": "出具信用报告",
+    "report:download": "下载信用报告",
 }
 
 BASIS_NAMES: dict[str, str] = {

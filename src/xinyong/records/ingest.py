@@ -466,6 +466,7 @@ def _in_background(chunks: Iterator[_Chunk]) -> Iterator[Iterator[_Chunk]]:
 
 def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[int]) -> None:
     """What new or changed records imply: list memberships and the subjects' scores."""
+    from xinyong.exchange.services import queue_change
     from xinyong.lists.services import sync_entries_from_records
     from xinyong.notices.services import queue_new_record_notices
     from xinyong.scoring.services import rescore_subjects
@@ -481,6 +482,7 @@ def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[i
     for start in range(0, len(ordered), max(step, 1)):
         rescore_subjects(session, ordered[start : start + step], today)
     queue_new_record_notices(session, batch_id)
+    queue_change(session, "batch:merged", "batch", batch_id, {"batch_id": batch_id})
 
 
 def ingest_file(

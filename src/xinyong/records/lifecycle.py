@@ -6,14 +6,14 @@ the second time.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.db import affected, utcnow
+from xinyong.db import is_postgres, utcnow
 from xinyong.lists.models import EndReason, EntryStatus, ListEntry
 from xinyong.notices.models import Notice
 from xinyong.records.models import Record, RecordState
@@ -25,38 +25,78 @@ class ExpireResult:
     entries_ended: int
     notices_queued: int
     entries_expired_unanswered: int = 0
+    # Subjects whose records or list entries this run ended: the scope of the list sync
+    # that follows (``sync_entries_from_records(..., subject_ids=...)``).
+    touched_subjects: frozenset[int] = field(default=frozenset(), repr=False)
+
+
+# The daily run expires a day's records: they are found through
+# ix_records_display_until_active in display_until order, with a LIMIT so that the planner
+# walks the index whatever it estimates (it cannot know that, of the active records, only
+# today's few have a display period in the past, and would otherwise scan the whole table).
+# When more than that are due (a catch-up after a migration or an outage), one scan of the
+# table is cheaper than probing millions of rows one by one.
+EXPIRE_CHUNK = 50_000
+
+
+def _due(on: dt.date) -> list[ColumnElement[bool]]:
+    return [
+        Record.state == RecordState.ACTIVE.value,
+        Record.display_until.is_not(None),
+        Record.display_until < on,
+    ]
+
+
+def _expire_records(session: Session, on: dt.date) -> tuple[int, set[int]]:
+    values = {"state": RecordState.EXPIRED.value, "updated_at": utcnow()}
+    options = {"synchronize_session": False}
+    first = select(Record.id).where(*_due(on)).order_by(Record.display_until).limit(EXPIRE_CHUNK)
+    subjects = session.scalars(
+        update(Record)
+        .where(Record.id.in_(first.scalar_subquery()))
+        .values(**values)
+        .returning(Record.subject_id),
+        execution_options=options,
+    ).all()
+    expired, touched = len(subjects), set(subjects)
+    if expired < EXPIRE_CHUNK:
+        return expired, touched
+    rest = update(Record).where(*_due(on)).values(**values)
+    if is_postgres(session):
+        # Millions of rows: count them and keep only the distinct subjects, in the database.
+        changed = rest.returning(Record.subject_id).cte("changed")
+        for subject_id, count in session.execute(
+            select(changed.c.subject_id, func.count()).group_by(changed.c.subject_id),
+            execution_options=options,
+        ):
+            touched.add(subject_id)
+            expired += count
+        return expired, touched
+    subjects = session.scalars(rest.returning(Record.subject_id), execution_options=options).all()
+    return expired + len(subjects), touched.union(subjects)
 
 
 def expire(session: Session, on: dt.date) -> ExpireResult:
-    records = affected(
-        session.execute(
-            update(Record)
-            .where(
-                Record.state == RecordState.ACTIVE.value,
-                Record.display_until.is_not(None),
-                Record.display_until < on,
-            )
-            .values(state=RecordState.EXPIRED.value, updated_at=utcnow())
+    records, touched = _expire_records(session, on)
+    ended = session.scalars(
+        update(ListEntry)
+        .where(
+            ListEntry.status == EntryStatus.LISTED.value,
+            ListEntry.end_date.is_not(None),
+            ListEntry.end_date < on,
         )
-    )
-    ended = affected(
-        session.execute(
-            update(ListEntry)
-            .where(
-                ListEntry.status == EntryStatus.LISTED.value,
-                ListEntry.end_date.is_not(None),
-                ListEntry.end_date < on,
-            )
-            .values(
-                status=EntryStatus.ENDED.value,
-                ended_on=on,
-                end_reason=EndReason.PERIOD_OVER.value,
-                updated_at=utcnow(),
-            )
+        .values(
+            status=EntryStatus.ENDED.value,
+            ended_on=on,
+            end_reason=EndReason.PERIOD_OVER.value,
+            updated_at=utcnow(),
         )
-    )
+        .returning(ListEntry.subject_id),
+        execution_options={"synchronize_session": False},
+    ).all()
+    touched.update(ended)
     notices = _queue_display_ending(session, on)
-    return ExpireResult(records or 0, ended or 0, notices)
+    return ExpireResult(records, len(ended), notices, touched_subjects=frozenset(touched))
 
 
 def _queue_display_ending(session: Session, on: dt.date) -> int:

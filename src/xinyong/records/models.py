@@ -11,7 +11,17 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.db import Base, BigId, JsonDoc, UtcDateTime, created_at, pk, utcnow
@@ -55,6 +65,13 @@ class Record(_RecordColumns, Base):
         UniqueConstraint("department_id", "item_code", "document_number", "subject_id"),
         Index("ix_records_subject_id", "subject_id"),
         Index("ix_records_batch_id", "batch_id"),
+        # The daily job: records whose display period ends (expiry, 信用告知).
+        Index(
+            "ix_records_display_until_active",
+            "display_until",
+            postgresql_where=text("state = 'active'"),
+            sqlite_where=text("state = 'active'"),
+        ),
     )
 
     id: Mapped[pk]

@@ -14,7 +14,7 @@ from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.schemas import ScoringModel
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.db import UtcDateTime, affected, is_postgres, utcnow
+from xinyong.db import UtcDateTime, affected, fill_id_table, is_postgres, utcnow
 from xinyong.errors import NotFound
 from xinyong.records.display import used_clause
 from xinyong.records.models import Record
@@ -98,25 +98,6 @@ def _load_points(session: Session, model: ScoringModel, catalog: Catalog) -> Non
         )
 
 
-def _fill_scope(session: Session, subject_ids: Collection[int]) -> None:
-    session.execute(
-        text("CREATE TEMP TABLE IF NOT EXISTS score_scope (subject_id bigint PRIMARY KEY)")
-    )
-    session.execute(text("DELETE FROM score_scope"))
-    ids = sorted(set(subject_ids))
-    if not ids:
-        return
-    if is_postgres(session):
-        driver: Any = session.connection().connection.driver_connection
-        with driver.cursor() as cur, cur.copy("COPY score_scope (subject_id) FROM STDIN") as copy:
-            for sid in ids:
-                copy.write_row((sid,))
-    else:
-        session.execute(
-            text("INSERT INTO score_scope (subject_id) VALUES (:sid)"), [{"sid": i} for i in ids]
-        )
-
-
 def rescore(
     session: Session, on: dt.date, *, subject_ids: Collection[int] | None = None
 ) -> RescoreResult:
@@ -137,7 +118,7 @@ def rescore(
     used_sql = str(used).replace("records.", "r.")
     base = model.base
     if subject_ids is not None:
-        _fill_scope(session, subject_ids)
+        fill_id_table(session, "score_scope", subject_ids)
         agg = (
             f"SELECT r.subject_id AS subject_id, {score_expr} AS score "
             "FROM score_scope sc JOIN records r ON r.subject_id = sc.subject_id "

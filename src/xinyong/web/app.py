@@ -9,21 +9,25 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 
 from xinyong import __version__
-from xinyong.errors import XinyongError
+from xinyong.errors import InvalidInput, XinyongError
 from xinyong.web.api import (
     auth,
     authorized,
     catalog,
     checks,
+    exchange,
     me,
+    reports,
     subjects,
     submissions,
     users,
     workflows,
 )
-from xinyong.web.pages import account, home
+from xinyong.web.pages import account, cases, console, home, remedies, workbench
+from xinyong.web.pages import reports as report_pages
 from xinyong.web.pages.common import render
 
 log = logging.getLogger("xinyong.web")
@@ -64,6 +68,20 @@ def create_app() -> FastAPI:
             status_code=422,
         )
 
+    @app.exception_handler(OverflowError)
+    async def number_out_of_range(request: Request, exc: Exception) -> Response:
+        # A number larger than any id the database can hold: the request is wrong, not
+        # the server. (Inputs are bounded where declared; this guards the rest.)
+        return await domain_error(
+            request, InvalidInput("数值超出允许范围", code="number_out_of_range")
+        )
+
+    @app.exception_handler(DataError)
+    async def bad_value(request: Request, exc: DataError) -> Response:
+        if "out of range" in str(exc.orig):
+            return await number_out_of_range(request, exc)
+        return await unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
@@ -89,7 +107,14 @@ def create_app() -> FastAPI:
     app.include_router(me.router, prefix="/api/v1")
     app.include_router(authorized.router, prefix="/api/v1")
     app.include_router(users.router, prefix="/api/v1")
+    app.include_router(exchange.router, prefix="/api/v1")
+    app.include_router(reports.router, prefix="/api/v1")
     app.include_router(home.router)
     app.include_router(account.router)
+    app.include_router(report_pages.router)
+    app.include_router(remedies.router)
+    app.include_router(workbench.router)
+    app.include_router(cases.router)
+    app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

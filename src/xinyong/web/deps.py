@@ -55,7 +55,9 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so that a browser following a
+# redirect after a POST reads what the POST wrote (the default exits after sending).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 async def _csrf_token_sent(request: Request) -> str | None:

@@ -22,7 +22,7 @@ from xinyong.db import utcnow
 from xinyong.errors import InvalidInput
 from xinyong.exchange.services import queue_change
 from xinyong.lists.models import EndReason, EntryStatus, ListEntry
-from xinyong.lists.services import end_entries_for_record
+from xinyong.lists.services import end_entries_for_record, sync_entries_from_records
 from xinyong.records.display import display_window
 from xinyong.records.models import Record, RecordState
 from xinyong.records.services import archive_version
@@ -85,6 +85,10 @@ def set_record_state(
     end_reason = _END_REASONS.get(state)
     if end_reason is not None:
         end_entries_for_record(session, record.id, end_reason, on)
+    if state is RecordState.ACTIVE:
+        # Back in use (an objection upheld or withdrawn): the list entries it implies are
+        # created now; the daily job only looks at the subjects it touches.
+        sync_entries_from_records(session, on, record_ids=[record.id])
     rescore_subjects(session, [record.subject_id], on)
     if exchange:
         queue_change(session, f"record:{state.value}", "record", record.id, record_payload(record))

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tests import factories
@@ -24,6 +24,7 @@ from xinyong.lists.services import (
     sync_entries_from_records,
 )
 from xinyong.notices.models import Notice
+from xinyong.records import lifecycle
 from xinyong.records.display import used_clause, visibility
 from xinyong.records.lifecycle import expire
 from xinyong.records.models import Record
@@ -178,6 +179,54 @@ def test_organisation_black_listing_reaches_its_legal_representative(session: Se
     children = session.scalars(select(ListEntry).where(ListEntry.parent_entry_id == entry.id)).all()
     assert len(children) == 1 and children[0].source == "responsible_person"
     assert children[0].status == "listed"
+
+
+def test_list_sync_scoped_to_subjects_looks_at_no_one_else(session: Session) -> None:
+    factories.department(session, code="COURT")
+    code = item_with(session, list_kind="black", domain="JUDICIAL")
+    numbers = [factories.resident_id() for _ in range(2)]
+    factories.submit_rows(
+        session,
+        [
+            factories.generic_row(code, session=session, id_number=n, 部门代码="COURT")
+            for n in numbers
+        ],
+    )
+    first, second = (records_of(session, n)[0] for n in numbers)
+    session.execute(delete(ListEntry).where(ListEntry.record_id.in_([first.id, second.id])))
+    assert sync_entries_from_records(session, TODAY, subject_ids=[]) == 0
+    assert sync_entries_from_records(session, TODAY, subject_ids=[first.subject_id]) == 1
+    listed = session.scalars(
+        select(ListEntry.subject_id).where(ListEntry.record_id.in_([first.id, second.id]))
+    ).all()
+    assert listed == [first.subject_id]
+    assert sync_entries_from_records(session, TODAY, subject_ids=[first.subject_id]) == 0
+    assert sync_entries_from_records(session, TODAY) == 1  # the unscoped sync finds the other
+
+
+def test_expire_names_the_subjects_it_touched(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lifecycle, "EXPIRE_CHUNK", 2)  # several rounds of the chunked update
+    dept = factories.department(session)
+    numbers = [factories.resident_id() for _ in range(4)]
+    factories.submit_rows(
+        session,
+        [
+            factories.penalty_row(id_number=n, dept=dept, category="警告", decided="2025-01-10")
+            for n in numbers[:3]
+        ]
+        + [factories.penalty_row(id_number=numbers[3], dept=dept, category="警告")],
+    )
+    records = [records_of(session, n)[0] for n in numbers]
+    assert expire(session, dt.date(2025, 4, 9)).touched_subjects == frozenset()
+    done = expire(session, dt.date(2025, 4, 10))
+    assert done.records_expired == 3
+    assert done.touched_subjects == frozenset(r.subject_id for r in records[:3])
+    for record in records:
+        session.refresh(record)
+    assert [r.state for r in records] == ["expired", "expired", "expired", "active"]
+    assert expire(session, dt.date(2025, 4, 10)).touched_subjects == frozenset()
 
 
 def test_expire_is_idempotent_and_notifies_before_the_end(session: Session) -> None:

@@ -28,7 +28,7 @@ from xinyong.objections import services as objections
 from xinyong.repair import services as repair
 from xinyong.tipoffs import services as tipoffs
 from xinyong.tipoffs.workflow import RateLimiter
-from xinyong.web.deps import ActorDep, PersonDep, SessionDep, permission
+from xinyong.web.deps import ActorDep, PathId, PersonDep, SessionDep, permission
 from xinyong.workflows.cases import read_evidence
 from xinyong.workflows.evidence import Upload
 
@@ -95,7 +95,7 @@ def _uploads(items: list[EvidenceIn]) -> list[Upload]:
 
 
 @router.get("/evidence/{evidence_id}")
-def download_evidence(evidence_id: int, session: SessionDep, actor: ActorDep) -> Response:
+def download_evidence(evidence_id: PathId, session: SessionDep, actor: ActorDep) -> Response:
     """An evidence file or tip-off attachment, to those who may read its case."""
     evidence = read_evidence(session, actor, evidence_id)
     return Response(
@@ -151,19 +151,19 @@ def list_objections(session: SessionDep, actor: ActorDep, state: str | None = No
 
 
 @router.get("/objections/{objection_id}")
-def read_objection(objection_id: int, session: SessionDep, actor: ActorDep) -> Any:
+def read_objection(objection_id: PathId, session: SessionDep, actor: ActorDep) -> Any:
     return objections.read_objection(session, actor, objection_id)
 
 
 @router.post("/objections/{objection_id}/accept")
-def accept_objection(objection_id: int, session: SessionDep, actor: MarkerDep) -> Any:
+def accept_objection(objection_id: PathId, session: SessionDep, actor: MarkerDep) -> Any:
     objection = objections.accept_objection(session, actor, objection_id)
     return objections.objection_as_dict(session, objection, actor)
 
 
 @router.post("/objections/{objection_id}/extend")
 def extend_objection(
-    objection_id: int, body: ReasonIn, session: SessionDep, actor: ReviewerDep
+    objection_id: PathId, body: ReasonIn, session: SessionDep, actor: ReviewerDep
 ) -> Any:
     objection = objections.extend_objection(session, actor, objection_id, reason=body.reason)
     return objections.objection_as_dict(session, objection, actor)
@@ -171,7 +171,7 @@ def extend_objection(
 
 @router.post("/objections/{objection_id}/decide")
 def decide_objection(
-    objection_id: int, body: ObjectionDecide, session: SessionDep, actor: ReviewerDep
+    objection_id: PathId, body: ObjectionDecide, session: SessionDep, actor: ReviewerDep
 ) -> Any:
     objection = objections.decide_objection(
         session,
@@ -185,7 +185,7 @@ def decide_objection(
 
 
 @router.post("/objections/{objection_id}/withdraw")
-def withdraw_objection(objection_id: int, session: SessionDep, actor: ApplicantDep) -> Any:
+def withdraw_objection(objection_id: PathId, session: SessionDep, actor: ApplicantDep) -> Any:
     objection = objections.withdraw_objection(session, actor, objection_id)
     return objections.objection_as_dict(session, objection, actor)
 
@@ -200,7 +200,7 @@ class ReviewOutcome(BaseModel):
 
 @router.post("/records/{record_id}/review-outcome")
 def review_outcome(
-    record_id: int, body: ReviewOutcome, session: SessionDep, actor: ReviewerDep
+    record_id: PathId, body: ReviewOutcome, session: SessionDep, actor: ReviewerDep
 ) -> Any:
     """行政复议 / 行政诉讼 outcome entered by the department that submitted the record."""
     record = objections.enter_review_outcome(
@@ -221,7 +221,7 @@ def review_outcome(
 
 @router.get("/records/{record_id}/repair-eligibility")
 def repair_eligibility(
-    record_id: int, session: SessionDep, actor: ActorDep, authorization_id: int | None = None
+    record_id: PathId, session: SessionDep, actor: ActorDep, authorization_id: int | None = None
 ) -> Any:
     """Whether the record may be repaired now; if not, from when and what is missing."""
     return repair.check_repair(session, actor, record_id, authorization_id=authorization_id)
@@ -276,13 +276,13 @@ def list_repair_applications(session: SessionDep, actor: ActorDep, state: str | 
 
 
 @router.get("/repair-applications/{application_id}")
-def read_repair_application(application_id: int, session: SessionDep, actor: ActorDep) -> Any:
+def read_repair_application(application_id: PathId, session: SessionDep, actor: ActorDep) -> Any:
     return repair.read_application(session, actor, application_id)
 
 
 @router.post("/repair-applications/{application_id}/decide")
 def decide_repair(
-    application_id: int, body: RepairDecide, session: SessionDep, actor: ReviewerDep
+    application_id: PathId, body: RepairDecide, session: SessionDep, actor: ReviewerDep
 ) -> Any:
     application = repair.decide_repair(
         session, actor, application_id, approve=body.approve, reason=body.reason
@@ -291,7 +291,7 @@ def decide_repair(
 
 
 @router.post("/repair-applications/{application_id}/withdraw")
-def withdraw_repair(application_id: int, session: SessionDep, actor: ApplicantDep) -> Any:
+def withdraw_repair(application_id: PathId, session: SessionDep, actor: ApplicantDep) -> Any:
     application = repair.withdraw_repair(session, actor, application_id)
     return repair.application_as_dict(session, application, actor)
 
@@ -346,14 +346,14 @@ def list_commitments(session: SessionDep, actor: ActorDep) -> Any:
 
 
 @router.get("/commitments/{commitment_id}")
-def read_commitment(commitment_id: int, session: SessionDep, actor: ActorDep) -> Any:
+def read_commitment(commitment_id: PathId, session: SessionDep, actor: ActorDep) -> Any:
     commitment = commitments.read_commitment(session, actor, commitment_id)
     return commitments.commitment_as_dict(session, commitment)
 
 
 @router.post("/commitments/{commitment_id}/assess")
 def assess_commitment(
-    commitment_id: int, body: CommitmentAssess, session: SessionDep, actor: TrackerDep
+    commitment_id: PathId, body: CommitmentAssess, session: SessionDep, actor: TrackerDep
 ) -> Any:
     commitment = commitments.assess_commitment(
         session, actor, commitment_id, outcome=body.outcome, note=body.note
@@ -427,7 +427,7 @@ def list_tipoffs(session: SessionDep, actor: TipoffReaderDep, state: str | None 
 
 
 @router.post("/tipoffs/{tipoff_id}/actions")
-def act_on_tipoff(tipoff_id: int, body: TipoffAct, session: SessionDep, actor: MarkerDep) -> Any:
+def act_on_tipoff(tipoff_id: PathId, body: TipoffAct, session: SessionDep, actor: MarkerDep) -> Any:
     tipoff = tipoffs.act_on_tipoff(
         session,
         actor,
@@ -465,7 +465,7 @@ def inbox(session: SessionDep, actor: PersonDep, unread: bool = False) -> Any:
 
 
 @router.post("/notices/{notice_id}/read")
-def mark_read(notice_id: int, session: SessionDep, actor: PersonDep) -> Any:
+def mark_read(notice_id: PathId, session: SessionDep, actor: PersonDep) -> Any:
     subject_id = actor.subject_id
     notice = session.get(Notice, notice_id)
     if notice is None or notice.subject_id != subject_id:
@@ -508,12 +508,12 @@ def record_interview(body: InterviewCreate, session: SessionDep, actor: MarkerDe
 
 @router.post("/interviews/{interview_id}/outcome")
 def conclude_interview(
-    interview_id: int, body: InterviewConclude, session: SessionDep, actor: MarkerDep
+    interview_id: PathId, body: InterviewConclude, session: SessionDep, actor: MarkerDep
 ) -> Any:
     interview = interviews.conclude_interview(session, actor, interview_id, body.outcome)
     return {"id": interview.id, "outcome": interview.outcome}
 
 
 @router.get("/subjects/{subject_id}/interviews")
-def interviews_of(subject_id: int, session: SessionDep, actor: ActorDep) -> Any:
+def interviews_of(subject_id: PathId, session: SessionDep, actor: ActorDep) -> Any:
     return interviews.interviews_of(session, actor, subject_id)

@@ -23,8 +23,10 @@ from xinyong.authorizations.rules import PURPOSE_LABELS, SCOPE_LABELS
 from xinyong.config import get_settings
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
+from xinyong.lists.models import LIST_NAMES
+from xinyong.notices.services import notices_of
 from xinyong.queries.models import QueryBasis
-from xinyong.queries.reads import read_score
+from xinyong.queries.reads import read_lists, read_score
 from xinyong.queries.services import query_log_view
 from xinyong.records.ingest import protector_for
 from xinyong.records.services import read_archive
@@ -41,6 +43,13 @@ from xinyong.web.pages.common import (
 
 router = APIRouter(include_in_schema=False)
 
+LIST_STATUS_NAMES = {
+    "notified": "已告知（陈述申辩期）",
+    "listed": "在列",
+    "withdrawn": "不予列入",
+    "ended": "已移出",
+}
+
 
 def _home_for(role: str) -> str:
     return "/me" if role == Role.PERSON else "/"
@@ -56,7 +65,8 @@ def login_form(request: Request, next: str | None = None) -> Response:
     )
 
 
-def _login_csrf_ok(request: Request, sent: str) -> bool:
+def login_csrf_ok(request: Request, sent: str) -> bool:
+    """The double-submit CSRF check of forms used without a session (login, tip-offs)."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     return bool(expected) and hmac.compare_digest(expected, sent)
 
@@ -70,7 +80,7 @@ def login(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
-    if not _login_csrf_ok(request, csrf_token):
+    if not login_csrf_ok(request, csrf_token):
         return _login_error(request, "页面已失效，请刷新后重新登录", next, 403)
     try:
         user = authenticate_password(session, username, password)
@@ -124,7 +134,7 @@ def register(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     error = None
-    if not _login_csrf_ok(request, csrf_token):
+    if not login_csrf_ok(request, csrf_token):
         error = "页面已失效，请刷新后重试"
     else:
         try:
@@ -148,6 +158,8 @@ def register(
 
 @router.get("/me", response_class=HTMLResponse)
 def personal_centre(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    from xinyong.web.pages.remedies import personal_remedies
+
     if caller is None:
         return login_redirect(request)
     actor = caller.actor
@@ -164,6 +176,20 @@ def personal_centre(request: Request, session: SessionDep, caller: OptionalCalle
         basis=QueryBasis.SELF,
     ).as_dict()
     score = read_score(session, actor, subject.id, purpose=SELF_PURPOSE, basis=QueryBasis.SELF)
+    lists = read_lists(
+        session,
+        actor,
+        subject.id,
+        audience=Audience.SELF,
+        purpose=SELF_PURPOSE,
+        basis=QueryBasis.SELF,
+    )
+    trend = {
+        "score": {
+            "labels": [h["computed_on"] for h in score["history"]],
+            "series": {"诚信积分": [h["score"] for h in score["history"]]},
+        }
+    }
     return render(
         request,
         "account/me.html",
@@ -171,6 +197,12 @@ def personal_centre(request: Request, session: SessionDep, caller: OptionalCalle
         archive=archive,
         score=score,
         queries=query_log_view(session, subject.id, limit=50),
+        lists=lists,
+        list_names=LIST_NAMES,
+        list_status_names=LIST_STATUS_NAMES,
+        notices=notices_of(session, subject.id)[:50],
+        trend=trend,
+        **personal_remedies(session, caller),
         authorizations=[
             authorization_as_dict(session, a)
             for a in authz.authorizations_of_subject(session, subject.id)

@@ -1,0 +1,360 @@
+"""Statistics for the credit office's console: dashboards and department assessment (考核).
+
+Every figure is one grouped SQL query (no row is loaded into Python), so the dashboards
+stay fast on a city-sized archive. Month bucketing and date differences are the only
+dialect-specific parts and live in ``_month`` and ``_lag_days``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from xinyong.catalog.models import Department
+from xinyong.catalog.schemas import Nature
+from xinyong.catalog.services import current_catalog
+from xinyong.db import is_postgres
+from xinyong.lists.models import LIST_NAMES, EntryStatus, ListEntry, ListKind
+from xinyong.measures.engine import VERDICT_NAMES
+from xinyong.measures.models import Check, CheckFeedback
+from xinyong.objections.models import Objection
+from xinyong.records.display import add_months
+from xinyong.records.models import Record, SubmissionBatch
+from xinyong.repair.models import RepairApplication
+
+NATURE_NAMES = {Nature.NEGATIVE: "失信", Nature.POSITIVE: "守信", Nature.NEUTRAL: "基础与许可"}
+
+
+def _month(session: Session, column: Any) -> ColumnElement[str]:
+    if is_postgres(session):
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def _lag_days(session: Session) -> ColumnElement[int]:
+    """Days from the decision to the record's arrival on the platform."""
+    if is_postgres(session):
+        return literal_column(
+            "(CAST(records.created_at AT TIME ZONE 'Asia/Shanghai' AS date) - records.decision_date)"
+        )
+    return cast(
+        func.julianday(func.date(Record.created_at, "+8 hours"))
+        - func.julianday(Record.decision_date),
+        Integer,
+    )
+
+
+def months_back(on: dt.date, count: int) -> list[str]:
+    """The ``count`` months ending with ``on``'s, oldest first, as YYYY-MM."""
+    first = on.replace(day=1)
+    return [add_months(first, -k).strftime("%Y-%m") for k in range(count - 1, -1, -1)]
+
+
+@dataclass
+class Series:
+    """A chart's data: category labels and one or more named value lists."""
+
+    labels: list[str]
+    values: dict[str, list[int]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"labels": self.labels, "series": self.values}
+
+
+def records_by_domain(session: Session) -> Series:
+    catalog = current_catalog(session)
+    counts: dict[str, int] = defaultdict(int)
+    for code, n in session.execute(
+        select(Record.item_code, func.count()).group_by(Record.item_code)
+    ):
+        item = catalog.items.get(code)
+        domain = catalog.domains.get(item.domain) if item else None
+        counts[domain.name if domain else "其他"] += n
+    ordered = sorted(counts.items(), key=lambda kv: -kv[1])
+    return Series([k for k, _ in ordered], {"记录数": [v for _, v in ordered]})
+
+
+def records_by_nature(session: Session) -> Series:
+    rows = dict(session.execute(select(Record.nature, func.count()).group_by(Record.nature)).all())
+    labels = [NATURE_NAMES[n] for n in Nature]
+    return Series(labels, {"记录数": [int(rows.get(n.value, 0)) for n in Nature]})
+
+
+def records_by_department(session: Session) -> Series:
+    names = {d.id: d.name for d in session.scalars(select(Department))}
+    rows = session.execute(
+        select(Record.department_id, func.count())
+        .group_by(Record.department_id)
+        .order_by(func.count().desc())
+    ).all()
+    return Series([names.get(d, str(d)) for d, _ in rows], {"记录数": [n for _, n in rows]})
+
+
+def records_by_month(session: Session, on: dt.date, months: int = 24) -> Series:
+    labels = months_back(on, months)
+    start = add_months(on.replace(day=1), -(months - 1))
+    month = _month(session, Record.decision_date)
+    rows = dict(
+        session.execute(
+            select(month, func.count())
+            .where(Record.decision_date >= start, Record.decision_date <= on)
+            .group_by(month)
+        ).all()
+    )
+    neg_rows = dict(
+        session.execute(
+            select(month, func.count())
+            .where(
+                Record.decision_date >= start,
+                Record.decision_date <= on,
+                Record.nature == Nature.NEGATIVE.value,
+            )
+            .group_by(month)
+        ).all()
+    )
+    return Series(
+        labels,
+        {
+            "全部记录": [int(rows.get(m, 0)) for m in labels],
+            "其中失信": [int(neg_rows.get(m, 0)) for m in labels],
+        },
+    )
+
+
+def list_sizes(session: Session) -> Series:
+    rows = dict(
+        session.execute(
+            select(ListEntry.list_kind, func.count(func.distinct(ListEntry.subject_id)))
+            .where(ListEntry.status == EntryStatus.LISTED.value)
+            .group_by(ListEntry.list_kind)
+        ).all()
+    )
+    return Series(
+        [LIST_NAMES[k] for k in ListKind],
+        {"在列主体": [int(rows.get(k.value, 0)) for k in ListKind]},
+    )
+
+
+def list_flows(session: Session, on: dt.date, months: int = 12) -> Series:
+    labels = months_back(on, months)
+    start = add_months(on.replace(day=1), -(months - 1))
+    entered_month = _month(session, ListEntry.start_date)
+    ended_month = _month(session, ListEntry.ended_on)
+    entered = dict(
+        session.execute(
+            select(entered_month, func.count())
+            .where(ListEntry.start_date >= start, ListEntry.start_date <= on)
+            .group_by(entered_month)
+        ).all()
+    )
+    ended = dict(
+        session.execute(
+            select(ended_month, func.count())
+            .where(ListEntry.ended_on >= start, ListEntry.ended_on <= on)
+            .group_by(ended_month)
+        ).all()
+    )
+    return Series(
+        labels,
+        {
+            "列入": [int(entered.get(m, 0)) for m in labels],
+            "移出": [int(ended.get(m, 0)) for m in labels],
+        },
+    )
+
+
+def checks_by_verdict(session: Session) -> Series:
+    rows = dict(session.execute(select(Check.verdict, func.count()).group_by(Check.verdict)).all())
+    codes = list(VERDICT_NAMES)
+    return Series(
+        [VERDICT_NAMES[c] for c in codes], {"核查次数": [int(rows.get(c, 0)) for c in codes]}
+    )
+
+
+def measures_applied(session: Session, limit: int = 10) -> Series:
+    catalog = current_catalog(session)
+    rows = session.execute(
+        select(CheckFeedback.measure_code, func.count())
+        .where(CheckFeedback.applied.is_(True))
+        .group_by(CheckFeedback.measure_code)
+        .order_by(func.count().desc())
+        .limit(limit)
+    ).all()
+    names = [catalog.measures[c].name if c in catalog.measures else c for c, _ in rows]
+    return Series(names, {"实施次数": [n for _, n in rows]})
+
+
+def _answer_columns(model: Any) -> tuple[Any, Any]:
+    """(the day the department answered, the deadline) of an objection or repair case."""
+    if model is RepairApplication:
+        return func.coalesce(model.department_decided_on, model.decided_on), model.decide_by
+    return model.decided_on, model.decide_by
+
+
+def answers_on_time(session: Session, on: dt.date) -> Series:
+    """Objections and repair applications: answered on time, late, overdue, in progress."""
+    labels = ["异议", "信用修复"]
+    series: dict[str, list[int]] = {"按时办结": [], "逾期办结": [], "逾期未办结": [], "办理中": []}
+    for model in (Objection, RepairApplication):
+        answered, deadline = _answer_columns(model)
+        row = session.execute(
+            select(
+                func.sum(case((and_(answered.is_not(None), answered <= deadline), 1), else_=0)),
+                func.sum(case((and_(answered.is_not(None), answered > deadline), 1), else_=0)),
+                func.sum(case((and_(answered.is_(None), deadline < on), 1), else_=0)),
+                func.sum(case((and_(answered.is_(None), deadline >= on), 1), else_=0)),
+            ).where(model.state != "withdrawn")
+        ).one()
+        for name, value in zip(series, row, strict=True):
+            series[name].append(int(value or 0))
+    return Series(labels, series)
+
+
+@dataclass
+class Assessment:
+    """One department's 考核 line. Rates are 0–100 or None when there is nothing to rate."""
+
+    department: str
+    records: int = 0
+    on_time_rate: float | None = None  # 按时报送率
+    rows_submitted: int = 0
+    rejection_rate: float | None = None  # 报送拒收率
+    checks_with_measures: int = 0
+    feedback_rate: float | None = None  # 核查反馈率
+    answers_due: int = 0
+    on_time_answer_rate: float | None = None  # 异议、修复按时办结率
+    score: float | None = None
+    rank: int | None = None
+
+    def components(self) -> list[float]:
+        """The rates that make the score; rejection counts as its complement."""
+        parts = [self.on_time_rate, self.feedback_rate, self.on_time_answer_rate]
+        if self.rejection_rate is not None:
+            parts.append(100.0 - self.rejection_rate)
+        return [p for p in parts if p is not None]
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def department_assessment(session: Session) -> list[Assessment]:
+    """考核: on-time submission, rejection rate, on-time answers, feedback rate; ranked.
+
+    On-time answers: objections and repair applications answered by their deadline, out
+    of those answered or past their deadline (withdrawn ones do not count).
+
+    On time means the record reached the platform within its catalog item's
+    ``deadline_days`` of the decision (calendar days). The score is the mean of the rates
+    the department has (rejection counted as 100 − rate); departments are ranked by it.
+    """
+    catalog = current_catalog(session)
+    deadlines = {code: item.deadline_days for code, item in catalog.items.items()}
+    deadline = case(deadlines, value=Record.item_code, else_=7) if deadlines else 7
+    lag = _lag_days(session)
+    lines: dict[int, Assessment] = {
+        d.id: Assessment(d.name)
+        for d in session.scalars(select(Department).order_by(Department.id))
+    }
+    on_time: dict[int, int] = {}
+    answered_on_time: dict[int, int] = {}
+    today = dt.date.today()
+    for dept_id, total, timely in session.execute(
+        select(
+            Record.department_id,
+            func.count(),
+            func.sum(case((lag <= deadline, 1), else_=0)),
+        ).group_by(Record.department_id)
+    ):
+        if dept_id in lines:
+            lines[dept_id].records = total
+            on_time[dept_id] = int(timely or 0)
+    for dept_id, rows, rejected in session.execute(
+        select(
+            SubmissionBatch.department_id,
+            func.sum(SubmissionBatch.total_rows),
+            func.sum(SubmissionBatch.rejected),
+        ).group_by(SubmissionBatch.department_id)
+    ):
+        if dept_id in lines:
+            lines[dept_id].rows_submitted = int(rows or 0)
+            lines[dept_id].rejection_rate = _pct(int(rejected or 0), int(rows or 0))
+    answered = select(CheckFeedback.check_id).where(CheckFeedback.check_id == Check.id).exists()
+    for dept_id, total, with_feedback in session.execute(
+        select(
+            Check.department_id,
+            func.count(),
+            func.sum(case((answered, 1), else_=0)),
+        )
+        .where(Check.verdict != "clear")
+        .group_by(Check.department_id)
+    ):
+        if dept_id in lines:
+            lines[dept_id].checks_with_measures = total
+            lines[dept_id].feedback_rate = _pct(int(with_feedback or 0), total)
+    for model in (Objection, RepairApplication):
+        answered, deadline = _answer_columns(model)
+        for dept_id, due, timely in session.execute(
+            select(
+                model.department_id,
+                func.sum(case((or_(answered.is_not(None), deadline < today), 1), else_=0)),
+                func.sum(case((and_(answered.is_not(None), answered <= deadline), 1), else_=0)),
+            )
+            .where(model.state != "withdrawn")
+            .group_by(model.department_id)
+        ):
+            if dept_id in lines:
+                lines[dept_id].answers_due += int(due or 0)
+                answered_on_time[dept_id] = answered_on_time.get(dept_id, 0) + int(timely or 0)
+    for dept_id, line in lines.items():
+        line.on_time_answer_rate = _pct(answered_on_time.get(dept_id, 0), line.answers_due)
+        line.on_time_rate = _pct(on_time.get(dept_id, 0), line.records)
+        parts = line.components()
+        line.score = round(sum(parts) / len(parts), 1) if parts else None
+    ranked = sorted(
+        (line for line in lines.values() if line.score is not None),
+        key=lambda line: -(line.score or 0),
+    )
+    for position, line in enumerate(ranked, start=1):
+        line.rank = position
+    unrated = [line for line in lines.values() if line.score is None]
+    return ranked + unrated
+
+
+@dataclass
+class Dashboard:
+    totals: dict[str, int]
+    charts: dict[str, dict[str, Any]]
+
+
+def dashboard(session: Session, on: dt.date | None = None) -> Dashboard:
+    on = on or dt.date.today()
+    totals = {
+        "records": session.scalar(select(func.count()).select_from(Record)) or 0,
+        "batches": session.scalar(select(func.count()).select_from(SubmissionBatch)) or 0,
+        "checks": session.scalar(select(func.count()).select_from(Check)) or 0,
+        "listed": session.scalar(
+            select(func.count(func.distinct(ListEntry.subject_id))).where(
+                ListEntry.status == EntryStatus.LISTED.value
+            )
+        )
+        or 0,
+    }
+    charts = {
+        "by_domain": records_by_domain(session).as_dict(),
+        "by_department": records_by_department(session).as_dict(),
+        "by_month": records_by_month(session, on).as_dict(),
+        "by_nature": records_by_nature(session).as_dict(),
+        "list_sizes": list_sizes(session).as_dict(),
+        "list_flows": list_flows(session, on).as_dict(),
+        "checks": checks_by_verdict(session).as_dict(),
+        "measures_applied": measures_applied(session).as_dict(),
+        "answers": answers_on_time(session, on).as_dict(),
+    }
+    return Dashboard(totals, charts)

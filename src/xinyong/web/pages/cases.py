@@ -1,0 +1,320 @@
+"""The department's queues: objections (异议) and repair applications (信用修复) with their
+deadlines and overdue marks, and tip-offs (举报). The credit office sees every department's.
+
+Who may act is the workflows' state machines' business: the pages show the actions the
+machine offers the actor and call the same services as the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from xinyong.accounts.permissions import Permission
+from xinyong.accounts.services import Caller
+from xinyong.actors import Role
+from xinyong.catalog.models import Department
+from xinyong.catalog.services import current_catalog
+from xinyong.config import get_settings
+from xinyong.errors import XinyongError
+from xinyong.objections import services as objections
+from xinyong.objections.workflow import OBJECTION_MACHINE
+from xinyong.records.models import Record
+from xinyong.repair import services as repair
+from xinyong.repair.workflow import repair_machine
+from xinyong.tipoffs import services as tipoffs
+from xinyong.tipoffs.workflow import STATE_NAMES as TIPOFF_STATE_NAMES
+from xinyong.web.deps import OptionalCallerDep, SessionDep
+from xinyong.web.pages.common import forbidden_page, page_access, render
+from xinyong.web.pages.workbench import _common
+
+router = APIRouter(include_in_schema=False)
+
+CASE_ROLES = frozenset({Role.ADMIN, Role.CLERK, Role.REVIEWER})
+
+
+def _staff(request: Request, caller: Caller | None) -> Caller | Response:
+    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
+    if isinstance(access, Caller) and access.actor.role not in CASE_ROLES:
+        return forbidden_page(request, access, "仅部门工作人员和信用办可以办理")
+    return access
+
+
+def _overdue(case: dict[str, Any], today: str) -> bool:
+    return bool(case["actions"]) and case["decide_by"] < today
+
+
+def _record_context(session: SessionDep, record_id: int) -> dict[str, Any]:
+    record = session.get(Record, record_id)
+    if record is None:
+        return {}
+    catalog = current_catalog(session)
+    item = catalog.items.get(record.item_code)
+    grade = catalog.grades.get(record.grade or "")
+    return {
+        "item_name": item.name if item else record.item_code,
+        "behaviour": record.behaviour,
+        "document_number": record.document_number,
+        "decision_date": record.decision_date,
+        "grade_name": grade.name if grade else None,
+        "display_until": record.display_until,
+        "nature": record.nature,
+    }
+
+
+# -- objections ---------------------------------------------------------------------------
+
+
+@router.get("/workbench/objections", response_class=HTMLResponse)
+def objection_queue(
+    request: Request, session: SessionDep, caller: OptionalCallerDep, state: str = ""
+) -> Response:
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    today = dt.date.today().isoformat()
+    cases = objections.list_objections(session, access.actor, state=state or None)
+    return render(
+        request,
+        "cases/objections.html",
+        access,
+        cases=cases,
+        overdue={c["id"] for c in cases if _overdue(c, today)},
+        open_count=sum(1 for c in cases if c["actions"]),
+        **_common(session, access),
+    )
+
+
+@router.get("/workbench/objections/{objection_id}", response_class=HTMLResponse)
+def objection_page(
+    objection_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    case = objections.read_objection(session, access.actor, objection_id)
+    catalog = current_catalog(session)
+    return render(
+        request,
+        "cases/objection.html",
+        access,
+        case=case,
+        record=_record_context(session, case["record_id"]),
+        overdue=_overdue(case, dt.date.today().isoformat()),
+        grades=sorted(catalog.grades.values(), key=lambda g: g.rank),
+        machine=OBJECTION_MACHINE,
+        message=request.query_params.get("message"),
+        **_common(session, access),
+    )
+
+
+def _back(path: str, message: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?message={message}", status_code=303)
+
+
+@router.post("/workbench/objections/{objection_id}/accept")
+def accept_objection(
+    objection_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    path = f"/workbench/objections/{objection_id}"
+    try:
+        objections.accept_objection(session, access.actor, objection_id)
+    except XinyongError as exc:
+        session.rollback()
+        return _back(path, exc.message)
+    return _back(path, "已受理")
+
+
+@router.post("/workbench/objections/{objection_id}/extend")
+def extend_objection(
+    objection_id: int,
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    path = f"/workbench/objections/{objection_id}"
+    try:
+        objections.extend_objection(session, access.actor, objection_id, reason=reason)
+    except XinyongError as exc:
+        session.rollback()
+        return _back(path, exc.message)
+    return _back(path, "已延期")
+
+
+@router.post("/workbench/objections/{objection_id}/decide")
+def decide_objection(
+    objection_id: int,
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    outcome: Annotated[str, Form(max_length=16)] = "",
+    reason: Annotated[str, Form(max_length=4000)] = "",
+    grade: Annotated[str, Form(max_length=32)] = "",
+    behaviour: Annotated[str, Form(max_length=500)] = "",
+    decision_date: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    path = f"/workbench/objections/{objection_id}"
+    corrections: dict[str, Any] | None = None
+    if outcome == "corrected":
+        corrections = {
+            k: v
+            for k, v in (
+                ("grade", grade),
+                ("behaviour", behaviour.strip()),
+                ("decision_date", decision_date),
+            )
+            if v
+        }
+    try:
+        objections.decide_objection(
+            session,
+            access.actor,
+            objection_id,
+            outcome=outcome,
+            reason=reason,
+            corrections=corrections,
+        )
+    except XinyongError as exc:
+        session.rollback()
+        return _back(path, exc.message)
+    return _back(path, "已作出处理决定，并已通知信息主体")
+
+
+# -- repair -------------------------------------------------------------------------------
+
+
+@router.get("/workbench/repairs", response_class=HTMLResponse)
+def repair_queue(
+    request: Request, session: SessionDep, caller: OptionalCallerDep, state: str = ""
+) -> Response:
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    today = dt.date.today().isoformat()
+    cases = repair.list_applications(session, access.actor, state=state or None)
+    return render(
+        request,
+        "cases/repairs.html",
+        access,
+        cases=cases,
+        overdue={c["id"] for c in cases if _overdue(c, today)},
+        open_count=sum(1 for c in cases if c["actions"]),
+        **_common(session, access),
+    )
+
+
+@router.get("/workbench/repairs/{application_id}", response_class=HTMLResponse)
+def repair_page(
+    application_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    case = repair.read_application(session, access.actor, application_id)
+    return render(
+        request,
+        "cases/repair.html",
+        access,
+        case=case,
+        record=_record_context(session, case["record_id"]),
+        overdue=_overdue(case, dt.date.today().isoformat()),
+        message=request.query_params.get("message"),
+        machine=repair_machine(get_settings().repair_office_review),
+        **_common(session, access),
+    )
+
+
+@router.post("/workbench/repairs/{application_id}/decide")
+def decide_repair(
+    application_id: int,
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    approve: Annotated[str, Form(max_length=8)] = "",
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    path = f"/workbench/repairs/{application_id}"
+    try:
+        repair.decide_repair(
+            session, access.actor, application_id, approve=approve == "yes", reason=reason
+        )
+    except XinyongError as exc:
+        session.rollback()
+        return _back(path, exc.message)
+    return _back(path, "已作出审核决定，并已通知信息主体")
+
+
+# -- tip-offs -----------------------------------------------------------------------------
+
+
+@router.get("/workbench/tipoffs", response_class=HTMLResponse)
+def tipoff_queue(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    rows = tipoffs.list_tipoffs(session, access.actor)
+    departments = list(session.scalars(select(Department).order_by(Department.code)))
+    names = {d.id: d.name for d in departments}
+    from xinyong.tipoffs.workflow import TIPOFF_MACHINE
+
+    cases = []
+    for t in rows:
+        case = tipoffs.tipoff_as_dict(session, t)
+        case["department"] = names.get(t.department_id or 0)
+        case["actions"] = TIPOFF_MACHINE.actions_for(t.state, access.actor.role)
+        cases.append(case)
+    return render(
+        request,
+        "cases/tipoffs.html",
+        access,
+        cases=cases,
+        departments=departments,
+        state_names={s.value: n for s, n in TIPOFF_STATE_NAMES.items()},
+        message=request.query_params.get("message"),
+        **_common(session, access),
+    )
+
+
+@router.post("/workbench/tipoffs/{tipoff_id}")
+def act_on_tipoff(
+    tipoff_id: int,
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    action: Annotated[str, Form(max_length=16)] = "",
+    reason: Annotated[str, Form(max_length=4000)] = "",
+    department: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    try:
+        tipoffs.act_on_tipoff(
+            session,
+            access.actor,
+            tipoff_id,
+            action=action,
+            reason=reason or None,
+            department_code=department or None,
+        )
+    except XinyongError as exc:
+        session.rollback()
+        return _back("/workbench/tipoffs", exc.message)
+    return _back("/workbench/tipoffs", f"举报 {tipoff_id} 已处理")

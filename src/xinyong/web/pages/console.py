@@ -1,0 +1,350 @@
+"""The credit office console (信用办控制台): dashboards, department assessment, articles,
+catalog, measures and scenarios, accounts.
+
+Only the credit office (``Role.ADMIN``) reaches these pages; each handler checks the
+permission the action needs, the same one the API and the CLI check.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+
+from xinyong.accounts import services as accounts
+from xinyong.accounts.models import User
+from xinyong.accounts.permissions import Permission
+from xinyong.accounts.services import Caller
+from xinyong.actors import ROLE_LABELS, Role
+from xinyong.catalog.models import Department
+from xinyong.catalog.schemas import OPEN_LEVEL_NAMES
+from xinyong.catalog.services import LoadResult, current_catalog, load_file
+from xinyong.console.services import dashboard, department_assessment
+from xinyong.errors import XinyongError
+from xinyong.portal.models import ARTICLE_KIND_NAMES, ARTICLE_STATUS_NAMES, ArticleKind
+from xinyong.portal.services import all_articles, get_article, save_article, set_article_status
+from xinyong.web.api.users import user_as_dict
+from xinyong.web.deps import OptionalCallerDep, SessionDep
+from xinyong.web.pages.common import page_access, render
+
+router = APIRouter(include_in_schema=False)
+
+CHART_TITLES = {
+    "by_month": "信用记录按决定月份（近 24 个月）",
+    "by_domain": "信用记录按领域",
+    "by_department": "信用记录按报送部门",
+    "by_nature": "信用记录按性质",
+    "list_sizes": "名单规模（在列主体数）",
+    "list_flows": "名单流量（近 12 个月列入与移出）",
+    "checks": "联合奖惩核查结论",
+    "measures_applied": "已实施的奖惩措施（前 10 项）",
+    "answers": "异议与信用修复办理时效",
+}
+CHART_TYPES = {
+    "by_month": "line",
+    "by_domain": "bar",
+    "by_department": "hbar",
+    "by_nature": "pie",
+    "list_sizes": "bar",
+    "list_flows": "line",
+    "checks": "pie",
+    "measures_applied": "hbar",
+    "answers": "stack",
+}
+
+
+def _admin(
+    request: Request, caller: Caller | None, permission: Permission = Permission.READ_ARCHIVE
+) -> Caller | Response:
+    return page_access(request, caller, permission)
+
+
+@router.get("/console", response_class=HTMLResponse)
+def console(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = _admin(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    board = dashboard(session)
+    return render(
+        request,
+        "console/index.html",
+        access,
+        totals=board.totals,
+        charts=board.charts,
+        chart_titles=CHART_TITLES,
+        chart_types=CHART_TYPES,
+        assessment=department_assessment(session),
+    )
+
+
+# -- articles -----------------------------------------------------------------------------
+
+
+@router.get("/console/articles", response_class=HTMLResponse)
+def articles(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = _admin(request, caller, Permission.MANAGE_CATALOG)
+    if not isinstance(access, Caller):
+        return access
+    return render(
+        request,
+        "console/articles.html",
+        access,
+        articles=all_articles(session),
+        kind_names=ARTICLE_KIND_NAMES,
+        status_names=ARTICLE_STATUS_NAMES,
+        message=request.query_params.get("message"),
+    )
+
+
+def _article_form(
+    request: Request, caller: Caller, form: dict[str, Any], error: str | None = None
+) -> HTMLResponse:
+    return render(
+        request,
+        "console/article_form.html",
+        caller,
+        status_code=422 if error else 200,
+        form=form,
+        error=error,
+        kind_names=ARTICLE_KIND_NAMES,
+    )
+
+
+@router.get("/console/articles/new", response_class=HTMLResponse)
+def article_new(request: Request, caller: OptionalCallerDep) -> Response:
+    access = _admin(request, caller, Permission.MANAGE_CATALOG)
+    if not isinstance(access, Caller):
+        return access
+    return _article_form(request, access, {"kind": ArticleKind.WARNING_CASE.value})
+
+
+@router.get("/console/articles/{article_id}", response_class=HTMLResponse)
+def article_edit(
+    article_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    access = _admin(request, caller, Permission.MANAGE_CATALOG)
+    if not isinstance(access, Caller):
+        return access
+    a = get_article(session, article_id)
+    form = {
+        "id": a.id,
+        "kind": a.kind,
+        "title": a.title,
+        "summary": a.summary or "",
+        "source": a.source or "",
+        "body": a.body,
+        "status": a.status,
+    }
+    return _article_form(request, access, form)
+
+
+@router.post("/console/articles", response_class=HTMLResponse)
+def article_save(
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    kind: Annotated[str, Form(max_length=32)] = "",
+    title: Annotated[str, Form(max_length=300)] = "",
+    summary: Annotated[str, Form(max_length=600)] = "",
+    source: Annotated[str, Form(max_length=300)] = "",
+    body: Annotated[str, Form(max_length=30_000)] = "",
+    article_id: Annotated[int | None, Form()] = None,
+    publish: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    access = _admin(request, caller, Permission.MANAGE_CATALOG)
+    if not isinstance(access, Caller):
+        return access
+    try:
+        saved = save_article(
+            session,
+            access.actor,
+            kind=kind,
+            title=title,
+            body=body,
+            summary=summary,
+            source=source,
+            publish=publish == "on",
+            article_id=article_id,
+        )
+    except XinyongError as exc:
+        session.rollback()
+        form = {"id": article_id, "kind": kind, "title": title, "summary": summary}
+        form |= {"source": source, "body": body}
+        return _article_form(request, access, form, exc.message)
+    state = "已发布" if saved.status == "published" else "已保存草稿"
+    return RedirectResponse(f"/console/articles?message={state}：{saved.title}", 303)
+
+
+@router.post("/console/articles/{article_id}/status")
+def article_status(
+    article_id: int,
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    status: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    access = _admin(request, caller, Permission.MANAGE_CATALOG)
+    if not isinstance(access, Caller):
+        return access
+    try:
+        set_article_status(session, access.actor, article_id, status)
+    except XinyongError as exc:
+        session.rollback()
+        return RedirectResponse(f"/console/articles?message={exc.message}", 303)
+    return RedirectResponse("/console/articles?message=状态已更新", 303)
+
+
+# -- catalog, measures, scenarios -----------------------------------------------------------
+
+
+@router.get("/console/catalog", response_class=HTMLResponse)
+def catalog_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = _admin(request, caller, Permission.MANAGE_CATALOG)
+    if not isinstance(access, Caller):
+        return access
+    catalog = current_catalog(session)
+    section = request.query_params.get("section", "items")
+    if section not in ("items", "measures", "scenarios"):
+        section = "items"
+    return render(
+        request,
+        "console/catalog.html",
+        access,
+        section=section,
+        catalog=catalog,
+        items=sorted(catalog.items.values(), key=lambda i: i.code),
+        measures=sorted(catalog.measures.values(), key=lambda m: m.code),
+        scenarios=sorted(catalog.scenarios.values(), key=lambda s: s.code),
+        open_level_names=OPEN_LEVEL_NAMES,
+        message=request.query_params.get("message"),
+        error=None,
+    )
+
+
+@router.post("/console/catalog", response_class=HTMLResponse)
+async def catalog_load(
+    request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    """Load a catalog YAML file (目录、措施清单、应用场景): changed entries become new versions."""
+    access = _admin(request, caller, Permission.MANAGE_CATALOG)
+    if not isinstance(access, Caller):
+        return access
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return RedirectResponse("/console/catalog?message=请选择目录文件（YAML）", 303)
+    data = await upload.read(5 * 1024 * 1024 + 1)
+    if len(data) > 5 * 1024 * 1024:
+        return RedirectResponse("/console/catalog?message=目录文件不能超过 5 MB", 303)
+    with tempfile.TemporaryDirectory(prefix="xinyong-catalog-") as tmp:
+        path = Path(tmp) / Path(upload.filename).name
+        path.write_bytes(data)
+        try:
+            result = load_file(session, path)
+        except XinyongError as exc:
+            session.rollback()
+            return RedirectResponse(f"/console/catalog?message=载入失败：{exc.message}", 303)
+    return RedirectResponse(f"/console/catalog?message=载入完成：{_load_summary(result)}", 303)
+
+
+def _load_summary(result: LoadResult) -> str:
+    return f"新增 {result.added} 项，更新 {result.updated} 项，未变化 {result.unchanged} 项"
+
+
+# -- accounts -----------------------------------------------------------------------------
+
+CREATABLE_ROLES = (Role.ADMIN, Role.CLERK, Role.REVIEWER, Role.INSTITUTION, Role.AUDITOR)
+
+
+@router.get("/console/accounts", response_class=HTMLResponse)
+def accounts_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = _admin(request, caller, Permission.MANAGE_ACCOUNTS)
+    if not isinstance(access, Caller):
+        return access
+    return _accounts(request, session, access)
+
+
+def _accounts(
+    request: Request,
+    session: SessionDep,
+    caller: Caller,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    users = [user_as_dict(session, u) for u in session.scalars(select(User).order_by(User.id))]
+    return render(
+        request,
+        "console/accounts.html",
+        caller,
+        status_code=422 if error else 200,
+        users=users,
+        roles={r.value: ROLE_LABELS[r] for r in CREATABLE_ROLES},
+        departments=list(session.scalars(select(Department).order_by(Department.code))),
+        error=error,
+        form=form or {},
+        message=request.query_params.get("message"),
+    )
+
+
+@router.post("/console/accounts", response_class=HTMLResponse)
+def account_create(
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    display_name: Annotated[str, Form(max_length=100)] = "",
+    role: Annotated[str, Form(max_length=16)] = "",
+    department: Annotated[str, Form(max_length=64)] = "",
+    institution: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    access = _admin(request, caller, Permission.MANAGE_ACCOUNTS)
+    if not isinstance(access, Caller):
+        return access
+    if role not in {r.value for r in CREATABLE_ROLES}:
+        return _accounts(request, session, access, "请选择角色")
+    try:
+        accounts.create_user(
+            session,
+            username=username.strip(),
+            password=password,
+            role=role,
+            display_name=display_name.strip() or None,
+            department_code=department or None,
+            institution_name=institution.strip() or None,
+        )
+    except XinyongError as exc:
+        session.rollback()
+        form = {"username": username, "display_name": display_name, "role": role}
+        form |= {"department": department, "institution": institution}
+        return _accounts(request, session, access, exc.message, form)
+    return RedirectResponse(f"/console/accounts?message=已创建账号 {username.strip()}", 303)
+
+
+@router.post("/console/accounts/{username}/active")
+def account_active(
+    username: str,
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    active: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    access = _admin(request, caller, Permission.MANAGE_ACCOUNTS)
+    if not isinstance(access, Caller):
+        return access
+    if access.actor.user_id is not None and active != "yes":
+        me = session.get(User, access.actor.user_id)
+        if me is not None and me.username == username:
+            return RedirectResponse("/console/accounts?message=不能停用自己的账号", 303)
+    try:
+        accounts.set_active(session, username, active == "yes")
+    except XinyongError as exc:
+        session.rollback()
+        return RedirectResponse(f"/console/accounts?message={exc.message}", 303)
+    state = "已启用" if active == "yes" else "已停用"
+    return RedirectResponse(f"/console/accounts?message={state} {username}", 303)

@@ -1,0 +1,509 @@
+"""The department workbench (部门工作台): upload, submission history, rejected rows, checks.
+
+A clerk or reviewer sees only their own department (``actor.department_id``); the credit
+office sees every department. Uploads are plain multipart form posts that work without
+JavaScript; with JavaScript the page shows the upload's progress.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from xinyong.accounts.permissions import Permission, can
+from xinyong.accounts.services import Caller
+from xinyong.catalog.models import Department
+from xinyong.catalog.services import current_catalog
+from xinyong.config import get_settings
+from xinyong.errors import InvalidInput, NotFound, UnreadableFile, XinyongError
+from xinyong.identity.masking import mask_value
+from xinyong.measures.batch import compare_file
+from xinyong.measures.engine import VERDICT_NAMES
+from xinyong.measures.models import Check, CheckFeedback
+from xinyong.measures.services import add_feedback, run_check
+from xinyong.records.ingest import ingest_file, protector_for, record_unreadable
+from xinyong.records.models import BatchStatus
+from xinyong.web.deps import OptionalCallerDep, SessionDep
+from xinyong.web.pages.common import page_access, render
+from xinyong.workbench.services import (
+    BATCH_STATUS_NAMES,
+    CHANNEL_NAMES,
+    batch_errors,
+    batch_for,
+    batches_of,
+    write_error_file,
+)
+
+router = APIRouter(include_in_schema=False)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _department_name(session: SessionDep, caller: Caller) -> str:
+    if caller.actor.department_id is None:
+        return "信用办（全部部门）"
+    dept = session.get(Department, caller.actor.department_id)
+    return dept.name if dept else ""
+
+
+def _common(session: SessionDep, caller: Caller) -> dict[str, Any]:
+    return {
+        "department_name": _department_name(session, caller),
+        "can_submit": can(caller.actor, Permission.SUBMIT_RECORDS),
+        "can_check": can(caller.actor, Permission.RUN_CHECK),
+        "status_names": BATCH_STATUS_NAMES,
+        "channel_names": CHANNEL_NAMES,
+    }
+
+
+def _upload_form_context(session: SessionDep, caller: Caller) -> dict[str, Any]:
+    catalog = current_catalog(session)
+    items = sorted(catalog.items.values(), key=lambda i: i.code)
+    departments = (
+        list(session.scalars(select(Department).order_by(Department.code)))
+        if caller.actor.is_admin
+        else []
+    )
+    return {"items": items, "departments": departments}
+
+
+@router.get("/workbench", response_class=HTMLResponse)
+def workbench(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
+    if not isinstance(access, Caller):
+        return access
+    return render(
+        request,
+        "workbench/index.html",
+        access,
+        recent=batches_of(session, access.actor, 1, 10),
+        **_common(session, access),
+        **_upload_form_context(session, access),
+    )
+
+
+@router.post("/workbench/upload", response_class=HTMLResponse)
+async def upload(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = page_access(request, caller, Permission.SUBMIT_RECORDS)
+    if not isinstance(access, Caller):
+        return access
+    form = await request.form()
+    upload_file = form.get("file")
+    item = str(form.get("item") or "") or None
+    department = str(form.get("department") or "") or None
+    if not access.actor.is_admin:
+        department = None  # a department submits for itself only
+    if not isinstance(upload_file, UploadFile) or not upload_file.filename:
+        return _upload_error(request, session, access, "请选择要上传的文件")
+    limit = get_settings().max_upload_bytes
+    tmp = Path(tempfile.mkdtemp(prefix="xinyong-upload-"))
+    try:
+        path = tmp / Path(upload_file.filename).name
+        size = 0
+        with path.open("wb") as out:
+            while block := await upload_file.read(1 << 20):
+                size += len(block)
+                if size > limit:
+                    return _upload_error(
+                        request, session, access, f"文件超过 {limit // (1 << 20)} MB 上限"
+                    )
+                out.write(block)
+        try:
+            result = await run_in_threadpool(
+                ingest_file,
+                session,
+                access.actor,
+                path,
+                item_code=item,
+                department_code=department,
+                channel="web",
+                on_chunk=session.commit,
+            )
+        except UnreadableFile as exc:
+            session.rollback()
+            batch_id = record_unreadable(session, access.actor, upload_file.filename, exc, "web")
+            session.commit()
+            return RedirectResponse(f"/workbench/batches/{batch_id}", status_code=303)
+        except XinyongError as exc:
+            session.rollback()
+            return _upload_error(request, session, access, exc.message)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return RedirectResponse(f"/workbench/batches/{result.batch_id}", status_code=303)
+
+
+def _upload_error(
+    request: Request, session: SessionDep, caller: Caller, message: str
+) -> HTMLResponse:
+    return render(
+        request,
+        "workbench/index.html",
+        caller,
+        status_code=422,
+        error=message,
+        recent=batches_of(session, caller.actor, 1, 10),
+        **_common(session, caller),
+        **_upload_form_context(session, caller),
+    )
+
+
+@router.get("/workbench/batches", response_class=HTMLResponse)
+def batches(
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
+    if not isinstance(access, Caller):
+        return access
+    return render(
+        request,
+        "workbench/batches.html",
+        access,
+        result=batches_of(session, access.actor, page),
+        **_common(session, access),
+    )
+
+
+def _batch_context(session: SessionDep, caller: Caller, batch_id: int) -> dict[str, Any]:
+    batch = batch_for(session, caller.actor, batch_id)
+    dept = session.get(Department, batch.department_id) if batch.department_id else None
+    return {
+        "batch": batch,
+        "batch_department": dept.name if dept else "信用办代报",
+        "running": batch.status == BatchStatus.RUNNING.value,
+        **_common(session, caller),
+    }
+
+
+@router.get("/workbench/batches/{batch_id}", response_class=HTMLResponse)
+def batch_page(
+    batch_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
+    if not isinstance(access, Caller):
+        return access
+    context = _batch_context(session, access, batch_id)
+    return render(
+        request,
+        "workbench/batch.html",
+        access,
+        errors=batch_errors(session, batch_id),
+        **context,
+    )
+
+
+@router.get("/workbench/batches/{batch_id}/status", response_class=HTMLResponse)
+def batch_status(
+    batch_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    """The progress fragment htmx polls while a batch is running."""
+    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
+    if not isinstance(access, Caller):
+        return access
+    context = _batch_context(session, access, batch_id)
+    response = render(request, "workbench/_batch_status.html", access, **context)
+    if not context["running"]:
+        response.headers["HX-Refresh"] = "true"  # finished: reload for the error list
+    return response
+
+
+@router.get("/workbench/batches/{batch_id}/errors.xlsx")
+def batch_error_file(
+    batch_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
+    if not isinstance(access, Caller):
+        return access
+    batch = batch_for(session, access.actor, batch_id)
+    if not batch.rejected:
+        raise NotFound("该批次没有拒收行", code="no_rejected_rows")
+    tmp = Path(tempfile.mkdtemp(prefix="xinyong-errors-"))
+    out = tmp / "errors.xlsx"
+    try:
+        write_error_file(session, protector_for(), batch, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return FileResponse(
+        out,
+        media_type=XLSX,
+        filename=f"批次{batch.id}拒收行.xlsx",
+        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
+    )
+
+
+# -- checks (联合奖惩核查) ---------------------------------------------------------------
+
+
+def _scenarios(session: SessionDep) -> list[Any]:
+    return sorted(current_catalog(session).scenarios.values(), key=lambda s: s.code)
+
+
+@router.get("/workbench/check", response_class=HTMLResponse)
+def check_form(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = page_access(request, caller, Permission.RUN_CHECK)
+    if not isinstance(access, Caller):
+        return access
+    return render(
+        request,
+        "workbench/check.html",
+        access,
+        scenarios=_scenarios(session),
+        **_common(session, access),
+    )
+
+
+@router.post("/workbench/check", response_class=HTMLResponse)
+def check_run(
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    id_number: Annotated[str, Form(max_length=64)] = "",
+    scenario: Annotated[str, Form(max_length=64)] = "",
+    operator: Annotated[str, Form(max_length=200)] = "",
+    business_ref: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    access = page_access(request, caller, Permission.RUN_CHECK)
+    if not isinstance(access, Caller):
+        return access
+    try:
+        if not id_number.strip():
+            raise InvalidInput("请输入证件号码", code="missing_number")
+        result = run_check(
+            session,
+            access.actor,
+            protector_for(),
+            id_number=id_number,
+            scenario=scenario,
+            operator=operator,
+            business_ref=business_ref,
+        )
+    except XinyongError as exc:
+        session.rollback()
+        return render(
+            request,
+            "workbench/check.html",
+            access,
+            status_code=422,
+            error=exc.message,
+            scenarios=_scenarios(session),
+            form={"scenario": scenario, "operator": operator, "business_ref": business_ref},
+            **_common(session, access),
+        )
+    session.commit()
+    # The number stays out of the URL: the result page is addressed by the check's id.
+    return RedirectResponse(
+        f"/workbench/checks/{result.check_id}?n={mask_value(id_number)}", status_code=303
+    )
+
+
+@router.get("/workbench/checks", response_class=HTMLResponse)
+def checks_list(
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The department's checks, newest first, with the ones still awaiting 反馈 marked."""
+    access = page_access(request, caller, Permission.RUN_CHECK)
+    if not isinstance(access, Caller):
+        return access
+    per_page = 20
+    stmt = select(Check)
+    if not access.actor.is_admin:
+        stmt = stmt.where(Check.department_id == access.actor.department_id)
+    checks = list(
+        session.scalars(
+            stmt.order_by(Check.id.desc()).limit(per_page + 1).offset((page - 1) * per_page)
+        )
+    )
+    has_next = len(checks) > per_page
+    checks = checks[:per_page]
+    answered = set(
+        session.scalars(
+            select(CheckFeedback.check_id).where(CheckFeedback.check_id.in_([c.id for c in checks]))
+        )
+    )
+    scenarios = current_catalog(session).scenarios
+    return render(
+        request,
+        "workbench/checks.html",
+        access,
+        checks=checks,
+        answered=answered,
+        scenario_names={code: s.name for code, s in scenarios.items()},
+        verdict_names=VERDICT_NAMES,
+        page=page,
+        has_next=has_next,
+        **_common(session, access),
+    )
+
+
+def _check_for(session: SessionDep, caller: Caller, check_id: int) -> Check:
+    check = session.get(Check, check_id)
+    if check is None or (
+        not caller.actor.is_admin and check.department_id != caller.actor.department_id
+    ):
+        raise NotFound("核查记录不存在", code="check_not_found")
+    return check
+
+
+@router.get("/workbench/checks/{check_id}", response_class=HTMLResponse)
+def check_page(
+    check_id: int,
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    n: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    access = page_access(request, caller, Permission.RUN_CHECK)
+    if not isinstance(access, Caller):
+        return access
+    check = _check_for(session, access, check_id)
+    feedback = list(
+        session.scalars(
+            select(CheckFeedback)
+            .where(CheckFeedback.check_id == check.id)
+            .order_by(CheckFeedback.id)
+        )
+    )
+    scenario = current_catalog(session).scenarios.get(check.scenario)
+    return render(
+        request,
+        "workbench/check_result.html",
+        access,
+        check=check,
+        scenario_name=scenario.name if scenario else check.scenario,
+        verdict_name=VERDICT_NAMES.get(check.verdict, check.verdict),
+        masked_number="*" * 4 if "*" not in n else n,
+        feedback=feedback,
+        given={f.measure_code for f in feedback},
+        can_feedback=can(access.actor, Permission.CHECK_FEEDBACK),
+        message=request.query_params.get("message"),
+        **_common(session, access),
+    )
+
+
+@router.post("/workbench/checks/{check_id}/feedback")
+def check_feedback(
+    check_id: int,
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    measure: Annotated[str, Form(max_length=64)] = "",
+    applied: Annotated[str, Form(max_length=8)] = "yes",
+    outcome: Annotated[str, Form(max_length=200)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    access = page_access(request, caller, Permission.CHECK_FEEDBACK)
+    if not isinstance(access, Caller):
+        return access
+    try:
+        add_feedback(
+            session,
+            access.actor,
+            check_id,
+            measure=measure,
+            applied=applied == "yes",
+            outcome=outcome,
+            note=note or None,
+        )
+    except XinyongError as exc:
+        session.rollback()
+        return RedirectResponse(f"/workbench/checks/{check_id}?message={exc.message}", 303)
+    return RedirectResponse(f"/workbench/checks/{check_id}?message=已反馈处理结果", 303)
+
+
+@router.get("/workbench/compare", response_class=HTMLResponse)
+def compare_form(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = page_access(request, caller, Permission.RUN_CHECK)
+    if not isinstance(access, Caller):
+        return access
+    return render(
+        request,
+        "workbench/compare.html",
+        access,
+        scenarios=_scenarios(session),
+        **_common(session, access),
+    )
+
+
+@router.post("/workbench/compare")
+async def compare(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = page_access(request, caller, Permission.RUN_CHECK)
+    if not isinstance(access, Caller):
+        return access
+    form = await request.form()
+    upload_file = form.get("file")
+    scenario = str(form.get("scenario") or "")
+    operator = str(form.get("operator") or "").strip()
+    error = None
+    if not isinstance(upload_file, UploadFile) or not upload_file.filename:
+        error = "请选择要比对的名单文件"
+    elif not operator:
+        error = "请填写经办人"
+    elif scenario not in current_catalog(session).scenarios:
+        error = "请选择应用场景"
+    if error is not None or not isinstance(upload_file, UploadFile):
+        return render(
+            request,
+            "workbench/compare.html",
+            access,
+            status_code=422,
+            error=error,
+            scenarios=_scenarios(session),
+            **_common(session, access),
+        )
+    limit = get_settings().max_upload_bytes
+    tmp = Path(tempfile.mkdtemp(prefix="xinyong-compare-"))
+    source = tmp / ("input" + Path(upload_file.filename or "").suffix.lower())
+    size = 0
+    with source.open("wb") as fh:
+        while block := await upload_file.read(1 << 20):
+            size += len(block)
+            if size > limit:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise InvalidInput(f"文件超过 {limit // (1 << 20)} MB 上限", code="too_large")
+            fh.write(block)
+    out = tmp / "result.xlsx"
+    try:
+        await run_in_threadpool(
+            compare_file,
+            source,
+            out,
+            scenario=scenario,
+            operator=operator,
+            actor=access.actor,
+            session=session,
+        )
+    except XinyongError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        session.rollback()
+        return render(
+            request,
+            "workbench/compare.html",
+            access,
+            status_code=422,
+            error=exc.message,
+            scenarios=_scenarios(session),
+            **_common(session, access),
+        )
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return FileResponse(
+        out,
+        media_type=XLSX,
+        filename="比对结果.xlsx",
+        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
+    )

@@ -1,0 +1,143 @@
+"""Submission history scoped to the actor's department, and the rejected-rows file.
+
+The rejected-rows file gives a clerk back the rows the platform refused, each with its
+reason (错误原因), so that they can be corrected and submitted again. Identity numbers in
+it are masked: the file leaves the platform, and the row number is enough to find the
+row in the department's own copy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import xlsxwriter
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from xinyong.actors import Actor
+from xinyong.catalog.models import Department
+from xinyong.errors import NotFound
+from xinyong.identity.masking import mask_value
+from xinyong.identity.protection import IdentityProtector
+from xinyong.records.formats import SUBJECT_COLUMNS, normalize_header
+from xinyong.records.models import SubmissionBatch, SubmissionError
+
+ID_COLUMNS = frozenset(
+    normalize_header(alias)
+    for name in ("id_number", "legal_rep_id_number")
+    for alias in SUBJECT_COLUMNS[name]
+)
+# A resident identity number (18 or 15 characters) anywhere in a cell.
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+
+BATCH_STATUS_NAMES = {"running": "处理中", "done": "已完成", "failed": "无法读取"}
+CHANNEL_NAMES = {"web": "网页上传", "api": "接口", "cli": "命令行"}
+
+
+def mask_cell(header: str, value: str) -> str:
+    if normalize_header(header) in ID_COLUMNS and value.strip():
+        return mask_value(value)
+    return _RESIDENT_ID.sub(lambda m: mask_value(m.group(0)), value)
+
+
+@dataclass(frozen=True)
+class BatchPage:
+    batches: list[SubmissionBatch]
+    departments: dict[int, str]
+    total: int
+    page: int
+    pages: int
+
+
+def _scoped(actor: Actor) -> object:
+    if actor.is_admin:
+        return True
+    return SubmissionBatch.department_id == actor.department_id
+
+
+def batches_of(session: Session, actor: Actor, page: int = 1, per_page: int = 20) -> BatchPage:
+    """The batches the actor may see, newest first: their department's, or all for the office."""
+    base = select(SubmissionBatch)
+    count = select(func.count()).select_from(SubmissionBatch)
+    if not actor.is_admin:
+        base = base.where(SubmissionBatch.department_id == actor.department_id)
+        count = count.where(SubmissionBatch.department_id == actor.department_id)
+    total = session.scalar(count) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    batches = list(
+        session.scalars(
+            base.order_by(SubmissionBatch.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        )
+    )
+    departments = {d.id: d.name for d in session.scalars(select(Department))}
+    return BatchPage(batches, departments, total, page, pages)
+
+
+def batch_for(session: Session, actor: Actor, batch_id: int) -> SubmissionBatch:
+    batch = session.get(SubmissionBatch, batch_id)
+    if batch is None or (not actor.is_admin and batch.department_id != actor.department_id):
+        # Another department's batch is answered as not found.
+        raise NotFound("批次不存在", code="batch_not_found")
+    return batch
+
+
+def batch_errors(session: Session, batch_id: int, limit: int = 200) -> list[SubmissionError]:
+    return list(
+        session.scalars(
+            select(SubmissionError)
+            .where(SubmissionError.batch_id == batch_id)
+            .order_by(SubmissionError.row_number, SubmissionError.id)
+            .limit(limit)
+        )
+    )
+
+
+def write_error_file(
+    session: Session, protector: IdentityProtector, batch: SubmissionBatch, out: Path
+) -> int:
+    """The rejected rows as XLSX: 行号, the file's own columns, 错误列, 错误原因.
+
+    Returns the number of rows written. Streams the errors in constant memory.
+    """
+    context = f"batch:{batch.id}"
+    headers: list[str] = []
+    seen: set[str] = set()
+    stmt = (
+        select(SubmissionError)
+        .where(SubmissionError.batch_id == batch.id)
+        .order_by(SubmissionError.row_number, SubmissionError.id)
+    )
+    # First pass: the union of the columns, in the file's order.
+    for cipher in session.scalars(stmt.with_only_columns(SubmissionError.row_cipher)):
+        if cipher is None:
+            continue
+        for header in json.loads(protector.decrypt(cipher, context)):
+            if header not in seen:
+                seen.add(header)
+                headers.append(header)
+    workbook = xlsxwriter.Workbook(str(out), {"constant_memory": True})
+    sheet = workbook.add_worksheet("拒收行")
+    head = workbook.add_format({"bold": True, "bg_color": "#F2DEDE"})
+    reason_format = workbook.add_format({"font_color": "#9C0006"})
+    columns = ["行号", *headers, "错误列", "错误原因"]
+    for col, name in enumerate(columns):
+        sheet.write_string(0, col, name, head)
+    sheet.set_column(len(columns) - 1, len(columns) - 1, 50)
+    line = 0
+    for error in session.scalars(stmt):
+        line += 1
+        values: dict[str, str] = (
+            json.loads(protector.decrypt(error.row_cipher, context)) if error.row_cipher else {}
+        )
+        sheet.write_number(line, 0, error.row_number)
+        for col, header in enumerate(headers, start=1):
+            sheet.write_string(line, col, mask_cell(header, str(values.get(header, ""))))
+        sheet.write_string(line, len(headers) + 1, error.column or "")
+        sheet.write_string(line, len(headers) + 2, error.message, reason_format)
+    sheet.freeze_panes(1, 1)
+    workbook.close()
+    return line

@@ -1,0 +1,107 @@
+"""xinyong report … and xinyong report verify … end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from tests.reports.conftest import pdf_text
+from xinyong.cli.main import app
+from xinyong.subjects.models import Subject
+
+runner = CliRunner()
+
+
+def test_issue_then_verify_round_trip(
+    session: Session, person: tuple[str, object], tmp_path: Path
+) -> None:
+    number, _ = person
+    session.commit()
+    out, html = tmp_path / "报告.pdf", tmp_path / "报告.html"
+    result = runner.invoke(
+        app, ["report", number, "--audience", "public", "--out", str(out), "--html", str(html)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "已出具信用报告" in result.stdout and "社会公开版" in result.stdout
+    assert number not in result.stdout
+    assert "4301" in pdf_text(out.read_bytes(), tmp_path) and html.exists()
+
+    ok = runner.invoke(app, ["report", "verify", str(out), "--json"])
+    assert ok.exit_code == 0, ok.output
+    data = json.loads(ok.stdout)
+    assert data["valid"] is True and data["matched"] == "pdf"
+    assert runner.invoke(app, ["report", "verify", str(html)]).exit_code == 0
+    plain = runner.invoke(app, ["report", "verify", str(out)])
+    assert plain.exit_code == 0 and "核验通过" in plain.stdout
+
+    raw = bytearray(out.read_bytes())
+    raw[len(raw) // 2] ^= 0x20
+    out.write_bytes(bytes(raw))
+    bad = runner.invoke(app, ["report", "verify", str(out), "--json"])
+    assert bad.exit_code == 1
+    assert json.loads(bad.stdout) == {
+        "valid": False,
+        "code": "report_tampered",
+        "message": "报告内容已被篡改",
+    }
+    bad = runner.invoke(app, ["report", "verify", str(out)])
+    assert bad.exit_code == 1 and "报告内容已被篡改" in bad.output
+
+
+def test_cli_refuses_unknown_people_and_missing_files(session: Session, tmp_path: Path) -> None:
+    from tests import factories
+
+    result = runner.invoke(
+        app, ["report", factories.resident_id(), "--out", str(tmp_path / "x.pdf")]
+    )
+    assert result.exit_code == 1 and "档案中没有该主体" in result.output
+    result = runner.invoke(app, ["report", "verify", str(tmp_path / "none.pdf")])
+    assert result.exit_code == 1 and "无法读取文件" in result.output
+    fake = tmp_path / "fake.pdf"
+    fake.write_bytes(b"%PDF-1.4 nothing")
+    result = runner.invoke(app, ["report", "verify", str(fake), "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["code"] == "report_unrecognised"
+
+
+def test_authorized_report_at_the_window_for_the_institution(
+    session: Session, person: tuple[str, Subject], tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from xinyong.accounts.services import ensure_institution
+    from xinyong.actors import Actor, Role
+    from xinyong.authorizations.services import grant
+    from xinyong.queries.models import QueryLog
+
+    number, subject = person
+    bank = ensure_institution(session, "窗口银行")
+    me = Actor(name="user:li", role=Role.PERSON, subject_id=subject.id)
+    auth = grant(
+        session,
+        me,
+        institution_id=bank.id,
+        scope=["report"],
+        purpose="hiring",
+        valid_until=dt.date.today() + dt.timedelta(days=7),
+    )
+    session.commit()
+    out = tmp_path / "a.pdf"
+    base = ["report", number, "--audience", "authorized", "--out", str(out)]
+    missing = runner.invoke(app, [*base, "--authorization", str(auth.id)])
+    assert missing.exit_code == 1 and "--institution" in missing.output
+    ok = runner.invoke(app, [*base, "--authorization", str(auth.id), "--institution", "窗口银行"])
+    assert ok.exit_code == 0, ok.output
+    assert "授权查询版" in pdf_text(out.read_bytes(), tmp_path)
+    log = session.scalars(
+        select(QueryLog).where(QueryLog.action == "report:issue").order_by(QueryLog.id.desc())
+    ).first()
+    assert log is not None and (log.organisation, log.basis) == ("窗口银行", "authorization")
+    again = runner.invoke(
+        app, [*base, "--authorization", str(auth.id), "--institution", "窗口银行"]
+    )
+    assert again.exit_code == 1  # a one-time authorization is used up
