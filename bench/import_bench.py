@@ -162,11 +162,40 @@ def copy_baseline(path: Path, encoding: str) -> float:
     return seconds
 
 
-def sample_rss(pid: int, stop: threading.Event, into: list[tuple[float, float]]) -> None:
-    """(seconds since start, RSS MB) of the child once a second, until stopped."""
+APP_NAME = "xinyong-import-bench"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(backends: dict[int, float]) -> None:
+    """CPU seconds (user + system) so far of each PostgreSQL backend serving the import,
+    found by its application name; read from /proc (the server runs on this machine)."""
+    try:
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            pids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [APP_NAME]
+                )
+            ]
+    except psycopg.Error:
+        return
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        backends[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def sample_rss(
+    pid: int, stop: threading.Event, into: list[tuple[float, float]], backends: dict[int, float]
+) -> None:
+    """(seconds since start, RSS MB) of the child once a second, and the CPU its database
+    backends used, until stopped."""
     start = time.perf_counter()
     status = Path(f"/proc/{pid}/status")
     while not stop.wait(1.0):
+        backend_cpu(backends)
         try:
             line = next(x for x in status.read_text().splitlines() if x.startswith("VmRSS:"))
         except (OSError, StopIteration):
@@ -181,11 +210,15 @@ def run_import(path: Path, env: dict[str, str], rows: int) -> dict[str, Any]:
     with out.open("wb") as stdout, err.open("wb") as stderr:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [str(XINYONG), "import", str(path), "--json"], env=env, stdout=stdout, stderr=stderr
+            [str(XINYONG), "import", str(path), "--json"],
+            env=dict(env, PGAPPNAME=APP_NAME),
+            stdout=stdout,
+            stderr=stderr,
         )
         timeline: list[tuple[float, float]] = []
+        backends: dict[int, float] = {}
         stop = threading.Event()
-        sampler = threading.Thread(target=sample_rss, args=(proc.pid, stop, timeline))
+        sampler = threading.Thread(target=sample_rss, args=(proc.pid, stop, timeline, backends))
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
@@ -203,6 +236,8 @@ def run_import(path: Path, env: dict[str, str], rows: int) -> dict[str, Any]:
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "cpu_user_s": usage.ru_utime,
         "cpu_sys_s": usage.ru_stime,
+        # sampled once a second: misses at most the last second of the server's work
+        "db_backend_cpu_s": round(sum(backends.values()), 1) if backends else None,
         "accepted": accepted,
         "rejected": rejected,
         "exit_code": proc.returncode,
@@ -267,7 +302,8 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"{'PG COPY':<12}{pg['copy_seconds']:>10.1f}{pg['copy_rows_per_s']:>12,.0f}")
         print(
             f"{'PG import':<12}{imp['seconds']:>10.1f}{imp['rows_per_s']:>12,.0f}"
-            f"{imp['peak_rss_mb']:>9.0f} MB"
+            f"{imp['peak_rss_mb']:>9.0f} MB   CPU: import {imp['cpu_user_s'] + imp['cpu_sys_s']:.1f} s,"
+            f" PostgreSQL backend {imp['db_backend_cpu_s']} s"
         )
         print(
             f"ratio import/COPY {pg['ratio']:.3f} (target ≥ {TARGET_RATIO}): "
@@ -278,7 +314,8 @@ def print_table(report: dict[str, Any]) -> None:
         imp = lite["import"]
         print(
             f"{'SQLite imp.':<12}{imp['seconds']:>10.1f}{imp['rows_per_s']:>12,.0f}"
-            f"{imp['peak_rss_mb']:>9.0f} MB   RSS {verdict(lite['rss_met'])}"
+            f"{imp['peak_rss_mb']:>9.0f} MB   RSS {verdict(lite['rss_met'])}; "
+            f"CPU {imp['cpu_user_s'] + imp['cpu_sys_s']:.1f} s"
         )
 
 
@@ -316,7 +353,10 @@ def profile(rows: int, encoding: str, top: int, sqlite: bool) -> None:
 
     from xinyong.actors import cli_operator
     from xinyong.db import get_engine, session_factory
+    from xinyong.records import ingest
     from xinyong.records.ingest import ingest_file
+
+    ingest.VALIDATE_IN_BACKGROUND = False  # so that cProfile sees the validation too
 
     statements = time_statements(get_engine())
     session = session_factory()()

@@ -43,6 +43,20 @@ def rule_could_match(rule: GradingRule, item: InformationItem) -> bool:
     return not (when.info_types and item.info_type not in when.info_types)
 
 
+def grading_key(facts: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The facts :func:`rule_matches` reads, hashable: records that agree on them and on
+    the item and department grade get the same grade, so callers may cache by this key."""
+    key: list[Any] = []
+    for name in GRADED_FACTS:
+        value = facts.get(name)
+        key.append((type(value), tuple(value) if isinstance(value, list) else value))
+    return tuple(key)
+
+
+# Every fact a grading rule may look at; grading_key depends on this being complete.
+GRADED_FACTS = ("penalty_category", "fine_amount")
+
+
 def rule_matches(rule: GradingRule, item: InformationItem, facts: Mapping[str, Any]) -> bool:
     when = rule.when
     if not rule_could_match(rule, item):

@@ -9,14 +9,21 @@ the file again neither duplicates nor half-writes anything, because the merge is
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
+import itertools
 import json
+import queue
+import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
@@ -36,6 +43,14 @@ from xinyong.records.validation import RowContext, RowError, RowValidator, Subje
 from xinyong.subjects.models import LinkRole, Subject, SubjectLink
 
 MAX_ERRORS_IN_SUMMARY = 1000
+# Rows read and validated together. Smaller than a chunk: the rows as read (a dict of
+# every cell) are the largest objects of an import, and they are dropped once validated.
+VALIDATION_BATCH_ROWS = 5_000
+RESCORE_SLICE = 20_000
+SQLITE_CHUNK_ROWS = 10_000
+# What a unique key violated by an insert raises, from the drivers themselves (the direct
+# insert uses the driver's cursor).
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 SUBJECT_COLUMNS = (
     "kind",
     "id_type",
@@ -179,7 +194,12 @@ def ingest_table(
     settings = get_settings()
     protector = protector or protector_for(settings)
     catalog = current_catalog(session)
-    chunk_rows = chunk_rows or settings.import_chunk_rows
+    if not chunk_rows:
+        chunk_rows = settings.import_chunk_rows
+        if not is_postgres(session):
+            # Two chunks are alive at once (one merging, the next validated); on SQLite
+            # the database shares the process's memory, so its chunks are smaller.
+            chunk_rows = min(chunk_rows, SQLITE_CHUNK_ROWS)
 
     fixed_department: Department | None = None
     if actor.is_department:
@@ -238,39 +258,20 @@ def ingest_table(
     )
     merger = _Merger(session, protector, batch.id)
 
-    for chunk in _validated_chunks(table.rows, validator, chunk_rows):
-        result.total += len(chunk.rows) + len(chunk.errors)
-        result.accepted += len(chunk.rows)
-        result.rejected += len(chunk.errors)
-        result.error_count += len(chunk.errors)
-        room = MAX_ERRORS_IN_SUMMARY - len(result.errors)
-        if room > 0:
-            result.errors.extend(err for err, _ in chunk.errors[:room])
-        created, updated = merger.merge(chunk.rows)
-        result.created += created
-        result.updated += updated
-        result.unchanged += len(chunk.rows) - created - updated
-        _store_errors(session, protector, batch.id, chunk.errors)
-        batch.total_rows, batch.accepted, batch.rejected = (
-            result.total,
-            result.accepted,
-            result.rejected,
-        )
-        batch.created, batch.updated, batch.unchanged = (
-            result.created,
-            result.updated,
-            result.unchanged,
-        )
-        session.flush()
-        record_event(session, actor, "records:submission:merged", target_type="submission_batch", target_id=batch.id, details={"rows": len(chunk.rows) + len(chunk.errors), "accepted": len(chunk.rows), "rejected": len(chunk.errors), "created": created, "updated": updated, "total_so_far": result.total})  # fmt: skip
-        if on_chunk is not None:
-            on_chunk()
-        if progress is not None:
-            progress(result.total)
-    if fixed_item is None:
-        result.ignored_columns = [h for h in columns.unknown if h not in validator.field_headers]
-    if result.created or result.updated:
-        apply_batch_consequences(session, batch.id, merger.touched)
+    with _fewer_collections(), _small_sqlite_cache(session):
+        with _in_background(_validated_chunks(table.rows, validator, chunk_rows)) as chunks:
+            for chunk in chunks:
+                _merge_chunk(session, actor, protector, batch, merger, chunk, result)
+                if on_chunk is not None:
+                    on_chunk()
+                if progress is not None:
+                    progress(result.total)
+        if fixed_item is None:
+            result.ignored_columns = [
+                h for h in columns.unknown if h not in validator.field_headers
+            ]
+        if result.created or result.updated:
+            apply_batch_consequences(session, batch.id, merger.touched)
     batch.status = BatchStatus.DONE.value
     batch.finished_at = utcnow()
     session.flush()
@@ -291,25 +292,180 @@ def _validated_chunks(
     becomes a new version of the earlier one, as it would in two submissions."""
     chunk = _Chunk([], [])
     keys: set[tuple[int, str, str, str]] = set()
-    for raw in rows:
-        if raw.problem is not None:
-            outcome: ValidRow | RowError = RowError(
-                raw.number, raw.problem.column, raw.problem.code, raw.problem.message
-            )
-        else:
-            outcome = validator.validate(raw.number, raw.values)
-        if isinstance(outcome, RowError):
-            chunk.errors.append((outcome, raw.values))
-        else:
-            if outcome.key in keys:
+    source = iter(rows)
+    while batch := list(itertools.islice(source, min(chunk_rows, VALIDATION_BATCH_ROWS))):
+        outcomes = validator.validate_rows(batch)
+        # The rejected rows' cells are kept (encrypted) for the error file; the accepted
+        # rows' cells are done with, and a chunk of them is most of an import's memory.
+        rejected = {i: batch[i].values for i, o in enumerate(outcomes) if isinstance(o, RowError)}
+        del batch
+        for i, outcome in enumerate(outcomes):
+            if isinstance(outcome, RowError):
+                chunk.errors.append((outcome, rejected[i]))
+            else:
+                if outcome.key in keys:
+                    yield chunk
+                    chunk, keys = _Chunk([], []), set()
+                chunk.rows.append(outcome)
+                keys.add(outcome.key)
+            if len(chunk.rows) + len(chunk.errors) >= chunk_rows:
                 yield chunk
                 chunk, keys = _Chunk([], []), set()
-            chunk.rows.append(outcome)
-            keys.add(outcome.key)
-        if len(chunk.rows) + len(chunk.errors) >= chunk_rows:
-            yield chunk
-            chunk, keys = _Chunk([], []), set()
+        del outcomes, rejected
     yield chunk
+
+
+def _merge_chunk(
+    session: Session,
+    actor: Actor,
+    protector: IdentityProtector,
+    batch: SubmissionBatch,
+    merger: _Merger,
+    chunk: _Chunk,
+    result: ImportResult,
+) -> None:
+    result.total += len(chunk.rows) + len(chunk.errors)
+    result.accepted += len(chunk.rows)
+    result.rejected += len(chunk.errors)
+    result.error_count += len(chunk.errors)
+    room = MAX_ERRORS_IN_SUMMARY - len(result.errors)
+    if room > 0:
+        result.errors.extend(err for err, _ in chunk.errors[:room])
+    created, updated = merger.merge(chunk.rows)
+    result.created += created
+    result.updated += updated
+    result.unchanged += len(chunk.rows) - created - updated
+    _store_errors(session, protector, batch.id, chunk.errors)
+    batch.total_rows, batch.accepted, batch.rejected = (
+        result.total,
+        result.accepted,
+        result.rejected,
+    )
+    batch.created, batch.updated, batch.unchanged = (
+        result.created,
+        result.updated,
+        result.unchanged,
+    )
+    session.flush()
+    record_event(session, actor, "records:submission:merged", target_type="submission_batch", target_id=batch.id, details={"rows": len(chunk.rows) + len(chunk.errors), "accepted": len(chunk.rows), "rejected": len(chunk.errors), "created": created, "updated": updated, "total_so_far": result.total})  # fmt: skip
+
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Rarer cyclic garbage collection while importing.
+
+    A chunk holds hundreds of thousands of small acyclic objects (cells, rows, records);
+    with the default thresholds the collector walks them all again and again, which cost
+    a third of the validation time. Reference counting frees them as before.
+    """
+    global _gc_depth
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_saved[:] = gc.get_threshold()
+            gc.set_threshold(100_000, 50, 1000)
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0:
+                gc.set_threshold(*_gc_saved)
+
+
+_gc_saved: list[int] = []
+
+IMPORT_SQLITE_CACHE_KIB = 16 * 1024
+
+
+@contextlib.contextmanager
+def _small_sqlite_cache(session: Session) -> Iterator[None]:
+    """A smaller SQLite page cache while importing: an import touches every page once, and
+    a full cache (64 MiB) would be a fifth of the import's memory budget."""
+    if is_postgres(session):
+        yield
+        return
+    saved = session.execute(text("PRAGMA cache_size")).scalar()
+    session.execute(text(f"PRAGMA cache_size = -{IMPORT_SQLITE_CACHE_KIB}"))
+    try:
+        yield
+    finally:
+        session.execute(text(f"PRAGMA cache_size = {int(saved or -2000)}"))
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_DONE = object()
+# Off for profiling: cProfile sees only the thread it was started in.
+VALIDATE_IN_BACKGROUND = True
+
+
+@contextlib.contextmanager
+def _in_background(chunks: Iterator[_Chunk]) -> Iterator[Iterator[_Chunk]]:
+    """Read and validate the next chunk in a thread while this one merges.
+
+    Validation is pure Python and needs no database; the merge mostly waits on the
+    database, which works in its own process. Chunks are still merged and committed one
+    by one in the caller's thread, in order. At most two chunks wait (one queued, one being
+    validated), so memory stays bounded.
+    """
+    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        """Hand one item over and wait until it is taken, so that at most two chunks are
+        alive at any time: the one merging and the one validated next."""
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            while handoff.unfinished_tasks and not stop.is_set():
+                with handoff.all_tasks_done:
+                    handoff.all_tasks_done.wait(0.1)
+            return not stop.is_set()
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the caller's thread
+            put(_Failed(exc))
+
+    if not VALIDATE_IN_BACKGROUND:
+        yield chunks
+        return
+    worker = threading.Thread(target=produce, name="xinyong-import-validate", daemon=True)
+
+    def consume() -> Iterator[_Chunk]:
+        while True:
+            item = handoff.get()
+            handoff.task_done()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item  # type: ignore[misc]
+
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        worker.join()
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[int]) -> None:
@@ -321,7 +477,14 @@ def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[i
 
     today = dt.date.today()
     sync_entries_from_records(session, today, batch_id=batch_id)
-    rescore_subjects(session, subject_ids, today)
+    # On SQLite in slices: each subject's score is independent of the others', and the
+    # scope of a million-row file (hundreds of thousands of subjects) is bound as Python
+    # objects there. PostgreSQL loads the scope by COPY, and one statement over the
+    # whole scope is several times faster than slices (each scans its join once).
+    ordered = sorted(subject_ids)
+    step = len(ordered) if is_postgres(session) else RESCORE_SLICE
+    for start in range(0, len(ordered), max(step, 1)):
+        rescore_subjects(session, ordered[start : start + step], today)
     queue_new_record_notices(session, batch_id)
     queue_change(session, "batch:merged", "batch", batch_id, {"batch_id": batch_id})
 
@@ -436,6 +599,8 @@ class _Merger:
         self.subject_ids: dict[str, int] = {}
         self.touched: set[int] = set()  # subjects whose records this batch created or changed
         self._staged = False
+        # Until a chunk meets a record that exists, chunks are inserted without staging.
+        self._fresh_keys = True
 
     def _ensure_stage(self) -> None:
         if self._staged:
@@ -458,7 +623,7 @@ class _Merger:
     # -- subjects ------------------------------------------------------------------------
 
     def resolve_subjects(self, refs: Iterable[SubjectRef]) -> None:
-        if len(self.subject_ids) > 50_000:  # bounded: memory stays flat on any file
+        if len(self.subject_ids) > 20_000:  # bounded: memory stays flat on any file
             self.subject_ids.clear()
         wanted: dict[str, SubjectRef] = {}
         for ref in refs:
@@ -466,13 +631,7 @@ class _Merger:
                 wanted.setdefault(ref.id_index, ref)
         if not wanted:
             return
-        keys = list(wanted)
-        for start in range(0, len(keys), 5000):
-            part = keys[start : start + 5000]
-            for sid, index in self.session.execute(
-                select(Subject.id, Subject.id_index).where(Subject.id_index.in_(part))
-            ):
-                self.subject_ids[index] = sid
+        self._read_subject_ids(list(wanted))
         missing = [ref for index, ref in wanted.items() if index not in self.subject_ids]
         if missing:
             now = utcnow()
@@ -500,14 +659,22 @@ class _Merger:
                     _subject_insert(False),
                     [dict(zip(SUBJECT_COLUMNS, row, strict=True)) for row in rows],
                 )
-            keys = [ref.id_index for ref in missing]
-            for start in range(0, len(keys), 5000):
-                for sid, index in self.session.execute(
-                    select(Subject.id, Subject.id_index).where(
-                        Subject.id_index.in_(keys[start : start + 5000])
-                    )
-                ):
-                    self.subject_ids[index] = sid
+            self._read_subject_ids([ref.id_index for ref in missing])
+
+    def _read_subject_ids(self, indexes: list[str]) -> None:
+        """Ids of the subjects with these blind indexes that exist, in one query: an array
+        parameter on PostgreSQL, a JSON array on SQLite (not thousands of bound values)."""
+        if self.postgres:
+            query = text("SELECT id, id_index FROM subjects WHERE id_index = ANY(:keys)")
+            keys: Any = indexes
+        else:
+            query = text(
+                "SELECT id, id_index FROM subjects "
+                "WHERE id_index IN (SELECT value FROM json_each(:keys))"
+            )
+            keys = json.dumps(indexes)
+        for sid, index in self.session.execute(query, {"keys": keys}):
+            self.subject_ids[index] = sid
 
     def _copy_subjects(self, rows: list[tuple[Any, ...]]) -> None:
         """New subjects through COPY into a staging table, then one set-based insert."""
@@ -539,7 +706,6 @@ class _Merger:
     def merge(self, rows: list[ValidRow]) -> tuple[int, int]:
         if not rows:
             return 0, 0
-        self._ensure_stage()
         refs: list[SubjectRef] = [r.subject for r in rows]
         refs.extend(r.legal_representative for r in rows if r.legal_representative)
         self.resolve_subjects(refs)
@@ -568,6 +734,47 @@ class _Merger:
             )
             for r in rows
         ]
+        if self._fresh_keys:
+            try:
+                with self.session.begin_nested():
+                    self._insert_new(stage_rows)
+            except INTEGRITY_ERRORS:
+                # Some of these records exist already (a resubmission): from now on every
+                # chunk takes the keyed merge, which versions what changed.
+                self._fresh_keys = False
+            else:
+                self._link_legal_representatives(rows)
+                return len(stage_rows), 0
+        created, updated = self._merge_keyed(stage_rows)
+        self._link_legal_representatives(rows)
+        return created, updated
+
+    def _insert_new(self, stage_rows: list[tuple[Any, ...]]) -> None:
+        """Straight into ``records``, one COPY on PostgreSQL: the common case of a file
+        whose records are all new. A record that exists already aborts the insert (unique
+        key), and the caller's savepoint undoes it."""
+        conn = self.session.connection()
+        now = utcnow()
+        columns = f"{', '.join(STAGE_COLUMNS)}, state, version, created_at, updated_at"
+        driver: Any = conn.connection.driver_connection
+        if self.postgres:
+            with (
+                driver.cursor() as cur,
+                cur.copy(f"COPY records ({columns}) FROM STDIN") as copy,
+            ):
+                for row in stage_rows:
+                    copy.write_row((*row, "active", 1, now, now))
+        else:
+            placeholders = ", ".join("?" for _ in range(len(STAGE_COLUMNS) + 4))
+            stamp = now.isoformat(sep=" ")
+            driver.executemany(
+                f"INSERT INTO records ({columns}) VALUES ({placeholders})",
+                [(*row, "active", 1, stamp, stamp) for row in _sqlite_rows(stage_rows)],
+            )
+
+    def _merge_keyed(self, stage_rows: list[tuple[Any, ...]]) -> tuple[int, int]:
+        """Stage, archive the versions that change, upsert: (created, updated)."""
+        self._ensure_stage()
         conn = self.session.connection()
         if self.postgres:
             conn.execute(text("TRUNCATE stage_records"))
@@ -584,17 +791,7 @@ class _Merger:
             driver = conn.connection.driver_connection
             driver.executemany(
                 f"INSERT INTO stage_records ({', '.join(STAGE_COLUMNS)}) VALUES ({placeholders})",
-                [
-                    (
-                        *row[:7],
-                        row[7].isoformat(),
-                        *row[8:13],
-                        row[13].isoformat(),
-                        row[14].isoformat() if row[14] else None,
-                        *row[15:],
-                    )
-                    for row in stage_rows
-                ],
+                _sqlite_rows(stage_rows),
             )
         join = (
             "r.department_id = s.department_id AND r.item_code = s.item_code "
@@ -627,7 +824,6 @@ class _Merger:
                 {"now": utcnow()},
             )
         )
-        self._link_legal_representatives(rows)
         return upserted - archived, archived
 
     def _link_legal_representatives(self, rows: list[ValidRow]) -> None:
@@ -641,14 +837,22 @@ class _Merger:
         }
         if not pairs:
             return
-        existing = set(
-            self.session.execute(
-                select(SubjectLink.organisation_id, SubjectLink.person_id).where(
-                    SubjectLink.role == LinkRole.LEGAL_REPRESENTATIVE.value,
-                    SubjectLink.organisation_id.in_({org for org, _ in pairs}),
-                )
+        organisations = sorted({org for org, _ in pairs})
+        keys: Any
+        if self.postgres:
+            among, keys = "= ANY(:keys)", organisations
+        else:
+            among, keys = "IN (SELECT value FROM json_each(:keys))", json.dumps(organisations)
+        existing = {
+            (org, person)
+            for org, person in self.session.execute(
+                text(
+                    "SELECT organisation_id, person_id FROM subject_links "
+                    f"WHERE role = :role AND organisation_id {among}"
+                ),
+                {"role": LinkRole.LEGAL_REPRESENTATIVE.value, "keys": keys},
             )
-        )
+        }
         new = pairs - existing
         if new:
             self.session.execute(
@@ -664,6 +868,21 @@ class _Merger:
                     for org, person in new
                 ],
             )
+
+
+def _sqlite_rows(stage_rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Stage rows with their dates as ISO text, as SQLite stores them."""
+    return [
+        (
+            *row[:7],
+            row[7].isoformat(),
+            *row[8:13],
+            row[13].isoformat(),
+            row[14].isoformat() if row[14] else None,
+            *row[15:],
+        )
+        for row in stage_rows
+    ]
 
 
 def iter_json_rows(rows: list[dict[str, Any]]) -> Iterator[RawRow]:

@@ -8,12 +8,13 @@ in messages are masked because a cell may hold an identity number.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from hashlib import blake2b
 from typing import Any
 
 from xinyong.catalog.catalog import Catalog
@@ -31,7 +32,8 @@ from xinyong.identity.numbers import (
 from xinyong.identity.protection import IdentityProtector
 from xinyong.records.display import display_window
 from xinyong.records.formats import SUBJECT_COLUMNS, ColumnMap, map_columns
-from xinyong.records.grading import grade_record, rule_could_match
+from xinyong.records.grading import GradeDecision, grade_record, grading_key, rule_could_match
+from xinyong.records.parsers import RawRow
 from xinyong.records.values import parse_date, parse_decimal, parse_int, split_multi
 from xinyong.subjects.models import SubjectKind
 
@@ -103,6 +105,19 @@ class ValidRow:
 
     def __post_init__(self) -> None:
         self.key = (self.department_id, self.item_code, self.document_number, self.subject.id_index)
+
+
+PERSON = SubjectKind.PERSON.value
+ORGANISATION = SubjectKind.ORGANISATION.value
+# A subject without its name: (kind, id type, number, blind index, birth date, sex, region).
+_Identity = tuple[str, str, str, str, dt.date | None, str | None, str | None]
+# (grade, grade source, who set the grade)
+_Grading = tuple[str | None, str | None, str | None]
+
+
+def _ref(identity: _Identity, name: str) -> SubjectRef:
+    kind, id_type, number, index, birth_date, sex, region_code = identity
+    return SubjectRef(kind, id_type, number, index, name, birth_date, sex, region_code)
 
 
 ERROR_CODES = {
@@ -213,8 +228,12 @@ class RowValidator:
         return item
 
     def _department(self, values: Mapping[str, str]) -> int:
-        credit = self._subject_value(values, "department_credit_code").upper()
-        code = self._subject_value(values, "department_code")
+        return self._department_of(
+            self._subject_value(values, "department_credit_code").upper(),
+            self._subject_value(values, "department_code"),
+        )
+
+    def _department_of(self, credit: str, code: str) -> int:
         named: int | None = None
         column = None
         if credit:
@@ -249,6 +268,9 @@ class RowValidator:
         return named
 
     def _person(self, id_type_text: str, number: str, name: str, column: str) -> SubjectRef:
+        return _ref(self._person_identity(id_type_text, number, column), name)
+
+    def _person_identity(self, id_type_text: str, number: str, column: str) -> _Identity:
         id_type = parse_id_type(id_type_text)
         if id_type is None:
             raise _Reject(column, "unknown_id_type", f"未知的证件类型“{id_type_text[:20]}”", None)
@@ -263,12 +285,11 @@ class RowValidator:
                         self._resident_ids.clear()
                     self._resident_ids[number] = rid
                 index = self.ctx.protector.blind_index(id_type.value, rid.number)
-                return SubjectRef(
-                    SubjectKind.PERSON.value,
+                return (
+                    PERSON,
                     id_type.value,
                     rid.number,
                     index,
-                    name,
                     rid.birth_date,
                     rid.sex,
                     rid.region_code,
@@ -279,17 +300,30 @@ class RowValidator:
         except IdNumberError as exc:
             raise _Reject(column, exc.code, exc.message, mask_value(number)) from None
         index = self.ctx.protector.blind_index(id_type.value, clean)
-        return SubjectRef(SubjectKind.PERSON.value, id_type.value, clean, index, name)
+        return (PERSON, id_type.value, clean, index, None, None, None)
 
     def _subject(self, values: Mapping[str, str]) -> SubjectRef:
         name = self._subject_value(values, "subject_name")
+        self._check_name(name)
+        return _ref(
+            self._subject_identity(
+                self._subject_value(values, "subject_category"),
+                self._subject_value(values, "credit_code"),
+                self._subject_value(values, "id_number"),
+                self._subject_value(values, "id_type"),
+            ),
+            name,
+        )
+
+    def _check_name(self, name: str) -> None:
         if not name:
             raise _Reject(self._header("subject_name"), "required", "主体名称为必填项", None)
         if len(name) > 200:
             raise _Reject(self._header("subject_name"), "too_long", "主体名称超过 200 字", None)
-        category = self._subject_value(values, "subject_category")
-        credit = self._subject_value(values, "credit_code")
-        number = self._subject_value(values, "id_number")
+
+    def _subject_identity(
+        self, category: str, credit: str, number: str, id_type_text: str
+    ) -> _Identity:
         if category and category not in PERSON_CATEGORIES | ORGANISATION_CATEGORIES:
             raise _Reject(
                 self._header("subject_category"),
@@ -301,9 +335,7 @@ class RowValidator:
         if category == "个体工商户" and not credit:
             is_org = False  # an unregistered sole trader is answered for by the operator
         if not is_org:
-            return self._person(
-                self._subject_value(values, "id_type"), number, name, self._header("id_number")
-            )
+            return self._person_identity(id_type_text, number, self._header("id_number"))
         if not credit:
             raise _Reject(
                 self._header("credit_code"),
@@ -316,9 +348,7 @@ class RowValidator:
         except IdNumberError as exc:
             raise _Reject(self._header("credit_code"), exc.code, exc.message, credit[:18]) from None
         index = self.ctx.protector.blind_index(IdType.CREDIT_CODE.value, code)
-        return SubjectRef(
-            SubjectKind.ORGANISATION.value, IdType.CREDIT_CODE.value, code, index, name
-        )
+        return (ORGANISATION, IdType.CREDIT_CODE.value, code, index, None, None, None)
 
     def _legal_rep(self, values: Mapping[str, str]) -> SubjectRef | None:
         number = self._subject_value(values, "legal_rep_id_number")
@@ -391,39 +421,46 @@ class RowValidator:
                         field_header or spec.label, "required", f"{spec.label}为必填项", None
                     )
                 continue
-            kind = spec.type
-            try:
-                if kind == "text":
-                    if spec.max_length and len(text) > spec.max_length:
-                        raise ValueError(f"{spec.label}超过 {spec.max_length} 字")
-                    facts[spec.name] = text
-                elif kind == "date":
-                    facts[spec.name] = _date(text).isoformat()
-                elif kind == "decimal":
-                    facts[spec.name] = str(parse_decimal(text))
-                elif kind == "integer":
-                    facts[spec.name] = parse_int(text)
-                elif kind == "enum":
-                    if text not in spec.choices:
-                        raise ValueError(
-                            f"{spec.label}的值不在允许范围内：{'、'.join(spec.choices)}"
-                        )
-                    facts[spec.name] = text
-                else:  # enum_multi
-                    parts = split_multi(text)
-                    if not parts or any(p not in spec.choices for p in parts):
-                        raise ValueError(
-                            f"{spec.label}的值不在允许范围内：{'；'.join(spec.choices)}"
-                        )
-                    facts[spec.name] = parts
-            except ValueError as exc:
-                raise _Reject(
-                    field_header or spec.label,
-                    error_code,
-                    str(exc),
-                    mask_value(text) if len(text) >= 15 else text[:40],
-                ) from None
+            facts[spec.name] = self._field_value(spec, text, field_header, error_code)
         return facts
+
+    def _field_text(
+        self, spec: FieldSpec, field_header: str | None, error_code: str, text: str
+    ) -> Any:
+        return self._field_value(spec, text, field_header, error_code)
+
+    def _field_value(
+        self, spec: FieldSpec, text: str, field_header: str | None, error_code: str
+    ) -> Any:
+        """The stored value of one non-empty field cell, or why it is refused."""
+        kind = spec.type
+        try:
+            if kind == "text":
+                if spec.max_length and len(text) > spec.max_length:
+                    raise ValueError(f"{spec.label}超过 {spec.max_length} 字")
+                return text
+            if kind == "date":
+                return _date(text).isoformat()
+            if kind == "decimal":
+                return str(parse_decimal(text))
+            if kind == "integer":
+                return parse_int(text)
+            if kind == "enum":
+                if text not in spec.choices:
+                    raise ValueError(f"{spec.label}的值不在允许范围内：{'、'.join(spec.choices)}")
+                return text
+            # enum_multi
+            parts = split_multi(text)
+            if not parts or any(p not in spec.choices for p in parts):
+                raise ValueError(f"{spec.label}的值不在允许范围内：{'；'.join(spec.choices)}")
+            return parts
+        except ValueError as exc:
+            raise _Reject(
+                field_header or spec.label,
+                error_code,
+                str(exc),
+                mask_value(text) if len(text) >= 15 else text[:40],
+            ) from None
 
     # -- the rule ------------------------------------------------------------------------
 
@@ -485,32 +522,69 @@ class RowValidator:
         facts = self._fields(item, values)
         behaviour = self._subject_value(values, "behaviour")[:500] or None
 
-        grade_code: str | None = None
-        grade_source: str | None = None
-        grade_set_by: str | None = None
-        if item.nature is Nature.NEGATIVE:
-            given = self._subject_value(values, "grade")
-            department_grade = None
-            if given:
-                found = ctx.catalog.grade_by_name(given)
-                if found is None:
-                    names = "、".join(g.name for g in ctx.catalog.grades.values())
-                    raise _Reject(
-                        self._header("grade"), "unknown_grade", f"失信等级应为：{names}", given[:20]
-                    )
-                department_grade = found.code
-            rules = self._item_rules.get(item.code)
-            if rules is None:
-                rules = tuple(r for r in self._rules if rule_could_match(r, item))
-                self._item_rules[item.code] = rules
-            decision = grade_record(item, facts, rules, ctx.catalog.grades, department_grade)
-            grade_code = decision.grade
-            grade_source = decision.source if decision.rule is None else f"rule:{decision.rule}"
-            grade_set_by = ctx.submitted_by if decision.source == "department" else None
-        grade_obj = ctx.catalog.grades.get(grade_code) if grade_code else None
+        grading = self._grade(item, self._subject_value(values, "grade"), facts)
+        return self._finish(
+            row,
+            item,
+            department_id,
+            subject,
+            legal_rep,
+            document_number,
+            decision_date,
+            requested_until,
+            facts,
+            behaviour,
+            grading,
+        )
+
+    def _grade(self, item: InformationItem, given: str, facts: dict[str, Any]) -> _Grading:
+        """(grade, grade source, who set it) of a record; only negative records have one."""
+        if item.nature is not Nature.NEGATIVE:
+            return (None, None, None)
+        ctx = self.ctx
+        department_grade = None
+        if given:
+            found = ctx.catalog.grade_by_name(given)
+            if found is None:
+                names = "、".join(g.name for g in ctx.catalog.grades.values())
+                raise _Reject(
+                    self._header("grade"), "unknown_grade", f"失信等级应为：{names}", given[:20]
+                )
+            department_grade = found.code
+        rules = self._item_rules.get(item.code)
+        if rules is None:
+            rules = tuple(r for r in self._rules if rule_could_match(r, item))
+            self._item_rules[item.code] = rules
+        decision: GradeDecision = grade_record(
+            item, facts, rules, ctx.catalog.grades, department_grade
+        )
+        return (
+            decision.grade,
+            decision.source if decision.rule is None else f"rule:{decision.rule}",
+            ctx.submitted_by if decision.source == "department" else None,
+        )
+
+    def _finish(
+        self,
+        row: int,
+        item: InformationItem,
+        department_id: int,
+        subject: SubjectRef,
+        legal_rep: SubjectRef | None,
+        document_number: str,
+        decision_date: dt.date,
+        requested_until: dt.date | None,
+        facts: dict[str, Any],
+        behaviour: str | None,
+        grading: _Grading,
+    ) -> ValidRow:
+        """The record of a row that passed every check: display window, facts, hash."""
+        ctx = self.ctx
+        grade_code, grade_source, grade_set_by = grading
         window_key = (item.code, grade_code, decision_date, requested_until)
         window = self._windows.get(window_key)
         if window is None:
+            grade_obj = ctx.catalog.grades.get(grade_code) if grade_code else None
             window = display_window(
                 item, grade_obj, decision_date, profile=ctx.profile, requested_until=requested_until
             )
@@ -518,10 +592,10 @@ class RowValidator:
                 self._windows.clear()
             self._windows[window_key] = window
         display_from, display_until = window
-        facts_json = json.dumps(facts, ensure_ascii=False, sort_keys=True, default=_json_default)
+        facts_json = _facts_json(facts)
         version = ctx.catalog.item_versions.get(item.code, 1)
-        digest = hashlib.blake2b(digest_size=16)
-        digest.update(
+        open_level = item.open_level.value
+        digest = blake2b(
             "\x1f".join(
                 (
                     subject.name,
@@ -530,10 +604,11 @@ class RowValidator:
                     facts_json,
                     grade_code or "",
                     display_until.isoformat() if display_until else "",
-                    item.open_level.value,
+                    open_level,
                     str(version),
                 )
-            ).encode()
+            ).encode(),
+            digest_size=16,
         )
         return ValidRow(
             row=row,
@@ -550,12 +625,210 @@ class RowValidator:
             grade=grade_code,
             grade_source=grade_source,
             grade_set_by=grade_set_by,
-            open_level=item.open_level.value,
+            open_level=open_level,
             display_from=display_from,
             display_until=display_until,
             content_hash=digest.hexdigest(),
             legal_representative=legal_rep,
         )
+
+    # -- many rows at once ---------------------------------------------------------------
+
+    def validate_rows(self, rows: Sequence[RawRow]) -> list[ValidRow | RowError]:
+        """:meth:`validate` for many rows: the same outcome for every row, in order.
+
+        With a fixed item (the 双公示 formats, ``--item``) the rows are checked column by
+        column and every distinct value once: departments, identity numbers (check digit,
+        birth date, region, blind index), dates, enums, amounts, grades. A row that fails
+        any of these checks, or is unusual in a way the column pass does not handle, goes
+        through :meth:`validate`, so each rejection keeps its exact column, code and message.
+        """
+        outcomes: list[ValidRow | RowError | None] = [None] * len(rows)
+        pending: list[int] = []
+        for i, raw in enumerate(rows):
+            if raw.problem is not None:
+                problem = raw.problem
+                outcomes[i] = RowError(raw.number, problem.column, problem.code, problem.message)
+            else:
+                pending.append(i)
+        fast = self._fast_rows([rows[i] for i in pending]) if self._fast_possible() else None
+        for n, i in enumerate(pending):
+            found = fast[n] if fast is not None else None
+            outcomes[i] = (
+                found if found is not None else self.validate(rows[i].number, rows[i].values)
+            )
+        return outcomes  # type: ignore[return-value]  # every slot was filled above
+
+    def _fast_possible(self) -> bool:
+        item = self.ctx.fixed_item
+        if item is None:
+            return False
+        plan = self._plan(item)
+        names = [name for _, name in plan.extras] + [spec.name for spec, *_ in plan.fields]
+        # Facts are built column-wise below; a name twice would need the row order of writes.
+        return len(names) == len(set(names))
+
+    def _column(self, values: Sequence[Mapping[str, str]], canonical: str) -> list[str]:
+        """``_subject_value`` of every row."""
+        sources = self._sources.get(canonical, ())
+        if not sources:
+            return [""] * len(values)
+        if len(sources) == 1:
+            (header,) = sources
+            return [(v.get(header) or "").strip() for v in values]
+        if len(sources) == 2:
+            first, second = sources
+            return [(v.get(first) or v.get(second) or "").strip() for v in values]
+        return [self._subject_value(v, canonical) for v in values]
+
+    def _fast_rows(self, rows: list[RawRow]) -> list[ValidRow | None]:
+        """The valid record of each row the column pass can vouch for; ``None`` for the rest."""
+        ctx = self.ctx
+        item = ctx.fixed_item
+        assert item is not None
+        plan = self._plan(item)
+        values = [r.values for r in rows]
+        column = self._column
+        slow: set[int] = set()
+
+        def refused(col: list[Any]) -> None:
+            slow.update(i for i, x in enumerate(col) if x is None)
+
+        department = _each_distinct(
+            list(
+                zip(
+                    [c.upper() for c in column(values, "department_credit_code")],
+                    column(values, "department_code"),
+                    strict=True,
+                )
+            ),
+            lambda key: self._department_of(*key),
+        )
+        refused(department)
+
+        names = column(values, "subject_name")
+        slow.update(i for i, name in enumerate(names) if not name or len(name) > 200)
+        identity = _each_distinct(
+            list(
+                zip(
+                    column(values, "subject_category"),
+                    column(values, "credit_code"),
+                    column(values, "id_number"),
+                    column(values, "id_type"),
+                    strict=True,
+                )
+            ),
+            lambda key: self._subject_identity(*key),
+        )
+        refused(identity)
+        kinds = item.subject_kinds
+        slow.update(i for i, ident in enumerate(identity) if ident and ident[0] not in kinds)
+
+        legal_rep: list[SubjectRef | None] = [None] * len(rows)
+        if ORGANISATION in kinds:
+            rep_numbers = column(values, "legal_rep_id_number")
+            rep_names = column(values, "legal_rep_name")
+            rep_types = column(values, "legal_rep_id_type")
+            rep_column = self._header("legal_rep_id_number")
+            wanted = [
+                i
+                for i, ident in enumerate(identity)
+                if ident and ident[0] == ORGANISATION and rep_numbers[i]
+            ]
+            slow.update(i for i in wanted if not rep_names[i])
+            reps = _each_distinct(
+                [(rep_types[i], rep_numbers[i], rep_column) for i in wanted],
+                lambda key: self._person_identity(*key),
+            )
+            for i, rep in zip(wanted, reps, strict=True):
+                if rep is None:
+                    slow.add(i)
+                elif rep_names[i]:
+                    legal_rep[i] = _ref(rep, rep_names[i])
+
+        documents = column(values, "document_number")
+        slow.update(i for i, doc in enumerate(documents) if not doc or len(doc) > 200)
+
+        decided = _each_distinct(column(values, "decision_date"), _plain_date, ValueError)
+        today = ctx.today
+        slow.update(
+            i for i, d in enumerate(decided) if d is None or not EARLIEST_DECISION <= d <= today
+        )
+        until_texts = column(values, "display_until")
+        until = _each_distinct(until_texts, _plain_date, ValueError)
+        slow.update(i for i, t in enumerate(until_texts) if t and until[i] is None)
+
+        fact_names: list[str] = []
+        fact_columns: list[list[Any]] = []
+        for header, name in plan.extras:
+            fact_names.append(name)
+            fact_columns.append(
+                [(t.strip() if t else None) for t in (v.get(header) for v in values)]
+            )
+        for spec, field_header, keys, error_code in plan.fields:
+            if field_header is not None:
+                texts = [(v.get(field_header) or "").strip() for v in values]
+            else:
+                texts = [next((v[k] for k in keys if v.get(k)), "").strip() for v in values]
+            if spec.required:
+                slow.update(i for i, t in enumerate(texts) if not t)
+            if spec.type == "text":
+                limit = spec.max_length
+                if limit:
+                    slow.update(i for i, t in enumerate(texts) if len(t) > limit)
+                parsed: list[Any] = [t or None for t in texts]
+            else:
+                parsed = _each_distinct(
+                    texts, functools.partial(self._field_text, spec, field_header, error_code)
+                )
+                slow.update(
+                    i for i, (t, x) in enumerate(zip(texts, parsed, strict=True)) if t and x is None
+                )
+                parsed = [x if t else None for t, x in zip(texts, parsed, strict=True)]
+            fact_names.append(spec.name)
+            fact_columns.append(parsed)
+
+        behaviours = [b[:500] or None for b in column(values, "behaviour")]
+        given_grades = column(values, "grade")
+        gradings: dict[tuple[Any, ...], _Grading | None] = {}
+        found: list[ValidRow | None] = [None] * len(rows)
+        for i, cells in enumerate(zip(*fact_columns, strict=True)):
+            if i in slow:
+                continue
+            facts = {n: x for n, x in zip(fact_names, cells, strict=True) if x is not None}
+            key = (given_grades[i], grading_key(facts))
+            grading = gradings.get(key, _UNSET)
+            if grading is _UNSET:
+                try:
+                    grading = self._grade(item, given_grades[i], facts)
+                except _Reject:
+                    grading = None
+                gradings[key] = grading
+            if grading is None:
+                continue
+            decision_date = decided[i]
+            assert decision_date is not None
+            requested_until = until[i]
+            if requested_until is not None and requested_until < decision_date:
+                continue
+            ident = identity[i]
+            assert ident is not None
+            department_id = department[i]
+            assert department_id is not None
+            found[i] = self._finish(
+                rows[i].number,
+                item,
+                department_id,
+                _ref(ident, names[i]),
+                legal_rep[i],
+                documents[i],
+                decision_date,
+                requested_until,
+                facts,
+                behaviours[i],
+                grading,
+            )
+        return found
 
 
 @lru_cache(maxsize=16384)
@@ -567,3 +840,32 @@ def _json_default(value: object) -> str:
     if isinstance(value, Decimal | dt.date):
         return str(value)
     raise TypeError(type(value).__name__)
+
+
+# json.dumps(facts, ensure_ascii=False, sort_keys=True, default=_json_default) without
+# building an encoder per row; the content hash depends on this exact text.
+_facts_json: Callable[[Any], str] = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, default=_json_default
+).encode
+
+
+_UNSET: Any = object()
+
+
+def _each_distinct(
+    keys: list[Any],
+    compute: Callable[[Any], Any],
+    refusal: type[Exception] = _Reject,
+) -> list[Any]:
+    """``compute(key)`` for each key, computed once per distinct key; ``None`` if refused."""
+    memo: dict[Any, Any] = {}
+    for key in set(keys):
+        try:
+            memo[key] = compute(key)
+        except refusal:
+            memo[key] = None
+    return [memo[key] for key in keys]
+
+
+def _plain_date(text: str) -> dt.date | None:
+    return _date(text) if text else None

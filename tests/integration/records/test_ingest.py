@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from xinyong.actors import Actor, cli_operator
 from xinyong.errors import Forbidden, UnreadableFile
 from xinyong.records.ingest import ingest_file, protector_for
 from xinyong.records.models import Record, RecordVersion, SubmissionBatch, SubmissionError
+from xinyong.records.parsers import RawRow
 from xinyong.subjects.models import Subject, SubjectLink
 from xinyong.subjects.services import find_subject
 
@@ -264,3 +268,83 @@ def test_subject_cache_bound_does_not_lose_the_chunk_in_hand(
         session, ADMIN, factories.write_csv(tmp_path / "c.csv", rows), chunk_rows=10
     )
     assert result.accepted == 30
+
+
+def test_file_mixing_new_and_existing_records_versions_only_what_changed(
+    session: Session, tmp_path: Path
+) -> None:
+    """The first import inserts straight into records; a later file that meets existing
+    records takes the keyed merge, chunk after chunk."""
+    dept = factories.department(session)
+    rows = [factories.penalty_row(dept=dept) for _ in range(4)]
+    first = ingest_file(session, ADMIN, factories.write_csv(tmp_path / "a.csv", rows[:3]))
+    assert (first.created, first.updated, first.unchanged) == (3, 0, 0)
+
+    changed = dict(rows[1], **{"处罚内容": "更正后的处罚内容"})
+    later = [rows[0], changed, rows[3]] + [factories.penalty_row(dept=dept) for _ in range(5)]
+    result = ingest_file(
+        session, ADMIN, factories.write_csv(tmp_path / "b.csv", later), chunk_rows=3
+    )
+    assert (result.accepted, result.created, result.updated, result.unchanged) == (8, 6, 1, 1)
+    assert count(session, Record) == 9
+    version = session.scalars(select(RecordVersion)).one()
+    assert version.facts["penalty_content"] != "更正后的处罚内容"
+
+
+def test_duplicates_across_validation_batches_still_end_the_chunk(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xinyong.records import ingest
+
+    monkeypatch.setattr(ingest, "VALIDATION_BATCH_ROWS", 2)
+    dept = factories.department(session)
+    row = factories.penalty_row(document="测罚〔2025〕3号", dept=dept)
+    rows = [factories.penalty_row(dept=dept), row, factories.penalty_row(dept=dept)]
+    rows += [dict(row, **{"处罚内容": "第二次"}), factories.penalty_row(dept=dept)]
+    commits: list[int] = []
+    result = ingest_file(
+        session,
+        ADMIN,
+        factories.write_csv(tmp_path / "dup.csv", rows),
+        chunk_rows=10,
+        on_chunk=lambda: commits.append(1),
+    )
+    assert (result.accepted, result.created, result.updated) == (5, 4, 1)
+    assert len(commits) == 2  # the repeated record started a new chunk
+    assert session.scalars(select(Record).where(Record.version == 2)).one() is not None
+
+
+def test_a_failure_while_reading_stops_the_import_and_its_reader(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are read and validated in a background thread: its errors reach the caller."""
+    from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows
+
+    dept = factories.department(session)
+    rows = [factories.penalty_row(dept=dept) for _ in range(7)]
+    closed: list[bool] = []
+
+    def broken() -> Iterator[RawRow]:
+        try:
+            yield from itertools.islice(iter_json_rows(rows), 5)
+            raise RuntimeError("disk gone")
+        finally:
+            closed.append(True)
+
+    table = TableInput(headers=list(rows[0]), rows=broken())
+    with pytest.raises(RuntimeError, match="disk gone"):
+        ingest_table(session, ADMIN, table, chunk_rows=2)
+    assert closed == [True]
+    assert not [t for t in threading.enumerate() if t.name == "xinyong-import-validate"]
+
+
+def test_sqlite_page_cache_is_restored_after_an_import(session: Session, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite page cache")
+    before = session.execute(text("PRAGMA cache_size")).scalar()
+    dept = factories.department(session)
+    path = factories.write_csv(tmp_path / "p.csv", [factories.penalty_row(dept=dept)])
+    assert ingest_file(session, ADMIN, path).accepted == 1
+    assert session.execute(text("PRAGMA cache_size")).scalar() == before
