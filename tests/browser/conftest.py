@@ -90,9 +90,16 @@ def server() -> Iterator[Server]:
     env |= {
         "XINYONG_HOME": str(home),
         "XINYONG_COOKIE_SECURE": "false",
+        # A demo city on plain HTTP: demo mode, as `xinyong demo --serve` sets it (outside
+        # it the platform refuses the test suite's example keys).
+        "XINYONG_DEMO": "1",
         # The journeys search more than a person would; the limit itself is tested with a
         # low setting in tests/functional/test_portal_pages.py.
         "XINYONG_PORTAL_SEARCHES_PER_MINUTE": "1000",
+        # Every journey logs in from 127.0.0.1; the login limit is tested in
+        # tests/functional/test_hardening.py.
+        "XINYONG_RATE_LOGIN_PER_MINUTE": "1000",
+        "XINYONG_RATE_SEARCH_PER_MINUTE": "1000",
     }
     bin_dir = Path(sys.executable).parent
     subprocess.run(
