@@ -32,6 +32,7 @@ from xinyong.records.models import Record
 from xinyong.subjects.services import get_subject
 from xinyong.workflows.access import (
     log_case_read,
+    log_case_reads,
     may_read_subject,
     require_department,
     require_for_subject,
@@ -287,13 +288,13 @@ def list_commitments(session: Session, actor: Actor, *, limit: int = 200) -> lis
     elif not (actor.is_admin or actor.role == Role.AUDITOR):
         raise Forbidden("无权查看信用承诺", code="forbidden")
     rows = list(session.scalars(stmt))
-    by_subject: dict[int, list[int]] = {}
-    for c in rows:
-        by_subject.setdefault(c.subject_id, []).append(c.id)
-    for subject_id, ids in by_subject.items():
-        log_case_read(
-            session, actor, subject_id, action="commitment:view", what="信用承诺", ids=ids
-        )
+    log_case_reads(
+        session,
+        actor,
+        [(c.subject_id, c.id) for c in rows],
+        action="commitment:view",
+        what="信用承诺",
+    )
     return rows
 
 

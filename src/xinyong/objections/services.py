@@ -32,6 +32,7 @@ from xinyong.records.states import STATE_NAMES as RECORD_STATE_NAMES
 from xinyong.workdays import DEFAULT_CALENDAR, WorkdayCalendar
 from xinyong.workflows.access import (
     log_case_read,
+    log_case_reads,
     may_read_subject,
     require_department,
     require_for_subject,
@@ -498,11 +499,9 @@ def list_objections(
     if state:
         stmt = stmt.where(Objection.state == state)
     rows = list(session.scalars(stmt))
-    by_subject: dict[int, list[int]] = {}
-    for o in rows:
-        by_subject.setdefault(o.subject_id, []).append(o.id)
-    for subject_id, ids in by_subject.items():
-        _log_read(session, actor, subject_id, ids)
+    log_case_reads(
+        session, actor, [(o.subject_id, o.id) for o in rows], action="objection:view", what="异议"
+    )
     return [objection_as_dict(session, o, actor) for o in rows]
 
 

@@ -44,6 +44,7 @@ from xinyong.repair.workflow import (
 from xinyong.workdays import DEFAULT_CALENDAR, WorkdayCalendar
 from xinyong.workflows.access import (
     log_case_read,
+    log_case_reads,
     may_read_subject,
     require_department,
     require_for_subject,
@@ -508,11 +509,13 @@ def list_applications(
     if state:
         stmt = stmt.where(RepairApplication.state == state)
     rows = list(session.scalars(stmt))
-    by_subject: dict[int, list[int]] = {}
-    for a in rows:
-        by_subject.setdefault(a.subject_id, []).append(a.id)
-    for subject_id, ids in by_subject.items():
-        _log_read(session, actor, subject_id, ids)
+    log_case_reads(
+        session,
+        actor,
+        [(a.subject_id, a.id) for a in rows],
+        action="repair:view",
+        what="信用修复申请",
+    )
     return [application_as_dict(session, a, actor) for a in rows]
 
 

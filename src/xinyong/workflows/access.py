@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor, Role
@@ -87,3 +89,20 @@ def log_case_read(
         returned={"ids": ids},
         organisation=actor.organisation_name,
     )
+
+
+def log_case_reads(
+    session: Session,
+    actor: Actor,
+    cases: Iterable[tuple[int, int]],
+    *,
+    action: str,
+    what: str,
+) -> None:
+    """A list of cases read at once: one log entry per person, naming their case ids.
+    ``cases`` holds (subject id, case id) pairs."""
+    by_subject: dict[int, list[int]] = {}
+    for subject_id, case_id in cases:
+        by_subject.setdefault(subject_id, []).append(case_id)
+    for subject_id, ids in by_subject.items():
+        log_case_read(session, actor, subject_id, action=action, what=what, ids=ids)
