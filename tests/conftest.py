@@ -22,6 +22,10 @@ os.environ["XINYONG_ENCRYPTION_KEY"] = base64.b64encode(b"e" * 32).decode()
 # The keys above are placeholders: only demo mode accepts them (tests/unit/test_config.py
 # checks that anything else refuses them).
 os.environ["XINYONG_DEMO"] = "1"
+# The check API's PostgreSQL fast path reads and writes on connections of its own, which
+# cannot see a test's uncommitted data: tests/integration/measures/test_fast_path.py runs
+# it against a committed schema; everything else takes the one-transaction path.
+os.environ["XINYONG_CHECK_FAST_PATH"] = "0"
 TEST_DATABASE_URL = os.environ.get("XINYONG_TEST_DATABASE_URL") or ""
 if TEST_DATABASE_URL:
     os.environ["XINYONG_DATABASE_URL"] = TEST_DATABASE_URL

@@ -206,6 +206,14 @@ class Settings(BaseSettings):
         "and per server process; 0 disables.",
     )
 
+    check_fast_path: bool = Field(
+        default=True,
+        description="On PostgreSQL, answer the check API on the event loop and write the "
+        "checks' records behind their reads, many per transaction (group commit); an "
+        "answer still leaves only once its records are committed. Off: one transaction "
+        "per check in a worker thread.",
+    )
+
     log_format: Literal["json", "text"] = Field(
         default="json",
         description="Log lines as JSON objects (production) or plain text (a terminal). "

@@ -85,6 +85,41 @@ def _clip(value: str | None, length: int) -> str | None:
     return scrub_text(value)[:length]
 
 
+def pending_event(
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: int | str | None = None,
+    purpose: str | None = None,
+    basis: str | None = None,
+    details: dict[str, Any] | None = None,
+    organisation: str | None = None,
+) -> PendingEvent | None:
+    """The event to append (``domain:subject:action``), or None while the trail is off.
+
+    Free text and details are scrubbed of anything shaped like an identity number: the
+    audit trail must never hold one in clear.
+    """
+    if not ACTION_SHAPE.match(action):
+        raise ValueError(f"audit action must be domain:subject:action, got {action!r}")
+    if not get_settings().audit_enabled:
+        return None
+    return PendingEvent(
+        occurred_at=utcnow(),
+        action=action,
+        actor=_clip(actor.name, 200) or "",
+        role=str(actor.role)[:16],
+        organisation=_clip(organisation or actor.organisation_name, 200),
+        channel=actor.channel[:16],
+        target_type=target_type[:32] if target_type else None,
+        target_id=_clip(None if target_id is None else str(target_id), 64),
+        purpose=_clip(purpose, 200),
+        basis=basis[:32] if basis else None,
+        details=canonical_json(scrub_value(details or {})),
+    )
+
+
 def record_event(
     session: Session,
     actor: Actor,
@@ -97,31 +132,24 @@ def record_event(
     details: dict[str, Any] | None = None,
     organisation: str | None = None,
 ) -> None:
-    """Append an event (``domain:subject:action``) when ``session`` commits.
-
-    Free text and details are scrubbed of anything shaped like an identity number: the
-    audit trail must never hold one in clear.
-    """
-    if not ACTION_SHAPE.match(action):
-        raise ValueError(f"audit action must be domain:subject:action, got {action!r}")
-    if not get_settings().audit_enabled:
-        return
-    pending: list[PendingEvent] = session.info.setdefault(PENDING, [])
-    pending.append(
-        PendingEvent(
-            occurred_at=utcnow(),
-            action=action,
-            actor=_clip(actor.name, 200) or "",
-            role=str(actor.role)[:16],
-            organisation=_clip(organisation or actor.organisation_name, 200),
-            channel=actor.channel[:16],
-            target_type=target_type[:32] if target_type else None,
-            target_id=_clip(None if target_id is None else str(target_id), 64),
-            purpose=_clip(purpose, 200),
-            basis=basis[:32] if basis else None,
-            details=canonical_json(scrub_value(details or {})),
-        )
+    """Append an event (``domain:subject:action``) when ``session`` commits."""
+    event_ = pending_event(
+        actor,
+        action,
+        target_type=target_type,
+        target_id=target_id,
+        purpose=purpose,
+        basis=basis,
+        details=details,
+        organisation=organisation,
     )
+    queue_event(session, event_)
+
+
+def queue_event(session: Session, pending: PendingEvent | None) -> None:
+    """Append an already built event when ``session`` commits (None: the trail is off)."""
+    if pending is not None:
+        session.info.setdefault(PENDING, []).append(pending)
 
 
 def append_pending(session: Session) -> int:
@@ -133,24 +161,28 @@ def append_pending(session: Session) -> int:
     if not pending:
         return 0
     conn = session.connection()
-    postgres = conn.dialect.name == "postgresql"
-    if postgres and len(pending) == 1:
-        # The common case (one event per transaction) in one round trip: lock the head,
-        # hash in the database, insert, move the head. Same hash as chain.hash_of.
-        p = pending[0]
-        conn.execute(_APPEND_ONE, {**_params(p), "body": body_of(p.content(0))})
-        return 1
-    if postgres:
-        head = conn.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"))
-    else:
-        # Take SQLite's write lock before reading the head, so two writers cannot both
-        # read the same head.
-        head = conn.execute(
-            text("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-        )
+    if conn.dialect.name == "postgresql":
+        # One round trip: lock the head, hash in the database, insert, move the head; the
+        # lock is held until commit. Same hashes as chain.hash_of.
+        conn.exec_driver_sql(f"WITH RECURSIVE {APPEND_CTES} SELECT 1", append_params(pending))
+        return len(pending)
+    # Take SQLite's write lock before reading the head, so two writers cannot both read
+    # the same head.
+    head = conn.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash"))
     seq, prev_hash = head.one()
+    rows = chained_rows(pending, seq, prev_hash)
+    conn.execute(insert(AuditEvent), rows)
+    conn.execute(
+        text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1"),
+        {"seq": rows[-1]["seq"], "hash": rows[-1]["hash"]},
+    )
+    return len(rows)
+
+
+def chained_rows(pending: list[PendingEvent], seq: int, prev_hash: str) -> list[dict[str, Any]]:
+    """The rows of ``pending`` chained onto the head (``seq``, ``prev_hash``), in order."""
     chained = chain(prev_hash, (p.content(seq + i + 1) for i, p in enumerate(pending)))
-    rows = [
+    return [
         {
             "seq": c.content.seq,
             "occurred_at": c.content.occurred_at,
@@ -169,31 +201,6 @@ def append_pending(session: Session) -> int:
         }
         for c in chained
     ]
-    last = chained[-1]
-    if postgres:
-        # One round trip for the rows and the head: the lock is held until commit.
-        values = ", ".join(
-            "(" + ", ".join(f":{col}_{i}" for col in _COLUMNS) + ")" for i in range(len(rows))
-        )
-        params: dict[str, Any] = {
-            f"{col}_{i}": row[col] for i, row in enumerate(rows) for col in _COLUMNS
-        }
-        params.update(head_seq=last.content.seq, head_hash=last.hash)
-        conn.execute(
-            text(
-                f"WITH ins AS (INSERT INTO audit_events ({', '.join(_COLUMNS)}) "
-                f"VALUES {values}) "
-                "UPDATE audit_head SET seq = :head_seq, hash = :head_hash WHERE id = 1"
-            ),
-            params,
-        )
-    else:
-        conn.execute(insert(AuditEvent), rows)
-        conn.execute(
-            text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1"),
-            {"seq": last.content.seq, "hash": last.hash},
-        )
-    return len(rows)
 
 
 _CONTENT = (
@@ -209,38 +216,36 @@ _CONTENT = (
     "basis",
     "details",
 )
-_APPEND_ONE = text(
-    "WITH head AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE), "
-    "ev AS (SELECT seq + 1 AS seq, hash AS prev, encode(sha256(convert_to("
-    "hash || ':' || (seq + 1)::text || ':' || CAST(:body AS text), 'UTF8')), 'hex') AS hash "
-    "FROM head), "
-    f"ins AS (INSERT INTO audit_events (seq, {', '.join(_CONTENT)}, prev_hash, hash) "
-    f"SELECT ev.seq, {', '.join(':' + c for c in _CONTENT)}, ev.prev, ev.hash FROM ev "
-    "RETURNING seq, hash) "
-    "UPDATE audit_head SET seq = ins.seq, hash = ins.hash FROM ins WHERE audit_head.id = 1"
+# PostgreSQL: the common table expressions that append events to the chain inside any
+# statement (put them after ``WITH RECURSIVE``; parameters from ``append_params``). They
+# lock the head row (held until the transaction ends), hash the events one after the
+# other in the database exactly as ``chain.hash_of`` does, insert them and move the head,
+# so a writer can append its events in the same round trip as the change they describe.
+_EVENT_ARRAYS = ", ".join(
+    f"%(a_{c})b::{'timestamptz' if c == 'occurred_at' else 'text'}[]" for c in _CONTENT
+)
+APPEND_CTES = (
+    "audit_now AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE), "
+    f"audit_ev AS (SELECT * FROM unnest({_EVENT_ARRAYS}) WITH ORDINALITY "
+    f"AS e({', '.join(_CONTENT)}, n)), "
+    "audit_ch(n, seq, prev, hash) AS (SELECT 0::bigint, seq, NULL::text, hash::text FROM audit_now "
+    "UNION ALL SELECT n + 1, seq + 1, hash, encode(sha256(convert_to(hash || ':' || "
+    "(seq + 1)::text || ':' || (%(a_body)b::text[])[n + 1], 'UTF8')), 'hex')::text FROM audit_ch "
+    "WHERE n < cardinality(%(a_body)b::text[])), "
+    f"audit_ins AS (INSERT INTO audit_events (seq, {', '.join(_CONTENT)}, prev_hash, hash) "
+    f"SELECT ch.seq, {', '.join('e.' + c for c in _CONTENT)}, ch.prev, ch.hash "
+    "FROM audit_ch ch JOIN audit_ev e ON e.n = ch.n), "
+    "audit_moved AS (UPDATE audit_head SET seq = last.seq, hash = last.hash FROM (SELECT seq, "
+    "hash FROM audit_ch ORDER BY n DESC LIMIT 1) last WHERE audit_head.id = 1 "
+    "RETURNING audit_head.seq)"
 )
 
 
-def _params(p: PendingEvent) -> dict[str, Any]:
-    return {c: getattr(p, c) for c in _CONTENT}
-
-
-_COLUMNS = (
-    "seq",
-    "occurred_at",
-    "action",
-    "actor",
-    "role",
-    "organisation",
-    "channel",
-    "target_type",
-    "target_id",
-    "purpose",
-    "basis",
-    "details",
-    "prev_hash",
-    "hash",
-)
+def append_params(pending: list[PendingEvent]) -> dict[str, Any]:
+    """The parameters of ``APPEND_CTES`` for these events, in order."""
+    params: dict[str, Any] = {f"a_{c}": [getattr(p, c) for p in pending] for c in _CONTENT}
+    params["a_body"] = [body_of(p.content(0)) for p in pending]
+    return params
 
 
 @event.listens_for(Session, "before_commit")

@@ -115,6 +115,15 @@ def _invalidate() -> None:
     _cache.clear()
 
 
+def cached_catalog(bind: object) -> Catalog | None:
+    """The catalog in force if ``current_catalog`` checked it within the last seconds
+    (for callers that must not block on the database), else None."""
+    cached = _cache.get(id(bind))
+    if cached is not None and time.monotonic() - cached[2] < STAMP_TTL_SECONDS:
+        return cached[1]
+    return None
+
+
 def current_catalog(session: Session) -> Catalog:
     """The catalog in force. Cached per engine until a load changes it."""
     bind = session.get_bind()

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
-from xinyong.audit.services import record_event
+from xinyong.audit.services import PendingEvent, pending_event, queue_event, record_event
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.services import current_catalog
 from xinyong.db import is_postgres, utcnow
@@ -191,6 +191,99 @@ class CheckResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class CheckPlan:
+    """A validated check request: what to look up and how its read is to be logged."""
+
+    scenario: str
+    index: str
+    operator: str
+    business_ref: str
+    action: str
+    purpose: str
+    batch_ref: str | None
+
+
+def plan_check(
+    catalog: Catalog,
+    protector: IdentityProtector,
+    *,
+    id_number: str,
+    scenario: str,
+    operator: str,
+    business_ref: str,
+    id_type: str | None = None,
+    batch_ref: str | None = None,
+) -> CheckPlan:
+    """Validate a check request (scenario, operator, identity number); no database."""
+    scenario_entry = catalog.scenarios.get(scenario)
+    if scenario_entry is None:
+        raise InvalidInput(f"应用场景 {scenario} 不存在", code="unknown_scenario")
+    if not operator.strip() or not business_ref.strip():
+        raise InvalidInput("须填写经办人和业务编号", code="missing_operator")
+    index = blind_index_for(protector, id_number, id_type)
+    operator = operator.strip()[:200]
+    business_ref = business_ref.strip()[:200]
+    return CheckPlan(
+        scenario=scenario,
+        index=index,
+        operator=operator,
+        business_ref=business_ref,
+        action="check:batch" if batch_ref else "check:run",
+        purpose=f"{scenario_entry.name}（业务编号 {business_ref}，经办人 {operator}）"[:200],
+        batch_ref=batch_ref,
+    )
+
+
+def answer_check(
+    plan: CheckPlan, facts: SubjectFacts | None, catalog: Catalog, on: dt.date
+) -> tuple[str, list[dict[str, Any]]]:
+    """The verdict and the decisions (as the API shapes them) for the subject's facts."""
+    if facts is None:
+        return "clear", []
+    outcome = decide(facts, plan.scenario, catalog.measures.values(), catalog.grades, on)
+    return outcome.verdict, outcome_as_dict(outcome)
+
+
+def check_read_event(
+    actor: Actor, plan: CheckPlan, subject_id: int | None, check_id: int
+) -> PendingEvent | None:
+    """The audit event of a check's read: the same on every path (log_query writes it
+    for a known subject on the ORM path)."""
+    if subject_id is not None:
+        return pending_event(actor, f"query:{plan.action}", target_type="subject", target_id=subject_id, purpose=plan.purpose, basis=QueryBasis.LEGAL_DUTY.value, organisation=actor.organisation_name, details={"check_id": check_id})  # fmt: skip
+    return pending_event(actor, "query:check:not_found", target_type="check", target_id=check_id, purpose=plan.purpose, basis=QueryBasis.LEGAL_DUTY.value, details={"batch_ref": plan.batch_ref})  # fmt: skip
+
+
+def check_row(
+    actor: Actor,
+    plan: CheckPlan,
+    subject_id: int | None,
+    verdict: str,
+    decisions: list[dict[str, Any]],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The check's row and its query-log row's values, for the PostgreSQL statements."""
+    return {
+        "department_id": actor.department_id,
+        "actor": actor.name,
+        "operator": plan.operator,
+        "scenario": plan.scenario,
+        "business_ref": plan.business_ref,
+        "subject_id": subject_id,
+        "verdict": verdict,
+        "decisions": Jsonb(decisions),
+        "batch_ref": plan.batch_ref,
+        "now": now,
+        "organisation": actor.organisation_name,
+        "channel": actor.channel,
+        "action": plan.action,
+        "purpose": plan.purpose,
+        "basis": QueryBasis.LEGAL_DUTY.value,
+        "measures": Jsonb([d["measure"] for d in decisions]),
+    }
+
+
 def run_check(
     session: Session,
     actor: Actor,
@@ -211,68 +304,40 @@ def run_check(
     """
     on = on or dt.date.today()
     catalog = current_catalog(session)
-    scenario_entry = catalog.scenarios.get(scenario)
-    if scenario_entry is None:
-        raise InvalidInput(f"应用场景 {scenario} 不存在", code="unknown_scenario")
-    if not operator.strip() or not business_ref.strip():
-        raise InvalidInput("须填写经办人和业务编号", code="missing_operator")
-    index = blind_index_for(protector, id_number, id_type)
+    plan = plan_check(
+        catalog,
+        protector,
+        id_number=id_number,
+        scenario=scenario,
+        operator=operator,
+        business_ref=business_ref,
+        id_type=id_type,
+        batch_ref=batch_ref,
+    )
     postgres = is_postgres(session)
     facts: SubjectFacts | None
     if postgres:
-        facts = facts_by_index(session, index, catalog, on)
+        facts = facts_by_index(session, plan.index, catalog, on)
     else:
-        found = session.scalar(select(Subject.id).where(Subject.id_index == index))
+        found = session.scalar(select(Subject.id).where(Subject.id_index == plan.index))
         facts = None if found is None else load_facts_bulk(session, [found], catalog, on)[found]
     subject_id = facts.subject_id if facts is not None else None
-    decisions: list[dict[str, Any]] = []
-    verdict = "clear"
-    if facts is not None:
-        outcome = decide(facts, scenario, catalog.measures.values(), catalog.grades, on)
-        decisions = outcome_as_dict(outcome)
-        verdict = outcome.verdict
-    operator = operator.strip()[:200]
-    business_ref = business_ref.strip()[:200]
-    action = "check:batch" if batch_ref else "check:run"
-    purpose = f"{scenario_entry.name}（业务编号 {business_ref}，经办人 {operator}）"
-    basis = QueryBasis.LEGAL_DUTY
-    measures = [d["measure"] for d in decisions]
+    verdict, decisions = answer_check(plan, facts, catalog, on)
     if postgres:
-        params = {
-            "department_id": actor.department_id,
-            "actor": actor.name,
-            "operator": operator,
-            "scenario": scenario,
-            "business_ref": business_ref,
-            "subject_id": subject_id,
-            "verdict": verdict,
-            "decisions": Jsonb(decisions),
-            "batch_ref": batch_ref,
-            "now": utcnow(),
-            "organisation": actor.organisation_name,
-            "channel": actor.channel,
-            "action": action,
-            "purpose": purpose[:200],
-            "basis": basis.value,
-            "measures": Jsonb(measures),
-        }
+        params = check_row(actor, plan, subject_id, verdict, decisions, utcnow())
         # The read is logged in the same transaction as it was made, or not answered.
         sql = _RECORD_CHECK_AND_LOG_SQL if subject_id is not None else _RECORD_CHECK_SQL
         with _driver(session).cursor() as cur:
             row = cur.execute(sql, params).fetchone()
         assert row is not None
-        # The same audit event log_query writes on the other path (same transaction).
-        if subject_id is not None:
-            record_event(session, actor, f"query:{action}", target_type="subject", target_id=subject_id, purpose=purpose, basis=basis.value, organisation=actor.organisation_name, details={"check_id": int(row[0])})  # fmt: skip
-        else:
-            record_event(session, actor, "query:check:not_found", target_type="check", target_id=int(row[0]), purpose=purpose, basis=QueryBasis.LEGAL_DUTY.value, details={"batch_ref": batch_ref})  # fmt: skip
+        queue_event(session, check_read_event(actor, plan, subject_id, int(row[0])))
         return CheckResult(int(row[0]), verdict, decisions, subject_id is not None)
     check = Check(
         department_id=actor.department_id,
         actor=actor.name,
-        operator=operator,
-        scenario=scenario,
-        business_ref=business_ref,
+        operator=plan.operator,
+        scenario=plan.scenario,
+        business_ref=plan.business_ref,
         subject_id=subject_id,
         verdict=verdict,
         decisions=decisions,
@@ -285,13 +350,17 @@ def run_check(
             session,
             actor,
             subject_id,
-            action=action,
-            purpose=purpose,
-            basis=basis,
-            returned={"check_id": check.id, "verdict": verdict, "measures": measures},
+            action=plan.action,
+            purpose=plan.purpose,
+            basis=QueryBasis.LEGAL_DUTY,
+            returned={
+                "check_id": check.id,
+                "verdict": verdict,
+                "measures": [d["measure"] for d in decisions],
+            },
         )
     else:
-        record_event(session, actor, "query:check:not_found", target_type="check", target_id=check.id, purpose=purpose, basis=QueryBasis.LEGAL_DUTY.value, details={"batch_ref": batch_ref})  # fmt: skip
+        queue_event(session, check_read_event(actor, plan, None, check.id))
     return CheckResult(check.id, verdict, decisions, subject_id is not None)
 
 

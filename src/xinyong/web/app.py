@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -14,6 +16,7 @@ from sqlalchemy.exc import DataError
 from xinyong import __version__
 from xinyong.config import get_settings, refuse_default_secrets
 from xinyong.errors import InvalidInput, TooManyRequests, XinyongError
+from xinyong.measures import fastpath
 from xinyong.web.api import (
     audit,
     auth,
@@ -44,6 +47,13 @@ def _wants_page(request: Request) -> bool:
     )
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # The check API's reader pool and journal of this worker (measures.fastpath).
+    await fastpath.close_for_this_loop()
+
+
 def create_app() -> FastAPI:
     refuse_default_secrets(get_settings())
     app = FastAPI(
@@ -51,6 +61,7 @@ def create_app() -> FastAPI:
         version=__version__,
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
     )
 
     @app.exception_handler(XinyongError)
