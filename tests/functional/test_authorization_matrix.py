@@ -100,6 +100,7 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/tipoffs/{tipoff_id}/actions": STAFF,
     "GET /api/v1/notices": PERSON,
     "POST /api/v1/notices/{notice_id}/read": PERSON,
+    "POST /api/v1/notices/read": PERSON,
     "POST /api/v1/interviews": STAFF,
     "POST /api/v1/interviews/{interview_id}/outcome": STAFF,
     "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED,
