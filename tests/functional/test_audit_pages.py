@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from tests import factories
 from tests.functional.conftest import World
 from tests.functional.test_web_pages import FULL_ID, _csrf, _login
+from xinyong.actors import Actor, Role
 from xinyong.audit.models import AlertStatus, AuditAlert, AuditEvent
 from xinyong.audit.services import record_event
-from xinyong.actors import Actor, Role
 
 
 def _events(session: Session, action: str) -> list[AuditEvent]:
@@ -41,7 +41,9 @@ def test_auditor_filters_the_trail_and_the_read_is_audited(
 
     by_org = https_client.get("/console/audit", params={"organisation": "别处"}).text
     assert "没有符合条件的审计记录" in by_org
-    today = https_client.get("/console/audit", params={"since": "2000-01-01", "until": "2000-01-02"})
+    today = https_client.get(
+        "/console/audit", params={"since": "2000-01-01", "until": "2000-01-02"}
+    )
     assert "没有符合条件的审计记录" in today.text
     bad = https_client.get("/console/audit", params={"since": "昨天"})
     assert bad.status_code == 422 and "日期格式" in bad.text
@@ -65,7 +67,9 @@ def test_the_trail_pages_back_by_sequence(
     assert "本页 5 条" in second and "最新一页" in second
 
 
-def test_chain_check_from_the_page(https_client: TestClient, world: World, session: Session) -> None:
+def test_chain_check_from_the_page(
+    https_client: TestClient, world: World, session: Session
+) -> None:
     _login(https_client, "admin1")  # the credit office may audit too
     page = https_client.get("/console/audit/chain")
     assert page.status_code == 200 and "链头" in page.text
@@ -91,7 +95,9 @@ def test_latest_events_check_finds_tampering_in_its_window(session: Session, wor
     from xinyong.audit.services import head_of, verify
 
     for i in range(5):
-        record_event(session, Actor(name="t", role=Role.ADMIN), "records:record:touched", target_id=i)
+        record_event(
+            session, Actor(name="t", role=Role.ADMIN), "records:record:touched", target_id=i
+        )
     session.commit()
     seq = head_of(session)[0]
     assert verify(session, latest=3).ok and verify(session, latest=3).events == 3
@@ -109,7 +115,9 @@ def test_auditor_acknowledges_an_alert_with_a_note(
     session.commit()
     _login(https_client, "auditor1")
     page = https_client.get("/console/audit/alerts")
-    assert page.status_code == 200 and "多次查询被拒" in page.text and f"告警 {alert_id}" in page.text
+    assert (
+        page.status_code == 200 and "多次查询被拒" in page.text and f"告警 {alert_id}" in page.text
+    )
     token = _csrf(page.text)
     url = f"/console/audit/alerts/{alert_id}/acknowledge"
     empty = https_client.post(url, data={"csrf_token": token, "note": "  "})
