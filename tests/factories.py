@@ -204,3 +204,27 @@ def person_archive(
             result = submit_rows(session, rows)
             assert result.rejected == 0, result
     return number
+
+
+def audit_alert(
+    session: Session, *, about: str = "user:clerk1", rule: str = "refused_queries"
+) -> int:
+    """An open anomaly alert about ``about`` (as a scan would raise it); its id."""
+    from xinyong.audit.models import AuditAlert
+    from xinyong.db import utcnow
+
+    now = utcnow()
+    alert = AuditAlert(
+        fingerprint=f"test|{rule}|{about}|{now.isoformat()}",
+        rule=rule,
+        severity="medium",
+        actor=about,
+        organisation="世界市场监管局",
+        window_start=now,
+        window_end=now,
+        message="一小时内多次查询被拒绝",
+        evidence={"refused": 12},
+    )
+    session.add(alert)
+    session.flush()
+    return alert.id

@@ -7,6 +7,7 @@ codes; names come from Faker's zh_CN provider. Nothing here is a real person.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -21,14 +22,19 @@ from rich.progress import Progress, TaskID
 from sqlalchemy import insert, select
 from stdnum.cn import uscc
 
-from xinyong.accounts.models import KeyRole
+from xinyong.accounts.models import KeyRole, User
 from xinyong.accounts.services import (
+    actor_for_user,
+    authenticate_password,
     create_user,
     ensure_institution,
     issue_api_key,
     register_person,
 )
 from xinyong.actors import ROLE_LABELS, Role, cli_operator
+from xinyong.audit.alerts import scan
+from xinyong.audit.rules import SHANGHAI
+from xinyong.authorizations import services as authz
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import InformationItem, Nature
@@ -36,11 +42,15 @@ from xinyong.catalog.services import current_catalog
 from xinyong.cli.common import console
 from xinyong.config import get_settings
 from xinyong.db import session_factory, utcnow
+from xinyong.errors import XinyongError
 from xinyong.identity.numbers import IdType, region_known, resident_id_check_char
 from xinyong.identity.protection import IdentityProtector
+from xinyong.notices.interviews import record_interview
+from xinyong.notices.services import queue_notice
 from xinyong.portal.demo import seed_demo_articles
 from xinyong.records.formats import SUBJECT_COLUMNS
 from xinyong.records.ingest import ingest_file, protector_for
+from xinyong.records.models import Record
 from xinyong.subjects.models import KeyGroupMembership, Subject
 from xinyong.subjects.services import find_subject
 
@@ -300,6 +310,7 @@ def build_demo_city(persons: int = 10_000, seed: int = 2026, per_person: int = 1
                     console.print(f"  第 {err.row} 行 {err.column}: {err.message}")
     _tag_key_groups(people, rng, catalog, protector_for(settings), today)
     bank_key, account_lines = _demo_accounts(people, protector_for(settings))
+    _demo_activity(today)
     key_file = settings.home / "demo-api-keys.txt"
     key_file.write_text(
         f"信用办管理密钥: {admin_key}\n市场监管部门密钥: {dept_key}\n{DEMO_BANK}密钥: {bank_key}\n",
@@ -373,6 +384,63 @@ def _demo_accounts(people: list[DemoPerson], protector: IdentityProtector) -> tu
         seed_demo_articles(session, cli_operator("demo"))
         session.commit()
     return bank_key, lines
+
+
+def _demo_activity(today: dt.date) -> None:
+    """Something on every page: person1 authorizes the bank (and an expired and a revoked
+    authorization show the refusals), the market regulator arranges an interview, the
+    inbox has notices, and a scan of the trail leaves two open alerts for the auditor.
+    Everything goes through the services the pages call."""
+    with session_factory()() as session:
+        users = {
+            u.username: u
+            for u in session.scalars(
+                select(User).where(User.username.in_(["person1", "person2", "bank", "scjg-clerk"]))
+            )
+        }
+        if not {"person1", "bank", "scjg-clerk"} <= set(users):
+            return
+        person1 = actor_for_user(session, users["person1"], "web")
+        bank = actor_for_user(session, users["bank"], "web")
+        clerk = actor_for_user(session, users["scjg-clerk"], "web")
+        assert person1.subject_id is not None and bank.institution_id is not None
+        authz.grant(session, person1, institution_id=bank.institution_id, scope=["archive", "score", "lists", "report"], purpose="credit", purpose_text="个人住房贷款审批", valid_until=today + dt.timedelta(days=90), repeated=True)  # fmt: skip
+        authz.grant(session, person1, institution_id=bank.institution_id, scope=["score"], purpose="credit", valid_from=today - dt.timedelta(days=60), valid_until=today - dt.timedelta(days=30), today=today - dt.timedelta(days=60))  # fmt: skip
+        revoked = authz.grant(session, person1, institution_id=bank.institution_id, scope=["archive"], purpose="lease", valid_until=today + dt.timedelta(days=30))  # fmt: skip
+        authz.revoke(session, person1, revoked.id)
+        queue_notice(
+            session,
+            person1.subject_id,
+            kind="demo:welcome",
+            title="欢迎使用个人公共信用信息平台",
+            body="您可以在这里查看本人信用档案、诚信积分和查询记录，授权机构查询，提出异议和申请信用修复。",
+            dedupe_key=f"demo:welcome:{person1.subject_id}",
+        )
+        record = session.scalar(
+            select(Record)
+            .where(
+                Record.subject_id == person1.subject_id, Record.department_id == clerk.department_id
+            )
+            .limit(1)
+        ) or session.scalar(
+            select(Record).where(Record.department_id == clerk.department_id).limit(1)
+        )
+        if record is not None:
+            at = dt.datetime.combine(today + dt.timedelta(days=3), dt.time(10), tzinfo=SHANGHAI)
+            record_interview(session, clerk, record.subject_id, held_at=at, place="市市场监督管理局三楼约谈室", attendees="执法科科长、经办人", reason="未按期履行行政处罚决定，约谈提醒整改", record_id=record.id)  # fmt: skip
+        session.commit()
+        # An institution trying a withdrawn authorization again and again, and someone
+        # guessing usernames: what the abuse rules are for.
+        for _ in range(get_settings().audit_refused_threshold):
+            with contextlib.suppress(XinyongError):
+                authz.require_authorization(session, bank, None, revoked.id, "archive")
+        session.commit()
+        for n in range(get_settings().audit_failed_login_threshold):
+            with contextlib.suppress(XinyongError):
+                authenticate_password(session, f"guess{n}", "not-the-password", channel="web")
+        session.commit()
+        scan(session, cli_operator("demo"), [utcnow().astimezone(SHANGHAI).date()])
+        session.commit()
 
 
 def _tag_key_groups(

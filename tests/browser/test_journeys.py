@@ -100,7 +100,8 @@ def test_person_sees_archive_score_and_grants_an_authorization(page: Page) -> No
     page.get_by_label("授权截止日期").fill("2027-01-31")
     page.locator("#authorizations").get_by_role("button", name="授权").click()
     expect(page.get_by_role("status")).to_contain_text("已授权")
-    row = page.locator("#authorizations tbody tr").filter(has_text="示范市商业银行")
+    # Newest first: the demo city's own authorizations to the bank are below it.
+    row = page.locator("#authorizations tbody tr").filter(has_text="示范市商业银行").first
     expect(row).to_contain_text("有效")
     row.get_by_role("button", name="撤回").click()
     expect(page.get_by_role("status")).to_contain_text("已撤回授权")

@@ -114,6 +114,8 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
     clerk = server.login_client("scjg-clerk")
     admin = server.login_client("admin")
     reviewer = server.login_client("scjg-reviewer")
+    auditor = server.login_client("auditor")
+    bank = server.login_client("bank")
     # A check of a person outside the archive, to have a result page.
     form = clerk.get("/workbench/check").text
     resp = clerk.post(
@@ -167,9 +169,23 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
                 "/workbench/batches",
                 "/workbench/check",
                 "/workbench/compare",
+                "/workbench/interviews",
                 check_url,
             ],
         ),
+        "auditor": (
+            auditor,
+            [
+                "/console/audit",
+                "/console/audit?domain=query:&since=2020-01-01",
+                "/console/audit?since=bad",
+                "/console/audit/alerts",
+                "/console/audit/alerts?all=1",
+                "/console/audit/chain",
+                "/console",
+            ],
+        ),
+        "institution": (bank, ["/institution", "/me", "/console/audit"]),
         "reviewer": (
             reviewer,
             ["/workbench", "/workbench/batches", "/workbench/objections", "/workbench/repairs"],
@@ -185,6 +201,8 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
                 "/console/catalog?section=measures",
                 "/console/catalog?section=scenarios",
                 "/console/accounts",
+                "/console/audit",
+                "/workbench/interviews",
                 "/workbench/objections",
                 "/workbench/repairs",
                 "/workbench/tipoffs",
@@ -200,7 +218,7 @@ def test_every_page_is_valid_and_accessible_html(server: Server) -> None:
     for role, (client, paths) in _pages(server).items():
         for path in paths:
             resp = client.get(path, headers={"accept": "text/html"})
-            assert resp.status_code in (200, 403, 404), (role, path, resp.status_code)
+            assert resp.status_code in (200, 403, 404, 422), (role, path, resp.status_code)
             assert resp.headers["content-type"].startswith("text/html")
             assert "Traceback" not in resp.text
             problems = check_html(resp.text)
@@ -208,6 +226,33 @@ def test_every_page_is_valid_and_accessible_html(server: Server) -> None:
                 failures[f"{role} {path}"] = problems
             seen += 1
     assert seen >= 30
+    assert not failures, failures
+
+
+def test_pages_answering_a_form_are_valid_and_accessible_html(server: Server) -> None:
+    """The pages a POST renders: a query's result, a refusal, a chain check."""
+    bank = server.login_client("bank")
+    home = bank.get("/institution").text
+    options = dict(
+        (status, ident)
+        for ident, status in re.findall(
+            r'<option value="(\d+)"[^>]*>授权 #\d+ · [^<]* · ([^<·]+)</option>', home
+        )
+    )
+    assert "有效" in options and "已撤回" in options, options
+    answers = []
+    for kind in ("archive", "score", "lists", "report"):
+        data = {"csrf_token": _csrf(home), "authorization_id": options["有效"], "kind": kind}
+        answers.append(bank.post("/institution/query", data=data))
+    data = {"csrf_token": _csrf(home), "authorization_id": options["已撤回"], "kind": "archive"}
+    answers.append(bank.post("/institution/query", data=data))
+    auditor = server.login_client("auditor")
+    chain = auditor.get("/console/audit/chain").text
+    answers.append(
+        auditor.post("/console/audit/chain", data={"csrf_token": _csrf(chain), "latest": "all"})
+    )
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 403, 200]
+    failures = {str(a.request.url): check_html(a.text) for a in answers if check_html(a.text)}
     assert not failures, failures
 
 

@@ -100,6 +100,7 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/tipoffs/{tipoff_id}/actions": STAFF,
     "GET /api/v1/notices": PERSON,
     "POST /api/v1/notices/{notice_id}/read": PERSON,
+    "POST /api/v1/notices/read": PERSON,
     "POST /api/v1/interviews": STAFF,
     "POST /api/v1/interviews/{interview_id}/outcome": STAFF,
     "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED,
@@ -192,7 +193,20 @@ PAGES: dict[str, dict[str, int]] = {
     "/workbench/objections": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
     "/workbench/repairs": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
     "/workbench/tipoffs": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/interviews": {
+        "anonymous": 303,
+        "person": 403,
+        "institution": 403,
+        "auditor": 403,
+    },
     "/tipoffs": {},
+    # The auditor's pages: holders of Permission.READ_AUDIT (auditors, the credit office).
+    **{
+        path: {"anonymous": 303, **{r: 403 for r in AUTHENTICATED - AUDITORS}}
+        for path in ("/console/audit", "/console/audit/chain", "/console/audit/alerts")
+    },
+    # The institution's own page: Permission.AUTHORIZED_QUERY.
+    "/institution": {"anonymous": 303, **{r: 403 for r in AUTHENTICATED - INSTITUTION}},
     # The console: the credit office only.
     **{
         path: {"anonymous": 303, **{r: 403 for r in AUTHENTICATED - {"admin"}}}

@@ -155,21 +155,30 @@ def verify_chain(
     seq_of_hash: Callable[[str], int | None],
     *,
     head: tuple[int, str] | None = None,
+    start: tuple[int, str] | None = None,
 ) -> Verification:
     """Walk ``events`` in seq order; name the first one that breaks the chain, and how.
 
     ``seq_of_hash`` finds the event that carries a given hash (stored), used only after a
     break to tell a deletion from an insertion or a reordering. ``head`` is the chain head
     as stored (seq, hash): a head beyond the last event means events were cut off the end.
+    ``start`` (first seq, hash of the event before it) checks only the chain's tail, from
+    that event on; by default the walk starts at the first event.
     """
-    expected_seq = 1
+    expected_seq, prev_hash = start or (1, GENESIS_HASH)
+    before_first = expected_seq - 1
     prev: ChainedEvent | None = None
-    prev_hash = GENESIS_HASH
     walked = 0
 
     def bad(seq: int, problem: str, message: str) -> Verification:
         return Verification(
-            False, walked, prev.content.seq if prev else 0, prev_hash, seq, problem, message
+            False,
+            walked,
+            prev.content.seq if prev else before_first,
+            prev_hash,
+            seq,
+            problem,
+            message,
         )
 
     for event in events:
@@ -221,7 +230,7 @@ def verify_chain(
         if followed is None:
             return bad(seq, "deleted", f"第 {seq} 号事件之前原有的事件已不存在")
         return bad(seq, "altered", f"第 {seq} 号事件的内容与其哈希不符")
-    last_seq = prev.content.seq if prev else 0
+    last_seq = prev.content.seq if prev else before_first
     if head is not None and head != (last_seq, prev_hash):
         head_seq, _ = head
         if head_seq > last_seq:

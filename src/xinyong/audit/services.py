@@ -283,9 +283,8 @@ def _as_chained(e: AuditEvent) -> ChainedEvent:
     )
 
 
-def _walk(session: Session, batch: int = 10_000) -> Iterator[ChainedEvent]:
-    """Every event in seq order, in bounded memory (keyset pages)."""
-    after = 0
+def _walk(session: Session, batch: int = 10_000, after: int = 0) -> Iterator[ChainedEvent]:
+    """Every event (after seq ``after``) in seq order, in bounded memory (keyset pages)."""
     while True:
         page = list(
             session.scalars(
@@ -310,14 +309,30 @@ def head_of(session: Session) -> tuple[int, str]:
     return head.seq, head.hash
 
 
-def verify(session: Session, anchors: list[AnchorPoint] | None = None) -> Verification:
-    """Walk the whole chain; with anchors, also check the chain still holds each one."""
+def verify(
+    session: Session, anchors: list[AnchorPoint] | None = None, *, latest: int | None = None
+) -> Verification:
+    """Walk the whole chain; with anchors, also check the chain still holds each one.
+
+    ``latest`` walks only the last that many events (linked to the hash of the event before
+    them and to the head): a quick check for a page, where the whole walk is for the
+    command line and its schedule."""
     head = head_of(session)
 
     def seq_of_hash(h: str) -> int | None:
         return session.scalar(select(AuditEvent.seq).where(AuditEvent.hash == h).limit(1))
 
-    result = verify_chain(_walk(session), seq_of_hash, head=head)
+    start: tuple[int, str] | None = None
+    if latest is not None and head[0] > latest:
+        first = head[0] - max(latest, 1) + 1
+        before = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == first - 1))
+        if before is None:
+            return Verification(
+                False, 0, first - 1, "", first - 1, "deleted", f"缺少第 {first - 1} 号事件"
+            )
+        start = (first, before)
+    after = start[0] - 1 if start else 0
+    result = verify_chain(_walk(session, after=after), seq_of_hash, head=head, start=start)
     if not result.ok or not anchors:
         return result
 
@@ -338,13 +353,87 @@ def verify(session: Session, anchors: list[AnchorPoint] | None = None) -> Verifi
     )
 
 
+def check_chain(session: Session, actor: Actor, *, latest: int | None = None) -> Verification:
+    """An auditor verifies the chain (or its last ``latest`` events); the check is audited."""
+    result = verify(session, latest=latest)
+    record_event(session, actor, "audit:chain:verified", details={"ok": result.ok, "events": result.events, "latest": latest, "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
+    return result
+
+
+ANCHOR_SIGNED = "audit:anchor:signed"
+
+
+def last_anchor(session: Session) -> dict[str, Any] | None:
+    """The latest signed anchor, as the trail records it (the files are kept off the machine)."""
+    found = session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.action == ANCHOR_SIGNED)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    return event_as_dict(found) if found is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """What an auditor looks for in the trail (every field optional)."""
+
+    actor: str | None = None
+    action_prefix: str | None = None  # "query:" (a domain) or "query:archive:read"
+    organisation: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    since: dt.datetime | None = None  # aware; inclusive
+    until: dt.datetime | None = None  # aware; exclusive
+
+    def as_details(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor,
+            "action": self.action_prefix,
+            "organisation": self.organisation,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+        }
+
+
+def read_events(
+    session: Session,
+    reader: Actor,
+    where: EventFilter,
+    *,
+    limit: int = 100,
+    before_seq: int | None = None,
+) -> list[dict[str, Any]]:
+    """Events for an auditor, newest first; the read is itself an audit event."""
+    rows = events_as_dicts(
+        session,
+        actor=where.actor,
+        action_prefix=where.action_prefix,
+        organisation=where.organisation,
+        target_type=where.target_type,
+        target_id=where.target_id,
+        since=where.since,
+        until=where.until,
+        limit=limit,
+        before_seq=before_seq,
+    )
+    details = {k: v for k, v in where.as_details().items() if v is not None}
+    record_event(session, reader, "audit:events:viewed", details=details | {"count": len(rows)})
+    return rows
+
+
 def events_as_dicts(
     session: Session,
     *,
     actor: str | None = None,
     action_prefix: str | None = None,
+    organisation: str | None = None,
     target_type: str | None = None,
     target_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
     limit: int = 100,
     before_seq: int | None = None,
 ) -> list[dict[str, Any]]:
@@ -352,6 +441,12 @@ def events_as_dicts(
     query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(min(max(limit, 1), 1000))
     if actor:
         query = query.where(AuditEvent.actor == actor)
+    if organisation:
+        query = query.where(AuditEvent.organisation == organisation)
+    if since:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until:
+        query = query.where(AuditEvent.occurred_at < until)
     if action_prefix:
         query = query.where(AuditEvent.action.startswith(action_prefix, autoescape=True))
     if target_type:

@@ -101,8 +101,8 @@ def events(
 ) -> None:
     """列出审计事件（最新在前）。"""
     with cli_session() as session:
-        rows = audit.events_as_dicts(session, actor=actor, action_prefix=action, limit=limit)
-        audit.record_event(session, cli_operator(), "audit:events:viewed", details={"actor": actor, "action": action, "count": len(rows)})  # fmt: skip
+        where = audit.EventFilter(actor=actor, action_prefix=action)
+        rows = audit.read_events(session, cli_operator(), where, limit=limit)
     if as_json:
         print_json(rows)
         return

@@ -15,7 +15,7 @@ from xinyong.notices.models import Interview
 from xinyong.notices.services import queue_notice
 from xinyong.records.models import Record
 from xinyong.subjects.services import get_subject
-from xinyong.workflows.access import log_case_read, may_read_subject
+from xinyong.workflows.access import log_case_read, log_case_reads, may_read_subject
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -95,6 +95,59 @@ def conclude_interview(
     return interview
 
 
+def record_for_interview(session: Session, actor: Actor, reference: str) -> Record:
+    """The record an interview is about, named by its number or its document number
+    (决定文书号); a department names only records it submitted."""
+    text = (reference or "").strip()
+    if not text:
+        raise InvalidInput("须填写记录编号或决定文书号", code="field_required")
+    own = [] if actor.is_admin else [Record.department_id == (actor.department_id or -1)]
+    if text.isdigit() and len(text) < 19:
+        record = session.get(Record, int(text))
+        if record is not None and (actor.is_admin or record.department_id == actor.department_id):
+            return record
+    found = list(
+        session.scalars(select(Record).where(Record.document_number == text, *own).limit(2))
+    )
+    if not found:
+        raise NotFound("本部门没有该记录", code="record_not_found")
+    if len(found) > 1:
+        raise InvalidInput("该文书号对应多条记录，请填写记录编号", code="ambiguous_record")
+    return found[0]
+
+
+def interview_as_dict(interview: Interview) -> dict[str, Any]:
+    return {
+        "id": interview.id,
+        "subject_id": interview.subject_id,
+        "held_at": interview.held_at.isoformat(),
+        "place": interview.place,
+        "attendees": interview.attendees,
+        "reason": interview.reason,
+        "outcome": interview.outcome,
+        "record_id": interview.record_id,
+        "recorded_by": interview.recorded_by,
+    }
+
+
+def list_interviews(session: Session, actor: Actor, *, limit: int = 200) -> list[dict[str, Any]]:
+    """A department's interviews (the office: all), newest first; each person's read logged."""
+    stmt = select(Interview).order_by(Interview.held_at.desc(), Interview.id.desc()).limit(limit)
+    if actor.is_department:
+        stmt = stmt.where(Interview.department_id == (actor.department_id or -1))
+    elif not actor.is_admin:
+        raise Forbidden("无权查看约谈记录", code="forbidden")
+    rows = list(session.scalars(stmt))
+    log_case_reads(
+        session,
+        actor,
+        [(i.subject_id, i.id) for i in rows],
+        action="interview:view",
+        what="约谈记录",
+    )
+    return [interview_as_dict(i) for i in rows]
+
+
 def interviews_of(session: Session, actor: Actor, subject_id: int) -> list[dict[str, Any]]:
     """The interviews of a person its reader may see; the read is logged."""
     rows = [
@@ -113,15 +166,4 @@ def interviews_of(session: Session, actor: Actor, subject_id: int) -> list[dict[
             what="约谈记录",
             ids=[i.id for i in rows],
         )
-    return [
-        {
-            "id": i.id,
-            "held_at": i.held_at.isoformat(),
-            "place": i.place,
-            "attendees": i.attendees,
-            "reason": i.reason,
-            "outcome": i.outcome,
-            "record_id": i.record_id,
-        }
-        for i in rows
-    ]
+    return [interview_as_dict(i) for i in rows]

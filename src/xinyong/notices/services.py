@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, cast, literal, select
+from sqlalchemy import String, cast, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from xinyong.actors import Actor
 from xinyong.db import UtcDateTime, affected, utcnow
+from xinyong.errors import NotFound
 from xinyong.notices.models import Notice
 
 
@@ -86,3 +88,32 @@ def notices_of(session: Session, subject_id: int) -> list[Notice]:
             select(Notice).where(Notice.subject_id == subject_id).order_by(Notice.id.desc())
         )
     )
+
+
+def _own_subject(actor: Actor) -> int:
+    if actor.subject_id is None:
+        raise NotFound("通知不存在", code="notice_not_found")
+    return actor.subject_id
+
+
+def mark_read(session: Session, actor: Actor, notice_id: int) -> Notice:
+    """The person has read one of their notices (信用告知 inbox). Idempotent."""
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.subject_id != _own_subject(actor):
+        raise NotFound("通知不存在", code="notice_not_found")
+    if notice.read_at is None:
+        notice.read_at = utcnow()
+        session.flush()
+    return notice
+
+
+def mark_all_read(session: Session, actor: Actor) -> int:
+    """Every unread notice of the person marked read; how many were unread."""
+    result = session.execute(
+        update(Notice)
+        .where(Notice.subject_id == _own_subject(actor), Notice.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    return affected(result)

@@ -31,7 +31,17 @@ from xinyong.web.api import (
     users,
     workflows,
 )
-from xinyong.web.pages import account, cases, console, home, remedies, workbench
+from xinyong.web.pages import (
+    account,
+    cases,
+    console,
+    home,
+    institution,
+    interviews,
+    remedies,
+    workbench,
+)
+from xinyong.web.pages import audit as audit_pages
 from xinyong.web.pages import reports as report_pages
 from xinyong.web.pages.common import render
 from xinyong.web.security import BodySizeLimit, SecurityHeaders
@@ -140,6 +150,9 @@ def create_app() -> FastAPI:
     app.include_router(workbench.router)
     app.include_router(cases.router)
     app.include_router(console.router)
+    app.include_router(audit_pages.router)
+    app.include_router(interviews.router)
+    app.include_router(institution.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Room above the largest file for the multipart envelope and form fields.
     app.add_middleware(BodySizeLimit, limit=get_settings().max_upload_bytes + (1 << 20))

@@ -20,9 +20,9 @@ from xinyong.accounts.permissions import PERMISSION_DENIED, Permission
 from xinyong.actors import Actor, Role
 from xinyong.commitments import services as commitments
 from xinyong.config import get_settings
-from xinyong.db import utcnow
-from xinyong.errors import Forbidden, InvalidInput, NotFound, XinyongError
+from xinyong.errors import Forbidden, InvalidInput, XinyongError
 from xinyong.notices import interviews
+from xinyong.notices import services as notices
 from xinyong.notices.models import Notice
 from xinyong.objections import services as objections
 from xinyong.repair import services as repair
@@ -467,13 +467,13 @@ def inbox(session: SessionDep, actor: PersonDep, unread: bool = False) -> Any:
 
 @router.post("/notices/{notice_id}/read")
 def mark_read(notice_id: PathId, session: SessionDep, actor: PersonDep) -> Any:
-    subject_id = actor.subject_id
-    notice = session.get(Notice, notice_id)
-    if notice is None or notice.subject_id != subject_id:
-        raise NotFound("通知不存在", code="notice_not_found")
-    if notice.read_at is None:
-        notice.read_at = utcnow()
-    return _notice_dict(notice)
+    return _notice_dict(notices.mark_read(session, actor, notice_id))
+
+
+@router.post("/notices/read")
+def mark_all_read(session: SessionDep, actor: PersonDep) -> Any:
+    """全部标为已读: every unread notice of the person."""
+    return {"marked": notices.mark_all_read(session, actor)}
 
 
 class InterviewCreate(BaseModel):

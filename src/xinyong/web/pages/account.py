@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from xinyong.accounts.models import Institution, SessionKind
+from xinyong.accounts.permissions import Permission
 from xinyong.accounts.services import (
+    Caller,
     authenticate_password,
     close_session,
     open_session,
@@ -24,6 +26,8 @@ from xinyong.config import get_settings
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
 from xinyong.lists.models import LIST_NAMES
+from xinyong.notices import interviews as interview_service
+from xinyong.notices import services as notice_service
 from xinyong.notices.services import notices_of
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.reads import read_lists, read_score
@@ -32,10 +36,12 @@ from xinyong.records.ingest import protector_for
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import get_subject
 from xinyong.web.api.me import SELF_PURPOSE, authorization_as_dict
-from xinyong.web.deps import SESSION_COOKIE, OptionalCallerDep, SessionDep
+from xinyong.web.deps import SESSION_COOKIE, OptionalCallerDep, PathId, SessionDep
 from xinyong.web.pages.common import (
     LOGIN_CSRF_COOKIE,
+    SHANGHAI,
     login_redirect,
+    page_access,
     render,
     render_with_login_csrf,
     safe_next,
@@ -207,6 +213,7 @@ def personal_centre(request: Request, session: SessionDep, caller: OptionalCalle
         list_names=LIST_NAMES,
         list_status_names=LIST_STATUS_NAMES,
         notices=notices_of(session, subject.id)[:50],
+        interviews=_interviews(session, caller),
         trend=trend,
         **personal_remedies(session, caller),
         authorizations=[
@@ -263,3 +270,45 @@ def revoke_authorization(
         session.rollback()
         return RedirectResponse(f"/me?message={exc.message}#authorizations", 303)
     return RedirectResponse("/me?message=已撤回授权#authorizations", 303)
+
+
+def _interviews(session: SessionDep, caller: Caller) -> list[dict[str, Any]]:
+    """The person's interviews (约谈): when, where, why; the read is in their query log."""
+    assert caller.actor.subject_id is not None
+    rows = interview_service.interviews_of(session, caller.actor, caller.actor.subject_id)
+    for row in rows:
+        row["local_time"] = dt.datetime.fromisoformat(row["held_at"]).astimezone(SHANGHAI)
+    return sorted(rows, key=lambda r: r["held_at"], reverse=True)
+
+
+# -- the notice inbox (信用告知) ------------------------------------------------------------
+
+
+def _notices_answer(request: Request, session: SessionDep, caller: Caller) -> Response:
+    """htmx swaps the inbox in place; a plain form post goes back to the personal centre."""
+    if request.headers.get("hx-request") == "true":
+        assert caller.actor.subject_id is not None
+        notices = notices_of(session, caller.actor.subject_id)[:50]
+        return render(request, "account/_notices.html", caller, notices=notices)
+    return RedirectResponse("/me?message=已标为已读#notices", 303)
+
+
+@router.post("/me/notices/{notice_id}/read")
+def notice_read(
+    notice_id: PathId, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    access = page_access(request, caller, Permission.OWN_ARCHIVE)
+    if not isinstance(access, Caller):
+        return access
+    notice_service.mark_read(session, access.actor, notice_id)
+    return _notices_answer(request, session, access)
+
+
+@router.post("/me/notices/read")
+def notices_all_read(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    """全部标为已读."""
+    access = page_access(request, caller, Permission.OWN_ARCHIVE)
+    if not isinstance(access, Caller):
+        return access
+    notice_service.mark_all_read(session, access.actor)
+    return _notices_answer(request, session, access)

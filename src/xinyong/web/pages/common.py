@@ -30,6 +30,16 @@ def localtime(value: dt.datetime | None) -> str:
 
 templates.env.filters["localtime"] = localtime
 
+
+def may(actor: object, permission: str) -> bool:
+    """For templates: whether the logged-in actor holds ``permission`` (the one table)."""
+    from xinyong.actors import Actor
+
+    return isinstance(actor, Actor) and can(actor, Permission(permission))
+
+
+templates.env.globals["may"] = may
+
 LOGIN_CSRF_COOKIE = "xy_login_csrf"
 
 # Links in the main navigation after the portal's own; a page module adds its entry when
