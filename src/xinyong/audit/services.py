@@ -278,9 +278,8 @@ def _as_chained(e: AuditEvent) -> ChainedEvent:
     )
 
 
-def _walk(session: Session, batch: int = 10_000) -> Iterator[ChainedEvent]:
-    """Every event in seq order, in bounded memory (keyset pages)."""
-    after = 0
+def _walk(session: Session, batch: int = 10_000, after: int = 0) -> Iterator[ChainedEvent]:
+    """Every event after ``after`` in seq order, in bounded memory (keyset pages)."""
     while True:
         page = list(
             session.scalars(
@@ -330,6 +329,35 @@ def verify(session: Session, anchors: list[AnchorPoint] | None = None) -> Verifi
         failed.first_bad_seq,
         failed.problem,
         failed.message,
+    )
+
+
+def verify_since(session: Session, anchor: AnchorPoint | None) -> Verification:
+    """What ``audit anchor`` checks before it signs: the chain still holds the last anchor
+    (its event has the anchored hash), and every event after it links to it and matches
+    its own hash, up to the head. Without an anchor, the whole chain.
+
+    That is enough to sign: the new anchor commits to a head that extends the previous
+    anchor's, so a rewrite of anything before it is caught by either anchor; an event
+    before the last anchor altered without recomputing hashes does not change what is
+    signed, and ``audit verify`` (the daily full walk) names it."""
+    if anchor is None:
+        return verify(session)
+    head = head_of(session)
+    held = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == anchor.seq))
+    if held != anchor.hash:
+        failed = check_anchors([anchor], lambda _seq: held)
+        assert failed is not None
+        return failed
+
+    def seq_of_hash(h: str) -> int | None:
+        return session.scalar(select(AuditEvent.seq).where(AuditEvent.hash == h).limit(1))
+
+    return verify_chain(
+        _walk(session, after=anchor.seq),
+        seq_of_hash,
+        head=head,
+        start=(anchor.seq, anchor.hash),
     )
 
 
