@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,17 +278,15 @@ def _as_chained(e: AuditEvent) -> ChainedEvent:
     )
 
 
-def _walk(session: Session, batch: int = 10_000, after: int = 0) -> Iterator[ChainedEvent]:
-    """Every event after ``after`` in seq order, in bounded memory (keyset pages)."""
+def _walk(
+    session: Session, batch: int = 10_000, after: int = 0, until: int | None = None
+) -> Iterator[ChainedEvent]:
+    """Every event after ``after`` (up to ``until``) in seq order, in bounded memory."""
     while True:
-        page = list(
-            session.scalars(
-                select(AuditEvent)
-                .where(AuditEvent.seq > after)
-                .order_by(AuditEvent.seq)
-                .limit(batch)
-            )
-        )
+        query = select(AuditEvent).where(AuditEvent.seq > after)
+        if until is not None:
+            query = query.where(AuditEvent.seq <= until)
+        page = list(session.scalars(query.order_by(AuditEvent.seq).limit(batch)))
         if not page:
             return
         for e in page:
@@ -332,6 +330,13 @@ def verify(session: Session, anchors: list[AnchorPoint] | None = None) -> Verifi
     )
 
 
+def _seq_of_hash(session: Session) -> Callable[[str], int | None]:
+    def seq_of_hash(h: str) -> int | None:
+        return session.scalar(select(AuditEvent.seq).where(AuditEvent.hash == h).limit(1))
+
+    return seq_of_hash
+
+
 def verify_since(session: Session, anchor: AnchorPoint | None) -> Verification:
     """What ``audit anchor`` checks before it signs: the chain still holds the last anchor
     (its event has the anchored hash), and every event after it links to it and matches
@@ -341,21 +346,19 @@ def verify_since(session: Session, anchor: AnchorPoint | None) -> Verification:
     anchor's, so a rewrite of anything before it is caught by either anchor; an event
     before the last anchor altered without recomputing hashes does not change what is
     signed, and ``audit verify`` (the daily full walk) names it."""
-    if anchor is None:
-        return verify(session)
     head = head_of(session)
+    if anchor is None:
+        return verify_chain(_walk(session, until=head[0]), _seq_of_hash(session), head=head)
     held = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == anchor.seq))
     if held != anchor.hash:
         failed = check_anchors([anchor], lambda _seq: held)
         assert failed is not None
         return failed
 
-    def seq_of_hash(h: str) -> int | None:
-        return session.scalar(select(AuditEvent.seq).where(AuditEvent.hash == h).limit(1))
-
+    # Up to the head as read: events committed after it are the next anchor's business.
     return verify_chain(
-        _walk(session, after=anchor.seq),
-        seq_of_hash,
+        _walk(session, after=anchor.seq, until=head[0]),
+        _seq_of_hash(session),
         head=head,
         start=(anchor.seq, anchor.hash),
     )

@@ -17,7 +17,7 @@ from xinyong.audit.chain import PROBLEM_NAMES
 from xinyong.audit.rules import SHANGHAI
 from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.config import get_settings
-from xinyong.db import is_postgres, utcnow
+from xinyong.db import utcnow
 from xinyong.errors import XinyongError
 
 audit_app = typer.Typer(help="安全审计：审计链校验、签名锚点、异常监测与告警", no_args_is_help=True)
@@ -78,10 +78,6 @@ def anchor(
     except XinyongError as exc:
         fail(exc.message, EXIT_BROKEN if exc.code.startswith("anchor") else 1)
     with cli_session() as session:
-        if is_postgres(session):
-            # One snapshot for the head and the walk: events committed meanwhile are not
-            # mistaken for a head that disagrees with the chain.
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         result = audit.verify_since(session, last)
     with cli_session() as session:
         if not result.ok:
