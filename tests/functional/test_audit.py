@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -221,3 +222,47 @@ def test_account_and_authorization_changes_are_audited(
     assert ("authorizations:authorization:granted", "user:linxiaoman") in acted
     assert ("authorizations:authorization:revoked", "user:linxiaoman") in acted
     assert verify(session).ok
+
+
+def test_anchor_verifies_the_chain_first_and_refuses_to_sign_a_broken_one(
+    session: Session, tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    from xinyong.audit.anchors import generate_key_pair
+    from xinyong.config import get_settings
+
+    monkeypatch.setenv("XINYONG_AUDIT_SIGNING_KEY", generate_key_pair().private)
+    get_settings.cache_clear()
+    try:
+        first = runner.invoke(app, ["audit", "anchor", "--out", str(tmp_path)])
+        assert first.exit_code == 0 and "全链" in first.output, first.output
+        runner.invoke(app, ["audit", "events", "--limit", "1"])  # more events after the anchor
+        second = runner.invoke(app, ["audit", "anchor", "--out", str(tmp_path)])
+        assert second.exit_code == 0 and "上一个锚点" in second.output, second.output
+        anchors = sorted(tmp_path.glob("anchor-*.json"))
+        assert len(anchors) == 2
+
+        # An event after the last anchor altered: refused, naming it, nothing signed.
+        seq = head_of(session)[0]  # 「audit:anchor:signed」, written after the signed head
+        actor = session.scalar(select(AuditEvent.actor).where(AuditEvent.seq == seq))
+        session.execute(text("UPDATE audit_events SET actor = 'x' WHERE seq = :s"), {"s": seq})
+        session.commit()
+        refused = runner.invoke(app, ["audit", "anchor", "--out", str(tmp_path)])
+        assert refused.exit_code == 3
+        assert "拒绝签名" in refused.output and f"第 {seq} 号事件" in refused.output
+        assert sorted(tmp_path.glob("anchor-*.json")) == anchors
+        session.execute(text("UPDATE audit_events SET actor = :a WHERE seq = :s"), {"a": actor, "s": seq})  # fmt: skip
+        session.commit()
+
+        # The anchored event rewritten with a recomputed hash: the chain no longer holds
+        # the last anchor, refused too.
+        anchored = json.loads(anchors[-1].read_text(encoding="utf-8"))["payload"]["seq"]
+        session.execute(text("UPDATE audit_events SET hash = :h WHERE seq = :s"), {"h": "0" * 64, "s": anchored})  # fmt: skip
+        session.commit()
+        rewritten = runner.invoke(app, ["audit", "anchor", "--out", str(tmp_path)])
+        assert rewritten.exit_code == 3
+        assert f"第 {anchored} 号事件" in rewritten.output
+        assert sorted(tmp_path.glob("anchor-*.json")) == anchors
+    finally:
+        get_settings.cache_clear()

@@ -75,6 +75,7 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "GET /api/v1/audit/alerts": AUDITORS,
     "POST /api/v1/audit/alerts/{alert_id}/acknowledge": AUDITORS,
     "POST /api/v1/exchange/changes": frozenset({"platform"}),
+    "GET /api/v1/exchange/lists": frozenset({"platform"}),
     # workflows: objections, repair, commitments, tip-offs, notices, interviews
     "POST /api/v1/objections": APPLICANTS,
     "GET /api/v1/objections": AUTHENTICATED,

@@ -26,7 +26,7 @@ class Permission(enum.StrEnum):
     READ_AUDIT = "read_audit"
     OWN_ARCHIVE = "own_archive"  # 本人档案、查询记录、授权
     AUTHORIZED_QUERY = "authorized_query"  # 经授权查询
-    EXCHANGE = "exchange"  # 共享交换：接收下级平台推送
+    EXCHANGE = "exchange"  # 共享交换：接收下级平台推送、向下级平台下发名单
     ISSUE_REPORT = "issue_report"  # 出具信用报告 (which version: reports.services.report_basis)
 
 
@@ -98,7 +98,7 @@ PERMISSION_DENIED: dict[Permission, str] = {
     Permission.READ_AUDIT: "无权查看审计记录",
     Permission.OWN_ARCHIVE: "仅信息主体本人可以访问",
     Permission.AUTHORIZED_QUERY: "仅授权查询机构可以访问",
-    Permission.EXCHANGE: "仅经登记的下级信用平台可以推送",
+    Permission.EXCHANGE: "仅经登记的下级信用平台可以推送或拉取名单",
     Permission.ISSUE_REPORT: "无权出具或下载信用报告",
 }
 

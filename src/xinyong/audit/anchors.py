@@ -120,3 +120,30 @@ def read_anchors(directory: Path, key: Ed25519PublicKey) -> list[AnchorPoint]:
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidInput(f"锚点 {path.name} 格式不正确", code="anchor_format") from exc
     return points
+
+
+def latest_anchor(directory: Path, key: Ed25519PublicKey) -> AnchorPoint | None:
+    """The newest anchor of this key's series in ``directory`` (None when there is none),
+    its signature checked; InvalidInput when it is forged or unreadable."""
+    if not directory.is_dir():
+        return None
+    ours = key_id(key)
+    for path in sorted(directory.glob("anchor-*.json"), reverse=True):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            payload = data["payload"]
+            if payload.get("key_id") != ours:
+                continue  # an earlier key's series (after a key rotation)
+            signature = base64.b64decode(data["signature"], validate=True)
+            key.verify(signature, canonical_json(payload).encode("utf-8"))
+            return AnchorPoint(
+                int(payload["seq"]), str(payload["hash"]), payload["signed_at"], path.name
+            )
+        except InvalidSignature as exc:
+            raise InvalidInput(
+                f"锚点 {path.name} 的签名无效（锚点被篡改或不是用本平台的密钥签名）",
+                code="anchor_signature",
+            ) from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InvalidInput(f"锚点 {path.name} 格式不正确", code="anchor_format") from exc
+    return None

@@ -162,23 +162,17 @@ def verify_chain(
     ``seq_of_hash`` finds the event that carries a given hash (stored), used only after a
     break to tell a deletion from an insertion or a reordering. ``head`` is the chain head
     as stored (seq, hash): a head beyond the last event means events were cut off the end.
-    ``start`` (first seq, hash of the event before it) checks only the chain's tail, from
-    that event on; by default the walk starts at the first event.
+    ``start`` (seq, hash) begins the walk after an event already known good (an anchor's):
+    ``events`` then hold only the events after it.
     """
-    expected_seq, prev_hash = start or (1, GENESIS_HASH)
-    before_first = expected_seq - 1
+    start_seq, prev_hash = start or (0, GENESIS_HASH)
+    expected_seq = start_seq + 1
     prev: ChainedEvent | None = None
     walked = 0
 
     def bad(seq: int, problem: str, message: str) -> Verification:
         return Verification(
-            False,
-            walked,
-            prev.content.seq if prev else before_first,
-            prev_hash,
-            seq,
-            problem,
-            message,
+            False, walked, prev.content.seq if prev else start_seq, prev_hash, seq, problem, message
         )
 
     for event in events:
@@ -230,7 +224,7 @@ def verify_chain(
         if followed is None:
             return bad(seq, "deleted", f"第 {seq} 号事件之前原有的事件已不存在")
         return bad(seq, "altered", f"第 {seq} 号事件的内容与其哈希不符")
-    last_seq = prev.content.seq if prev else before_first
+    last_seq = prev.content.seq if prev else start_seq
     if head is not None and head != (last_seq, prev_hash):
         head_seq, _ = head
         if head_seq > last_seq:

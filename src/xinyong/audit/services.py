@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,17 +283,15 @@ def _as_chained(e: AuditEvent) -> ChainedEvent:
     )
 
 
-def _walk(session: Session, batch: int = 10_000, after: int = 0) -> Iterator[ChainedEvent]:
-    """Every event (after seq ``after``) in seq order, in bounded memory (keyset pages)."""
+def _walk(
+    session: Session, batch: int = 10_000, after: int = 0, until: int | None = None
+) -> Iterator[ChainedEvent]:
+    """Every event after ``after`` (up to ``until``) in seq order, in bounded memory."""
     while True:
-        page = list(
-            session.scalars(
-                select(AuditEvent)
-                .where(AuditEvent.seq > after)
-                .order_by(AuditEvent.seq)
-                .limit(batch)
-            )
-        )
+        query = select(AuditEvent).where(AuditEvent.seq > after)
+        if until is not None:
+            query = query.where(AuditEvent.seq <= until)
+        page = list(session.scalars(query.order_by(AuditEvent.seq).limit(batch)))
         if not page:
             return
         for e in page:
@@ -318,10 +316,6 @@ def verify(
     them and to the head): a quick check for a page, where the whole walk is for the
     command line and its schedule."""
     head = head_of(session)
-
-    def seq_of_hash(h: str) -> int | None:
-        return session.scalar(select(AuditEvent.seq).where(AuditEvent.hash == h).limit(1))
-
     start: tuple[int, str] | None = None
     if latest is not None and head[0] > latest:
         first = head[0] - max(latest, 1) + 1
@@ -330,9 +324,11 @@ def verify(
             return Verification(
                 False, 0, first - 1, "", first - 1, "deleted", f"缺少第 {first - 1} 号事件"
             )
-        start = (first, before)
-    after = start[0] - 1 if start else 0
-    result = verify_chain(_walk(session, after=after), seq_of_hash, head=head, start=start)
+        start = (first - 1, before)
+    after = start[0] if start else 0
+    result = verify_chain(
+        _walk(session, after=after), _seq_of_hash(session), head=head, start=start
+    )
     if not result.ok or not anchors:
         return result
 
@@ -422,6 +418,40 @@ def read_events(
     details = {k: v for k, v in where.as_details().items() if v is not None}
     record_event(session, reader, "audit:events:viewed", details=details | {"count": len(rows)})
     return rows
+
+
+def _seq_of_hash(session: Session) -> Callable[[str], int | None]:
+    def seq_of_hash(h: str) -> int | None:
+        return session.scalar(select(AuditEvent.seq).where(AuditEvent.hash == h).limit(1))
+
+    return seq_of_hash
+
+
+def verify_since(session: Session, anchor: AnchorPoint | None) -> Verification:
+    """What ``audit anchor`` checks before it signs: the chain still holds the last anchor
+    (its event has the anchored hash), and every event after it links to it and matches
+    its own hash, up to the head. Without an anchor, the whole chain.
+
+    That is enough to sign: the new anchor commits to a head that extends the previous
+    anchor's, so a rewrite of anything before it is caught by either anchor; an event
+    before the last anchor altered without recomputing hashes does not change what is
+    signed, and ``audit verify`` (the daily full walk) names it."""
+    head = head_of(session)
+    if anchor is None:
+        return verify_chain(_walk(session, until=head[0]), _seq_of_hash(session), head=head)
+    held = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == anchor.seq))
+    if held != anchor.hash:
+        failed = check_anchors([anchor], lambda _seq: held)
+        assert failed is not None
+        return failed
+
+    # Up to the head as read: events committed after it are the next anchor's business.
+    return verify_chain(
+        _walk(session, after=anchor.seq, until=head[0]),
+        _seq_of_hash(session),
+        head=head,
+        start=(anchor.seq, anchor.hash),
+    )
 
 
 def events_as_dicts(

@@ -69,17 +69,34 @@ def verify(
 def anchor(
     out: Annotated[Path, typer.Option("--out", help="锚点文件写入的目录（应在数据库之外保管）")],
 ) -> None:
-    """对当前链头签名（Ed25519），写出锚点文件。建议每小时由定时任务执行。"""
+    """先校验审计链（自上一个锚点起，没有锚点时全链），完好才对链头签名（Ed25519）并写出锚点文件；
+    链已损坏时拒绝签名，指出第一个异常事件（退出码 3）。建议每小时由定时任务执行。"""
     settings = get_settings()
     try:
         key = audit_anchors.signing_key(settings)
+        last = audit_anchors.latest_anchor(out, key.public_key())
     except XinyongError as exc:
-        fail(exc.message)
+        fail(exc.message, EXIT_BROKEN if exc.code.startswith("anchor") else 1)
     with cli_session() as session:
-        seq, chain_hash = audit.head_of(session)
-        path = audit_anchors.write_anchor(out, key, seq, chain_hash, utcnow())
-        audit.record_event(session, cli_operator(), "audit:anchor:signed", details={"anchored_seq": seq, "hash": chain_hash, "file": path.name})  # fmt: skip
-    console.print(f"已签名第 {seq} 号事件的链头：{path}", soft_wrap=True)
+        result = audit.verify_since(session, last)
+    with cli_session() as session:
+        if not result.ok:
+            audit.record_event(session, cli_operator(), "audit:anchor:refused", details={"first_bad_seq": result.first_bad_seq, "problem": result.problem, "since_anchor": last.seq if last else None})  # fmt: skip
+        else:
+            seq, chain_hash = result.last_seq, result.last_hash
+            path = audit_anchors.write_anchor(out, key, seq, chain_hash, utcnow())
+            audit.record_event(session, cli_operator(), "audit:anchor:signed", details={"anchored_seq": seq, "hash": chain_hash, "file": path.name, "verified_from": last.seq if last else 0})  # fmt: skip
+    if not result.ok:
+        fail(
+            f"审计链异常，拒绝签名：{PROBLEM_NAMES.get(result.problem or '', '')}——"
+            f"第 {result.first_bad_seq} 号事件。{result.message}",
+            EXIT_BROKEN,
+        )
+    checked = f"自第 {last.seq} 号（上一个锚点）起" if last else "全链"
+    console.print(
+        f"已校验{checked}共 {result.events} 个事件，签名第 {seq} 号事件的链头：{path}",
+        soft_wrap=True,
+    )
 
 
 @audit_app.command("keygen")

@@ -1,13 +1,14 @@
-"""The exchange outbox: changes the upper platform must receive, written in the same
-transaction as the change. The exchange work (a later issue) consumes it in id order and
-marks rows sent; nothing here sends anything."""
+"""Exchange tables: the outbox of changes the upper platform must receive (written in the
+same transaction as the change, consumed by ``push`` in id order), the watermarks of the
+push and pull streams, the inbox of changes received from lower platforms, and the list
+feed this platform serves to the platforms below it."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.db import Base, BigId, JsonDoc, UtcDateTime, created_at, pk
@@ -49,3 +50,20 @@ class ExchangeInbox(Base):
     status: Mapped[str] = mapped_column(String(16))  # applied, rejected
     detail: Mapped[str | None] = mapped_column(String(500))
     received_at: Mapped[created_at]
+
+
+class ExchangeListFeed(Base):
+    """The list feed served to lower platforms (名单下发): one row each time a list entry
+    this platform holds was announced in a new state. ``seq`` is the cursor lower platforms
+    pull after; rows are appended only by ``exchange.feed.catch_up`` under a lock, so seq
+    order is commit order and a cursor never skips a row committed later."""
+
+    __tablename__ = "exchange_list_feed"
+    __table_args__ = (Index("ix_exchange_list_feed_entry_id_seq", "entry_id", "seq"),)
+
+    seq: Mapped[pk]
+    entry_id: Mapped[int] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(16))
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    record_version: Mapped[int] = mapped_column(BigId)
+    created_at: Mapped[created_at]

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.actors import SYSTEM
+from xinyong.audit.services import record_event
+from xinyong.catalog.models import Department
 from xinyong.db import utcnow
 from xinyong.errors import XinyongError
 from xinyong.exchange.models import ExchangeOutbox, ExchangeState
@@ -34,6 +37,7 @@ from xinyong.subjects.models import Subject
 from xinyong.subjects.services import reveal_number
 
 PUSH_STREAM = "push:upper"
+UPPER_PREFIX = "UP-"  # departments standing for an upper platform (records pulled from it)
 SLICE = 500
 KIND_OF: dict[str, ChangeKind] = {
     "record:repaired": "record:repaired",
@@ -74,7 +78,7 @@ def _set_watermark(session: Session, value: int, stream: str = PUSH_STREAM) -> N
         state.updated_at = utcnow()
 
 
-def _wire(protector: IdentityProtector, record: Record, subject: Subject) -> WireRecord:
+def wire_record(protector: IdentityProtector, record: Record, subject: Subject) -> WireRecord:
     return WireRecord(
         item_code=record.item_code,
         document_number=record.document_number,
@@ -96,12 +100,19 @@ def _wire(protector: IdentityProtector, record: Record, subject: Subject) -> Wir
 def changes_of(
     session: Session, protector: IdentityProtector, source: str, row: ExchangeOutbox
 ) -> Iterator[WireChange]:
-    """The wire changes one outbox row stands for (a submission batch: its records)."""
+    """The wire changes one outbox row stands for (a submission batch: its records).
+
+    Records pulled from an upper platform are never sent back up (no echo): the upper
+    platform holds them already and would not find them under this platform's name."""
+    pulled = select(Department.id).where(Department.code.startswith(UPPER_PREFIX))
     if row.kind == "batch:merged":
         query = (
             select(Record, Subject)
             .join(Subject, Subject.id == Record.subject_id)
-            .where(Record.batch_id == int(row.payload["batch_id"]))
+            .where(
+                Record.batch_id == int(row.payload["batch_id"]),
+                Record.department_id.not_in(pulled),
+            )
             .order_by(Record.id)
             .execution_options(yield_per=SLICE)
         )
@@ -109,17 +120,18 @@ def changes_of(
             yield WireChange(
                 key=f"{source}:{row.id}:{record.id}:v{record.version}",
                 kind="record:upsert",
-                record=_wire(protector, record, subject),
+                record=wire_record(protector, record, subject),
             )
     elif row.kind in KIND_OF and row.entity == "record":
         changed = session.get(Record, row.entity_id)
-        if changed is not None:
+        upper = set(session.scalars(pulled))
+        if changed is not None and changed.department_id not in upper:
             owner = session.get(Subject, changed.subject_id)
             assert owner is not None
             yield WireChange(
                 key=f"{source}:{row.id}",
                 kind=KIND_OF[row.kind],
-                record=_wire(protector, changed, owner),
+                record=wire_record(protector, changed, owner),
             )
 
 
@@ -141,6 +153,7 @@ def push(
     source: str,
     *,
     max_requests: int | None = None,
+    counterpart: str = "upper",
 ) -> PushResult:
     """Send every outbox row after the watermark, oldest first. Stops early (resumable)
     after ``max_requests`` requests; raises ExchangeFailed when the upper platform fails."""
@@ -168,6 +181,9 @@ def push(
                 result.applied += answer.applied
                 result.duplicates += answer.duplicates
                 result.rejected += answer.rejected
+                # Committed with the watermark below: a batch whose acknowledgement is
+                # not recorded is sent (and audited) again.
+                record_event(session, SYSTEM, "exchange:batch:pushed", target_type="exchange_stream", target_id=PUSH_STREAM, details={"counterpart": counterpart, "source": source, "outbox_id": row.id, "changes": len(chunk), "applied": answer.applied, "duplicates": answer.duplicates, "rejected": answer.rejected, "watermark": row.id})  # fmt: skip
             row.sent_at = utcnow()
             _set_watermark(session, row.id)
             session.commit()

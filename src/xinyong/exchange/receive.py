@@ -8,9 +8,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
+from xinyong.audit.services import record_event
 from xinyong.catalog.models import Department
 from xinyong.exchange.models import ExchangeInbox
-from xinyong.exchange.wire import BatchAnswer, ChangeBatch, ChangeOutcome, WireChange, as_row
+from xinyong.exchange.wire import (
+    BatchAnswer,
+    ChangeBatch,
+    ChangeOutcome,
+    WireChange,
+    WireRecord,
+    as_row,
+)
 from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows, protector_for
 from xinyong.records.models import Record
 from xinyong.records.states import RecordState
@@ -34,16 +42,17 @@ def source_department(session: Session, source: str) -> Department:
     return dept
 
 
-def _find_record(session: Session, dept: Department, change: WireChange) -> Record | None:
-    subject = change.record.subject
+def find_record(session: Session, dept: Department, record: WireRecord) -> Record | None:
+    """The record a platform sent, as held here under the department standing for it."""
+    subject = record.subject
     index = blind_index_for(protector_for(), subject.id_number, subject.id_type)
     return session.scalar(
         select(Record)
         .join(Subject, Subject.id == Record.subject_id)
         .where(
             Record.department_id == dept.id,
-            Record.item_code == change.record.item_code,
-            Record.document_number == change.record.document_number,
+            Record.item_code == record.item_code,
+            Record.document_number == record.document_number,
             Subject.id_index == index,
         )
     )
@@ -69,7 +78,7 @@ def apply_changes(session: Session, actor: Actor, batch: ChangeBatch) -> BatchAn
         if change.key in seen or change.key in outcomes:
             outcomes[change.key] = ChangeOutcome(key=change.key, status="duplicate")
         elif change.kind in STATE_CHANGES:
-            record = _find_record(session, dept, change)
+            record = find_record(session, dept, change.record)
             if record is None:
                 outcomes[change.key] = ChangeOutcome(
                     key=change.key, status="rejected", detail="本平台没有该记录"
@@ -119,9 +128,11 @@ def apply_changes(session: Session, actor: Actor, batch: ChangeBatch) -> BatchAn
             seen.add(change.key)
     session.flush()
     ordered = [outcomes[c.key] for c in batch.changes]
-    return BatchAnswer(
+    answer = BatchAnswer(
         applied=sum(o.status == "applied" for o in outcomes.values()),
         duplicates=sum(o.status == "duplicate" for o in ordered),
         rejected=sum(o.status == "rejected" for o in outcomes.values()),
         outcomes=ordered,
     )
+    record_event(session, actor, "exchange:batch:received", target_type="department", target_id=dept.id, details={"counterpart": source, "changes": len(batch.changes), "applied": answer.applied, "duplicates": answer.duplicates, "rejected": answer.rejected})  # fmt: skip
+    return answer

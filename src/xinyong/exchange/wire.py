@@ -6,13 +6,21 @@ most once and answers with the keys it holds, so the sender can advance its wate
 A sender that crashes or loses the answer resends from its watermark: keys already held
 are acknowledged without being applied again. Identity numbers travel only inside the
 request body over the wire (TLS in production), never in URLs, logs or the outbox.
+
+National lists travel the other way with the same record shape: a lower platform GETs
+``/api/v1/exchange/lists?after=<cursor>`` and receives a page of list entries in the upper
+platform's feed order (``ListPage``), each with the record behind it and the entry's state
+(listed / ended). ``parse_list_page`` is the one place the lower platform reads a page.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+
+from xinyong.errors import XinyongError
 
 ChangeKind = Literal["record:upsert", "record:repaired", "record:revoked", "record:corrected"]
 
@@ -84,3 +92,56 @@ def as_row(record: WireRecord) -> dict[str, str]:
         elif value is not None:
             row[name] = str(value)
     return row
+
+
+# -- national lists pulled from the upper platform (名单下发) -------------------------------
+
+ListKindName = Literal["black", "red", "watch"]
+PAGE_LIMIT = 500
+
+
+class WireListEntry(BaseModel):
+    """One list entry as the upper platform holds it now. ``seq`` is its place in the feed;
+    the same entry appears again, later in the feed, each time its state changes."""
+
+    seq: int = Field(ge=1)
+    entry_id: int = Field(ge=1, description="上级平台的名单条目号")
+    status: Literal["listed", "ended"]
+    list_kind: ListKindName
+    reasons: str = Field(max_length=5000)
+    basis: str = Field(max_length=5000)
+    start_date: str | None = Field(default=None, max_length=10)
+    end_date: str | None = Field(default=None, max_length=10)
+    ended_on: str | None = Field(default=None, max_length=10)
+    end_reason: str | None = Field(default=None, max_length=32)
+    record: WireRecord
+
+
+class ListPage(BaseModel):
+    source: str = Field(min_length=1, max_length=32, description="上级平台代码")
+    entries: list[WireListEntry] = Field(max_length=PAGE_LIMIT)
+    next_after: int = Field(ge=0, description="下一页的游标（本页最后一个序号）")
+    more: bool = Field(description="游标之后是否还有条目")
+
+
+class BadListPage(XinyongError):
+    code = "exchange_bad_page"
+    http_status = 502
+
+
+def parse_list_page(raw: bytes, after: int) -> ListPage:
+    """A page as the upper platform answered it, checked before anything is applied: valid
+    JSON of the right shape, entries in strictly increasing feed order after the cursor
+    asked for, and a next cursor that does not go backwards or skip past its entries."""
+    try:
+        page = ListPage.model_validate(json.loads(raw))
+    except (ValueError, ValidationError) as exc:  # JSONDecodeError is a ValueError
+        raise BadListPage("上级平台返回的名单数据格式不正确") from exc
+    last = after
+    for entry in page.entries:
+        if entry.seq <= last:
+            raise BadListPage(f"上级平台返回的名单序号未递增（第 {entry.seq} 号）")
+        last = entry.seq
+    if page.next_after < last or (page.next_after == after and page.more):
+        raise BadListPage("上级平台返回的下一页游标不正确")
+    return page

@@ -185,8 +185,12 @@ def ingest_table(
     protector: IdentityProtector | None = None,
     on_chunk: Callable[[], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    queue_for_upper: bool = True,
 ) -> ImportResult:
     """Validate and merge every row; reject bad rows with reasons; return the summary.
+
+    ``queue_for_upper=False`` keeps the batch out of the exchange outbox: records pulled
+    from the upper platform are not pushed back to it.
 
     ``on_chunk`` is called after each chunk has been flushed: the CLI commits there, so a
     large file is merged in bounded transactions.
@@ -271,7 +275,9 @@ def ingest_table(
                 h for h in columns.unknown if h not in validator.field_headers
             ]
         if result.created or result.updated:
-            apply_batch_consequences(session, batch.id, merger.touched)
+            apply_batch_consequences(
+                session, batch.id, merger.touched, queue_for_upper=queue_for_upper
+            )
     batch.status = BatchStatus.DONE.value
     batch.finished_at = utcnow()
     session.flush()
@@ -468,7 +474,9 @@ def _in_background(chunks: Iterator[_Chunk]) -> Iterator[Iterator[_Chunk]]:
             close()
 
 
-def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[int]) -> None:
+def apply_batch_consequences(
+    session: Session, batch_id: int, subject_ids: set[int], *, queue_for_upper: bool = True
+) -> None:
     """What new or changed records imply: list memberships and the subjects' scores."""
     from xinyong.exchange.services import queue_change
     from xinyong.lists.services import sync_entries_from_records
@@ -486,7 +494,8 @@ def apply_batch_consequences(session: Session, batch_id: int, subject_ids: set[i
     for start in range(0, len(ordered), max(step, 1)):
         rescore_subjects(session, ordered[start : start + step], today)
     queue_new_record_notices(session, batch_id)
-    queue_change(session, "batch:merged", "batch", batch_id, {"batch_id": batch_id})
+    if queue_for_upper:
+        queue_change(session, "batch:merged", "batch", batch_id, {"batch_id": batch_id})
 
 
 def ingest_file(

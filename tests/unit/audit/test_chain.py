@@ -168,3 +168,21 @@ def test_naive_times_are_refused() -> None:
         event_hash(
             GENESIS_HASH, dataclasses.replace(content(1), occurred_at=dt.datetime(2026, 1, 1))
         )
+
+
+def test_a_walk_from_an_anchor_checks_only_what_follows_it_and_links_it() -> None:
+    events = build(10)
+    anchor = (4, events[3].hash)
+    by_hash = {e.hash: e.content.seq for e in events}
+    tail = events[4:]
+    result = verify_chain(tail, by_hash.get, head=(10, events[-1].hash), start=anchor)
+    assert result.ok and (result.events, result.last_seq) == (6, 10)
+    # Nothing after the anchor: the anchor is the head.
+    assert verify_chain([], by_hash.get, head=anchor, start=anchor).ok
+    # An event after the anchor altered is named.
+    altered = dataclasses.replace(tail[2], content=content(7, actor="user:mallory"))
+    broken = verify_chain([*tail[:2], altered, *tail[3:]], by_hash.get, start=anchor)
+    assert (broken.ok, broken.first_bad_seq, broken.problem) == (False, 7, "altered")
+    # A tail that does not follow the anchored hash (the chain was rewritten before it).
+    other = chain("f" * 64, [content(i) for i in range(5, 11)])
+    assert not verify_chain(other, by_hash.get, start=anchor).ok
