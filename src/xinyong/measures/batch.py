@@ -3,8 +3,8 @@
 Streamed: the input is read row by row and the result streamed into the XLSX
 (``measures.xlsx``), so memory stays flat whatever the file size. Small batches, and
 every batch on SQLite, go in chunks of rows whose facts are loaded per chunk (on
-PostgreSQL: lookup and facts of the chunk in one statement). From ``SET_BASED_ROWS`` rows
-on PostgreSQL the batch goes set-based: all rows into a temporary table by COPY, the facts
+PostgreSQL: lookup and facts of the chunk in one statement). From ``Settings.batch_set_based_rows``
+rows on PostgreSQL the batch goes set-based: all rows into a temporary table by COPY, the facts
 of all their subjects in a few hash-joined passes over the archive, the rows read back in
 order through a server-side cursor. Every hit is a read of a person's data and is logged
 as a query (by COPY on PostgreSQL) in the same transaction as the reads: a failed run
@@ -55,9 +55,6 @@ from xinyong.subjects.models import Subject
 from xinyong.subjects.services import blind_index_for
 
 CHUNK = 10_000
-# From this many rows on, a batch on PostgreSQL goes set-based (docs/benchmarks.md,
-# "Batch comparison": the threshold measured).
-SET_BASED_ROWS = 50_000
 BATCH_WORK_MEM = "256MB"
 FETCH_ROWS = 5_000
 INDEX_CACHE = 100_000
@@ -182,10 +179,8 @@ def compare_rows(
             seen[key] = index
         return index, None
 
-    def answer(
-        raw: RawRow, problem: str | None, subject: SubjectFacts | None, now: dt.datetime
-    ) -> tuple[Any, ...] | None:
-        """Emit the row's result; the query-log row of a hit."""
+    def answer(raw: RawRow, problem: str | None, subject: SubjectFacts | None) -> Hit | None:
+        """Emit the row's result; the read to log when it is a hit."""
         summary.total += 1
         if problem is not None:
             summary.invalid += 1
@@ -210,8 +205,10 @@ def compare_rows(
                 "",
             ],
         )
-        return (
-            subject.subject_id,
+        return subject.subject_id, outcome.verdict, tuple(d.measure.code for d in decisions)
+
+    reads = _ReadLog(
+        (
             actor.name,
             actor.department_code,
             actor.channel,
@@ -219,27 +216,84 @@ def compare_rows(
             purpose,
             QueryBasis.LEGAL_DUTY.value,
             None,
-            {
-                "check_id": batch_check.id,
-                "verdict": outcome.verdict,
-                "measures": [d.measure.code for d in decisions],
-            },
-            now,
-        )
+        ),
+        batch_check.id,
+    )
 
+    # The first rows are held until the batch is known to be large enough to go set-based.
+    threshold = get_settings().batch_set_based_rows
     source = iter(rows)
-    head = list(islice(source, SET_BASED_ROWS)) if postgres else []
-    if postgres and len(head) >= SET_BASED_ROWS:
-        _compare_set_based(session, catalog, headers, chain(head, source), classify, answer, on)
+    head = list(islice(source, threshold)) if postgres else []
+    if postgres and len(head) >= threshold:
+        _compare_set_based(
+            session, catalog, headers, chain(head, source), classify, answer, reads, on
+        )
     else:
-        _compare_chunked(session, catalog, chain(head, source), classify, answer, on, postgres)
+        _compare_chunked(
+            session, catalog, chain(head, source), classify, answer, reads, on, postgres
+        )
     batch_check.decisions = [summary.as_dict()]
     session.flush()
     return summary
 
 
 Classify = Callable[[RawRow], tuple[str | None, str | None]]
-Answer = Callable[[RawRow, str | None, SubjectFacts | None, dt.datetime], tuple[Any, ...] | None]
+Hit = tuple[int, str, tuple[str, ...]]  # subject, verdict, measure codes
+Answer = Callable[[RawRow, str | None, SubjectFacts | None], Hit | None]
+
+
+class _ReadLog:
+    """The batch's reads into the query log, one row per hit: COPY on PostgreSQL (the
+    columns every row shares encoded once), one executemany elsewhere."""
+
+    def __init__(self, shared: tuple[Any, ...], check_id: int) -> None:
+        self.shared = shared  # actor … authorization_id, in QUERY_LOG_COLUMNS order
+        self.check_id = check_id
+        self.middle = "\t".join(_copy_text(value) for value in shared)
+        self.returned: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def _returned(self, verdict: str, codes: tuple[str, ...]) -> dict[str, Any]:
+        return {"check_id": self.check_id, "verdict": verdict, "measures": list(codes)}
+
+    def write(self, session: Session, hits: list[Hit], postgres: bool) -> None:
+        now = utcnow()
+        if not postgres:
+            session.execute(
+                insert(QueryLog),
+                [
+                    dict(
+                        zip(
+                            QUERY_LOG_COLUMNS,
+                            (sid, *self.shared, self._returned(verdict, codes), now),
+                            strict=True,
+                        )
+                    )
+                    for sid, verdict, codes in hits
+                ],
+            )
+            return
+        tail = f"\t{_copy_text(now.isoformat())}\n"
+        encoded = self.returned
+        middle = self.middle
+        lines = []
+        for sid, verdict, codes in hits:
+            returned = encoded.get((verdict, codes))
+            if returned is None:
+                returned = _copy_text(json.dumps(self._returned(verdict, codes)))
+                encoded[verdict, codes] = returned
+            lines.append(f"{sid}\t{middle}\t{returned}{tail}")
+        driver: Any = session.connection().connection.driver_connection
+        columns = ", ".join(QUERY_LOG_COLUMNS)
+        with driver.cursor() as cur, cur.copy(f"COPY query_log ({columns}) FROM STDIN") as copy:
+            copy.write("".join(lines))
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: object) -> str:
+    """A field of COPY's text format."""
+    return "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
 
 
 def _compare_chunked(
@@ -248,6 +302,7 @@ def _compare_chunked(
     rows: Iterable[RawRow],
     classify: Classify,
     answer: Answer,
+    reads: _ReadLog,
     on: dt.date,
     postgres: bool,
 ) -> None:
@@ -268,14 +323,13 @@ def _compare_chunked(
 
     def flush() -> None:
         facts = facts_of({index for _, index, _ in chunk if index})
-        now = utcnow()
-        logs = [
-            log
+        hits = [
+            hit
             for raw, index, problem in chunk
-            if (log := answer(raw, problem, facts.get(index or ""), now)) is not None
+            if (hit := answer(raw, problem, facts.get(index or ""))) is not None
         ]
-        if logs:
-            _log_reads(session, logs, postgres)
+        if hits:
+            reads.write(session, hits, postgres)
         chunk.clear()
 
     for raw in rows:
@@ -292,6 +346,7 @@ def _compare_set_based(
     rows: Iterable[RawRow],
     classify: Classify,
     answer: Answer,
+    reads: _ReadLog,
     on: dt.date,
 ) -> None:
     """Large batches on PostgreSQL: all the rows into a temporary table, the facts of all
@@ -323,8 +378,7 @@ def _compare_set_based(
     with driver.cursor(name=f"batch_{uuid.uuid4().hex[:12]}") as results:
         results.execute(BATCH_RESULT_SQL)
         while fetched := results.fetchmany(FETCH_ROWS):
-            now = utcnow()
-            logs = []
+            hits = []
             for line, problem, cells, sid, name, records, lists, span, score, orgs in fetched:
                 raw = RawRow(line, dict(zip(headers, cells, strict=True)))
                 subject = (
@@ -332,29 +386,14 @@ def _compare_set_based(
                     if sid is None
                     else facts_from_row(catalog, sid, name, records, lists, span, score, orgs)
                 )
-                log = answer(raw, problem, subject, now)
-                if log is not None:
-                    logs.append(log)
-            if logs:
-                _log_reads(session, logs, True)
+                hit = answer(raw, problem, subject)
+                if hit is not None:
+                    hits.append(hit)
+            if hits:
+                reads.write(session, hits, True)
     with driver.cursor() as cur:
         # Dropped at commit anyway; a caller's transaction may go on after the batch.
         cur.execute(f"DROP TABLE {', '.join(BATCH_TABLES)}")
-
-
-def _log_reads(session: Session, logs: list[tuple[Any, ...]], postgres: bool) -> None:
-    """The chunk's reads into the query log: COPY on PostgreSQL, one executemany elsewhere."""
-    if not postgres:
-        session.execute(
-            insert(QueryLog), [dict(zip(QUERY_LOG_COLUMNS, row, strict=True)) for row in logs]
-        )
-        return
-    driver: Any = session.connection().connection.driver_connection
-    columns = ", ".join(QUERY_LOG_COLUMNS)
-    dumps = json.dumps
-    with driver.cursor() as cur, cur.copy(f"COPY query_log ({columns}) FROM STDIN") as copy:
-        for row in logs:
-            copy.write_row((*row[:8], dumps(row[8]), row[9]))
 
 
 def _parts(values: list[str], size: int) -> Iterable[list[str]]:
