@@ -458,11 +458,14 @@ _LAST_NEGATIVE = (
 
 
 def _lists_in_force_sql(on: dt.date) -> str:
-    """Conditions on list entries ``e`` (LEFT JOINed to their record ``r``) in force on ``on``."""
+    """Conditions on list entries ``e`` in force on ``on``. The record an entry rests on is
+    looked up by its key (a subplan): for a whole batch that is a few hundred thousand
+    index probes, where a join hashed the entire `records` table."""
     return (
         f"e.status = '{EntryStatus.LISTED.value}' "
         f"AND (e.end_date IS NULL OR e.end_date >= DATE '{on.isoformat()}') "
-        f"AND (e.record_id IS NULL OR ({_used_sql(on)}))"
+        f"AND (e.record_id IS NULL OR (SELECT {_used_sql(on)} FROM records r "
+        "WHERE r.id = e.record_id))"
     )
 
 
@@ -475,7 +478,6 @@ def _facts_sql(on: dt.date, many: bool = False) -> str:
             f"(SELECT json_agg({_RECORD_JSON} ORDER BY r.id) FROM records r "
             f"WHERE r.subject_id = {subject} AND {used}), "
             f"(SELECT json_agg({_LIST_JSON} ORDER BY e.id) FROM list_entries e "
-            "LEFT JOIN records r ON r.id = e.record_id "
             f"WHERE e.subject_id = {subject} AND {_lists_in_force_sql(on)}), "
             f"(SELECT json_build_array({_LAST_NEGATIVE}, min(r.decision_date)) FROM records r "
             f"WHERE r.subject_id = {subject}), "
@@ -589,7 +591,6 @@ BATCH_TABLES = (
     "batch_targets",
     "batch_records",
     "batch_lists",
-    "batch_facts",
     "batch_orgs",
 )
 BATCH_ROWS_DDL = (
@@ -599,9 +600,11 @@ BATCH_ROWS_DDL = (
 
 
 def batch_facts_statements(on: dt.date) -> list[tuple[str, bool]]:
-    """The statements that fill `batch_facts` (one row per subject of the batch and per
-    organisation they represent) and `batch_orgs` (each person's organisations' facts) from
-    `batch_rows`; with each, whether it must be planned with hash joins only."""
+    """The statements that compute, from `batch_rows`, the facts of the batch's subjects
+    and of the organisations they represent (`batch_targets`: records in use and span in
+    `batch_records`, list entries in force in `batch_lists`) and each person's
+    organisations' facts (`batch_orgs`); with each, whether it must be planned with hash
+    joins only. BATCH_RESULT_SQL then reads them with the scores, row by row."""
     used = _used_sql(on)
     return [
         (
@@ -631,26 +634,19 @@ def batch_facts_statements(on: dt.date) -> list[tuple[str, bool]]:
             "CREATE TEMP TABLE batch_lists ON COMMIT DROP AS "
             f"SELECT e.subject_id, json_agg({_LIST_JSON} ORDER BY e.id) AS lists "
             "FROM list_entries e JOIN batch_targets t ON t.id = e.subject_id "
-            f"LEFT JOIN records r ON r.id = e.record_id WHERE {_lists_in_force_sql(on)} "
-            "GROUP BY e.subject_id",
+            f"WHERE {_lists_in_force_sql(on)} GROUP BY e.subject_id",
             False,
         ),
-        (
-            "CREATE TEMP TABLE batch_facts ON COMMIT DROP AS "
-            "SELECT t.id, t.id_index, t.name, t.named, br.records, bl.lists, "
-            "json_build_array(br.last_negative, br.known_since) AS span, sc.score "
-            "FROM batch_targets t LEFT JOIN batch_records br ON br.subject_id = t.id "
-            "LEFT JOIN batch_lists bl ON bl.subject_id = t.id "
-            "LEFT JOIN subject_scores sc ON sc.subject_id = t.id",
-            True,
-        ),
-        ("ANALYZE batch_facts", False),
+        ("ANALYZE batch_records, batch_lists", False),
         (
             "CREATE TEMP TABLE batch_orgs ON COMMIT DROP AS "
-            "SELECT l.person_id, json_agg(json_build_array(o.id, o.name, o.records, o.lists, "
-            "o.span, o.score) ORDER BY l.id) AS orgs FROM subject_links l "
-            "JOIN batch_facts p ON p.id = l.person_id AND p.named "
-            "JOIN batch_facts o ON o.id = l.organisation_id GROUP BY l.person_id",
+            "SELECT l.person_id, json_agg(json_build_array(o.id, o.name, br.records, bl.lists, "
+            "json_build_array(br.last_negative, br.known_since), sc.score) ORDER BY l.id) AS orgs "
+            "FROM subject_links l JOIN batch_targets p ON p.id = l.person_id AND p.named "
+            "JOIN batch_targets o ON o.id = l.organisation_id "
+            "LEFT JOIN batch_records br ON br.subject_id = o.id "
+            "LEFT JOIN batch_lists bl ON bl.subject_id = o.id "
+            "LEFT JOIN subject_scores sc ON sc.subject_id = o.id GROUP BY l.person_id",
             False,
         ),
     ]
@@ -658,9 +654,13 @@ def batch_facts_statements(on: dt.date) -> list[tuple[str, bool]]:
 
 # The batch's rows in their order, each with its subject's facts (none when unknown).
 BATCH_RESULT_SQL = (
-    "SELECT b.line, b.problem, b.cells, f.id, f.name, f.records, f.lists, f.span, f.score, "
-    "g.orgs FROM batch_rows b LEFT JOIN batch_facts f ON f.id_index = b.id_index AND f.named "
-    "LEFT JOIN batch_orgs g ON g.person_id = f.id ORDER BY b.seq"
+    "SELECT b.line, b.problem, b.cells, t.id, t.name, br.records, bl.lists, "
+    "json_build_array(br.last_negative, br.known_since), sc.score, g.orgs "
+    "FROM batch_rows b LEFT JOIN batch_targets t ON t.id_index = b.id_index AND t.named "
+    "LEFT JOIN batch_records br ON br.subject_id = t.id "
+    "LEFT JOIN batch_lists bl ON bl.subject_id = t.id "
+    "LEFT JOIN subject_scores sc ON sc.subject_id = t.id "
+    "LEFT JOIN batch_orgs g ON g.person_id = t.id ORDER BY b.seq"
 )
 
 
