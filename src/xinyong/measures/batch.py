@@ -394,6 +394,7 @@ def _compare_set_based(
     with driver.cursor() as cur:
         # Dropped at commit anyway; a caller's transaction may go on after the batch.
         cur.execute(f"DROP TABLE {', '.join(BATCH_TABLES)}")
+        cur.execute("SET LOCAL work_mem TO DEFAULT")
 
 
 def _parts(values: list[str], size: int) -> Iterable[list[str]]:
