@@ -7,6 +7,16 @@ under ``/usr/bin/time -v`` and reports wall time, peak RSS and the CPU the city'
 backends used. Target (issue "joint reward and punishment"): 1,000,000 rows in ≤ 60 s.
 
     .venv/bin/python bench/batch_bench.py --rows 100000 1000000
+    .venv/bin/python bench/batch_bench.py --explain 1000000   # plans of the set-based path
+
+Batches of ``Settings.batch_set_based_rows`` rows or more take the set-based path;
+``--set-based-rows N`` passes another threshold to the CLI (XINYONG_BATCH_SET_BASED_ROWS),
+e.g. a large N to time the chunked path on the same file.
+
+``--explain N`` runs the set-based statements of ``measures.services`` on N random persons
+of the city (their blind indexes taken from ``subjects``, no file), each under
+``EXPLAIN (ANALYZE, BUFFERS, TIMING OFF)`` with the settings the batch uses, then EXPLAINs
+the final ordered read, and rolls back; the plans go to ``bench/out/batch-explain.txt``.
 """
 
 from __future__ import annotations
@@ -126,22 +136,85 @@ def run_batch(rows: int, env: dict[str, str]) -> dict[str, object]:
     return result
 
 
+def explain(persons: int) -> None:
+    import psycopg
+
+    from xinyong.measures.batch import BATCH_WORK_MEM
+    from xinyong.measures.services import (
+        BATCH_RESULT_SQL,
+        BATCH_ROWS_DDL,
+        batch_facts_statements,
+    )
+
+    lines: list[str] = [
+        f"{persons:,} random persons of the city, {dt.datetime.now():%Y-%m-%d %H:%M}"
+    ]
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DB}") as conn:
+        conn.execute(f"SET LOCAL work_mem = '{BATCH_WORK_MEM}'")
+        conn.execute(BATCH_ROWS_DDL)
+        start = time.perf_counter()
+        conn.execute(
+            "INSERT INTO batch_rows (seq, line, id_index, cells) SELECT row_number() OVER (), "
+            "row_number() OVER () + 1, id_index, '[]' FROM (SELECT id_index FROM subjects "
+            "WHERE kind = 'person' ORDER BY random() LIMIT %s) s",
+            [persons],
+        )
+        conn.execute("ANALYZE batch_rows")
+        lines.append(f"-- batch_rows filled in {time.perf_counter() - start:.1f} s")
+        for statement, hash_joins_only in batch_facts_statements(dt.date.today()):
+            if hash_joins_only:
+                conn.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_nestloop = off")
+            start = time.perf_counter()
+            if statement.startswith("ANALYZE"):
+                conn.execute(statement)
+                plan = []
+            else:
+                plan = [
+                    row[0]
+                    for row in conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {statement}")
+                ]
+            lines += [f"-- {time.perf_counter() - start:.1f} s: {statement[:120]}…", *plan, ""]
+            if hash_joins_only:
+                conn.execute(
+                    "SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_nestloop TO DEFAULT"
+                )
+            print(lines[-len(plan) - 2], flush=True)
+        start = time.perf_counter()
+        plan = [
+            row[0]
+            for row in conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) {BATCH_RESULT_SQL}")
+        ]
+        lines += [f"-- {time.perf_counter() - start:.1f} s: {BATCH_RESULT_SQL}", *plan]
+        conn.rollback()
+    text = "\n".join(lines) + "\n"
+    (OUT / "batch-explain.txt").write_text(text, encoding="utf-8")
+    print(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--explain", type=int, metavar="N", help="plans for N persons")
+    parser.add_argument("--set-based-rows", type=int, metavar="N", help="the CLI's threshold")
     args = parser.parse_args()
+    if args.explain:
+        explain(args.explain)
+        return
     if not Path("/usr/bin/time").exists():
         subprocess.run(["apt-get", "install", "-y", "time"], check=True)
     meta = load_meta()
     if not meta.get("persons") or not IDS_FILE.exists():
         raise SystemExit("no city: run bench/city.py first")
     env = city_env()
+    if args.set_based_rows:
+        env["XINYONG_BATCH_SET_BASED_ROWS"] = str(args.set_based_rows)
     top = subprocess.run(["top", "-bn1"], capture_output=True, text=True).stdout
     print("\n".join(top.splitlines()[:12]))
     runs = [run_batch(rows, env) for rows in args.rows]
     result = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "persons": meta.get("persons"),
+        "set_based_rows": env.get("XINYONG_BATCH_SET_BASED_ROWS", "default"),
         "city_counts": meta.get("counts"),
         "scenario": SCENARIO,
         "runs": runs,

@@ -206,6 +206,14 @@ class Settings(BaseSettings):
         "and per server process; 0 disables.",
     )
 
+    batch_set_based_rows: int = Field(
+        default=50_000,
+        ge=1,
+        description="On PostgreSQL, a batch comparison of this many rows or more reads the "
+        "facts of all its subjects set-based (a few sequential passes over the archive) "
+        "instead of by index lookups per chunk of rows; below it, the passes cost more than "
+        "the lookups (docs/benchmarks.md, batch comparison).",
+    )
     check_fast_path: bool = Field(
         default=True,
         description="On PostgreSQL, answer the check API on the event loop and write the "

@@ -1,20 +1,26 @@
 """Batch comparison (批量比对): a department's list of people → the same rows with verdicts.
 
-Streamed in chunks: the input is read row by row, facts are loaded set-based per chunk
-(on PostgreSQL: lookup and facts of the whole chunk in one statement, the query-log rows
-by COPY), and the result is streamed into the XLSX (``measures.xlsx``), so memory stays
-flat whatever the file size. Every hit is a read of a person's data and is logged as a
-query in the chunk's transaction.
+Streamed: the input is read row by row and the result streamed into the XLSX
+(``measures.xlsx``), so memory stays flat whatever the file size. Small batches, and
+every batch on SQLite, go in chunks of rows whose facts are loaded per chunk (on
+PostgreSQL: lookup and facts of the chunk in one statement). From ``Settings.batch_set_based_rows``
+rows on PostgreSQL the batch goes set-based: all rows into a temporary table by COPY, the facts
+of all their subjects in a few hash-joined passes over the archive, the rows read back in
+order through a server-side cursor. Every hit is a read of a person's data and is logged
+as a query (by COPY on PostgreSQL) in the same transaction as the reads: a failed run
+leaves no query log and no result file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor, cli_operator
+from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
 from xinyong.db import is_postgres, session_factory, utcnow
@@ -30,7 +37,15 @@ from xinyong.identity.masking import mask_value
 from xinyong.identity.protection import IdentityProtector
 from xinyong.measures.engine import EFFECT_NAMES, VERDICT_NAMES, SubjectFacts, decide
 from xinyong.measures.models import Check
-from xinyong.measures.services import facts_by_indexes, load_facts_bulk
+from xinyong.measures.services import (
+    BATCH_RESULT_SQL,
+    BATCH_ROWS_DDL,
+    BATCH_TABLES,
+    batch_facts_statements,
+    facts_by_indexes,
+    facts_from_row,
+    load_facts_bulk,
+)
 from xinyong.measures.xlsx import StreamingWorkbook
 from xinyong.queries.models import QueryBasis, QueryLog
 from xinyong.records.formats import normalize_header
@@ -40,6 +55,9 @@ from xinyong.subjects.models import Subject
 from xinyong.subjects.services import blind_index_for
 
 CHUNK = 10_000
+BATCH_WORK_MEM = "256MB"
+FETCH_ROWS = 5_000
+INDEX_CACHE = 100_000
 QUERY_LOG_COLUMNS = (
     "subject_id",
     "actor",
@@ -105,8 +123,9 @@ def compare_rows(
     operator: str,
     emit: Callable[[RawRow, list[str]], None],
     on: dt.date | None = None,
-    on_chunk: Callable[[], None] | None = None,
 ) -> BatchSummary:
+    """Compare the rows in the caller's transaction: every hit is logged in it, so a run
+    that fails leaves no query log behind (the caller rolls back)."""
     on = on or dt.date.today()
     catalog = current_catalog(session)
     scenario_entry = catalog.scenarios.get(scenario)
@@ -117,7 +136,8 @@ def compare_rows(
         raise UnreadableFile("文件缺少“证件号码”列", code="missing_columns")
     type_header = _find(headers, TYPE_HEADERS)
     summary = BatchSummary(uuid.uuid4().hex[:16], scenario, verdicts=Counter())
-    assert summary.verdicts is not None
+    verdicts = summary.verdicts
+    assert verdicts is not None
     batch_check = Check(
         department_id=actor.department_id,
         actor=actor.name,
@@ -135,6 +155,158 @@ def compare_rows(
     measures = [m for m in catalog.measures.values() if not m.scenarios or scenario in m.scenarios]
     postgres = is_postgres(session)
     purpose = f"{scenario_entry.name}（批量比对 {summary.batch_ref}）"[:200]
+    # Blind indexes of numbers seen recently: a list repeats people, often close together;
+    # bounded so that memory stays flat whatever the file.
+    seen: dict[tuple[str, str | None], str] = {}
+
+    def classify(raw: RawRow) -> tuple[str | None, str | None]:
+        """(blind index, None) for a usable row, (None, the Chinese problem) otherwise."""
+        number = raw.values.get(number_header, "").strip()
+        if raw.problem is not None:
+            return None, raw.problem.message
+        if not number:
+            return None, "证件号码为空"
+        id_type = (raw.values.get(type_header, "").strip() if type_header else None) or None
+        key = (number, id_type)
+        index = seen.get(key)
+        if index is None:
+            try:
+                index = blind_index_for(protector, number, id_type)
+            except InvalidInput as exc:
+                return None, f"{exc.message}（{mask_value(number)}）"
+            if len(seen) >= INDEX_CACHE:
+                seen.clear()
+            seen[key] = index
+        return index, None
+
+    def answer(raw: RawRow, problem: str | None, subject: SubjectFacts | None) -> Hit | None:
+        """Emit the row's result; the read to log when it is a hit."""
+        summary.total += 1
+        if problem is not None:
+            summary.invalid += 1
+            emit(raw, ["无效", "", "", problem])
+            return None
+        if subject is None:
+            # Unknown to the archive: answered like a person with nothing against them.
+            verdicts["clear"] += 1
+            emit(raw, [VERDICT_NAMES["clear"], "", "", "无记录"])
+            return None
+        outcome = decide(subject, scenario, measures, catalog.grades, on)
+        verdicts[outcome.verdict] += 1
+        decisions = outcome.decisions
+        emit(
+            raw,
+            [
+                VERDICT_NAMES[outcome.verdict],
+                "；".join(
+                    f"{d.measure.name}（{EFFECT_NAMES[d.measure.effect]}）" for d in decisions
+                ),
+                "；".join(t.text for d in decisions for t in d.triggers)[:2000],
+                "",
+            ],
+        )
+        return subject.subject_id, outcome.verdict, tuple(d.measure.code for d in decisions)
+
+    reads = _ReadLog(
+        (
+            actor.name,
+            actor.department_code,
+            actor.channel,
+            "check:batch",
+            purpose,
+            QueryBasis.LEGAL_DUTY.value,
+            None,
+        ),
+        batch_check.id,
+    )
+
+    # The first rows are held until the batch is known to be large enough to go set-based.
+    threshold = get_settings().batch_set_based_rows
+    source = iter(rows)
+    head = list(islice(source, threshold)) if postgres else []
+    if postgres and len(head) >= threshold:
+        _compare_set_based(
+            session, catalog, headers, chain(head, source), classify, answer, reads, on
+        )
+    else:
+        _compare_chunked(
+            session, catalog, chain(head, source), classify, answer, reads, on, postgres
+        )
+    batch_check.decisions = [summary.as_dict()]
+    session.flush()
+    return summary
+
+
+Classify = Callable[[RawRow], tuple[str | None, str | None]]
+Hit = tuple[int, str, tuple[str, ...]]  # subject, verdict, measure codes
+Answer = Callable[[RawRow, str | None, SubjectFacts | None], Hit | None]
+
+
+class _ReadLog:
+    """The batch's reads into the query log, one row per hit: COPY on PostgreSQL (the
+    columns every row shares encoded once), one executemany elsewhere."""
+
+    def __init__(self, shared: tuple[Any, ...], check_id: int) -> None:
+        self.shared = shared  # actor … authorization_id, in QUERY_LOG_COLUMNS order
+        self.check_id = check_id
+        self.middle = "\t".join(_copy_text(value) for value in shared)
+        self.returned: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def _returned(self, verdict: str, codes: tuple[str, ...]) -> dict[str, Any]:
+        return {"check_id": self.check_id, "verdict": verdict, "measures": list(codes)}
+
+    def write(self, session: Session, hits: list[Hit], postgres: bool) -> None:
+        now = utcnow()
+        if not postgres:
+            session.execute(
+                insert(QueryLog),
+                [
+                    dict(
+                        zip(
+                            QUERY_LOG_COLUMNS,
+                            (sid, *self.shared, self._returned(verdict, codes), now),
+                            strict=True,
+                        )
+                    )
+                    for sid, verdict, codes in hits
+                ],
+            )
+            return
+        tail = f"\t{_copy_text(now.isoformat())}\n"
+        encoded = self.returned
+        middle = self.middle
+        lines = []
+        for sid, verdict, codes in hits:
+            returned = encoded.get((verdict, codes))
+            if returned is None:
+                returned = _copy_text(json.dumps(self._returned(verdict, codes)))
+                encoded[verdict, codes] = returned
+            lines.append(f"{sid}\t{middle}\t{returned}{tail}")
+        driver: Any = session.connection().connection.driver_connection
+        columns = ", ".join(QUERY_LOG_COLUMNS)
+        with driver.cursor() as cur, cur.copy(f"COPY query_log ({columns}) FROM STDIN") as copy:
+            copy.write("".join(lines))
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: object) -> str:
+    """A field of COPY's text format."""
+    return "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
+
+
+def _compare_chunked(
+    session: Session,
+    catalog: Catalog,
+    rows: Iterable[RawRow],
+    classify: Classify,
+    answer: Answer,
+    reads: _ReadLog,
+    on: dt.date,
+    postgres: bool,
+) -> None:
+    """Small batches, and SQLite: the facts of each chunk of rows by index lookups."""
     chunk: list[tuple[RawRow, str | None, str | None]] = []
 
     def facts_of(indexes: set[str]) -> dict[str, SubjectFacts]:
@@ -151,93 +323,78 @@ def compare_rows(
 
     def flush() -> None:
         facts = facts_of({index for _, index, _ in chunk if index})
-        logs: list[tuple[Any, ...]] = []
-        now = utcnow()
-        for raw, index, problem in chunk:
-            if problem is not None:
-                summary.invalid += 1
-                emit(raw, ["无效", "", "", problem])
-                continue
-            subject = facts.get(index or "")
-            if subject is None:
-                summary.verdicts["clear"] += 1  # type: ignore[index]
-                emit(raw, [VERDICT_NAMES["clear"], "", "", "无记录"])
-                continue
-            outcome = decide(subject, scenario, measures, catalog.grades, on)
-            summary.verdicts[outcome.verdict] += 1  # type: ignore[index]
-            decisions = outcome.decisions
-            emit(
-                raw,
-                [
-                    VERDICT_NAMES[outcome.verdict],
-                    "；".join(
-                        f"{d.measure.name}（{EFFECT_NAMES[d.measure.effect]}）" for d in decisions
-                    ),
-                    "；".join(t.text for d in decisions for t in d.triggers)[:2000],
-                    "",
-                ],
-            )
-            logs.append(
-                (
-                    subject.subject_id,
-                    actor.name,
-                    actor.department_code,
-                    actor.channel,
-                    "check:batch",
-                    purpose,
-                    QueryBasis.LEGAL_DUTY.value,
-                    None,
-                    {
-                        "check_id": batch_check.id,
-                        "verdict": outcome.verdict,
-                        "measures": [d.measure.code for d in decisions],
-                    },
-                    now,
-                )
-            )
-        if logs:
-            _log_reads(session, logs, postgres)
+        hits = [
+            hit
+            for raw, index, problem in chunk
+            if (hit := answer(raw, problem, facts.get(index or ""))) is not None
+        ]
+        if hits:
+            reads.write(session, hits, postgres)
         chunk.clear()
-        if on_chunk is not None:
-            on_chunk()
 
     for raw in rows:
-        summary.total += 1
-        index: str | None = None
-        problem: str | None = None
-        number = raw.values.get(number_header, "").strip()
-        if raw.problem is not None:
-            problem = raw.problem.message
-        elif not number:
-            problem = "证件号码为空"
-        else:
-            id_type = raw.values.get(type_header, "").strip() if type_header else None
-            try:
-                index = blind_index_for(protector, number, id_type or None)
-            except InvalidInput as exc:
-                problem = f"{exc.message}（{mask_value(number)}）"
-        chunk.append((raw, index, problem))
+        chunk.append((raw, *classify(raw)))
         if len(chunk) >= CHUNK:
             flush()
     flush()
-    batch_check.decisions = [summary.as_dict()]
-    session.flush()
-    return summary
 
 
-def _log_reads(session: Session, logs: list[tuple[Any, ...]], postgres: bool) -> None:
-    """The chunk's reads into the query log: COPY on PostgreSQL, one executemany elsewhere."""
-    if not postgres:
-        session.execute(
-            insert(QueryLog), [dict(zip(QUERY_LOG_COLUMNS, row, strict=True)) for row in logs]
-        )
-        return
+def _compare_set_based(
+    session: Session,
+    catalog: Catalog,
+    headers: list[str],
+    rows: Iterable[RawRow],
+    classify: Classify,
+    answer: Answer,
+    reads: _ReadLog,
+    on: dt.date,
+) -> None:
+    """Large batches on PostgreSQL: all the rows into a temporary table, the facts of all
+    their subjects in a few set-based statements (services.batch_facts_statements), the
+    rows read back in order through a server-side cursor."""
     driver: Any = session.connection().connection.driver_connection
-    columns = ", ".join(QUERY_LOG_COLUMNS)
     dumps = json.dumps
-    with driver.cursor() as cur, cur.copy(f"COPY query_log ({columns}) FROM STDIN") as copy:
-        for row in logs:
-            copy.write_row((*row[:8], dumps(row[8]), row[9]))
+    with driver.cursor() as cur:
+        # Hashes and sorts over a whole city's records; the transaction's own budget.
+        cur.execute(f"SET LOCAL work_mem = '{BATCH_WORK_MEM}'")
+        cur.execute(f"DROP TABLE IF EXISTS {', '.join(BATCH_TABLES)}")
+        cur.execute(BATCH_ROWS_DDL)
+        with cur.copy("COPY batch_rows (seq, line, id_index, problem, cells) FROM STDIN") as copy:
+            for seq, raw in enumerate(rows):
+                index, problem = classify(raw)
+                values = raw.values
+                copy.write_row(
+                    (seq, raw.number, index, problem, dumps([values.get(h, "") for h in headers]))
+                )
+        cur.execute("ANALYZE batch_rows")
+        for statement, hash_joins_only in batch_facts_statements(on):
+            if hash_joins_only:
+                cur.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_nestloop = off")
+            cur.execute(statement)
+            if hash_joins_only:
+                cur.execute(
+                    "SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_nestloop TO DEFAULT"
+                )
+    with driver.cursor(name=f"batch_{uuid.uuid4().hex[:12]}") as results:
+        results.execute(BATCH_RESULT_SQL)
+        while fetched := results.fetchmany(FETCH_ROWS):
+            hits = []
+            for line, problem, cells, sid, name, records, lists, span, score, orgs in fetched:
+                raw = RawRow(line, dict(zip(headers, cells, strict=True)))
+                subject = (
+                    None
+                    if sid is None
+                    else facts_from_row(catalog, sid, name, records, lists, span, score, orgs)
+                )
+                hit = answer(raw, problem, subject)
+                if hit is not None:
+                    hits.append(hit)
+            if hits:
+                reads.write(session, hits, True)
+    with driver.cursor() as cur:
+        # Dropped at commit anyway; a caller's transaction may go on after the batch.
+        cur.execute(f"DROP TABLE {', '.join(BATCH_TABLES)}")
+        cur.execute("SET LOCAL work_mem TO DEFAULT")
 
 
 def _parts(values: list[str], size: int) -> Iterable[list[str]]:
@@ -284,7 +441,6 @@ def compare_file(
                 scenario=scenario,
                 operator=operator,
                 emit=emit,
-                on_chunk=session.commit if own_session else None,
             )
         totals = workbook.add_sheet("汇总")
         data = summary.as_dict()
@@ -300,13 +456,17 @@ def compare_file(
         }
         for key, label in labels.items():
             totals.append([label, data[key]])
+        workbook.close()
         if own_session:
             session.commit()
         return data
     except BaseException:
+        # A failed run leaves nothing: no query log (one transaction), no partial file.
         session.rollback()
+        with contextlib.suppress(Exception):
+            workbook.close()
+        out.unlink(missing_ok=True)
         raise
     finally:
-        workbook.close()
         if own_session:
             session.close()

@@ -435,28 +435,52 @@ def checks_of_department(session: Session, department_id: int) -> Iterable[Check
 # after a few executions; the ORM path (SQLite) returns exactly the same facts.
 
 
-@functools.lru_cache(maxsize=8)
-def _facts_sql(on: dt.date, many: bool = False) -> str:
-    used = str(
+def _used_sql(on: dt.date) -> str:
+    """``records.display.used_clause`` as PostgreSQL text over the alias ``r``."""
+    return str(
         used_clause(on).compile(
             dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
             compile_kwargs={"literal_binds": True},
         )
     ).replace("records.", "r.")
 
+
+# The JSON shapes of one subject's facts, shared by the one-subject statement and the
+# batch's set-based statements, and read back by _facts_from_json.
+_RECORD_JSON = (
+    "json_build_array(r.id, r.item_code, r.nature, r.grade, r.decision_date, r.document_number)"
+)
+_LIST_JSON = "json_build_array(e.id, e.list_kind, e.reasons, e.start_date)"
+_LAST_NEGATIVE = (
+    "max(r.decision_date) FILTER (WHERE r.nature = 'negative' "
+    f"AND r.state IN ('{RecordState.ACTIVE.value}', '{RecordState.EXPIRED.value}'))"
+)
+
+
+def _lists_in_force_sql(on: dt.date) -> str:
+    """Conditions on list entries ``e`` in force on ``on``. The record an entry rests on is
+    looked up by its key (a subplan): for a whole batch that is a few hundred thousand
+    index probes, where a join hashed the entire `records` table."""
+    return (
+        f"e.status = '{EntryStatus.LISTED.value}' "
+        f"AND (e.end_date IS NULL OR e.end_date >= DATE '{on.isoformat()}') "
+        f"AND (e.record_id IS NULL OR (SELECT {_used_sql(on)} FROM records r "
+        "WHERE r.id = e.record_id))"
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _facts_sql(on: dt.date, many: bool = False) -> str:
+    used = _used_sql(on)
+
     def facts(subject: str) -> str:
         return (
-            "(SELECT json_agg(json_build_array(r.id, r.item_code, r.nature, r.grade, "
-            "r.decision_date, r.document_number) ORDER BY r.id) FROM records r "
+            f"(SELECT json_agg({_RECORD_JSON} ORDER BY r.id) FROM records r "
             f"WHERE r.subject_id = {subject} AND {used}), "
-            "(SELECT json_agg(json_build_array(e.id, e.list_kind, e.reasons, e.start_date) "
-            "ORDER BY e.id) FROM list_entries e LEFT JOIN records r ON r.id = e.record_id "
-            f"WHERE e.subject_id = {subject} AND e.status = '{EntryStatus.LISTED.value}' "
-            f"AND (e.end_date IS NULL OR e.end_date >= DATE '{on.isoformat()}') "
-            f"AND (e.record_id IS NULL OR ({used}))), "
-            "(SELECT json_build_array(max(r.decision_date) FILTER (WHERE r.nature = 'negative' "
-            f"AND r.state IN ('{RecordState.ACTIVE.value}', '{RecordState.EXPIRED.value}')), "
-            f"min(r.decision_date)) FROM records r WHERE r.subject_id = {subject}), "
+            f"(SELECT json_agg({_LIST_JSON} ORDER BY e.id) FROM list_entries e "
+            f"WHERE e.subject_id = {subject} AND {_lists_in_force_sql(on)}), "
+            f"(SELECT json_build_array({_LAST_NEGATIVE}, min(r.decision_date)) FROM records r "
+            f"WHERE r.subject_id = {subject}), "
             f"(SELECT sc.score FROM subject_scores sc WHERE sc.subject_id = {subject})"
         )
 
@@ -551,6 +575,108 @@ def facts_by_indexes(
             catalog, sid, name, records, lists, span, score, organisations
         )
     return found
+
+
+# ------------------------------------------------------------------ set-based batch (PostgreSQL)
+#
+# A large batch comparison reads the facts of up to every person in the city. Per subject
+# (the statement above, or facts_by_indexes per chunk) that is ~10 scattered heap pages of
+# `records` each, as costly per person as a single check. Instead the batch's blind indexes
+# go into the temporary table `batch_rows` (see measures.batch) and the facts of all the
+# subjects they match are computed in one pass over each table: sequential scans hashed
+# against the batch's subjects, the same facts in the same JSON shapes as _facts_sql.
+
+BATCH_TABLES = (
+    "batch_rows",
+    "batch_targets",
+    "batch_records",
+    "batch_lists",
+    "batch_orgs",
+)
+BATCH_ROWS_DDL = (
+    "CREATE TEMP TABLE batch_rows (seq integer NOT NULL, line integer NOT NULL, "
+    "id_index text, problem text, cells json NOT NULL) ON COMMIT DROP"
+)
+
+
+def batch_facts_statements(on: dt.date) -> list[tuple[str, bool]]:
+    """The statements that compute, from `batch_rows`, the facts of the batch's subjects
+    and of the organisations they represent (`batch_targets`: records in use and span in
+    `batch_records`, list entries in force in `batch_lists`) and each person's
+    organisations' facts (`batch_orgs`); with each, whether it must be planned with hash
+    joins only. BATCH_RESULT_SQL then reads them with the scores, row by row."""
+    used = _used_sql(on)
+    return [
+        (
+            "CREATE TEMP TABLE batch_targets ON COMMIT DROP AS "
+            "WITH named AS (SELECT s.id, s.id_index, s.name FROM subjects s "
+            "WHERE s.id_index IN (SELECT b.id_index FROM batch_rows b)) "
+            "SELECT id, id_index, name, bool_or(named) AS named FROM ("
+            "SELECT id, id_index, name, true AS named FROM named UNION ALL "
+            "SELECT o.id, o.id_index, o.name, false FROM subject_links l "
+            "JOIN named p ON p.id = l.person_id JOIN subjects o ON o.id = l.organisation_id"
+            ") t GROUP BY id, id_index, name",
+            False,
+        ),
+        ("ANALYZE batch_targets", False),
+        # One sequential scan of `records`, hashed against the targets: the planner, left
+        # alone, walks ix_records_subject_id in a merge join instead and reads the heap in
+        # random order (171 s against ~60 s for a million persons, docs/benchmarks.md).
+        (
+            "CREATE TEMP TABLE batch_records ON COMMIT DROP AS "
+            f"SELECT r.subject_id, json_agg({_RECORD_JSON} ORDER BY r.id) "
+            f"FILTER (WHERE {used}) AS records, {_LAST_NEGATIVE} AS last_negative, "
+            "min(r.decision_date) AS known_since "
+            "FROM records r JOIN batch_targets t ON t.id = r.subject_id GROUP BY r.subject_id",
+            True,
+        ),
+        (
+            "CREATE TEMP TABLE batch_lists ON COMMIT DROP AS "
+            f"SELECT e.subject_id, json_agg({_LIST_JSON} ORDER BY e.id) AS lists "
+            "FROM list_entries e JOIN batch_targets t ON t.id = e.subject_id "
+            f"WHERE {_lists_in_force_sql(on)} GROUP BY e.subject_id",
+            False,
+        ),
+        ("ANALYZE batch_records, batch_lists", False),
+        (
+            "CREATE TEMP TABLE batch_orgs ON COMMIT DROP AS "
+            "SELECT l.person_id, json_agg(json_build_array(o.id, o.name, br.records, bl.lists, "
+            "json_build_array(br.last_negative, br.known_since), sc.score) ORDER BY l.id) AS orgs "
+            "FROM subject_links l JOIN batch_targets p ON p.id = l.person_id AND p.named "
+            "JOIN batch_targets o ON o.id = l.organisation_id "
+            "LEFT JOIN batch_records br ON br.subject_id = o.id "
+            "LEFT JOIN batch_lists bl ON bl.subject_id = o.id "
+            "LEFT JOIN subject_scores sc ON sc.subject_id = o.id GROUP BY l.person_id",
+            False,
+        ),
+    ]
+
+
+# The batch's rows in their order, each with its subject's facts (none when unknown).
+BATCH_RESULT_SQL = (
+    "SELECT b.line, b.problem, b.cells, t.id, t.name, br.records, bl.lists, "
+    "json_build_array(br.last_negative, br.known_since), sc.score, g.orgs "
+    "FROM batch_rows b LEFT JOIN batch_targets t ON t.id_index = b.id_index AND t.named "
+    "LEFT JOIN batch_records br ON br.subject_id = t.id "
+    "LEFT JOIN batch_lists bl ON bl.subject_id = t.id "
+    "LEFT JOIN subject_scores sc ON sc.subject_id = t.id "
+    "LEFT JOIN batch_orgs g ON g.person_id = t.id ORDER BY b.seq"
+)
+
+
+def facts_from_row(
+    catalog: Catalog,
+    subject_id: int,
+    name: str,
+    records: list[list[Any]] | None,
+    lists: list[list[Any]] | None,
+    span: list[str | None],
+    score: int | None,
+    orgs: list[list[Any]] | None,
+) -> SubjectFacts:
+    """A subject's facts from one row of BATCH_RESULT_SQL (or of _facts_sql)."""
+    organisations = tuple(_facts_from_json(catalog, *org) for org in orgs or ())
+    return _facts_from_json(catalog, subject_id, name, records, lists, span, score, organisations)
 
 
 _RECORD_CHECK_SQL = (
