@@ -58,7 +58,12 @@ class _RecordColumns:
 
 
 class Record(_RecordColumns, Base):
-    """信用记录: the current version of one record about one subject."""
+    """信用记录: the current version of one record about one subject.
+
+    On PostgreSQL the table is hash-partitioned by ``subject_id`` (migration 0013,
+    ``xinyong.partitions``): its primary key there is ``(id, subject_id)`` and the foreign
+    keys other tables declare to ``records.id`` exist on SQLite only. ``id`` stays the
+    ORM's identity (unique: one sequence)."""
 
     __tablename__ = "records"
     __table_args__ = (
