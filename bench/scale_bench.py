@@ -228,7 +228,7 @@ def purge(db: str, env: dict[str, str], persons: int) -> dict[str, Any]:
                     "import datetime as dt; from xinyong import partitions; "
                     "from xinyong.db import get_engine\n"
                     "with get_engine().begin() as c: partitions.ensure(c, dt.date.today(), 3, "
-                    f"since=dt.date({today.year - 12}, 1, 1))"
+                    f"since=dt.date({today.year - 12}, 1, 1), tables=(partitions.QUERY_LOG,))"
                 )],
                 env=env, check=True,
             )  # fmt: skip
@@ -337,6 +337,12 @@ def explain(db: str) -> str:
                 "00:00:00+00' AND action LIKE 'query:%' GROUP BY actor, role"
             ),
         }
+        from xinyong.measures.services import _facts_sql
+
+        index = conn.execute("SELECT id_index FROM subjects WHERE id = %s", (subject,)).fetchone()
+        queries["records, list_entries, scores: the check's facts statement (runtime pruning)"] = (
+            _facts_sql(today).replace("%(index)s", f"'{index[0] if index else ''}'")
+        )
         lines: list[str] = []
         for title, sql in queries.items():
             plan = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}").fetchall()
@@ -408,8 +414,8 @@ def measure(db: str, env: dict[str, str], persons: int, seed: int, samples: int)
     result["latency"] = measure_latencies(db, samples)
     result["jobs"] = jobs(env)
     result["purge"] = purge(db, env, persons)
-    result["explain"] = explain(db)
     result["import"] = import_rows(env, seed)
+    result["explain"] = explain(db)
     result["load_after"] = load_avg()
     return result
 

@@ -152,9 +152,14 @@ def _add_range_partition(conn: Connection, spec: RangeTable, start: dt.date) -> 
 
 
 def ensure(
-    conn: Connection, on: dt.date, months: int = 3, since: dt.date | None = None
+    conn: Connection,
+    on: dt.date,
+    months: int = 3,
+    since: dt.date | None = None,
+    tables: tuple[RangeTable, ...] = RANGE_TABLES,
 ) -> list[str]:
-    """Create the partitions covering ``since`` (default: ``on``) to ``on`` + ``months``.
+    """Create the partitions of ``tables`` covering ``since`` (default: ``on``) to ``on`` +
+    ``months``.
 
     Idempotent; on SQLite or unpartitioned tables it does nothing. Returns the names made."""
     if conn.dialect.name != "postgresql":
@@ -162,7 +167,7 @@ def ensure(
     made: list[str] = []
     year, month = divmod(on.month - 1 + months, 12)
     until = dt.date(on.year + year, month + 1, 1)
-    for spec in RANGE_TABLES:
+    for spec in tables:
         if not is_partitioned(conn, spec.table):
             continue
         existing = {name for name, _ in partitions_of(conn, spec.table)}

@@ -105,7 +105,8 @@ def _rebuild(conn: Connection, table: str, partition_by: str | None, key: Sequen
         conn.execute(text(f"CREATE TABLE {spec.default} PARTITION OF {table} DEFAULT"))
         oldest = conn.execute(text(f"SELECT min({spec.column}) FROM {old}")).scalar()
         today = dt.date.today()
-        ensure(conn, today, months=3, since=oldest.astimezone(dt.UTC).date() if oldest else today)
+        since = oldest.astimezone(dt.UTC).date() if oldest else today
+        ensure(conn, today, months=3, since=since, tables=(spec,))
     conn.execute(text(f"INSERT INTO {table} SELECT * FROM {old}"))
     conn.execute(
         text(f"ALTER TABLE {table} ADD CONSTRAINT pk_{table} PRIMARY KEY ({', '.join(key)})")
