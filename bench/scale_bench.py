@@ -495,7 +495,14 @@ def table() -> str:
         "| re-import s | load |\n|" + "---|" * 15
     )
     lines = [head]
-    order = {"partitioned": 0, "unpartitioned": 1, "partitioned-again": 2}
+    order = {
+        "partitioned": 0,
+        "unpartitioned": 1,
+        "partitioned-again": 2,
+        "records-hash16": 3,
+        "plain": 4,
+        "records-hash16-again": 5,
+    }
     for key in sorted(data, key=lambda k: (int(k.split("/")[0]), order[k.split("/")[1]])):
         r = data[key]
         persons = int(key.split("/")[0])

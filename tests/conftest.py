@@ -114,30 +114,10 @@ def connection(engine: Engine) -> Iterator[Connection]:
     db._factory = factory
     try:
         yield conn
-        if conn.dialect.name == "postgresql":
-            _assert_no_dangling_record_references(conn)
     finally:
         db._factory = None
         outer.rollback()
         conn.close()
-
-
-def _assert_no_dangling_record_references(conn: Connection) -> None:
-    """PostgreSQL has no foreign keys to the partitioned ``records`` (docs/scale.md): after
-    every test, whatever the services wrote must still point at existing records."""
-    from xinyong.partitions import RECORD_REFERENCES
-
-    checks = " UNION ALL ".join(
-        f"SELECT '{t}', x.record_id FROM {t} x WHERE x.record_id IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM records r WHERE r.id = x.record_id)"
-        for t in RECORD_REFERENCES
-    )
-    try:
-        with conn.begin_nested():
-            dangling = conn.execute(text(checks + " LIMIT 5")).all()
-    except Exception:  # the test left its transaction failed: nothing to check
-        return
-    assert dangling == [], f"references to records that do not exist: {dangling}"
 
 
 @pytest.fixture()

@@ -1,15 +1,5 @@
-"""PostgreSQL partitioning of the three large tables (docs/scale.md). SQLite: none of this.
+"""PostgreSQL partitioning of the two append-only tables (docs/scale.md). SQLite: none of this.
 
-- ``records``: ``PARTITION BY HASH (subject_id)`` into ``RECORD_PARTITIONS`` partitions
-  ``records_p00`` … Every hot query (archive, check facts, scoring of a subject) names the
-  subject, so it reads one partition; the same key is the distribution column when the
-  platform moves to Citus. Unique constraints must contain the partition key, so the
-  primary key is ``(id, subject_id)`` and nothing in the database can reference
-  ``records.id`` alone: the six foreign keys to it exist on SQLite only (the models declare
-  them; :func:`include_object` tells Alembic's comparison that PostgreSQL lacks them).
-  Records are never deleted and every ``record_id`` the services write was read from
-  ``records`` in the same transaction (``tests/integration/db/test_partitions.py`` checks
-  that no reference dangles after the workflows that write them).
 - ``query_log``: ``PARTITION BY RANGE (queried_at)``, one partition a **year**
   (``query_log_y2026``). Kept ten years, so about eleven partitions are live; a person's
   "who read my file" probes eleven small indexes; ``purge-queries`` drops the years wholly
@@ -19,32 +9,24 @@
   growing table; the abuse scan reads yesterday and today (one or two partitions), and old
   months can be detached to cold storage once verified and anchored.
 
-Each range-partitioned table has a ``…_default`` partition so an insert never fails;
-:func:`ensure` creates the coming partitions (``xinyong partitions ensure``, and the daily
-``xinyong expire``) and moves any rows the default partition caught into them.
+Each has a ``…_default`` partition so an insert never fails; :func:`ensure` creates the
+coming partitions (``xinyong partitions ensure``, and the daily ``xinyong expire``) and
+moves any rows the default partition caught into them.
+
+``records`` is not partitioned: hash partitioning by subject was built and measured (the
+keyed merge of a resubmission 1.7–3.8× slower, the check's facts statement 2.4× the
+database time, nothing faster); docs/scale.md gives the figures and what it would take.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-
-RECORD_PARTITIONS = 16
-# Tables whose ``record_id`` references records (a foreign key on SQLite only).
-RECORD_REFERENCES = (
-    "record_versions",
-    "repair_applications",
-    "objections",
-    "list_entries",
-    "commitments",
-    "interviews",
-)
 
 
 @dataclass(frozen=True)
@@ -73,33 +55,19 @@ class RangeTable:
 QUERY_LOG = RangeTable("query_log", "queried_at", "year")
 AUDIT_EVENTS = RangeTable("audit_events", "occurred_at", "month")
 RANGE_TABLES = (QUERY_LOG, AUDIT_EVENTS)
-PARTITIONED = ("records", QUERY_LOG.table, AUDIT_EVENTS.table)
+PARTITIONED = (QUERY_LOG.table, AUDIT_EVENTS.table)
 
-_PARTITION_NAME = re.compile(
-    r"^(records_p\d\d|query_log_(y\d{4}|default)|audit_events_(m\d{6}|default))$"
-)
+_PARTITION_NAME = re.compile(r"^(query_log_(y\d{4}|default)|audit_events_(m\d{6}|default))$")
 
 
 def is_partition_name(name: str | None) -> bool:
     return bool(name and _PARTITION_NAME.match(name))
 
 
-def include_object_for(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
-    """Alembic's ``include_object`` for comparing models and database, knowing what
-    partitioning changes: partitions are not models, and on PostgreSQL the foreign keys
-    to ``records.id`` exist only in the models (SQLite enforces them)."""
-
-    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, _: Any) -> bool:
-        if type_ == "table" and reflected and is_partition_name(name):
-            return False
-        return not (
-            dialect == "postgresql"
-            and type_ == "foreign_key_constraint"
-            and not reflected
-            and obj.referred_table.name == "records"
-        )
-
-    return include_object
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, _: Any) -> bool:
+    """Alembic's ``include_object`` for comparing models and database: partitions are not
+    models (their parent table is)."""
+    return not (type_ == "table" and reflected and is_partition_name(name))
 
 
 def _bound(day: dt.date) -> str:

@@ -6,7 +6,7 @@ from alembic import context
 
 import xinyong.models  # noqa: F401 - registers every table
 from xinyong.db import Base, make_engine
-from xinyong.partitions import include_object_for
+from xinyong.partitions import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -19,7 +19,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=True,
-            include_object=include_object_for(connection.dialect.name),
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -30,7 +30,7 @@ def run_migrations_online() -> None:
             connection=conn,
             target_metadata=target_metadata,
             render_as_batch=True,
-            include_object=include_object_for(conn.dialect.name),
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

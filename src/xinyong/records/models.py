@@ -60,10 +60,8 @@ class _RecordColumns:
 class Record(_RecordColumns, Base):
     """信用记录: the current version of one record about one subject.
 
-    On PostgreSQL the table is hash-partitioned by ``subject_id`` (migration 0013,
-    ``xinyong.partitions``): its primary key there is ``(id, subject_id)`` and the foreign
-    keys other tables declare to ``records.id`` exist on SQLite only. ``id`` stays the
-    ORM's identity (unique: one sequence)."""
+    Not partitioned, on purpose: docs/scale.md gives the measurements (hash by subject
+    slowed the import's keyed merge and the check) and what partitioning would change."""
 
     __tablename__ = "records"
     __table_args__ = (

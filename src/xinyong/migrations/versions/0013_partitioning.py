@@ -1,10 +1,12 @@
-"""partitioning: records by subject (hash), query_log by year, audit_events by month (issue 8)
+"""partitioning: query_log by year, audit_events by month (issue 8)
 
 Revision ID: 0013
 Revises: 0011
 Create Date: 2026-11-23 14:00:00
 
-PostgreSQL only; SQLite is unchanged. See ``xinyong.partitions`` and docs/scale.md.
+PostgreSQL only; SQLite is unchanged. See ``xinyong.partitions`` and docs/scale.md, which
+also gives the measurements for which ``records`` is *not* partitioned (hash by subject was
+built and measured first, commit 47af401: it slowed the import's keyed merge and the check).
 
 Each table is converted by copy: the old table is renamed, its constraints and indexes are
 dropped (their definitions kept), a partitioned table ``LIKE`` it is created with its
@@ -12,10 +14,9 @@ partitions, the rows are copied, then the primary key (now including the partiti
 unique constraints, foreign keys and indexes are re-created on the parent (and so on every
 partition), the id sequence is handed over, and the old table is dropped.
 
-Locks: the whole conversion holds ACCESS EXCLUSIVE on the three tables — the platform is
-down for its duration (measured in docs/scale.md: about two minutes per 10M records on the
-standard machine). Not backward compatible with code that expects the foreign keys to
-``records.id`` on PostgreSQL (none does: they only ever refused dangling ids).
+Locks: the conversion holds ACCESS EXCLUSIVE on each table while it is copied — the
+platform is down for its duration (measured in docs/scale.md). Backward compatible: the
+application does not know whether a table is partitioned.
 """
 
 from __future__ import annotations
@@ -27,34 +28,18 @@ from alembic import op
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from xinyong.partitions import AUDIT_EVENTS, QUERY_LOG, RECORD_PARTITIONS, ensure
+from xinyong.partitions import AUDIT_EVENTS, QUERY_LOG, ensure
 
 revision: str = "0013"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The foreign keys to records.id (RECORD_REFERENCES, copied: a migration must not change
-# when the code does); on PostgreSQL nothing can reference (id) alone any more.
-RECORD_REFERENCES = (
-    "record_versions",
-    "repair_applications",
-    "objections",
-    "list_entries",
-    "commitments",
-    "interviews",
-)
-
 PRIMARY_KEYS = {
-    "records": ("id", "subject_id"),
     "query_log": ("id", "queried_at"),
     "audit_events": ("seq", "occurred_at"),
 }
-UNPARTITIONED_KEYS = {"records": ("id",), "query_log": ("id",), "audit_events": ("seq",)}
-
-
-def _fk_name(table: str) -> str:
-    return f"fk_{table}_record_id_records"
+UNPARTITIONED_KEYS = {"query_log": ("id",), "audit_events": ("seq",)}
 
 
 def _rebuild(conn: Connection, table: str, partition_by: str | None, key: Sequence[str]) -> None:
@@ -92,15 +77,7 @@ def _rebuild(conn: Connection, table: str, partition_by: str | None, key: Sequen
             f"INCLUDING STORAGE){clause}"
         )
     )
-    if partition_by and partition_by.startswith("HASH"):
-        for r in range(RECORD_PARTITIONS):
-            conn.execute(
-                text(
-                    f"CREATE TABLE {table}_p{r:02d} PARTITION OF {table} "
-                    f"FOR VALUES WITH (MODULUS {RECORD_PARTITIONS}, REMAINDER {r})"
-                )
-            )
-    elif partition_by:
+    if partition_by:
         spec = QUERY_LOG if table == QUERY_LOG.table else AUDIT_EVENTS
         conn.execute(text(f"CREATE TABLE {spec.default} PARTITION OF {table} DEFAULT"))
         oldest = conn.execute(text(f"SELECT min({spec.column}) FROM {old}")).scalar()
@@ -126,9 +103,6 @@ def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name != "postgresql":
         return
-    for referencing in RECORD_REFERENCES:
-        conn.execute(text(f"ALTER TABLE {referencing} DROP CONSTRAINT {_fk_name(referencing)}"))
-    _rebuild(conn, "records", "HASH (subject_id)", PRIMARY_KEYS["records"])
     _rebuild(conn, "query_log", "RANGE (queried_at)", PRIMARY_KEYS["query_log"])
     _rebuild(conn, "audit_events", "RANGE (occurred_at)", PRIMARY_KEYS["audit_events"])
 
@@ -137,12 +111,5 @@ def downgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name != "postgresql":
         return
-    for table in ("audit_events", "query_log", "records"):
+    for table in ("audit_events", "query_log"):
         _rebuild(conn, table, None, UNPARTITIONED_KEYS[table])
-    for referencing in RECORD_REFERENCES:
-        conn.execute(
-            text(
-                f"ALTER TABLE {referencing} ADD CONSTRAINT {_fk_name(referencing)} "
-                "FOREIGN KEY (record_id) REFERENCES records (id)"
-            )
-        )
