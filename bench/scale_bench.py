@@ -309,14 +309,14 @@ def explain(db: str) -> str:
         today = dt.date.today()
         cutoff = f"{today.year - 10}-{today:%m-%d} 00:00:00+00"
         queries = {
-            "records: a subject's archive (ix_records_subject_id, one partition)": (
+            "records: a subject's archive (ix_records_subject_id)": (
                 f"SELECT * FROM records WHERE subject_id = {subject} "
                 "ORDER BY decision_date DESC, id DESC"
             ),
-            "records: one record by id (pk_records, every partition)": (
+            "records: one record by id (pk_records)": (
                 f"SELECT * FROM records WHERE id = {record}"
             ),
-            "records: one record by id and subject (pk_records, one partition)": (
+            "records: one record by id and subject (pk_records)": (
                 f"SELECT * FROM records WHERE id = {record} AND subject_id = {subject}"
             ),
             "records: a batch's records (ix_records_batch_id: list sync, notices, exchange push)": (
@@ -357,9 +357,9 @@ def explain(db: str) -> str:
         from xinyong.measures.services import _facts_sql
 
         index = conn.execute("SELECT id_index FROM subjects WHERE id = %s", (subject,)).fetchone()
-        queries["records, list_entries, scores: the check's facts statement (runtime pruning)"] = (
-            _facts_sql(today).replace("%(index)s", f"'{index[0] if index else ''}'")
-        )
+        queries["records, list_entries, scores: the check's facts statement"] = _facts_sql(
+            today
+        ).replace("%(index)s", f"'{index[0] if index else ''}'")
         lines: list[str] = []
         for title, sql in queries.items():
             plan = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}").fetchall()
@@ -491,7 +491,7 @@ def table() -> str:
     head = (
         "| size | schema | records | DB MB | records MB (table + indexes) | build s "
         "| archive p50 / p99 ms | check p50 / p99 ms | rescore (steady) s | expire catch-up s "
-        "| expire daily s | purge s (plain DELETE s) | import 100k new s (rows/s) "
+        "| expire daily s | purge s (plain DELETE + VACUUM s) | import 100k new s (rows/s) "
         "| re-import s | load |\n|" + "---|" * 15
     )
     lines = [head]
@@ -506,18 +506,18 @@ def table() -> str:
     for key in sorted(data, key=lambda k: (int(k.split("/")[0]), order[k.split("/")[1]])):
         r = data[key]
         persons = int(key.split("/")[0])
-        base = data.get(f"{persons}/partitioned", {})
         rec = r["sizes"]["tables"].get("records", {})
         lat, jobs_, pur, imp = r["latency"], r["jobs"], r["purge"], r["import"]
         lines.append(
-            f"| {persons:,} | {key.split('/')[1]} | {base.get('records') or 0:,} "
+            f"| {persons:,} | {key.split('/')[1]} | {rec.get('rows', 0):,} "
             f"| {mb(r['sizes']['database_bytes'])} "
             f"| {mb(rec.get('table_bytes'))} + {mb(rec.get('index_bytes'))} "
             f"| {r.get('build_s', '—')} "
             f"| {lat['archive']['p50_ms']} / {lat['archive']['p99_ms']} "
             f"| {lat['check']['p50_ms']} / {lat['check']['p99_ms']} "
             f"| {jobs_['rescore_steady_s']} | {jobs_['expire_catch_up_s']} "
-            f"| {jobs_['expire_daily_s']} | {pur['purge_s']} ({pur['plain_delete_s']}) "
+            f"| {jobs_['expire_daily_s']} | {pur['purge_s']} "
+            f"({pur['plain_delete_s']} + {pur.get('plain_vacuum_s', '—')}) "
             f"| {imp['new_s']} ({imp['new_rows_per_s']:,}) | {imp['resubmitted_s']} "
             f"| {r['load_before']} → {r['load_after']} |"
         )
