@@ -148,10 +148,12 @@ def ensure(
 
 
 def _range_of(bound: str) -> tuple[dt.datetime, dt.datetime] | None:
-    found = re.findall(r"'(\d{4}-\d\d-\d\d)[^']*'", bound)
+    """The bounds of ``FOR VALUES FROM ('…') TO ('…')``, as PostgreSQL prints them in the
+    session's time zone (``2026-01-01 08:00:00+08``); None for the default partition."""
+    found = re.findall(r"'([^']+)'", bound)
     if len(found) != 2:
-        return None  # DEFAULT
-    lo, hi = (dt.datetime.fromisoformat(f + "T00:00:00+00:00") for f in found)
+        return None
+    lo, hi = (dt.datetime.fromisoformat(f) for f in found)
     return lo, hi
 
 
@@ -170,7 +172,7 @@ def drop_before(conn: Connection, spec: RangeTable, cutoff: dt.datetime) -> int:
 
 
 def sizes(conn: Connection) -> list[dict[str, Any]]:
-    """Each partition of the three tables with its rows (estimate) and bytes."""
+    """Each partition of the partitioned tables with its rows (estimate) and bytes."""
     if conn.dialect.name != "postgresql":
         return []
     out: list[dict[str, Any]] = []

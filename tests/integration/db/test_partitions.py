@@ -149,3 +149,17 @@ def test_the_migration_converts_existing_rows_both_ways(
     assert counts() == before
     session.expire_all()
     assert verify(session).ok
+
+
+def test_purge_reads_bounds_in_any_session_time_zone(session: Session) -> None:
+    """PostgreSQL prints partition bounds in the session's time zone."""
+    session.execute(text("SET LOCAL TimeZone = 'America/New_York'"))
+    partitions.ensure(session.connection(), dt.date(2010, 1, 1), months=0)
+    assert (
+        partitions.drop_before(
+            session.connection(), partitions.QUERY_LOG, dt.datetime(2011, 1, 1, tzinfo=dt.UTC)
+        )
+        == 0
+    )
+    left = [n for n, _ in partitions.partitions_of(session.connection(), "query_log")]
+    assert "query_log_y2010" not in left and f"query_log_y{dt.date.today():%Y}" in left
