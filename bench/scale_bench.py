@@ -497,6 +497,7 @@ def table() -> str:
     lines = [head]
     order = {
         "partitioned": 0,
+        "partitioned-loaded": 0,
         "unpartitioned": 1,
         "partitioned-again": 2,
         "records-hash16": 3,
