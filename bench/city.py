@@ -51,6 +51,17 @@ HOME = OUT / "city-home"
 SEED = 2026
 
 
+def use_database(name: str) -> None:
+    """Build or reuse the city in database ``name`` (keys, ids and home beside the default's:
+    ``bench/out/<name>-env.json`` …); ``bench/scale_bench.py`` builds several sizes this way."""
+    global DB, ENV_FILE, IDS_FILE, HOME
+    DB = name
+    if name != "xinyong_city_bench":
+        ENV_FILE = OUT / f"{name}-env.json"
+        IDS_FILE = OUT / f"{name}-ids.txt"
+        HOME = OUT / f"{name}-home"
+
+
 def city_env() -> dict[str, str]:
     """Environment for xinyong subprocesses against the bench city (keys created once)."""
     OUT.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,11 @@ from xinyong.db import Base, JsonDoc, UtcDateTime, created_at, pk
 
 
 class AuditEvent(Base):
-    """One event of the audit trail (审计事件): who did what to whom, why, on what basis."""
+    """One event of the audit trail (审计事件): who did what to whom, why, on what basis.
+
+    On PostgreSQL range-partitioned by ``occurred_at``, one partition a month, primary key
+    ``(seq, occurred_at)`` (migration 0013): ``seq`` stays unique because the chain head's
+    row lock hands it out, and the verification walks it in order across partitions."""
 
     __tablename__ = "audit_events"
 

@@ -13,6 +13,7 @@ from xinyong.cli import (
     checks,
     exchange,
     imports,
+    partitions,
     reports,
     rules,
     setup,
@@ -40,6 +41,7 @@ app.add_typer(accounts.user_app, name="user")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(exchange.exchange_app, name="exchange")
 app.add_typer(reports.report_app, name="report")
+app.add_typer(partitions.partitions_app, name="partitions")
 
 
 if __name__ == "__main__":

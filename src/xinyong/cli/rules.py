@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from xinyong import partitions
 from xinyong.actors import cli_operator
 from xinyong.catalog.services import current_catalog
 from xinyong.cli.common import cli_session, console, fail, print_json
@@ -51,6 +52,9 @@ def register(app: typer.Typer) -> None:
         from xinyong.objections.services import escalate_overdue
 
         on = _date(date)
+        with cli_session() as session:
+            # Next months' query-log and audit partitions (PostgreSQL; a no-op once made).
+            partitions.ensure(session.connection(), max(on, dt.date.today()), months=3)
         with cli_session() as session:
             result = run_expire(session, on)
             # The day's run only ends displays and memberships; entries that records in use

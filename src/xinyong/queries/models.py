@@ -20,6 +20,9 @@ class QueryBasis(enum.StrEnum):
 
 
 class QueryLog(Base):
+    """On PostgreSQL range-partitioned by ``queried_at``, one partition a year, primary key
+    ``(id, queried_at)`` (migration 0013, ``xinyong.partitions``)."""
+
     __tablename__ = "query_log"
 
     id: Mapped[pk]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from xinyong import partitions
 from xinyong.actors import Actor
 from xinyong.audit.services import record_event
 from xinyong.db import affected
@@ -109,7 +110,10 @@ def retention_cutoff(on: dt.date, years: int) -> dt.datetime:
 
 
 def purge_query_log(session: Session, on: dt.date, years: int) -> int:
-    """Delete query log entries past retention; returns how many."""
-    return affected(
-        session.execute(delete(QueryLog).where(QueryLog.queried_at < retention_cutoff(on, years)))
-    )
+    """Delete query log entries past retention; returns how many.
+
+    On PostgreSQL the yearly partitions wholly past retention are dropped (no row-by-row
+    delete, no bloat); only the boundary year (and the default partition) are deleted from."""
+    cutoff = retention_cutoff(on, years)
+    dropped = partitions.drop_before(session.connection(), partitions.QUERY_LOG, cutoff)
+    return dropped + affected(session.execute(delete(QueryLog).where(QueryLog.queried_at < cutoff)))

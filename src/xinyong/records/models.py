@@ -58,7 +58,10 @@ class _RecordColumns:
 
 
 class Record(_RecordColumns, Base):
-    """信用记录: the current version of one record about one subject."""
+    """信用记录: the current version of one record about one subject.
+
+    Not partitioned, on purpose: docs/scale.md gives the measurements (hash by subject
+    slowed the import's keyed merge and the check) and what partitioning would change."""
 
     __tablename__ = "records"
     __table_args__ = (

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 import xinyong.models  # noqa: F401
 from tests import factories
 from xinyong.db import Base
+from xinyong.partitions import include_object
 
 
 def test_migrations_match_the_models(connection: Connection) -> None:
-    context = MigrationContext.configure(connection)
+    context = MigrationContext.configure(connection, opts={"include_object": include_object})
     diff = [d for d in compare_metadata(context, Base.metadata) if "alembic_version" not in str(d)]
     assert diff == []
 
