@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import weakref
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ class CheckNotRecorded(XinyongError):
     http_status = 503
 
 
+@functools.lru_cache(maxsize=4)
 def conninfo_of(sqlalchemy_url: str) -> str:
     """A libpq connection string from the SQLAlchemy URL (driver suffix removed)."""
     url = make_url(sqlalchemy_url).set(drivername="postgresql")
