@@ -44,11 +44,11 @@ from xinyong.measures.engine import SubjectFacts
 from xinyong.measures.services import (
     CheckPlan,
     CheckResult,
-    _facts_from_json,
     _facts_sql,
     answer_check,
     check_read_event,
     check_row,
+    facts_from_row,
 )
 
 log = logging.getLogger("xinyong.checks")
@@ -286,11 +286,7 @@ class FastChecks:
         async with self.pool.connection() as conn:
             cur = await conn.execute(_facts_sql(on), {"index": index})
             row = await cur.fetchone()
-        if row is None:
-            return None
-        sid, name, records, lists, span, score, orgs = row
-        organisations = tuple(_facts_from_json(catalog, *org) for org in orgs or ())
-        return _facts_from_json(catalog, sid, name, records, lists, span, score, organisations)
+        return None if row is None else facts_from_row(catalog, *row)
 
     async def check(self, actor: Actor, plan: CheckPlan, catalog: Catalog) -> CheckResult:
         on = dt.date.today()

@@ -552,11 +552,7 @@ def facts_by_index(
     """The facts of the subject with this blind index, in one statement (PostgreSQL)."""
     with _driver(session).cursor() as cur:
         row = cur.execute(_facts_sql(on), {"index": index}).fetchone()
-    if row is None:
-        return None
-    sid, name, records, lists, span, score, orgs = row
-    organisations = tuple(_facts_from_json(catalog, *org) for org in orgs or ())
-    return _facts_from_json(catalog, sid, name, records, lists, span, score, organisations)
+    return None if row is None else facts_from_row(catalog, *row)
 
 
 def facts_by_indexes(
@@ -568,13 +564,7 @@ def facts_by_indexes(
         return {}
     with _driver(session).cursor() as cur:
         rows = cur.execute(_facts_sql(on, many=True), {"indexes": list(indexes)}).fetchall()
-    found: dict[str, SubjectFacts] = {}
-    for index, sid, name, records, lists, span, score, orgs in rows:
-        organisations = tuple(_facts_from_json(catalog, *org) for org in orgs or ())
-        found[index] = _facts_from_json(
-            catalog, sid, name, records, lists, span, score, organisations
-        )
-    return found
+    return {row[0]: facts_from_row(catalog, *row[1:]) for row in rows}
 
 
 # ------------------------------------------------------------------ set-based batch (PostgreSQL)
