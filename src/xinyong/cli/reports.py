@@ -18,7 +18,6 @@ from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
 from xinyong.records.ingest import protector_for
 from xinyong.reports.content import AUDIENCE_LABELS
-from xinyong.reports.services import issue_report, verify_file, verify_url
 from xinyong.subjects.services import find_subject
 
 
@@ -81,6 +80,10 @@ def issue(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """出具信用报告（PDF，可另存 HTML）；出具即查询，记入查询记录。"""
+    # Imported here, not at the top: reportlab and PIL add ≈ 11 MB to every other command,
+    # the importer's memory budget included.
+    from xinyong.reports.services import issue_report, verify_url
+
     protector = protector_for()
     with cli_session() as session:
         subject = find_subject(session, protector, id_number)
@@ -133,6 +136,10 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """核验信用报告文件是否为平台出具且未被篡改。"""
+    # Imported here, not at the top: reportlab and PIL add ≈ 11 MB to every other command,
+    # the importer's memory budget included.
+    from xinyong.reports.services import verify_file
+
     try:
         data = file.read_bytes()
     except OSError as exc:
