@@ -31,6 +31,7 @@ from xinyong.web.api import (
     users,
     workflows,
 )
+from xinyong.web.errors import INTERNAL_ERROR, error_body
 from xinyong.web.pages import (
     account,
     cases,
@@ -82,10 +83,7 @@ def create_app() -> FastAPI:
                 request, "error.html", status_code=exc.http_status, message=exc.message
             )
         else:
-            response = JSONResponse(
-                {"error": {"code": exc.code, "message": exc.message}},
-                status_code=exc.http_status,
-            )
+            response = JSONResponse(error_body(exc), status_code=exc.http_status)
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
@@ -122,10 +120,7 @@ def create_app() -> FastAPI:
             return render(
                 request, "error.html", status_code=500, message="服务器内部错误，请稍后再试"
             )
-        return JSONResponse(
-            {"error": {"code": "internal", "message": "服务器内部错误，请稍后再试"}},
-            status_code=500,
-        )
+        return JSONResponse(INTERNAL_ERROR, status_code=500)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -154,6 +149,8 @@ def create_app() -> FastAPI:
     app.include_router(interviews.router)
     app.include_router(institution.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Innermost: after the security headers and the body limit, before the routing.
+    app.add_middleware(checks.CheckRoute)
     # Room above the largest file for the multipart envelope and form fields.
     app.add_middleware(BodySizeLimit, limit=get_settings().max_upload_bytes + (1 << 20))
     app.add_middleware(SecurityHeaders)

@@ -38,7 +38,9 @@ from xinyong.measures.services import run_check
 from xinyong.migrate import upgrade
 from xinyong.queries.models import QueryLog
 from xinyong.records.ingest import protector_for
+from xinyong.web.api import checks
 from xinyong.web.app import create_app
+from xinyong.web.ratelimit import limiter
 
 SCENARIOS = ("ADMIN_LICENSING", "SOE_EXECUTIVE", "GOV_PROCUREMENT")
 
@@ -284,3 +286,82 @@ def test_bad_requests_are_refused_as_on_the_other_path_and_write_nothing(
                 assert resp.json()["error"]["code"] == code
             assert "110101199001011234" not in resp.text
     assert _count(fast_city.engine, Check) == checks_before
+
+
+def test_the_check_route_answers_the_common_case_as_the_framework_does(
+    fast_city: FastCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``CheckRoute`` answers a check with a recently authenticated key before the
+    framework's routing; the same answer, headers and records as ``create_check``, and
+    everything unusual handed on to it."""
+    answered: list[bool] = []
+    answer = checks.CheckRoute._answer
+
+    async def spying(self: checks.CheckRoute, *args: Any) -> bool:
+        answered.append(await answer(self, *args))
+        return answered[-1]
+
+    monkeypatch.setattr(checks.CheckRoute, "_answer", spying)
+    monkeypatch.setattr(checks, "_authenticated", {})  # the first check authenticates
+    key = {"X-API-Key": fast_city.key}
+    with TestClient(
+        create_app(), base_url="https://testserver", raise_server_exceptions=False
+    ) as client:
+        first = client.post("/api/v1/checks", json=_body(fast_city.numbers[0]), headers=key)
+        second = client.post(
+            "/api/v1/checks",
+            json=_body(fast_city.numbers[0]),
+            headers={"Authorization": f"Bearer {fast_city.key}"},
+        )
+        assert answered == [False, True]
+        assert first.status_code == second.status_code == 200
+        assert first.json()["verdict"] != "clear"  # a person with facts
+        assert {k: v for k, v in first.json().items() if k != "check_id"} == {
+            k: v for k, v in second.json().items() if k != "check_id"
+        }
+        assert second.json()["check_id"] > first.json()["check_id"]
+        for name in ("content-security-policy", "x-content-type-options", "cache-control"):
+            assert second.headers[name] == first.headers[name]
+        assert second.headers["content-type"] == "application/json"
+        with Session(fast_city.engine) as session:
+            check = session.get(Check, second.json()["check_id"])
+            assert check is not None and check.decisions == second.json()["decisions"]
+
+        # A body the model refuses, and the wrong method: handed on, answered as before.
+        answered.clear()
+        bad = client.post(
+            "/api/v1/checks",
+            content=b'{"id_number": "',
+            headers=key | {"content-type": "application/json"},
+        )
+        assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_request")
+        short = client.post(
+            "/api/v1/checks", json={**_body(fast_city.numbers[0]), "operator": ""}, headers=key
+        )
+        assert (
+            short.status_code == 422 and short.json()["error"]["details"][0]["field"] == "operator"
+        )
+        assert client.get("/api/v1/checks", headers=key).status_code == 405
+        assert answered == [False, False]
+
+        # Errors of the check itself come from the route, in the API's shape.
+        answered.clear()
+        unknown = client.post(
+            "/api/v1/checks", json=_body(fast_city.numbers[0], scenario="NO_SUCH"), headers=key
+        )
+        assert unknown.json() == {
+            "error": {"code": "unknown_scenario", "message": "应用场景 NO_SUCH 不存在"}
+        }
+        monkeypatch.setenv("XINYONG_RATE_CHECK_PER_MINUTE", "1")
+        get_settings.cache_clear()
+        limiter.reset()
+        try:
+            client.post("/api/v1/checks", json=_body(fast_city.numbers[0]), headers=key)
+            limited = client.post("/api/v1/checks", json=_body(fast_city.numbers[0]), headers=key)
+        finally:
+            monkeypatch.delenv("XINYONG_RATE_CHECK_PER_MINUTE")
+            get_settings.cache_clear()
+            limiter.reset()
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert limited.json()["error"]["code"] == "rate_limited"
+        assert answered == [True, True, True]
