@@ -214,6 +214,14 @@ class Settings(BaseSettings):
         "instead of by index lookups per chunk of rows; below it, the passes cost more than "
         "the lookups (docs/benchmarks.md, batch comparison).",
     )
+    batch_workers: int = Field(
+        default_factory=lambda: min(4, os.cpu_count() or 1),
+        ge=0,
+        le=32,
+        description="Worker processes that decide and format the rows of a set-based batch "
+        "comparison while the main process reads the facts and writes the result and the "
+        "query log; 0 does it all in the main process.",
+    )
     check_fast_path: bool = Field(
         default=True,
         description="On PostgreSQL, answer the check API on the event loop and write the "

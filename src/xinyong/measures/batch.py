@@ -16,19 +16,23 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import multiprocessing
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+from psycopg.types.string import TextLoader
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor, cli_operator
 from xinyong.catalog.catalog import Catalog
+from xinyong.catalog.schemas import Measure
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
 from xinyong.db import is_postgres, session_factory, utcnow
@@ -179,33 +183,27 @@ def compare_rows(
             seen[key] = index
         return index, None
 
-    def answer(raw: RawRow, problem: str | None, subject: SubjectFacts | None) -> Hit | None:
+    def answered(raw: RawRow, problem: str | None, outcome: Outcome | None) -> Hit | None:
         """Emit the row's result; the read to log when it is a hit."""
         summary.total += 1
         if problem is not None:
             summary.invalid += 1
             emit(raw, ["无效", "", "", problem])
             return None
-        if subject is None:
+        if outcome is None:
             # Unknown to the archive: answered like a person with nothing against them.
             verdicts["clear"] += 1
             emit(raw, [VERDICT_NAMES["clear"], "", "", "无记录"])
             return None
-        outcome = decide(subject, scenario, measures, catalog.grades, on)
-        verdicts[outcome.verdict] += 1
-        decisions = outcome.decisions
-        emit(
-            raw,
-            [
-                VERDICT_NAMES[outcome.verdict],
-                "；".join(
-                    f"{d.measure.name}（{EFFECT_NAMES[d.measure.effect]}）" for d in decisions
-                ),
-                "；".join(t.text for d in decisions for t in d.triggers)[:2000],
-                "",
-            ],
-        )
-        return subject.subject_id, outcome.verdict, tuple(d.measure.code for d in decisions)
+        subject_id, verdict, cells, codes = outcome
+        verdicts[verdict] += 1
+        emit(raw, cells)
+        return subject_id, verdict, codes
+
+    def answer(raw: RawRow, problem: str | None, subject: SubjectFacts | None) -> Hit | None:
+        if subject is None:
+            return answered(raw, problem, None)
+        return answered(raw, problem, outcome_of(subject, scenario, measures, catalog, on))
 
     reads = _ReadLog(
         (
@@ -226,7 +224,13 @@ def compare_rows(
     head = list(islice(source, threshold)) if postgres else []
     if postgres and len(head) >= threshold:
         _compare_set_based(
-            session, catalog, headers, chain(head, source), classify, answer, reads, on
+            session,
+            headers,
+            chain(head, source),
+            classify,
+            answered,
+            reads,
+            _Decider(catalog, scenario, measures, on),
         )
     else:
         _compare_chunked(
@@ -240,6 +244,72 @@ def compare_rows(
 Classify = Callable[[RawRow], tuple[str | None, str | None]]
 Hit = tuple[int, str, tuple[str, ...]]  # subject, verdict, measure codes
 Answer = Callable[[RawRow, str | None, SubjectFacts | None], Hit | None]
+# subject, verdict, the result columns, measure codes
+Outcome = tuple[int, str, list[str], tuple[str, ...]]
+Answered = Callable[[RawRow, str | None, Outcome | None], Hit | None]
+
+
+def outcome_of(
+    subject: SubjectFacts, scenario: str, measures: list[Measure], catalog: Catalog, on: dt.date
+) -> Outcome:
+    """The engine's decision for one row, as the result file's columns. Pure."""
+    outcome = decide(subject, scenario, measures, catalog.grades, on)
+    decisions = outcome.decisions
+    cells = [
+        VERDICT_NAMES[outcome.verdict],
+        "；".join(f"{d.measure.name}（{EFFECT_NAMES[d.measure.effect]}）" for d in decisions),
+        "；".join(t.text for d in decisions for t in d.triggers)[:2000],
+        "",
+    ]
+    return subject.subject_id, outcome.verdict, cells, tuple(d.measure.code for d in decisions)
+
+
+# A set-based batch's fetched rows: the JSON columns as text, decoded where they are decided.
+Fetched = tuple[int, str | None, str, int | None, str | None, str | None, str | None, str, int | None, str | None]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Decider:
+    """What deciding a row needs; sent once to each worker process."""
+
+    catalog: Catalog
+    scenario: str
+    measures: list[Measure]
+    on: dt.date
+
+    def rows(self, fetched: list[Fetched]) -> Decided:
+        """Each fetched row's cells and outcome (None: not in the archive)."""
+        loads = json.loads
+        found: Decided = []
+        for _line, _problem, cells, sid, name, records, lists, span, score, orgs in fetched:
+            outcome = None
+            if sid is not None:
+                subject = facts_from_row(
+                    self.catalog,
+                    sid,
+                    name or "",
+                    loads(records) if records else None,
+                    loads(lists) if lists else None,
+                    loads(span),
+                    score,
+                    loads(orgs) if orgs else None,
+                )
+                outcome = outcome_of(subject, self.scenario, self.measures, self.catalog, self.on)
+            found.append((loads(cells), outcome))
+        return found
+
+
+_decider: _Decider | None = None
+
+
+def _start_worker(decider: _Decider) -> None:
+    global _decider
+    _decider = decider
+
+
+def _decide_in_worker(fetched: list[Fetched]) -> Decided:
+    assert _decider is not None
+    return _decider.rows(fetched)
 
 
 class _ReadLog:
@@ -341,17 +411,47 @@ def _compare_chunked(
 
 def _compare_set_based(
     session: Session,
-    catalog: Catalog,
     headers: list[str],
     rows: Iterable[RawRow],
     classify: Classify,
-    answer: Answer,
+    answered: Answered,
     reads: _ReadLog,
-    on: dt.date,
+    decider: _Decider,
 ) -> None:
     """Large batches on PostgreSQL: all the rows into a temporary table, the facts of all
     their subjects in a few set-based statements (services.batch_facts_statements), the
-    rows read back in order through a server-side cursor."""
+    rows read back in order through a server-side cursor, decided by worker processes
+    (``Settings.batch_workers``) while this one writes the result and the query log."""
+    workers = get_settings().batch_workers
+    pool = (
+        ProcessPoolExecutor(
+            workers,
+            # Not fork: the caller may be a server worker with threads and connections.
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(decider,),
+        )
+        if workers
+        else None
+    )
+    try:
+        if pool is not None:
+            for _ in range(workers):  # started now, ready when the facts are
+                pool.submit(int)
+        _compute_facts(session, headers, rows, classify, decider.on)
+        _read_in_order(session, headers, answered, reads, decider, pool, workers)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _compute_facts(
+    session: Session,
+    headers: list[str],
+    rows: Iterable[RawRow],
+    classify: Classify,
+    on: dt.date,
+) -> None:
     driver: Any = session.connection().connection.driver_connection
     dumps = json.dumps
     with driver.cursor() as cur:
@@ -375,22 +475,50 @@ def _compare_set_based(
                 cur.execute(
                     "SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_nestloop TO DEFAULT"
                 )
+
+
+Decided = list[tuple[list[str], Outcome | None]]
+
+
+def _read_in_order(
+    session: Session,
+    headers: list[str],
+    answered: Answered,
+    reads: _ReadLog,
+    decider: _Decider,
+    pool: ProcessPoolExecutor | None,
+    workers: int,
+) -> None:
+    driver: Any = session.connection().connection.driver_connection
+    pending: deque[tuple[list[Fetched], Future[Decided]]] = deque()
+
+    def take() -> None:
+        """Emit the oldest fetched rows, in order, and log their hits."""
+        fetched, future = pending.popleft()
+        hits = []
+        for row, (cells, outcome) in zip(fetched, future.result(), strict=True):
+            hit = answered(RawRow(row[0], dict(zip(headers, cells, strict=True))), row[1], outcome)
+            if hit is not None:
+                hits.append(hit)
+        if hits:
+            reads.write(session, hits, True)
+
     with driver.cursor(name=f"batch_{uuid.uuid4().hex[:12]}") as results:
+        # Decoded by whoever decides the rows (a worker), not here.
+        results.adapters.register_loader("json", TextLoader)
         results.execute(BATCH_RESULT_SQL)
         while fetched := results.fetchmany(FETCH_ROWS):
-            hits = []
-            for line, problem, cells, sid, name, records, lists, span, score, orgs in fetched:
-                raw = RawRow(line, dict(zip(headers, cells, strict=True)))
-                subject = (
-                    None
-                    if sid is None
-                    else facts_from_row(catalog, sid, name, records, lists, span, score, orgs)
-                )
-                hit = answer(raw, problem, subject)
-                if hit is not None:
-                    hits.append(hit)
-            if hits:
-                reads.write(session, hits, True)
+            if pool is None:
+                done: Future[Decided] = Future()
+                done.set_result(decider.rows(fetched))
+                pending.append((fetched, done))
+            else:
+                pending.append((fetched, pool.submit(_decide_in_worker, fetched)))
+            # A few chunks ahead of the writing, no more: memory stays flat.
+            while len(pending) > 2 * workers:
+                take()
+        while pending:
+            take()
     with driver.cursor() as cur:
         # Dropped at commit anyway; a caller's transaction may go on after the batch.
         cur.execute(f"DROP TABLE {', '.join(BATCH_TABLES)}")

@@ -39,6 +39,8 @@ def path(request: pytest.FixtureRequest, is_postgres: bool) -> Iterator[str]:
     # Every batch of these tests goes the chosen way, whatever its size.
     threshold = 1 if request.param == "set_based" else 10**9
     mp.setattr(get_settings(), "batch_set_based_rows", threshold)
+    # In this process, where the tests' spies see it (worker processes: the test below).
+    mp.setattr(get_settings(), "batch_workers", 0)
     yield request.param
     mp.undo()
 
@@ -211,3 +213,45 @@ def test_row_problems_from_the_reader_are_answered_as_invalid(session: Session, 
     )
     assert emitted[0][1] in ("拦截", "限制")
     assert emitted[1] == [3, "无效", "", "", "第 3 行的列数与表头不一致"]
+
+
+def test_worker_processes_answer_as_the_main_process_does(
+    session: Session, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The set-based path's rows decided by two worker processes: the same rows, in the same
+    order, the same summary and the same query log as when decided in this process."""
+    if not is_postgres:
+        pytest.skip("the set-based batch is PostgreSQL's")
+    rep, plain, debtor, nobody = city(session)
+    # More rows than one fetch, so that several chunks are in flight in the workers.
+    numbers = [rep, "123", plain, nobody, "", debtor] * (batch.FETCH_ROWS // 3)
+    monkeypatch.setattr(get_settings(), "batch_set_based_rows", 1)
+    sent: list[int] = []
+
+    class Counting(batch.ProcessPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            if fn is batch._decide_in_worker:
+                sent.append(len(args[0]))
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", Counting)
+    answers = {}
+    for workers in (0, 2):
+        monkeypatch.setattr(get_settings(), "batch_workers", workers)
+        logged_before = session.scalar(select(func.count()).select_from(QueryLog))
+        summary, emitted = run(session, numbers)
+        logged = session.scalars(
+            select(QueryLog.returned).order_by(QueryLog.id).offset(logged_before)
+        ).all()
+        answers[workers] = (
+            {k: v for k, v in summary.as_dict().items() if k != "batch_ref"},
+            emitted,
+            [{k: v for k, v in r.items() if k != "check_id"} for r in logged],
+        )
+    assert answers[2] == answers[0]
+    assert sum(sent) == len(numbers) and len(sent) > 1  # every row went to the workers
+    summary_dict, emitted, logged = answers[2]
+    assert summary_dict["total"] == len(numbers) and len(emitted) == len(numbers)
+    assert [row[0] for row in emitted] == list(range(2, 2 + len(numbers)))
+    assert len(logged) == 3 * len(numbers) // 6  # rep, plain, debtor: hits
+    assert summary_dict["invalid"] == 2 * len(numbers) // 6
