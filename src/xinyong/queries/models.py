@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.db import Base, BigId, JsonDoc, UtcDateTime, pk, utcnow
@@ -26,7 +26,8 @@ class QueryLog(Base):
     __tablename__ = "query_log"
 
     id: Mapped[pk]
-    subject_id: Mapped[int] = mapped_column(BigId, ForeignKey("subjects.id"), index=True)
+    # No foreign key: every read logged is of a subject just read (migration 0014).
+    subject_id: Mapped[int] = mapped_column(BigId, index=True)
     actor: Mapped[str] = mapped_column(String(200))
     organisation: Mapped[str | None] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(16))

@@ -1,4 +1,4 @@
-"""records and record_versions without foreign keys to subjects and departments
+"""records, record_versions and query_log without foreign keys to subjects and departments
 
 Revision ID: 0014
 Revises: 0013
@@ -8,7 +8,9 @@ The import writes every record's subject and department ids from rows of `subjec
 `departments` it has just read or written in the same transaction, and neither table ever
 deletes a row; the foreign keys' per-row triggers (a `SELECT … FOR KEY SHARE` on each
 parent) cost 9–24 µs of a record's 24–50 µs write (docs/benchmarks.md). As for the score
-tables (0004). `record_versions.record_id` keeps its key.
+tables (0004). `record_versions.record_id` keeps its key. `query_log.subject_id` likewise:
+every read logged is of a subject just read, one row per check and per hit of a batch
+comparison (a million in a large batch).
 
 Before merging a migration: does it take a lock on a large table (records, query_log)?
 Dropping a constraint takes an ACCESS EXCLUSIVE lock briefly, with no table scan.
@@ -30,6 +32,7 @@ _KEYS = (
     ("records", "department_id", "departments"),
     ("record_versions", "subject_id", "subjects"),
     ("record_versions", "department_id", "departments"),
+    ("query_log", "subject_id", "subjects"),
 )
 
 
