@@ -18,12 +18,14 @@ class Check(Base):
     __table_args__ = (Index("ix_checks_department_created", "department_id", "created_at"),)
 
     id: Mapped[pk]
-    department_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("departments.id"))
+    # No foreign keys to departments and subjects: a check's ids come from the caller's
+    # key and the subject just read, one row per check (migration 0014).
+    department_id: Mapped[int | None] = mapped_column(BigId)
     actor: Mapped[str] = mapped_column(String(200))
     operator: Mapped[str] = mapped_column(String(200))  # 经办人
     scenario: Mapped[str] = mapped_column(String(64))
     business_ref: Mapped[str] = mapped_column(String(200))  # 业务编号
-    subject_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("subjects.id"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(BigId, index=True)
     verdict: Mapped[str] = mapped_column(String(16))
     decisions: Mapped[list[dict[str, Any]]] = mapped_column(JsonDoc)
     batch_ref: Mapped[str | None] = mapped_column(String(64))

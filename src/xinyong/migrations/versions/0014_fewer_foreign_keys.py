@@ -1,4 +1,5 @@
-"""records, record_versions and query_log without foreign keys to subjects and departments
+"""records, record_versions, query_log and checks without foreign keys to subjects and
+departments
 
 Revision ID: 0014
 Revises: 0013
@@ -10,7 +11,8 @@ deletes a row; the foreign keys' per-row triggers (a `SELECT … FOR KEY SHARE` 
 parent) cost 9–24 µs of a record's 24–50 µs write (docs/benchmarks.md). As for the score
 tables (0004). `record_versions.record_id` keeps its key. `query_log.subject_id` likewise:
 every read logged is of a subject just read, one row per check and per hit of a batch
-comparison (a million in a large batch).
+comparison (a million in a large batch). `checks` too: the department is the caller's, the
+subject the one just read, one row per check on the check API's hot path.
 
 Before merging a migration: does it take a lock on a large table (records, query_log)?
 Dropping a constraint takes an ACCESS EXCLUSIVE lock briefly, with no table scan.
@@ -33,6 +35,8 @@ _KEYS = (
     ("record_versions", "subject_id", "subjects"),
     ("record_versions", "department_id", "departments"),
     ("query_log", "subject_id", "subjects"),
+    ("checks", "subject_id", "subjects"),
+    ("checks", "department_id", "departments"),
 )
 
 
