@@ -24,7 +24,6 @@ _HEADER_STYLE = 1  # cellXfs index of the bold, shaded header
 _BUFFER_ROWS = 2000
 # Characters XML 1.0 cannot carry: written as Excel's _xHHHH_ escapes, as xlsxwriter does.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
 
 
@@ -40,7 +39,10 @@ def _column(index: int) -> str:
 def _text(value: str) -> str:
     if len(value) > MAX_CELL_CHARS:
         value = value[:MAX_CELL_CHARS]
-    value = value.translate(_ESCAPES)
+    # str.replace, not str.translate: translate with a mapping looks every character up
+    # (29 µs for a 320-character reason, against 2 µs).
+    if "&" in value or "<" in value or ">" in value:
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if _ILLEGAL.search(value):
         value = _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
     return value
