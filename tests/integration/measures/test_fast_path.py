@@ -9,6 +9,7 @@ dropped afterwards. PostgreSQL only: SQLite always takes the one-transaction pat
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -342,7 +343,21 @@ def test_the_check_route_answers_the_common_case_as_the_framework_does(
             short.status_code == 422 and short.json()["error"]["details"][0]["field"] == "operator"
         )
         assert client.get("/api/v1/checks", headers=key).status_code == 405
-        assert answered == [False, False]
+        # Not declared JSON: the framework does not read it as JSON, nor does the route.
+        plain = client.post(
+            "/api/v1/checks",
+            content=json.dumps(_body(fast_city.numbers[0])),
+            headers=key | {"content-type": "text/plain"},
+        )
+        assert plain.status_code == 422
+        # The first Authorization header counts, as in the framework: not a Bearer one.
+        odd = client.post(
+            "/api/v1/checks",
+            json=_body(fast_city.numbers[0]),
+            headers=[("authorization", "Basic eA=="), ("authorization", f"Bearer {fast_city.key}")],
+        )
+        assert (odd.status_code, odd.json()["error"]["code"]) == (401, "bad_authorization")
+        assert answered == [False, False, False, False]
 
         # Errors of the check itself come from the route, in the API's shape.
         answered.clear()

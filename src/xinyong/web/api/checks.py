@@ -239,6 +239,16 @@ async def create_check(body: CheckCreate, actor: Annotated[Actor, Depends(checke
 CHECK_PATH = "/api/v1/checks"
 
 
+def _is_json(content_type: str | None) -> bool:
+    """Whether the framework would read the body as JSON (no type, or a JSON one)."""
+    if not content_type:
+        return True
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
 class CheckRoute:
     """``POST /api/v1/checks`` answered before the framework's routing, for the common
     case only: the fast path on, an API key authenticated within the last seconds, the
@@ -286,14 +296,19 @@ class CheckRoute:
 
     async def _answer(self, scope: Scope, body: bytes, send: Send) -> bool:
         """Answer the request if it is the common case; False to hand it on."""
-        secret = None
-        for name, value in scope["headers"]:
-            if name == b"x-api-key":
-                secret = value.decode("latin-1")
-                break
-            if name == b"authorization" and value[:7].lower() == b"bearer ":
-                secret = value[7:].decode("latin-1").strip()
-        if not secret or not secret.startswith(KEY_PREFIX):
+        key = authorization = content_type = None
+        for name, value in scope["headers"]:  # the first of each, as the route reads them
+            if name == b"x-api-key" and key is None:
+                key = value.decode("latin-1")
+            elif name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+            elif name == b"content-type" and content_type is None:
+                content_type = value.decode("latin-1")
+        if authorization is not None and authorization[:7].lower() == "bearer ":
+            secret = key or authorization[7:].strip()
+        else:
+            secret = key
+        if not secret or not secret.startswith(KEY_PREFIX) or not _is_json(content_type):
             return False
         actor = _cached_key_actor(secret)[1]
         catalog = cached_catalog(get_engine())
