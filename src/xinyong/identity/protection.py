@@ -20,6 +20,7 @@ BLIND_INDEX_HEX = 32  # 128 bits: no collision in any realistic population
 
 class IdentityProtector:
     def __init__(self, keys: Keys) -> None:
+        self.keys = keys  # for a worker process to build its own (measures.batch)
         self._mac_key = keys.blind_index
         self._aead = AESGCM(keys.encryption)
         self._cache: dict[tuple[str, str], str] = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import multiprocessing
 import uuid
@@ -34,7 +35,7 @@ from xinyong.actors import Actor, cli_operator
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.schemas import Measure
 from xinyong.catalog.services import current_catalog
-from xinyong.config import get_settings
+from xinyong.config import Keys, get_settings
 from xinyong.db import is_postgres, session_factory, utcnow
 from xinyong.errors import InvalidInput, UnreadableFile
 from xinyong.identity.masking import mask_value
@@ -159,29 +160,17 @@ def compare_rows(
     measures = [m for m in catalog.measures.values() if not m.scenarios or scenario in m.scenarios]
     postgres = is_postgres(session)
     purpose = f"{scenario_entry.name}（批量比对 {summary.batch_ref}）"[:200]
-    # Blind indexes of numbers seen recently: a list repeats people, often close together;
-    # bounded so that memory stays flat whatever the file.
-    seen: dict[tuple[str, str | None], str] = {}
+
+    def fields(raw: RawRow) -> Fields:
+        """The row's number, certificate type and reading problem."""
+        number = raw.values.get(number_header, "").strip()
+        id_type = (raw.values.get(type_header, "").strip() if type_header else None) or None
+        return number, id_type, None if raw.problem is None else raw.problem.message
+
+    classifier = _Classifier(protector)
 
     def classify(raw: RawRow) -> tuple[str | None, str | None]:
-        """(blind index, None) for a usable row, (None, the Chinese problem) otherwise."""
-        number = raw.values.get(number_header, "").strip()
-        if raw.problem is not None:
-            return None, raw.problem.message
-        if not number:
-            return None, "证件号码为空"
-        id_type = (raw.values.get(type_header, "").strip() if type_header else None) or None
-        key = (number, id_type)
-        index = seen.get(key)
-        if index is None:
-            try:
-                index = blind_index_for(protector, number, id_type)
-            except InvalidInput as exc:
-                return None, f"{exc.message}（{mask_value(number)}）"
-            if len(seen) >= INDEX_CACHE:
-                seen.clear()
-            seen[key] = index
-        return index, None
+        return classifier(*fields(raw))
 
     def answered(raw: RawRow, problem: str | None, outcome: Outcome | None) -> Hit | None:
         """Emit the row's result; the read to log when it is a hit."""
@@ -227,10 +216,10 @@ def compare_rows(
             session,
             headers,
             chain(head, source),
-            classify,
+            fields,
             answered,
             reads,
-            _Decider(catalog, scenario, measures, on),
+            _Decider(catalog, scenario, measures, on, protector.keys),
         )
     else:
         _compare_chunked(
@@ -242,6 +231,7 @@ def compare_rows(
 
 
 Classify = Callable[[RawRow], tuple[str | None, str | None]]
+Fields = tuple[str, str | None, str | None]  # number, certificate type, reading problem
 Hit = tuple[int, str, tuple[str, ...]]  # subject, verdict, measure codes
 Answer = Callable[[RawRow, str | None, SubjectFacts | None], Hit | None]
 # subject, verdict, the result columns, measure codes
@@ -268,14 +258,52 @@ def outcome_of(
 Fetched = tuple[int, str | None, str, int | None, str | None, str | None, str | None, str, int | None, str | None]  # fmt: skip
 
 
+class _Classifier:
+    """A row's blind index, or the Chinese problem that makes it unusable. Numbers seen
+    recently are remembered (a list repeats people, often close together), boundedly so
+    that memory stays flat whatever the file."""
+
+    def __init__(self, protector: IdentityProtector) -> None:
+        self.protector = protector
+        self.seen: dict[tuple[str, str | None], str] = {}
+
+    def __call__(
+        self, number: str, id_type: str | None, problem: str | None
+    ) -> tuple[str | None, str | None]:
+        if problem is not None:
+            return None, problem
+        if not number:
+            return None, "证件号码为空"
+        key = (number, id_type)
+        index = self.seen.get(key)
+        if index is None:
+            try:
+                index = blind_index_for(self.protector, number, id_type)
+            except InvalidInput as exc:
+                return None, f"{exc.message}（{mask_value(number)}）"
+            if len(self.seen) >= INDEX_CACHE:
+                self.seen.clear()
+            self.seen[key] = index
+        return index, None
+
+
 @dataclass(frozen=True)
 class _Decider:
-    """What deciding a row needs; sent once to each worker process."""
+    """What classifying and deciding rows needs; sent once to each worker process."""
 
     catalog: Catalog
     scenario: str
     measures: list[Measure]
     on: dt.date
+    keys: Keys
+
+    @functools.cached_property
+    def classifier(self) -> _Classifier:
+        return _Classifier(IdentityProtector(self.keys))
+
+    def classify(self, rows: list[Fields]) -> list[tuple[str | None, str | None]]:
+        classifier = self.classifier
+        return [classifier(*row) for row in rows]
 
     def rows(self, fetched: list[Fetched]) -> Decided:
         """Each fetched row's cells and outcome (None: not in the archive)."""
@@ -305,6 +333,11 @@ _decider: _Decider | None = None
 def _start_worker(decider: _Decider) -> None:
     global _decider
     _decider = decider
+
+
+def _classify_in_worker(rows: list[Fields]) -> list[tuple[str | None, str | None]]:
+    assert _decider is not None
+    return _decider.classify(rows)
 
 
 def _decide_in_worker(fetched: list[Fetched]) -> Decided:
@@ -413,15 +446,16 @@ def _compare_set_based(
     session: Session,
     headers: list[str],
     rows: Iterable[RawRow],
-    classify: Classify,
+    fields: Callable[[RawRow], Fields],
     answered: Answered,
     reads: _ReadLog,
     decider: _Decider,
 ) -> None:
     """Large batches on PostgreSQL: all the rows into a temporary table, the facts of all
     their subjects in a few set-based statements (services.batch_facts_statements), the
-    rows read back in order through a server-side cursor, decided by worker processes
-    (``Settings.batch_workers``) while this one writes the result and the query log."""
+    rows read back in order through a server-side cursor. Worker processes
+    (``Settings.batch_workers``) compute the rows' blind indexes and decide them while this
+    one reads the file, writes the result and logs the hits."""
     workers = get_settings().batch_workers
     pool = (
         ProcessPoolExecutor(
@@ -438,7 +472,7 @@ def _compare_set_based(
         if pool is not None:
             for _ in range(workers):  # started now, ready when the facts are
                 pool.submit(int)
-        _compute_facts(session, headers, rows, classify, decider.on)
+        _compute_facts(session, headers, rows, fields, decider, pool, workers)
         _read_in_order(session, headers, answered, reads, decider, pool, workers)
     finally:
         if pool is not None:
@@ -449,25 +483,47 @@ def _compute_facts(
     session: Session,
     headers: list[str],
     rows: Iterable[RawRow],
-    classify: Classify,
-    on: dt.date,
+    fields: Callable[[RawRow], Fields],
+    decider: _Decider,
+    pool: ProcessPoolExecutor | None,
+    workers: int,
 ) -> None:
     driver: Any = session.connection().connection.driver_connection
     dumps = json.dumps
+    pending: deque[tuple[list[RawRow], Future[list[tuple[str | None, str | None]]]]] = deque()
     with driver.cursor() as cur:
         # Hashes and sorts over a whole city's records; the transaction's own budget.
         cur.execute(f"SET LOCAL work_mem = '{BATCH_WORK_MEM}'")
         cur.execute(f"DROP TABLE IF EXISTS {', '.join(BATCH_TABLES)}")
         cur.execute(BATCH_ROWS_DDL)
         with cur.copy("COPY batch_rows (seq, line, id_index, problem, cells) FROM STDIN") as copy:
-            for seq, raw in enumerate(rows):
-                index, problem = classify(raw)
-                values = raw.values
-                copy.write_row(
-                    (seq, raw.number, index, problem, dumps([values.get(h, "") for h in headers]))
-                )
+            seq = 0
+
+            def take() -> None:
+                """COPY the oldest block of rows with their blind indexes, in order."""
+                nonlocal seq
+                block, future = pending.popleft()
+                for raw, (index, problem) in zip(block, future.result(), strict=True):
+                    values = raw.values
+                    cells = dumps([values.get(h, "") for h in headers])
+                    copy.write_row((seq, raw.number, index, problem, cells))
+                    seq += 1
+
+            source = iter(rows)
+            while block := list(islice(source, FETCH_ROWS)):
+                items = [fields(raw) for raw in block]
+                if pool is None:
+                    done: Future[list[tuple[str | None, str | None]]] = Future()
+                    done.set_result(decider.classify(items))
+                    pending.append((block, done))
+                else:
+                    pending.append((block, pool.submit(_classify_in_worker, items)))
+                while len(pending) > 2 * workers:
+                    take()
+            while pending:
+                take()
         cur.execute("ANALYZE batch_rows")
-        for statement, hash_joins_only in batch_facts_statements(on):
+        for statement, hash_joins_only in batch_facts_statements(decider.on):
             if hash_joins_only:
                 cur.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_nestloop = off")
             cur.execute(statement)

@@ -227,11 +227,14 @@ def test_worker_processes_answer_as_the_main_process_does(
     numbers = [rep, "123", plain, nobody, "", debtor] * (batch.FETCH_ROWS // 3)
     monkeypatch.setattr(get_settings(), "batch_set_based_rows", 1)
     sent: list[int] = []
+    classified: list[int] = []
 
     class Counting(batch.ProcessPoolExecutor):
         def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             if fn is batch._decide_in_worker:
                 sent.append(len(args[0]))
+            if fn is batch._classify_in_worker:
+                classified.append(len(args[0]))
             return super().submit(fn, *args, **kwargs)
 
     monkeypatch.setattr(batch, "ProcessPoolExecutor", Counting)
@@ -249,7 +252,8 @@ def test_worker_processes_answer_as_the_main_process_does(
             [{k: v for k, v in r.items() if k != "check_id"} for r in logged],
         )
     assert answers[2] == answers[0]
-    assert sum(sent) == len(numbers) and len(sent) > 1  # every row went to the workers
+    # Every row was indexed and decided by the workers, in several blocks.
+    assert sum(sent) == sum(classified) == len(numbers) and len(sent) > 1 and len(classified) > 1
     summary_dict, emitted, logged = answers[2]
     assert summary_dict["total"] == len(numbers) and len(emitted) == len(numbers)
     assert [row[0] for row in emitted] == list(range(2, 2 + len(numbers)))
