@@ -20,12 +20,12 @@ import json
 import multiprocessing
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg.types.string import TextLoader
 from sqlalchemy import insert, select
@@ -442,6 +442,36 @@ def _compare_chunked(
     flush()
 
 
+K = TypeVar("K")
+P = TypeVar("P")
+R = TypeVar("R")
+
+
+def _in_order(
+    jobs: Iterable[tuple[K, P]],
+    here: Callable[[P], R],
+    in_worker: Callable[[P], R],
+    pool: ProcessPoolExecutor | None,
+    workers: int,
+) -> Iterator[tuple[K, R]]:
+    """Each job's key with what the work made of its payload, in the jobs' order: done by
+    the worker processes when there are any (at most two jobs a worker ahead of the caller,
+    so that memory stays flat), else here."""
+    if pool is None:
+        for key, payload in jobs:
+            yield key, here(payload)
+        return
+    pending: deque[tuple[K, Future[R]]] = deque()
+    for key, payload in jobs:
+        pending.append((key, pool.submit(in_worker, payload)))
+        if len(pending) > 2 * workers:
+            done, future = pending.popleft()
+            yield done, future.result()
+    while pending:
+        done, future = pending.popleft()
+        yield done, future.result()
+
+
 def _compare_set_based(
     session: Session,
     headers: list[str],
@@ -490,38 +520,24 @@ def _compute_facts(
 ) -> None:
     driver: Any = session.connection().connection.driver_connection
     dumps = json.dumps
-    pending: deque[tuple[list[RawRow], Future[list[tuple[str | None, str | None]]]]] = deque()
+    source = iter(rows)
     with driver.cursor() as cur:
         # Hashes and sorts over a whole city's records; the transaction's own budget.
         cur.execute(f"SET LOCAL work_mem = '{BATCH_WORK_MEM}'")
         cur.execute(f"DROP TABLE IF EXISTS {', '.join(BATCH_TABLES)}")
         cur.execute(BATCH_ROWS_DDL)
         with cur.copy("COPY batch_rows (seq, line, id_index, problem, cells) FROM STDIN") as copy:
+            blocks = iter(lambda: list(islice(source, FETCH_ROWS)), [])
+            jobs = ((block, [fields(raw) for raw in block]) for block in blocks)
             seq = 0
-
-            def take() -> None:
-                """COPY the oldest block of rows with their blind indexes, in order."""
-                nonlocal seq
-                block, future = pending.popleft()
-                for raw, (index, problem) in zip(block, future.result(), strict=True):
+            for block, found in _in_order(
+                jobs, decider.classify, _classify_in_worker, pool, workers
+            ):
+                for raw, (index, problem) in zip(block, found, strict=True):
                     values = raw.values
                     cells = dumps([values.get(h, "") for h in headers])
                     copy.write_row((seq, raw.number, index, problem, cells))
                     seq += 1
-
-            source = iter(rows)
-            while block := list(islice(source, FETCH_ROWS)):
-                items = [fields(raw) for raw in block]
-                if pool is None:
-                    done: Future[list[tuple[str | None, str | None]]] = Future()
-                    done.set_result(decider.classify(items))
-                    pending.append((block, done))
-                else:
-                    pending.append((block, pool.submit(_classify_in_worker, items)))
-                while len(pending) > 2 * workers:
-                    take()
-            while pending:
-                take()
         cur.execute("ANALYZE batch_rows")
         for statement, hash_joins_only in batch_facts_statements(decider.on):
             if hash_joins_only:
@@ -546,35 +562,21 @@ def _read_in_order(
     workers: int,
 ) -> None:
     driver: Any = session.connection().connection.driver_connection
-    pending: deque[tuple[list[Fetched], Future[Decided]]] = deque()
-
-    def take() -> None:
-        """Emit the oldest fetched rows, in order, and log their hits."""
-        fetched, future = pending.popleft()
-        hits = []
-        for row, (cells, outcome) in zip(fetched, future.result(), strict=True):
-            hit = answered(RawRow(row[0], dict(zip(headers, cells, strict=True))), row[1], outcome)
-            if hit is not None:
-                hits.append(hit)
-        if hits:
-            reads.write(session, hits, True)
-
     with driver.cursor(name=f"batch_{uuid.uuid4().hex[:12]}") as results:
         # Decoded by whoever decides the rows (a worker), not here.
         results.adapters.register_loader("json", TextLoader)
         results.execute(BATCH_RESULT_SQL)
-        while fetched := results.fetchmany(FETCH_ROWS):
-            if pool is None:
-                done: Future[Decided] = Future()
-                done.set_result(decider.rows(fetched))
-                pending.append((fetched, done))
-            else:
-                pending.append((fetched, pool.submit(_decide_in_worker, fetched)))
-            # A few chunks ahead of the writing, no more: memory stays flat.
-            while len(pending) > 2 * workers:
-                take()
-        while pending:
-            take()
+        fetches = iter(lambda: results.fetchmany(FETCH_ROWS), [])
+        jobs = ((fetched, fetched) for fetched in fetches)
+        for fetched, decided in _in_order(jobs, decider.rows, _decide_in_worker, pool, workers):
+            hits = []
+            for row, (cells, outcome) in zip(fetched, decided, strict=True):
+                raw = RawRow(row[0], dict(zip(headers, cells, strict=True)))
+                hit = answered(raw, row[1], outcome)
+                if hit is not None:
+                    hits.append(hit)
+            if hits:
+                reads.write(session, hits, True)
     with driver.cursor() as cur:
         # Dropped at commit anyway; a caller's transaction may go on after the batch.
         cur.execute(f"DROP TABLE {', '.join(BATCH_TABLES)}")
