@@ -18,6 +18,7 @@ from xinyong.reports import models as reports_models
 from xinyong.scoring import models as scoring_models
 from xinyong.subjects import models as subjects_models
 from xinyong.tipoffs import models as tipoffs_models
+from xinyong.workdays import models as workdays_models
 from xinyong.workflows import models as workflows_models
 
 __all__ = [
@@ -39,5 +40,6 @@ __all__ = [
     "scoring_models",
     "subjects_models",
     "tipoffs_models",
+    "workdays_models",
     "workflows_models",
 ]

@@ -17,7 +17,7 @@ from xinyong.audit.services import record_event
 from xinyong.config import Settings, get_settings
 from xinyong.db import utcnow
 from xinyong.errors import Forbidden, InvalidInput, NotFound
-from xinyong.workdays import DEFAULT_CALENDAR, CalendarUnknown
+from xinyong.workdays.services import calendar_for
 
 
 def thresholds(settings: Settings) -> rules.Thresholds:
@@ -31,13 +31,6 @@ def thresholds(settings: Settings) -> rules.Thresholds:
         working_start=start,
         working_end=end,
     )
-
-
-def is_workday(day: dt.date) -> bool:
-    try:
-        return DEFAULT_CALENDAR.is_workday(day)
-    except CalendarUnknown:
-        return day.weekday() < 5
 
 
 _PERSON_READ = (
@@ -126,7 +119,7 @@ def scan(session: Session, actor: Actor, days: list[dt.date]) -> ScanResult:
                     history.setdefault(who, {})[past] = n
         drafts += rules.query_volume(day, today, history, t, organisations)
         events = _summaries(session, day)
-        drafts += rules.off_hours(events, t, is_workday)
+        drafts += rules.off_hours(events, t, calendar_for(session).is_workday)
         drafts += rules.refused_queries(events, t)
         drafts += rules.bulk_export(day, events, t)
         drafts += rules.failed_logins(events, t)

@@ -9,6 +9,7 @@ from xinyong.cli import (
     archive,
     audit,
     backup,
+    calendar,
     catalog,
     checks,
     exchange,
@@ -42,6 +43,7 @@ app.add_typer(audit.audit_app, name="audit")
 app.add_typer(exchange.exchange_app, name="exchange")
 app.add_typer(reports.report_app, name="report")
 app.add_typer(partitions.partitions_app, name="partitions")
+app.add_typer(calendar.calendar_app, name="calendar")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from xinyong.scoring.presentation import score_as_dict
 from xinyong.scoring.services import rescore as run_rescore
 from xinyong.scoring.services import score_history, score_subject
 from xinyong.subjects.services import find_subject
+from xinyong.workdays.services import calendar_for
 
 lists_app = typer.Typer(help="红黑名单与重点关注名单", no_args_is_help=True)
 
@@ -221,10 +222,15 @@ def lists_notify(
             session, cli_operator(), record_id, reasons=reasons, basis=basis
         )
         data = {"id": entry.id, "status": entry.status, "defence_until": entry.defence_until}
+        if entry.notified_on and entry.defence_until:
+            data["provisional"] = calendar_for(session).provisional_between(
+                entry.notified_on, entry.defence_until
+            )
     if as_json:
         print_json(data)
     else:
-        console.print(f"已告知（条目 {data['id']}），陈述申辩截止 {data['defence_until']}")
+        mark = "（暂定）" if data.get("provisional") else ""
+        console.print(f"已告知（条目 {data['id']}），陈述申辩截止 {data['defence_until']}{mark}")
 
 
 @lists_app.command("decide")

@@ -96,7 +96,8 @@ def _show(data: dict[str, Any], as_json: bool, title: str) -> None:
     console.print(f"[bold]{title}[/bold] 编号 {data['id']}：{data['state_name']}")
     for key in ("document_number", "decide_by", "decision_reason", "code"):
         if data.get(key):
-            console.print(f"  {key}: {data[key]}")
+            mark = "（暂定）" if key == "decide_by" and data.get("provisional") else ""
+            console.print(f"  {key}: {data[key]}{mark}")
 
 
 # -- objections ---------------------------------------------------------------------------
@@ -210,6 +211,7 @@ def objection_list(
     for row in rows:
         console.print(
             f"{row['id']}\t{row['state_name']}\t记录 {row['record_id']}\t期限 {row['decide_by']}"
+            + ("（暂定）" if row.get("provisional") else "")
         )
 
 
@@ -377,6 +379,7 @@ def repair_list(
     for row in rows:
         console.print(
             f"{row['id']}\t{row['state_name']}\t记录 {row['record_id']}\t期限 {row['decide_by']}"
+            + ("（暂定）" if row.get("provisional") else "")
         )
 
 

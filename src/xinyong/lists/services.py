@@ -25,7 +25,8 @@ from xinyong.lists.models import LIST_NAMES, EndReason, EntryStatus, ListEntry, 
 from xinyong.notices.services import queue_notice
 from xinyong.records.display import used_clause
 from xinyong.records.models import Record, RecordState
-from xinyong.workdays import DEFAULT_CALENDAR, WorkdayCalendar
+from xinyong.workdays import WorkdayCalendar
+from xinyong.workdays.services import calendar_for
 
 DEFAULT_TEXTS = {
     ListKind.BLACK: {
@@ -226,7 +227,7 @@ def notify_blacklisting(
     reasons: str,
     basis: str,
     on: dt.date | None = None,
-    calendar: WorkdayCalendar = DEFAULT_CALENDAR,
+    calendar: WorkdayCalendar | None = None,
 ) -> ListEntry:
     """告知: tell the subject the reasons, basis and rights; the defence period starts."""
     on = on or dt.date.today()
@@ -261,7 +262,9 @@ def notify_blacklisting(
         exit_conditions=texts["exit"],
         remedies=texts["remedies"],
         notified_on=on,
-        defence_until=calendar.add_workdays(on, get_settings().defence_workdays),
+        defence_until=(calendar or calendar_for(session)).add_workdays(
+            on, get_settings().defence_workdays
+        ),
         decided_by=actor.name,
     )
     session.add(entry)

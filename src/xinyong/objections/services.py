@@ -29,7 +29,8 @@ from xinyong.objections.workflow import (
 )
 from xinyong.records.models import Record, RecordState
 from xinyong.records.states import STATE_NAMES as RECORD_STATE_NAMES
-from xinyong.workdays import DEFAULT_CALENDAR, WorkdayCalendar
+from xinyong.workdays import WorkdayCalendar
+from xinyong.workdays.services import calendar_for
 from xinyong.workflows.access import (
     log_case_read,
     log_case_reads,
@@ -111,7 +112,7 @@ def file_objection(
     evidence: list[Upload] | None = None,
     authorization_id: int | None = None,
     on: dt.date | None = None,
-    calendar: WorkdayCalendar = DEFAULT_CALENDAR,
+    calendar: WorkdayCalendar | None = None,
 ) -> Objection:
     """提出异议: the record is marked 异议处理中 at once and routed to its department."""
     on = on or dt.date.today()
@@ -138,7 +139,7 @@ def file_objection(
         raise Conflict(f"该记录已有未办结的异议（编号 {open_one}）", code="objection_open")
     settings = get_settings()
     due = deadlines(
-        calendar,
+        calendar or calendar_for(session),
         on,
         mark_workdays=settings.objection_mark_workdays,
         decide_workdays=settings.objection_decide_workdays,
@@ -222,7 +223,7 @@ def extend_objection(
     *,
     reason: str,
     on: dt.date | None = None,
-    calendar: WorkdayCalendar = DEFAULT_CALENDAR,
+    calendar: WorkdayCalendar | None = None,
 ) -> Objection:
     """延期 (once): the decision deadline becomes ``objection_extended_workdays`` after filing."""
     objection = get_objection(session, objection_id)
@@ -232,7 +233,7 @@ def extend_objection(
     settings = get_settings()
     objection.extended_on = on or dt.date.today()
     objection.decide_by = deadlines(
-        calendar,
+        calendar or calendar_for(session),
         objection.filed_on,
         mark_workdays=settings.objection_mark_workdays,
         decide_workdays=settings.objection_decide_workdays,
@@ -464,6 +465,9 @@ def objection_as_dict(
         "filed_on": objection.filed_on.isoformat(),
         "mark_by": objection.mark_by.isoformat(),
         "decide_by": objection.decide_by.isoformat(),
+        # 暂定: counted through a year whose State Council schedule is not loaded yet
+        "provisional": objection.state in OPEN_STATES
+        and calendar_for(session).provisional_between(objection.filed_on, objection.decide_by),
         "decided_on": objection.decided_on.isoformat() if objection.decided_on else None,
         "decision_reason": objection.decision_reason,
         "corrections": objection.corrections,

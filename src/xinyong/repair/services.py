@@ -41,7 +41,8 @@ from xinyong.repair.workflow import (
     parse_method,
     repair_machine,
 )
-from xinyong.workdays import DEFAULT_CALENDAR, WorkdayCalendar
+from xinyong.workdays import WorkdayCalendar
+from xinyong.workdays.services import calendar_for
 from xinyong.workflows.access import (
     log_case_read,
     log_case_reads,
@@ -277,7 +278,7 @@ def apply_for_repair(
     evidence: list[Upload] | None = None,
     authorization_id: int | None = None,
     on: dt.date | None = None,
-    calendar: WorkdayCalendar = DEFAULT_CALENDAR,
+    calendar: WorkdayCalendar | None = None,
 ) -> RepairApplication:
     """申请信用修复: refused, with what is missing, unless the record may be repaired now."""
     on = on or dt.date.today()
@@ -342,7 +343,9 @@ def apply_for_repair(
         applied_role=actor.role,
         authorization_id=authorization_id,
         submitted_on=on,
-        decide_by=calendar.add_workdays(on, get_settings().repair_decide_workdays),
+        decide_by=(calendar or calendar_for(session)).add_workdays(
+            on, get_settings().repair_decide_workdays
+        ),
     )
     session.add(application)
     session.flush()
@@ -476,6 +479,11 @@ def application_as_dict(
         "state_name": STATE_NAMES[RepairState(application.state)],
         "submitted_on": application.submitted_on.isoformat(),
         "decide_by": application.decide_by.isoformat(),
+        # 暂定: counted through a year whose State Council schedule is not loaded yet
+        "provisional": application.state in OPEN_STATES
+        and calendar_for(session).provisional_between(
+            application.submitted_on, application.decide_by
+        ),
         "department_reason": application.department_reason,
         "decided_on": application.decided_on.isoformat() if application.decided_on else None,
         "decision_reason": application.decision_reason,

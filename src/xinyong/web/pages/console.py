@@ -31,6 +31,7 @@ from xinyong.portal.services import all_articles, get_article, save_article, set
 from xinyong.web.api.users import user_as_dict
 from xinyong.web.deps import OptionalCallerDep, SessionDep
 from xinyong.web.pages.common import page_access, render
+from xinyong.workdays.services import load_schedule, year_views
 
 router = APIRouter(include_in_schema=False)
 
@@ -254,6 +255,49 @@ async def catalog_load(
 
 def _load_summary(result: LoadResult) -> str:
     return f"新增 {result.added} 项，更新 {result.updated} 项，未变化 {result.unchanged} 项"
+
+
+# -- holiday schedules (节假日安排) ----------------------------------------------------------
+
+
+@router.get("/console/calendar", response_class=HTMLResponse)
+def calendar_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    """Where each year's working days come from; upload the State Council's schedule."""
+    access = _admin(request, caller, Permission.MANAGE_CATALOG)
+    if not isinstance(access, Caller):
+        return access
+    return render(
+        request,
+        "console/calendar.html",
+        access,
+        years=year_views(session),
+        message=request.query_params.get("message"),
+    )
+
+
+@router.post("/console/calendar", response_class=HTMLResponse)
+async def calendar_load(
+    request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    """Load a schedule file (YAML or CSV); the open deadlines through its years are recomputed."""
+    access = _admin(request, caller, Permission.MANAGE_CATALOG)
+    if not isinstance(access, Caller):
+        return access
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return RedirectResponse(
+            "/console/calendar?message=请选择节假日安排文件（YAML 或 CSV）", 303
+        )
+    data = await upload.read(1024 * 1024 + 1)
+    if len(data) > 1024 * 1024:
+        return RedirectResponse("/console/calendar?message=节假日安排文件不能超过 1 MB", 303)
+    try:
+        result = load_schedule(session, access.actor, data, Path(upload.filename).name)
+    except XinyongError as exc:
+        session.rollback()
+        return RedirectResponse(f"/console/calendar?message=载入失败：{exc.message}", 303)
+    return RedirectResponse(f"/console/calendar?message={result.summary}", 303)
 
 
 # -- accounts -----------------------------------------------------------------------------

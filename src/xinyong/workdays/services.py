@@ -1,0 +1,300 @@
+"""Loaded holiday schedules (节假日安排): the calendar in force, loading a year, and the
+recomputation of the open deadlines that counted through it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xinyong.actors import Actor
+from xinyong.audit.services import record_event
+from xinyong.lists.models import EntryStatus, ListEntry
+from xinyong.objections.models import Objection
+from xinyong.objections.workflow import OPEN_STATES as OBJECTION_OPEN
+from xinyong.repair.models import RepairApplication
+from xinyong.repair.workflow import OPEN_STATES as REPAIR_OPEN
+from xinyong.workdays import (
+    YEAR_SOURCE_NAMES,
+    WorkdayCalendar,
+    YearSchedule,
+    YearSource,
+    shipped_year,
+    statutory_holidays,
+)
+from xinyong.workdays.models import HolidaySchedule
+from xinyong.workdays.schedule import parse_schedule
+
+_CACHE = "xinyong.workdays.calendar"
+
+
+def _schedule(row: HolidaySchedule) -> YearSchedule:
+    names = {dt.date.fromisoformat(d): n for d, n in {**row.off_days, **row.work_days}.items()}
+    return YearSchedule(
+        year=row.year,
+        off_days=frozenset(dt.date.fromisoformat(d) for d in row.off_days),
+        work_days=frozenset(dt.date.fromisoformat(d) for d in row.work_days),
+        notice=row.notice,
+        holiday_names=names,
+    )
+
+
+def calendar_for(session: Session) -> WorkdayCalendar:
+    """The working-day calendar in force: the office's loaded years over the shipped ones.
+    Read once per session (a request, a command)."""
+    cached = session.info.get(_CACHE)
+    if isinstance(cached, WorkdayCalendar):
+        return cached
+    rows = session.scalars(select(HolidaySchedule).where(HolidaySchedule.is_current))
+    calendar = WorkdayCalendar(_schedule(row) for row in rows)
+    session.info[_CACHE] = calendar
+    return calendar
+
+
+@dataclass
+class YearLoaded:
+    year: int
+    version: int
+    changed: bool
+
+
+@dataclass
+class ScheduleLoad:
+    years: list[YearLoaded] = field(default_factory=list)
+    objections: list[int] = field(default_factory=list)  # ids whose deadlines moved
+    repairs: list[int] = field(default_factory=list)
+    list_entries: list[int] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        years = "，".join(
+            f"{y.year} 年（第 {y.version} 版{'' if y.changed else '，内容未变'}）"
+            for y in self.years
+        )
+        return (
+            f"已载入 {years}；重新计算期限：异议 {len(self.objections)} 件，"
+            f"信用修复 {len(self.repairs)} 件，名单告知 {len(self.list_entries)} 件"
+        )
+
+
+def load_schedule(session: Session, actor: Actor, data: bytes, filename: str) -> ScheduleLoad:
+    """载入节假日安排: each year in the file becomes a new version (unless unchanged), the
+    load is audited, and the open deadlines that counted through those years are recomputed.
+    A bad file changes nothing (the error names the place)."""
+    schedules = parse_schedule(data, filename)
+    before = calendar_for(session)
+    result = ScheduleLoad()
+    for schedule in schedules:
+        off = {d.isoformat(): schedule.holiday_names.get(d, "") for d in sorted(schedule.off_days)}
+        work = {
+            d.isoformat(): schedule.holiday_names.get(d, "") for d in sorted(schedule.work_days)
+        }
+        current = session.scalar(
+            select(HolidaySchedule).where(
+                HolidaySchedule.year == schedule.year, HolidaySchedule.is_current
+            )
+        )
+        if (
+            current is not None
+            and set(current.off_days) == set(off)
+            and set(current.work_days) == set(work)
+        ):
+            result.years.append(YearLoaded(schedule.year, current.version, changed=False))
+            continue
+        last = session.scalar(
+            select(HolidaySchedule.version)
+            .where(HolidaySchedule.year == schedule.year)
+            .order_by(HolidaySchedule.version.desc())
+            .limit(1)
+        )
+        if current is not None:
+            current.is_current = False
+        row = HolidaySchedule(
+            year=schedule.year,
+            version=(last or 0) + 1,
+            is_current=True,
+            off_days=off,
+            work_days=work,
+            notice=(schedule.notice or None) and schedule.notice[:200],
+            source=filename[:200],
+            loaded_by=actor.name[:200],
+        )
+        session.add(row)
+        result.years.append(YearLoaded(schedule.year, row.version, changed=True))
+    session.flush()
+    session.info.pop(_CACHE, None)
+    after = calendar_for(session)
+    changed_years = sorted(y.year for y in result.years if y.changed)
+    if changed_years:
+        _recompute(session, before, after, changed_years, result)
+    for loaded in result.years:
+        record_event(
+            session,
+            actor,
+            "workdays:schedule:loaded",
+            target_type="holiday_schedule",
+            target_id=loaded.year,
+            details={
+                "year": loaded.year,
+                "version": loaded.version,
+                "changed": loaded.changed,
+                "source": filename[:200],
+                "was": YearSource(before.source(loaded.year)).value,
+                "recomputed": {
+                    "objections": result.objections,
+                    "repairs": result.repairs,
+                    "list_entries": result.list_entries,
+                },
+            },
+        )
+    return result
+
+
+def _moved(
+    before: WorkdayCalendar, after: WorkdayCalendar, start: dt.date, due: dt.date
+) -> dt.date:
+    # The deadline keeps its number of working days; only the calendar under it changed.
+    return after.add_workdays(start, before.workdays_between(start, due))
+
+
+def _touches(start: dt.date, due: dt.date, years: list[int]) -> bool:
+    return any(start.year <= year <= due.year for year in years)
+
+
+def _recompute(
+    session: Session,
+    before: WorkdayCalendar,
+    after: WorkdayCalendar,
+    years: list[int],
+    result: ScheduleLoad,
+) -> None:
+    """Open deadlines counted through ``years`` under the calendar as it was are counted
+    again under the loaded schedule (a deadline already passed keeps its number of days)."""
+    first = min(years)
+    for objection in session.scalars(
+        select(Objection).where(
+            Objection.state.in_(sorted(OBJECTION_OPEN)),
+            Objection.decide_by >= dt.date(first, 1, 1),
+        )
+    ):
+        if not _touches(objection.filed_on, objection.decide_by, years):
+            continue
+        mark_by = _moved(before, after, objection.filed_on, objection.mark_by)
+        decide_by = _moved(before, after, objection.filed_on, objection.decide_by)
+        if (mark_by, decide_by) != (objection.mark_by, objection.decide_by):
+            objection.mark_by, objection.decide_by = mark_by, decide_by
+            result.objections.append(objection.id)
+    for application in session.scalars(
+        select(RepairApplication).where(
+            RepairApplication.state.in_(sorted(REPAIR_OPEN)),
+            RepairApplication.decide_by >= dt.date(first, 1, 1),
+        )
+    ):
+        if not _touches(application.submitted_on, application.decide_by, years):
+            continue
+        decide_by = _moved(before, after, application.submitted_on, application.decide_by)
+        if decide_by != application.decide_by:
+            application.decide_by = decide_by
+            result.repairs.append(application.id)
+    for entry in session.scalars(
+        select(ListEntry).where(
+            ListEntry.status == EntryStatus.NOTIFIED.value,
+            ListEntry.defence_until >= dt.date(first, 1, 1),
+        )
+    ):
+        if entry.notified_on is None or entry.defence_until is None:
+            continue
+        if not _touches(entry.notified_on, entry.defence_until, years):
+            continue
+        until = _moved(before, after, entry.notified_on, entry.defence_until)
+        if until != entry.defence_until:
+            entry.defence_until = until
+            result.list_entries.append(entry.id)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class YearView:
+    year: int
+    source: YearSource
+    source_name: str
+    off_days: list[tuple[dt.date, str]]
+    work_days: list[tuple[dt.date, str]]
+    notice: str | None = None
+    version: int | None = None
+    loaded_by: str | None = None
+    loaded_at: dt.datetime | None = None
+
+    @property
+    def provisional(self) -> bool:
+        return self.source is YearSource.PROVISIONAL
+
+
+def year_views(session: Session, *, today: dt.date | None = None, ahead: int = 3) -> list[YearView]:
+    """The years a deadline may reach now (this year to ``ahead`` years on) and every loaded
+    year, each with where its working days come from: the console page and ``calendar list``."""
+    today = today or dt.date.today()
+    calendar = calendar_for(session)
+    rows = {
+        row.year: row
+        for row in session.scalars(select(HolidaySchedule).where(HolidaySchedule.is_current))
+    }
+    years = sorted(set(range(today.year - 1, today.year + ahead + 1)) | set(rows))
+    views = []
+    for year in years:
+        source = calendar.source(year)
+        row = rows.get(year)
+        if row is not None:
+            off = [(dt.date.fromisoformat(d), n) for d, n in sorted(row.off_days.items())]
+            work = [(dt.date.fromisoformat(d), n) for d, n in sorted(row.work_days.items())]
+        elif source is YearSource.PROVISIONAL:
+            off = sorted(statutory_holidays(year).items())
+            work = []
+        else:
+            off, work = _shipped(year)
+        views.append(
+            YearView(
+                year=year,
+                source=source,
+                source_name=YEAR_SOURCE_NAMES[source],
+                off_days=off,
+                work_days=work,
+                notice=row.notice if row else None,
+                version=row.version if row else None,
+                loaded_by=row.loaded_by if row else None,
+                loaded_at=row.loaded_at if row else None,
+            )
+        )
+    return views
+
+
+def _shipped(year: int) -> tuple[list[tuple[dt.date, str]], list[tuple[dt.date, str]]]:
+    import chinese_calendar
+
+    if not shipped_year(year):
+        return [], []
+    off, work = [], []
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+        weekend = day.weekday() >= 5
+        if on_holiday and name:
+            off.append((day, _SHIPPED_NAMES.get(str(name), str(name))))
+        elif weekend and not on_holiday:
+            work.append((day, _SHIPPED_NAMES.get(str(name), str(name or ""))))
+        day += dt.timedelta(days=1)
+    return off, work
+
+
+_SHIPPED_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+    "Mid-autumn Festival": "中秋节",
+    "National Day": "国庆节",
+}
