@@ -6,8 +6,8 @@ YAML, one year per document or a list of years::
     notice: 国务院办公厅关于2027年部分节假日安排的通知
     holidays:
       - name: 春节
-        off: 2027-02-05..2027-02-12     # a range (both ends included) or a list of dates
-        work: [2027-02-14]              # 调休上班 (a Saturday or Sunday)
+        off_days: 2027-02-05..2027-02-12   # a range (both ends included) or a list of dates
+        work_days: [2027-02-14]            # 调休上班 (a Saturday or Sunday)
 
 CSV (UTF-8 or GBK, as Excel saves it), one row per date: ``日期,安排,节日`` with 安排 放假 or
 上班; a file may hold several years.
@@ -28,6 +28,16 @@ from xinyong.workdays import YearSchedule
 
 OFF_WORDS = {"放假", "休息", "休", "off"}
 WORK_WORDS = {"上班", "调休上班", "班", "work"}
+
+
+# YAML 1.1 reads an unquoted ``off`` key as False: accepted too, so a hand-written file works.
+OFF_KEYS: tuple[Any, ...] = ("off_days", "放假", "off", False)
+WORK_KEYS: tuple[Any, ...] = ("work_days", "上班", "work")
+
+
+def _field(holiday: dict[Any, Any], keys: tuple[Any, ...]) -> Any:
+    values = [holiday[k] for k in keys if k in holiday]
+    return [d for value in values for d in (value if isinstance(value, list) else [value])]
 
 
 class ScheduleError(InvalidInput):
@@ -60,7 +70,7 @@ def _dates(value: Any, where: str) -> list[dt.date]:
     if value is None:
         return []
     if isinstance(value, list):
-        return [_date(v, where) for v in value]
+        return [d for v in value for d in _dates(v, where)]
     if isinstance(value, str) and ".." in value:
         first, last = (_date(part, where) for part in value.split("..", 1))
         if last < first:
@@ -109,12 +119,12 @@ def _parse_yaml(text: str, source: str) -> list[_Year]:
             raise ScheduleError(f"{where}：holidays 应为列表")
         for index, holiday in enumerate(holidays, start=1):
             if not isinstance(holiday, dict):
-                raise ScheduleError(f"{where} 第 {index} 个节日：应含 name、off、work")
+                raise ScheduleError(f"{where} 第 {index} 个节日：应含 name、off_days、work_days")
             name = str(holiday.get("name") or "").strip()
             here = f"{where}（{name or f'第 {index} 个节日'}）"
-            for day in _dates(holiday.get("off"), here):
+            for day in _dates(_field(holiday, OFF_KEYS), here):
                 _add(year, day, True, name, here)
-            for day in _dates(holiday.get("work"), here):
+            for day in _dates(_field(holiday, WORK_KEYS), here):
                 _add(year, day, False, name, here)
         years.append(year)
     return years
