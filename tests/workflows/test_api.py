@@ -158,3 +158,27 @@ def test_real_api_keys_reach_the_workflows(session: Session, dept: Department) -
         resp = c.get("/api/v1/objections", headers={"Authorization": f"Bearer {key}"})
         assert resp.status_code == 200 and resp.json() == []
         assert c.get("/api/v1/objections").status_code == 401
+
+
+def test_extending_into_a_year_without_a_schedule_answers_with_a_provisional_deadline(
+    client: TestClient, case: Case
+) -> None:
+    # Issue 17: the extension answered 422 节假日日历尚未包含 2027 年 once it reached 2027.
+    from xinyong.workdays import DEFAULT_CALENDAR
+
+    As.actor = case.person
+    filed = client.post(
+        "/api/v1/objections", json={"record_id": case.record.id, "reason": "不是本人"}
+    )
+    assert filed.status_code == 201, filed.text
+    As.actor = case.reviewer
+    objection_id = filed.json()["id"]
+    assert client.post(f"/api/v1/objections/{objection_id}/accept").status_code == 200
+    resp = client.post(f"/api/v1/objections/{objection_id}/extend", json={"reason": "需调取档案"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    decide_by = dt.date.fromisoformat(body["decide_by"])
+    assert decide_by == DEFAULT_CALENDAR.add_workdays(TODAY, 20)
+    assert body["provisional"] is DEFAULT_CALENDAR.provisional_between(TODAY, decide_by)
+    if TODAY.year == 2026 and decide_by.year == 2027:
+        assert body["provisional"] is True

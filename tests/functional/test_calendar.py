@@ -1,0 +1,138 @@
+"""The holiday schedule (节假日安排) as the credit office loads it: the console page with a
+GBK CSV saved by Excel, the CLI with the YAML of docs/workflows.md; the person sees the
+deadline marked 暂定 until the year is loaded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from tests.functional.conftest import PASSWORD, World
+from xinyong.actors import Actor, Role
+from xinyong.cli.main import app
+from xinyong.objections.models import Objection
+from xinyong.objections.services import file_objection
+from xinyong.records.models import Record
+from xinyong.workdays.models import HolidaySchedule
+
+FIXTURE = Path(__file__).parents[1] / "data" / "holiday-schedule-2027.TEST-DATA.yaml"
+# TEST DATA, not the State Council's 2027 schedule: Spring Festival 2.5–2.12, Saturday 2.20 worked.
+TEST_CSV = (
+    "日期,安排,节日\r\n"
+    + "".join(f"2027-02-{d:02d},放假,春节\r\n" for d in range(5, 13))
+    + "2027-02-20,上班,春节\r\n2027-01-01,放假,元旦\r\n"
+)
+
+
+def _login(client: TestClient, username: str) -> None:
+    page = client.get("/login")
+    token = _csrf(page.text)
+    resp = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text[:300]
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def _row(html: str, year: int) -> str:
+    found = re.search(rf"<tr[^>]*>\s*<td data-label=\"年度\">{year}</td>(.*?)</tr>", html, re.S)
+    assert found is not None, f"no row for {year}"
+    return found.group(1)
+
+
+def test_console_page_loads_a_schedule_and_the_persons_deadline_moves(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    record_id = session.scalar(select(Record.id).where(Record.subject_id == world.subject_id))
+    assert record_id is not None
+    person = Actor("person:linxiaoman", Role.PERSON, subject_id=world.subject_id, channel="web")
+    objection = file_objection(
+        session, person, record_id, reason="不是本人", on=dt.date(2027, 2, 1)
+    )
+    session.commit()
+    assert objection.decide_by == dt.date(2027, 2, 10)
+
+    _login(https_client, "linxiaoman")
+    me = https_client.get("/me").text
+    assert re.search(r"2027-02-10 <span class=\"provisional\"[^>]*>暂定</span>", me)
+    https_client.cookies.clear()
+
+    _login(https_client, "admin1")
+    page = https_client.get("/console/calendar")
+    assert page.status_code == 200
+    assert "随平台提供" in _row(page.text, 2026)
+    assert "暂定" in _row(page.text, 2027) and "02-05 春节" in _row(page.text, 2027)
+
+    resp = https_client.post(
+        "/console/calendar",
+        data={"csrf_token": _csrf(page.text)},
+        files={"file": ("2027年节假日安排.csv", TEST_CSV.encode("gbk"), "text/csv")},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303
+    shown = https_client.get(resp.headers["location"]).text
+    assert "已载入 2027 年（第 1 版）" in shown and "异议 1 件" in shown
+    row = _row(shown, 2027)
+    assert "信用办载入" in row and "02-20" in row and "暂定" not in row
+
+    session.expire_all()
+    assert session.get(Objection, objection.id).decide_by == dt.date(2027, 2, 16)  # type: ignore[union-attr]
+    https_client.cookies.clear()
+    _login(https_client, "linxiaoman")
+    me = https_client.get("/me").text
+    assert "2027-02-16" in me and "暂定" not in me
+
+
+def test_a_bad_upload_changes_nothing_and_only_the_office_may_load(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    _login(https_client, "admin1")
+    page = https_client.get("/console/calendar")
+    bad = "日期,安排\r\n2027-02-19,上班\r\n".encode("gbk")
+    resp = https_client.post(
+        "/console/calendar",
+        data={"csrf_token": _csrf(page.text)},
+        files={"file": ("bad.csv", bad, "text/csv")},
+    )
+    assert "载入失败" in resp.text and "第 2 行：调休上班日 2027-02-19 是工作日" in resp.text
+    assert session.scalar(select(func.count()).select_from(HolidaySchedule)) == 0
+    https_client.cookies.clear()
+    _login(https_client, "linxiaoman")
+    assert https_client.get("/console/calendar", follow_redirects=False).status_code in (303, 403)
+
+
+def test_cli_calendar_load_and_list(session: Session) -> None:
+    runner = CliRunner()
+    before = runner.invoke(app, ["calendar", "list", "--json", "--ahead", "4"])
+    assert before.exit_code == 0, before.output
+    years = {y["year"]: y for y in json.loads(before.stdout)}
+    assert years[2027]["provisional"] and years[2027]["source"] == "provisional"
+    assert years[2026]["source"] == "shipped" and "2026-02-14" in years[2026]["work_days"]
+
+    loaded = runner.invoke(app, ["calendar", "load", str(FIXTURE)])
+    assert loaded.exit_code == 0, loaded.output
+    assert "已载入 2027 年（第 1 版）" in loaded.stdout
+    after = {
+        y["year"]: y for y in json.loads(runner.invoke(app, ["calendar", "list", "--json"]).stdout)
+    }
+    assert after[2027]["source"] == "loaded" and after[2027]["version"] == 1
+    assert "2027-02-20" in after[2027]["work_days"]
+    table = runner.invoke(app, ["calendar", "list"]).stdout
+    assert "信用办载入" in table
+
+    bad = runner.invoke(app, ["calendar", "load", str(FIXTURE.with_name("missing.yaml"))])
+    assert bad.exit_code != 0
