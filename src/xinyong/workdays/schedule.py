@@ -131,8 +131,14 @@ def _parse_yaml(text: str, source: str) -> list[_Year]:
 
 
 def _parse_csv(text: str, source: str) -> list[_Year]:
-    reader = csv.reader(io.StringIO(text))
-    rows = [row for row in reader if any(cell.strip() for cell in row)]
+    try:
+        rows = [
+            row
+            for row in csv.reader(io.StringIO(text, newline=""))
+            if any(cell.strip() for cell in row)
+        ]
+    except csv.Error as exc:
+        raise ScheduleError(f"{source}：CSV 格式错误：{exc}") from None
     if not rows:
         raise ScheduleError(f"{source}：文件为空")
     header = [cell.strip() for cell in rows[0]]
