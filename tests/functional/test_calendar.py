@@ -94,7 +94,8 @@ def test_console_page_loads_a_schedule_and_the_persons_deadline_moves(
     https_client.cookies.clear()
     _login(https_client, "linxiaoman")
     me = https_client.get("/me").text
-    assert "2027-02-16" in me and "暂定" not in me
+    assert '<td data-label="处理期限">2027-02-16</td>' in me  # no 暂定 mark any more
+    assert "处理期限重新计算为 2027年02月16日" in me  # and the person is told
 
 
 def test_a_bad_upload_changes_nothing_and_only_the_office_may_load(

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from tests.workflows.conftest import ADMIN, submit_record
 from xinyong.audit.models import AuditEvent
+from xinyong.catalog.models import Department
 from xinyong.errors import InvalidInput
 from xinyong.lists.services import notify_blacklisting
-from xinyong.catalog.models import Department
+from xinyong.notices.models import Notice
 from xinyong.objections.services import (
     accept_objection,
     extend_objection,
@@ -172,6 +173,12 @@ def test_loading_2027_moves_the_open_deadlines_and_clears_provisional(
     assert sorted(result.objections) == sorted([spring.id, extended.id])
     assert (result.repairs, result.list_entries) == ([repair.id], [notice.id])
     assert objection_as_dict(session, spring)["provisional"] is False
+    told = session.scalars(
+        select(Notice.body).where(Notice.kind.in_(["objection:deadline", "blacklist:deadline"]))
+    ).all()
+    assert any(f"异议（编号 {spring.id}）的处理期限重新计算为 2027年02月16日。" in t for t in told)
+    assert any("陈述申辩期限重新计算为 2027年02月16日。" in t for t in told)
+    assert len(told) == 3  # spring, extended, the notice: not the withdrawn objection
     assert application_as_dict(session, repair)["provisional"] is False
     # a new filing counts the make-up Saturday
     again = submit_record(session, dept, "RUMOUR_SPREADING", decided=D(2026, 1, 5))

@@ -103,6 +103,12 @@ def _notify(session: Session, objection: Objection, title: str, body: str) -> No
     )
 
 
+def _provisional_note(calendar: WorkdayCalendar, objection: Objection) -> str:
+    if calendar.provisional_between(objection.filed_on, objection.decide_by):
+        return "（暂定：该年度节假日安排尚未公布，公布后期限将重新计算）"
+    return ""
+
+
 def file_objection(
     session: Session,
     actor: Actor,
@@ -138,8 +144,9 @@ def file_objection(
     if open_one is not None:
         raise Conflict(f"该记录已有未办结的异议（编号 {open_one}）", code="objection_open")
     settings = get_settings()
+    calendar = calendar or calendar_for(session)
     due = deadlines(
-        calendar or calendar_for(session),
+        calendar,
         on,
         mark_workdays=settings.objection_mark_workdays,
         decide_workdays=settings.objection_decide_workdays,
@@ -189,7 +196,8 @@ def file_objection(
         "异议已提交",
         f"您对“{_item_name(session, record)}”记录（{record.document_number}）提出的异议已提交，"
         f"异议编号 {objection.id}。该记录已标注为“异议处理中”，处理完毕前不用于核查、名单和积分。"
-        f"认定部门应于 {objection.decide_by:%Y年%m月%d日} 前作出处理。",
+        f"认定部门应于 {objection.decide_by:%Y年%m月%d日} 前作出处理"
+        f"{_provisional_note(calendar, objection)}。",
     )
     return objection
 
@@ -232,8 +240,9 @@ def extend_objection(
     _step(session, actor, objection, ObjectionAction.EXTEND, text)
     settings = get_settings()
     objection.extended_on = on or dt.date.today()
+    calendar = calendar or calendar_for(session)
     objection.decide_by = deadlines(
-        calendar or calendar_for(session),
+        calendar,
         objection.filed_on,
         mark_workdays=settings.objection_mark_workdays,
         decide_workdays=settings.objection_decide_workdays,
@@ -244,7 +253,8 @@ def extend_objection(
         session,
         objection,
         "异议处理期限延长",
-        f"您的异议（编号 {objection.id}）处理期限延长至 {objection.decide_by:%Y年%m月%d日}。"
+        f"您的异议（编号 {objection.id}）处理期限延长至 {objection.decide_by:%Y年%m月%d日}"
+        f"{_provisional_note(calendar, objection)}。"
         f"理由：{text}",
     )
     return objection

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from xinyong.actors import Actor
 from xinyong.audit.services import record_event
 from xinyong.lists.models import EntryStatus, ListEntry
+from xinyong.notices.services import queue_notice
 from xinyong.objections.models import Objection
 from xinyong.objections.workflow import OPEN_STATES as OBJECTION_OPEN
 from xinyong.repair.models import RepairApplication
@@ -186,6 +187,7 @@ def _recompute(
         if (mark_by, decide_by) != (objection.mark_by, objection.decide_by):
             objection.mark_by, objection.decide_by = mark_by, decide_by
             result.objections.append(objection.id)
+            _tell(session, objection.subject_id, "objection", objection.id, f"您的异议（编号 {objection.id}）的处理期限", decide_by, after, objection.filed_on, record_id=objection.record_id)  # fmt: skip
     for application in session.scalars(
         select(RepairApplication).where(
             RepairApplication.state.in_(sorted(REPAIR_OPEN)),
@@ -198,6 +200,7 @@ def _recompute(
         if decide_by != application.decide_by:
             application.decide_by = decide_by
             result.repairs.append(application.id)
+            _tell(session, application.subject_id, "repair", application.id, f"您的信用修复申请（编号 {application.id}）的审核期限", decide_by, after, application.submitted_on, record_id=application.record_id)  # fmt: skip
     for entry in session.scalars(
         select(ListEntry).where(
             ListEntry.status == EntryStatus.NOTIFIED.value,
@@ -212,7 +215,35 @@ def _recompute(
         if until != entry.defence_until:
             entry.defence_until = until
             result.list_entries.append(entry.id)
+            _tell(session, entry.subject_id, "blacklist", entry.id, "拟列入严重失信主体名单的陈述申辩期限", until, after, entry.notified_on, list_entry_id=entry.id)  # fmt: skip
     session.flush()
+
+
+def _tell(
+    session: Session,
+    subject_id: int,
+    kind: str,
+    case_id: int,
+    what: str,
+    due: dt.date,
+    calendar: WorkdayCalendar,
+    start: dt.date,
+    *,
+    record_id: int | None = None,
+    list_entry_id: int | None = None,
+) -> None:
+    # The person was told the old date; a moved deadline is told too (once per new date).
+    still = "（仍为暂定）" if calendar.provisional_between(start, due) else ""
+    queue_notice(
+        session,
+        subject_id,
+        kind=f"{kind}:deadline",
+        title="期限按节假日安排重新计算",
+        body=f"根据国务院公布的节假日安排，{what}重新计算为 {due:%Y年%m月%d日}{still}。",
+        dedupe_key=f"{kind}:{case_id}:deadline:{due.isoformat()}",
+        record_id=record_id,
+        list_entry_id=list_entry_id,
+    )
 
 
 @dataclass(frozen=True)
