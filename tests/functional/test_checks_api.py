@@ -92,6 +92,26 @@ def test_check_blocks_and_explains_then_feedback(
         headers={"Authorization": f"Bearer {setup['dept']}"},
     )
     assert fb.status_code == 200, fb.text
+    again = client.post(  # the same feedback sent twice (a retry) is counted once
+        f"/api/v1/checks/{body['check_id']}/feedback",
+        json={"measure": "T_BLOCK_SERIOUS", "applied": True, "outcome": "不予许可"},
+        headers={"Authorization": f"Bearer {setup['dept']}"},
+    )
+    assert again.status_code == 200 and again.json()["id"] == fb.json()["id"]
+    from xinyong.console.services import measures_applied
+    from xinyong.measures.services import feedback_statistics
+
+    [line] = [r for r in feedback_statistics(session) if r["measure"] == "T_BLOCK_SERIOUS"]
+    assert (line["feedback"], line["applied"]) == (1, 1)
+    assert measures_applied(session).values["实施次数"] == [1]
+    corrected = client.post(  # a correction replaces the earlier answer in the counts
+        f"/api/v1/checks/{body['check_id']}/feedback",
+        json={"measure": "T_BLOCK_SERIOUS", "applied": False, "outcome": "申请人撤回申请"},
+        headers={"Authorization": f"Bearer {setup['dept']}"},
+    )
+    assert corrected.status_code == 200 and corrected.json()["id"] != fb.json()["id"]
+    [line] = [r for r in feedback_statistics(session) if r["measure"] == "T_BLOCK_SERIOUS"]
+    assert (line["feedback"], line["applied"]) == (1, 0)
     other = client.post(
         f"/api/v1/checks/{body['check_id']}/feedback",
         json={"measure": "T_BLOCK_SERIOUS", "applied": True, "outcome": "x"},

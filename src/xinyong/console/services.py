@@ -23,6 +23,7 @@ from xinyong.db import is_postgres
 from xinyong.lists.models import LIST_NAMES, EntryStatus, ListEntry, ListKind
 from xinyong.measures.engine import VERDICT_NAMES
 from xinyong.measures.models import Check, CheckFeedback
+from xinyong.measures.services import current_feedback
 from xinyong.objections.models import Objection
 from xinyong.records.display import add_months
 from xinyong.records.models import Record, SubmissionBatch
@@ -181,7 +182,7 @@ def measures_applied(session: Session, limit: int = 10) -> Series:
     catalog = current_catalog(session)
     rows = session.execute(
         select(CheckFeedback.measure_code, func.count())
-        .where(CheckFeedback.applied.is_(True))
+        .where(CheckFeedback.applied.is_(True), CheckFeedback.id.in_(current_feedback()))
         .group_by(CheckFeedback.measure_code)
         .order_by(func.count().desc())
         .limit(limit)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -385,19 +385,41 @@ def add_feedback(
         raise InvalidInput(f"措施 {measure} 不在该次核查结果中", code="unknown_measure")
     if not outcome.strip():
         raise InvalidInput("须说明处理结果", code="missing_outcome")
+    text, remark = outcome.strip()[:200], (note or "").strip()[:2000] or None
+    latest = session.scalar(
+        select(CheckFeedback)
+        .where(CheckFeedback.check_id == check.id, CheckFeedback.measure_code == measure)
+        .order_by(CheckFeedback.id.desc())
+        .limit(1)
+    )
+    if latest is not None and (latest.applied, latest.outcome, latest.note) == (
+        applied,
+        text,
+        remark,
+    ):
+        # The same feedback sent again (a retry, a second click) is the one already given.
+        return latest
     feedback = CheckFeedback(
         check_id=check.id,
         department_id=check.department_id,
         measure_code=measure,
         applied=applied,
-        outcome=outcome.strip()[:200],
-        note=(note or "").strip()[:2000] or None,
+        outcome=text,
+        note=remark,
         actor=actor.name,
     )
     session.add(feedback)
     session.flush()
     record_event(session, actor, "measures:feedback:added", target_type="check", target_id=check.id, details={"feedback_id": feedback.id, "measure": measure, "applied": applied})  # fmt: skip
     return feedback
+
+
+def current_feedback() -> Select[tuple[int]]:
+    """The ids of the feedback in force: the latest per check and measure. A department's
+    correction replaces its earlier answer, so each check's measure is counted once."""
+    return select(func.max(CheckFeedback.id)).group_by(
+        CheckFeedback.check_id, CheckFeedback.measure_code
+    )
 
 
 def feedback_statistics(session: Session) -> list[dict[str, Any]]:
@@ -412,7 +434,9 @@ def feedback_statistics(session: Session) -> list[dict[str, Any]]:
             month,
             func.count(),
             func.sum(func.cast(CheckFeedback.applied, type_=Record.item_version.type)),
-        ).group_by(CheckFeedback.department_id, CheckFeedback.measure_code, month)
+        )
+        .where(CheckFeedback.id.in_(current_feedback()))
+        .group_by(CheckFeedback.department_id, CheckFeedback.measure_code, month)
     ).all()
     return [
         {"department_id": d, "measure": m, "month": mo, "feedback": n, "applied": int(a or 0)}
