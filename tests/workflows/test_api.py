@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.workflows.conftest import ADMIN, TODAY, Case, person, submit_record
@@ -182,3 +183,39 @@ def test_extending_into_a_year_without_a_schedule_answers_with_a_provisional_dea
     assert body["provisional"] is DEFAULT_CALENDAR.provisional_between(TODAY, decide_by)
     if TODAY.year == 2026 and decide_by.year == 2027:
         assert body["provisional"] is True
+
+
+def test_a_commitment_is_not_found_broken_before_its_due_date(
+    client: TestClient, case: Case, session: Session
+) -> None:
+    from xinyong.records.models import Record
+
+    As.actor = case.person
+    made = client.post(
+        "/api/v1/commitments",
+        json={
+            "kind": "tolerance",
+            "matter": "30日内补齐营业执照复印件",
+            "department_code": case.dept.code,
+            "due_on": (TODAY + dt.timedelta(days=30)).isoformat(),
+        },
+    )
+    assert made.status_code == 201, made.text
+    commitment_id = made.json()["id"]
+    As.actor = case.reviewer
+    records_before = session.scalar(select(func.count()).select_from(Record))
+    for outcome in ("unfulfilled", "partly"):
+        early = client.post(
+            f"/api/v1/commitments/{commitment_id}/assess",
+            json={"outcome": outcome, "note": "尚未补齐"},
+        )
+        assert early.status_code == 409, early.text
+        assert early.json()["error"]["code"] == "commitment_not_due"
+        assert "期限届满前不能认定" in early.json()["error"]["message"]
+    assert client.get(f"/api/v1/commitments/{commitment_id}").json()["state"] == "signed"
+    assert session.scalar(select(func.count()).select_from(Record)) == records_before
+    kept = client.post(  # kept early: fine
+        f"/api/v1/commitments/{commitment_id}/assess",
+        json={"outcome": "fulfilled", "note": "已补齐"},
+    )
+    assert kept.status_code == 200 and kept.json()["state"] == "fulfilled"

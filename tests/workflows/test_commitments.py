@@ -14,7 +14,7 @@ from xinyong.catalog.models import Department
 from xinyong.commitments.services import assess_commitment, list_commitments, make_commitment
 from xinyong.commitments.workflow import KIND_NAMES, commitment_code
 from xinyong.config import get_settings
-from xinyong.errors import Forbidden, InvalidInput, InvalidTransition
+from xinyong.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from xinyong.notices.models import Notice
 from xinyong.records.models import Record
 
@@ -127,3 +127,29 @@ def test_reading_commitments_is_logged(session: Session, case: Case) -> None:
         )
     ).all()
     assert sorted(logged) == ["legal_duty", "self"]
+
+
+def test_a_breach_is_found_only_after_the_due_date(session: Session, case: Case) -> None:
+    commitment = make_commitment(
+        session,
+        case.person,
+        case.subject_id,
+        kind="tolerance",
+        matter="3月31日前补齐材料",
+        department_code=case.dept.code,
+        due_on=dt.date(2026, 3, 31),
+        on=dt.date(2026, 3, 2),
+    )
+    with pytest.raises(
+        Conflict, match="承诺履行期限至 2026年03月31日，期限届满前不能认定为“未履行”"
+    ):
+        assess_commitment(
+            session, case.reviewer, commitment.id, outcome="unfulfilled", note="x",
+            on=dt.date(2026, 3, 31),
+        )  # fmt: skip
+    assert (commitment.state, commitment.breach_record_id) == ("signed", None)
+    assess_commitment(
+        session, case.reviewer, commitment.id, outcome="unfulfilled", note="逾期未补齐",
+        on=dt.date(2026, 4, 1),
+    )  # fmt: skip
+    assert commitment.state == "unfulfilled" and commitment.breach_record_id is not None

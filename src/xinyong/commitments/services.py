@@ -26,7 +26,7 @@ from xinyong.commitments.workflow import (
     commitment_code,
 )
 from xinyong.config import get_settings
-from xinyong.errors import Forbidden, InvalidInput, NotFound
+from xinyong.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xinyong.notices.services import queue_notice
 from xinyong.records.models import Record
 from xinyong.subjects.services import get_subject
@@ -175,7 +175,16 @@ def assess_commitment(
     if not text:
         raise InvalidInput("须写明履约认定的情况说明", code="reason_required")
     before = commitment.state
-    commitment.state = COMMITMENT_MACHINE.next_state(before, action.value, actor.role)
+    after = COMMITMENT_MACHINE.next_state(before, action.value, actor.role)
+    if after in BROKEN and commitment.due_on is not None and on <= commitment.due_on:
+        # The due date is the last day to perform (it ends at 24:00, 《民法典》第二百零三条):
+        # a breach can be found only once it has passed; a promise kept early is fine.
+        raise Conflict(
+            f"承诺履行期限至 {commitment.due_on:%Y年%m月%d日}，期限届满前不能认定为"
+            f"“{STATE_NAMES[CommitmentState(after)]}”",
+            code="commitment_not_due",
+        )
+    commitment.state = after
     commitment.department_id = department_id
     commitment.assessed_on = on
     commitment.assessed_by = actor.name[:200]
