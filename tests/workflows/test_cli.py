@@ -106,3 +106,40 @@ def test_repair_commands(session: Session, dept: Department, tmp_path: Path) -> 
     bad = runner.invoke(app, ["repair", "apply", str(fresh.record.id), "--method", "履约"])
     assert bad.exit_code == 1 and "最短公示期未满" in bad.output
     assert run("notices", "send")["sent"] >= 1
+
+
+def test_notices_send_empties_the_queue_or_stops_at_the_limit(
+    session: Session, dept: Department
+) -> None:
+    from sqlalchemy import func, select
+
+    from xinyong.notices.models import Notice
+
+    case = submit_record(session, dept, "RUMOUR_SPREADING")
+    session.add_all(
+        Notice(
+            subject_id=case.subject_id,
+            kind="test:bulk",
+            title="告知",
+            body=f"第 {n} 条",
+            dedupe_key=f"test:bulk:{n}",
+        )  # fmt: skip
+        for n in range(2300)
+    )
+    session.commit()
+    queued = session.scalar(
+        select(func.count()).select_from(Notice).where(Notice.status == "queued")
+    )
+    assert queued is not None and queued >= 2300
+    first = run("notices", "send", "--limit", "1200")
+    assert first == {"sent": 1200, "remaining": queued - 1200}
+    text = runner.invoke(app, ["notices", "send"])
+    assert text.exit_code == 0, text.output
+    assert (
+        f"已发送 {queued - 1200} 条通知，尚有 0 条待发" in text.stdout
+    )  # more than one batch of 1000
+    session.expire_all()
+    assert (
+        session.scalar(select(func.count()).select_from(Notice).where(Notice.status == "queued"))
+        == 0
+    )

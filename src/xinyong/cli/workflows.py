@@ -475,13 +475,16 @@ def tipoff_act(
 
 
 @notices_app.command("send")
-def notices_send(as_json: JsonOpt = False) -> None:
-    """发送待发的信用告知（站内信必达；短信、邮件按配置）。"""
-    from xinyong.notices.senders import dispatch
+def notices_send(
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="最多发送条数")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """发送待发的信用告知，直至发完（或达到 --limit）；站内信必达，短信、邮件按配置。"""
+    from xinyong.notices.senders import send_queued
 
     with cli_session() as session:
-        sent = dispatch(session)
+        result = send_queued(session, limit=limit, after_batch=session.commit)
     if as_json:
-        print_json({"sent": sent})
+        print_json({"sent": result.sent, "remaining": result.remaining})
     else:
-        console.print(f"已发送 {sent} 条通知")
+        console.print(f"已发送 {result.sent} 条通知，尚有 {result.remaining} 条待发")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xinyong.db import utcnow
@@ -120,3 +121,35 @@ def dispatch(
         notice.sent_at = utcnow()
     session.flush()
     return len(notices)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    sent: int
+    remaining: int  # still queued (a --limit reached, or queued meanwhile)
+
+
+def send_queued(
+    session: Session,
+    senders: Sequence[Sender] | None = None,
+    *,
+    contacts: ContactLookup = no_contacts,
+    limit: int | None = None,
+    batch: int = 1000,
+    after_batch: Callable[[], None] | None = None,
+) -> SendResult:
+    """Send until the queue is empty or ``limit`` notices are sent, ``batch`` at a time;
+    ``after_batch`` (the caller's commit) keeps what is sent if a later batch fails."""
+    sent = 0
+    while limit is None or sent < limit:
+        size = batch if limit is None else min(batch, limit - sent)
+        done = dispatch(session, senders, contacts=contacts, limit=size)
+        sent += done
+        if after_batch is not None:
+            after_batch()
+        if done < size:
+            break
+    remaining = session.scalar(
+        select(func.count()).select_from(Notice).where(Notice.status == "queued")
+    )
+    return SendResult(sent, int(remaining or 0))
