@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.cli.common import console, fail
 from xinyong.config import get_settings, load_keys
+from xinyong.errors import ConfigurationError
 
 
 def _database_file() -> Path:
@@ -68,23 +69,32 @@ def _chain_of(path: Path) -> tuple[bool, int, str | None]:
         engine.dispose()
 
 
-def _keys_open(path: Path) -> bool:
-    """Whether the configured keys decrypt the copy's identity numbers (one sample)."""
+def _keys_problem(path: Path) -> str | None:
+    """Why the configured keys cannot read the copy's identity numbers (one sample), or None."""
     from xinyong.identity.protection import IdentityProtector
     from xinyong.subjects.models import Subject
 
-    protector = IdentityProtector(load_keys(get_settings()))
+    settings = get_settings()
+    try:
+        keys = load_keys(settings)
+    except ConfigurationError:
+        # A fresh home (a new machine, a disaster): the backup never holds the keys.
+        return (
+            f"此处没有密钥文件 {settings.key_file}（备份不含密钥）：请先把备份时使用的"
+            "密钥文件放回该位置，或配置 XINYONG_BLIND_INDEX_KEY 和 XINYONG_ENCRYPTION_KEY，再恢复"
+        )
+    protector = IdentityProtector(keys)
     engine = create_engine(f"sqlite:///{path}")
     try:
         with Session(engine) as session:
             subject = session.scalar(select(Subject).limit(1))
             if subject is None:
-                return True
+                return None
             try:
                 protector.decrypt(subject.id_cipher, subject.id_index)
             except Exception:
-                return False
-            return True
+                return "当前密钥无法解密备份中的身份证号：请先放回备份时使用的密钥文件"
+            return None
     finally:
         engine.dispose()
 
@@ -138,8 +148,9 @@ def register(app: typer.Typer) -> None:
         ok, last_seq, problem = _chain_of(source)
         if not ok and not force:
             fail(f"备份中的审计链异常：{problem}（确认仍要恢复请加 --force）")
-        if not _keys_open(source) and not force:
-            fail("当前密钥无法解密备份中的身份证号：请先放回备份时使用的密钥文件")
+        keys_problem = _keys_problem(source)
+        if keys_problem and not force:
+            fail(f"{keys_problem}（确认仍要恢复请加 --force）")
         if target.exists():
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
             kept = target.with_name(f"{target.name}.before-restore-{stamp}")

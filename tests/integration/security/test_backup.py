@@ -50,3 +50,21 @@ def test_restore_refuses_a_backup_with_a_broken_chain(instance: Instance, tmp_pa
     conn.close()
     refused = instance.run("restore", str(out), check=False)
     assert refused.returncode == 1 and "审计链异常" in refused.stderr
+
+
+def test_restore_into_a_home_without_keys_says_so(instance: Instance, tmp_path: Path) -> None:
+    if TEST_DATABASE_URL:
+        return
+    first = penalty_csv(tmp_path / "a.csv", identity_numbers(5))
+    instance.run("import", str(first), "--department", "SECDEPT")
+    out = tmp_path / "xinyong-backup.sqlite3"
+    instance.run("backup", str(out))
+    keys = instance.home / "keys.json"
+    kept = tmp_path / "keys-kept-apart.json"
+    keys.rename(kept)  # a new machine: the backup has come, the key file not yet
+    refused = instance.run("restore", str(out), check=False)
+    assert refused.returncode == 1, refused.stdout
+    assert "内部错误" not in refused.stderr
+    assert f"此处没有密钥文件 {keys}（备份不含密钥）" in refused.stderr.replace("\n", "")
+    kept.rename(keys)
+    assert "已从" in instance.run("restore", str(out)).stdout
