@@ -123,7 +123,7 @@ def test_notices_send_empties_the_queue_or_stops_at_the_limit(
             title="告知",
             body=f"第 {n} 条",
             dedupe_key=f"test:bulk:{n}",
-        )  # fmt: skip
+        )
         for n in range(2300)
     )
     session.commit()

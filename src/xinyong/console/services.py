@@ -328,6 +328,75 @@ def department_assessment(session: Session) -> list[Assessment]:
     return ranked + unrated
 
 
+_BEIJING = dt.timezone(dt.timedelta(hours=8))  # months are the city's, not UTC's
+
+
+@dataclass(frozen=True)
+class MandatoryCheckLine:
+    """应查必查: one mandatory scenario and one department in one month."""
+
+    scenario: str
+    scenario_name: str
+    department: str
+    department_id: int
+    checks: int
+    expected: bool  # the department is named among the scenario's 应用部门
+
+    @property
+    def flagged(self) -> bool:
+        """A department the scenario names that made no check in the month."""
+        return self.expected and self.checks == 0
+
+
+def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
+    """The month ``YYYY-MM`` (Beijing time) as [start, end) instants."""
+    first = dt.datetime.strptime(month, "%Y-%m").replace(tzinfo=_BEIJING)
+    after = add_months(first.date(), 1)
+    return first, dt.datetime(after.year, after.month, 1, tzinfo=_BEIJING)
+
+
+def mandatory_checks(session: Session, month: str) -> list[MandatoryCheckLine]:
+    """How many checks each department made in each 应查必查 scenario in ``month``; the
+    departments a scenario names (by their registered name) are listed even with none, and
+    flagged. A scenario's collective entries (各行政许可部门) name no one in particular: a
+    department is listed under them once it has made a check."""
+    start, end = month_bounds(month)
+    catalog = current_catalog(session)
+    mandatory = {code: s for code, s in catalog.scenarios.items() if s.mandatory}
+    departments = {d.id: d.name for d in session.scalars(select(Department))}
+    by_name = {name: dept_id for dept_id, name in departments.items()}
+    counts: dict[tuple[str, int], int] = {}
+    if mandatory:
+        for scenario_code, dept_id, n in session.execute(
+            select(Check.scenario, Check.department_id, func.count())
+            .where(
+                Check.scenario.in_(sorted(mandatory)),
+                Check.created_at >= start,
+                Check.created_at < end,
+                Check.department_id.is_not(None),
+            )
+            .group_by(Check.scenario, Check.department_id)
+        ):
+            if dept_id is not None:
+                counts[(scenario_code, dept_id)] = int(n)
+    lines = []
+    for code, scenario in sorted(mandatory.items()):
+        expected = {by_name[name] for name in scenario.departments if name in by_name}
+        seen = expected | {d for (c, d) in counts if c == code and d in departments}
+        for dept_id in sorted(seen, key=lambda d: departments[d]):
+            lines.append(
+                MandatoryCheckLine(
+                    scenario=code,
+                    scenario_name=scenario.name,
+                    department=departments[dept_id],
+                    department_id=dept_id,
+                    checks=counts.get((code, dept_id), 0),
+                    expected=dept_id in expected,
+                )
+            )
+    return lines
+
+
 @dataclass
 class Dashboard:
     totals: dict[str, int]

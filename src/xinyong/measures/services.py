@@ -414,7 +414,7 @@ def add_feedback(
     return feedback
 
 
-def current_feedback() -> Select[tuple[int]]:
+def current_feedback() -> Select[Any]:
     """The ids of the feedback in force: the latest per check and measure. A department's
     correction replaces its earlier answer, so each check's measure is counted once."""
     return select(func.max(CheckFeedback.id)).group_by(

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from tests import factories
 from xinyong.actors import Actor, Role
+from xinyong.catalog.models import Department
 from xinyong.console.services import dashboard, department_assessment, months_back
 from xinyong.measures.services import add_feedback, run_check
 from xinyong.records.ingest import protector_for
@@ -128,3 +129,48 @@ def test_answers_on_time_from_objections(session: Session) -> None:
     answers = dashboard(session).charts["answers"]
     assert answers["labels"] == ["异议", "信用修复"]
     assert answers["series"]["按时办结"][0] >= 1 and answers["series"]["逾期未办结"][0] >= 1
+
+
+def test_mandatory_checks_per_department_and_month_flag_a_department_with_none(
+    session: Session,
+) -> None:
+    from sqlalchemy import update
+
+    from xinyong.console.services import mandatory_checks
+    from xinyong.measures.models import Check
+
+    finance = factories.department(session, code="CZJ", name="市财政局")
+    other = factories.department(session, code="HCJ", name="测试核查局")
+
+    def check(dept: Department, scenario: str) -> int:
+        actor = Actor(name=f"user:{dept.code}", role=Role.CLERK, department_id=dept.id,
+                      department_code=dept.code)  # fmt: skip
+        return run_check(session, actor, protector_for(), id_number=factories.resident_id(),
+                         scenario=scenario, operator="甲", business_ref="CG-1").check_id  # fmt: skip
+
+    check(finance, "GOV_PROCUREMENT")
+    check(other, "GOV_PROCUREMENT")
+    check(other, "DAILY_SUPERVISION")  # not a mandatory scenario: not counted
+    # 2026-11-01 00:30 in Beijing is still October in UTC: it counts for November.
+    early = check(finance, "FISCAL_SUPPORT")
+    session.execute(
+        update(Check)
+        .where(Check.id == early)
+        .values(created_at=dt.datetime(2026, 10, 31, 16, 30, tzinfo=dt.UTC))
+    )
+    month = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m")
+    lines = {(m.scenario, m.department): m for m in mandatory_checks(session, month)}
+    assert (lines[("GOV_PROCUREMENT", "市财政局")].checks, lines[("GOV_PROCUREMENT", "市财政局")].flagged) == (1, False)  # fmt: skip
+    assert lines[("GOV_PROCUREMENT", "测试核查局")].checks == 1
+    assert not lines[("GOV_PROCUREMENT", "测试核查局")].expected
+    if month != "2026-11":
+        assert lines[("FISCAL_SUPPORT", "市财政局")].checks == 0
+        assert lines[("FISCAL_SUPPORT", "市财政局")].flagged
+    assert all(scenario != "DAILY_SUPERVISION" for scenario, _ in lines)
+
+    november = {(m.scenario, m.department): m for m in mandatory_checks(session, "2026-11")}
+    assert november[("FISCAL_SUPPORT", "市财政局")].checks == 1
+    assert november[("GOV_PROCUREMENT", "市财政局")].flagged
+    assert ("GOV_PROCUREMENT", "测试核查局") not in november  # named nowhere, no check
+    october = {(m.scenario, m.department): m for m in mandatory_checks(session, "2026-10")}
+    assert october[("FISCAL_SUPPORT", "市财政局")].checks == 0

@@ -7,6 +7,8 @@ permission the action needs, the same one the API and the CLI check.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,13 +26,18 @@ from xinyong.actors import ROLE_LABELS, Role
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import OPEN_LEVEL_NAMES
 from xinyong.catalog.services import LoadResult, current_catalog, load_file
-from xinyong.console.services import dashboard, department_assessment
+from xinyong.console.services import (
+    MandatoryCheckLine,
+    dashboard,
+    department_assessment,
+    mandatory_checks,
+)
 from xinyong.errors import XinyongError
 from xinyong.portal.models import ARTICLE_KIND_NAMES, ARTICLE_STATUS_NAMES, ArticleKind
 from xinyong.portal.services import all_articles, get_article, save_article, set_article_status
 from xinyong.web.api.users import user_as_dict
 from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import page_access, render
+from xinyong.web.pages.common import SHANGHAI, page_access, render
 from xinyong.workdays.services import load_schedule, year_views
 
 router = APIRouter(include_in_schema=False)
@@ -71,6 +78,10 @@ def console(request: Request, session: SessionDep, caller: OptionalCallerDep) ->
     if not isinstance(access, Caller):
         return access
     board = dashboard(session)
+    month = request.query_params.get("month", "")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        month = dt.datetime.now(SHANGHAI).strftime("%Y-%m")
+    mandatory = mandatory_checks(session, month)
     return render(
         request,
         "console/index.html",
@@ -80,7 +91,19 @@ def console(request: Request, session: SessionDep, caller: OptionalCallerDep) ->
         chart_titles=CHART_TITLES,
         chart_types=CHART_TYPES,
         assessment=department_assessment(session),
+        mandatory=mandatory,
+        mandatory_month=month,
+        mandatory_flagged=_flagged(mandatory),
     )
+
+
+def _flagged(lines: list[MandatoryCheckLine]) -> list[str]:
+    """ "市财政局（政府采购、…）": each department with the mandatory scenarios it left unchecked."""
+    missing: dict[str, list[str]] = {}
+    for line in lines:
+        if line.flagged:
+            missing.setdefault(line.department, []).append(line.scenario_name)
+    return [f"{dept}（{'、'.join(names)}）" for dept, names in sorted(missing.items())]
 
 
 # -- articles -----------------------------------------------------------------------------
