@@ -91,6 +91,11 @@ def _report(result: ImportResult, as_json: bool) -> None:
     )
     if result.ignored_columns:
         console.print("忽略的未知列：" + "、".join(result.ignored_columns))
+    sources = result.as_dict()["grade_sources"]
+    if sources:
+        console.print("定级依据：" + "；".join(f"{s['label']} {s['rows']} 行" for s in sources))
+    for note in result.notes():
+        console.print(f"[yellow]提示：[/yellow]{note}")
     for err in result.errors[:50]:
         value = f"，值 {err.value}" if err.value else ""
         console.print(f"  第 {err.row} 行 [{err.column or '-'}] {err.message}（{err.code}{value}）")

@@ -46,7 +46,7 @@ class _RecordColumns:
     decision_date: Mapped[dt.date] = mapped_column(Date)
     facts: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     grade: Mapped[str | None] = mapped_column(String(32))
-    grade_source: Mapped[str | None] = mapped_column(String(32))
+    grade_source: Mapped[str | None] = mapped_column(String(80))
     grade_set_by: Mapped[str | None] = mapped_column(String(200))
     grade_reason: Mapped[str | None] = mapped_column(Text)
     open_level: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,43 @@
+"""records.grade_source and record_versions.grade_source widened to 80 characters
+
+Revision ID: 0017
+Revises: 0014
+Create Date: 2026-12-07 12:00:00
+
+A record keeps what decided its grade: ``department``, ``catalog``, ``rule:<code>`` or
+``behaviour:<code>`` (records.grading). Catalog codes may be 64 characters, so 32 no longer
+holds ``behaviour:ORGANISED_EXAM_CHEATING``.
+
+Before merging a migration: does it take a lock on a large table (records, query_log)?
+On PostgreSQL widening a varchar is a catalog change only (no rewrite, no scan), under a
+brief ACCESS EXCLUSIVE lock; the migration gives up after waiting 10 s for it rather than
+queue every query behind it: run it again. On SQLite each table is rebuilt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0017"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_TABLES = ("records", "record_versions")
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("SET LOCAL lock_timeout = '10s'")
+    for table in _TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.alter_column("grade_source", existing_type=sa.String(32), type_=sa.String(80))
+
+
+def downgrade() -> None:
+    for table in _TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.alter_column("grade_source", existing_type=sa.String(80), type_=sa.String(32))
