@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from xinyong.catalog.schemas import SECTION_KINDS
 from xinyong.catalog.services import add_department, current_catalog, list_departments, load_file
 from xinyong.cli.common import cli_session, console, fail, print_json
 
@@ -60,17 +61,27 @@ def catalog_list(
             ]
         else:
             catalog = current_catalog(session)
+            kind_of = SECTION_KINDS[section]
             rows = [
-                entry.model_dump(mode="json")  # type: ignore[attr-defined]
-                for entry in catalog.section(section).values()
+                {
+                    **entry.model_dump(mode="json"),  # type: ignore[attr-defined]
+                    "version": catalog.versions.get((kind_of, code)),
+                }
+                for code, entry in catalog.section(section).items()
             ]
     if as_json:
         print_json(rows)
         return
-    table = Table("代码", "名称", "说明")
+    table = Table("代码", "名称", "现行版本", "说明")
     for row in rows:
         extra = row.get("credit_code") or row.get("description") or ""
-        table.add_row(str(row["code"]), str(row["name"]), str(extra)[:60])
+        version = row.get("version")
+        table.add_row(
+            str(row["code"]),
+            str(row["name"]),
+            f"第 {version} 版" if version else "—",
+            str(extra)[:60],
+        )
     console.print(table)
 
 
