@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -53,6 +53,7 @@ def catalog_list(
     section = KINDS.get(kind)
     if section is None:
         fail(f"未知的类别 {kind}；可选：{', '.join(sorted(KINDS))}")
+    rows: list[dict[str, Any]]
     with cli_session() as session:
         if section == "departments":
             rows = [
