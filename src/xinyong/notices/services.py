@@ -55,19 +55,21 @@ def queue_new_record_notices(session: Session, batch_id: int) -> int:
         ),
         else_=literal("您有一条新的失信信息记入个人信用档案（决定文书号 "),
     )
-    rows = select(
-        Record.subject_id,
-        literal("record:new"),
-        literal("新增失信信息告知"),
-        opening
-        + Record.document_number
-        + literal("）。如有异议，可提出异议申请；符合条件的，可申请信用修复。"),
-        Record.id,
-        key,
-        literal("queued"),
-        literal(utcnow(), UtcDateTime),
-    ).join(Subject, Subject.id == Record.subject_id).where(
-        Record.batch_id == batch_id, Record.nature == "negative"
+    rows = (
+        select(
+            Record.subject_id,
+            literal("record:new"),
+            literal("新增失信信息告知"),
+            opening
+            + Record.document_number
+            + literal("）。如有异议，可提出异议申请；符合条件的，可申请信用修复。"),
+            Record.id,
+            key,
+            literal("queued"),
+            literal(utcnow(), UtcDateTime),
+        )
+        .join(Subject, Subject.id == Record.subject_id)
+        .where(Record.batch_id == batch_id, Record.nature == "negative")
     )
     # ON CONFLICT rather than NOT EXISTS: on a nearly empty notices table the planner
     # probes it by sequential scan, and the scan grows with every row this statement
