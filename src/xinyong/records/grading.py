@@ -255,7 +255,11 @@ class Grader:
         self.catalog = catalog
         self._rules: dict[str, tuple[GradingRule, ...]] = {}
         self._behaviours: dict[str, dict[str, Behaviour]] = {}
-        self._decisions: dict[tuple[Any, ...], tuple[GradeDecision, BehaviourMatch]] = {}
+        # Free texts (处罚依据, 违法行为类型…) vary row by row; what they decide does not:
+        # each is read once, and the decision is memoised on what was read from them.
+        self._domains: dict[tuple[Any, ...], str] = {}
+        self._matches: dict[tuple[Any, ...], BehaviourMatch] = {}
+        self._decisions: dict[tuple[Any, ...], GradeDecision] = {}
 
     def decide(
         self,
@@ -264,35 +268,56 @@ class Grader:
         behaviour_text: str | None,
         department_grade: str | None = None,
     ) -> tuple[GradeDecision, BehaviourMatch]:
-        key = (item.code, department_grade, grading_key(facts, item, behaviour_text))
-        found = self._decisions.get(key)
-        if found is not None:
-            return found
         catalog = self.catalog
-        rules = self._rules.get(item.code)
-        if rules is None:
-            rules = tuple(r for r in catalog.grading_rules.values() if rule_could_match(r, item))
-            self._rules[item.code] = rules
-        lookup = self._behaviours.get(item.code)
-        if lookup is None:
-            lookup = item_behaviours(item, catalog.behaviours.values())
-            self._behaviours[item.code] = lookup
         field_text = facts.get(item.behaviour_field) if item.behaviour_field else None
-        match = match_behaviour(
-            (behaviour_text, field_text if isinstance(field_text, str) else None),
-            lookup,
-            catalog.grades,
-        )
-        decision = grade_record(
-            item,
-            facts,
-            rules,
-            catalog.grades,
+        texts = (behaviour_text, field_text if isinstance(field_text, str) else None)
+        match_key = (item.code, *texts)
+        match = self._matches.get(match_key)
+        if match is None:
+            lookup = self._behaviours.get(item.code)
+            if lookup is None:
+                lookup = item_behaviours(item, catalog.behaviours.values())
+                self._behaviours[item.code] = lookup
+            match = match_behaviour(texts, lookup, catalog.grades)
+            self._matches[_bounded(self._matches, match_key)] = match
+        domain = item.domain
+        if item.record_format != "generic":
+            domain_key = tuple(facts.get(name) for name in DOMAIN_FACTS)
+            found_domain = self._domains.get(domain_key)
+            if found_domain is None:
+                found_domain = record_domain(item, facts, catalog.domains.values())
+                self._domains[_bounded(self._domains, domain_key)] = found_domain
+            domain = found_domain
+        key = (
+            item.code,
             department_grade,
-            behaviour=match.behaviour,
-            domain=record_domain(item, facts, catalog.domains.values()),
+            match.behaviour.code if match.behaviour else None,
+            domain,
+            grading_key({n: facts.get(n) for n in ("penalty_category", "fine_amount")}),
         )
-        if len(self._decisions) > 100_000:
-            self._decisions.clear()
-        self._decisions[key] = (decision, match)
+        decision = self._decisions.get(key)
+        if decision is None:
+            rules = self._rules.get(item.code)
+            if rules is None:
+                rules = tuple(
+                    r for r in catalog.grading_rules.values() if rule_could_match(r, item)
+                )
+                self._rules[item.code] = rules
+            decision = grade_record(
+                item,
+                facts,
+                rules,
+                catalog.grades,
+                department_grade,
+                behaviour=match.behaviour,
+                domain=domain,
+            )
+            self._decisions[_bounded(self._decisions, key)] = decision
         return decision, match
+
+
+def _bounded(memo: dict[Any, Any], key: Any, limit: int = 100_000) -> Any:
+    """``key``, after emptying ``memo`` if it is full (memory stays flat on any file)."""
+    if len(memo) >= limit:
+        memo.clear()
+    return key
