@@ -275,3 +275,19 @@ def test_demo_ends_with_the_daily_job_applied(session: Session) -> None:
             on=today,
         )
         assert vis.label == "公示期满" and not vis.used
+
+
+def test_import_summary_says_what_graded_and_what_to_check(
+    session: Session, tmp_path: Path
+) -> None:
+    dept = factories.department(session)
+    session.commit()
+    rows = [factories.penalty_row(dept=dept), factories.penalty_row(dept=dept, category="警告")]
+    path = factories.write_csv(tmp_path / "处罚.csv", rows, encoding="gbk")
+    result = runner.invoke(app, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout.replace("\n", "")
+    assert "（双公示行政处罚）" in out and "sgs_penalty" not in out
+    assert "定级依据：" in out and "定级规则：行政处罚·警告 1 行" in out
+    # 违法行为类型 无证经营 names no catalog behaviour: accepted, and said so.
+    assert "提示：" in out and "2 行所填行为未对应信用行为分类目录" in out
