@@ -291,3 +291,51 @@ def test_import_summary_says_what_graded_and_what_to_check(
     assert "定级依据：" in out and "定级规则：行政处罚·警告 1 行" in out
     # 违法行为类型 无证经营 names no catalog behaviour: accepted, and said so.
     assert "提示：" in out and "2 行所填行为未对应信用行为分类目录" in out
+
+
+def test_console_archive_page_shows_every_state_to_the_office_alone(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    import re
+
+    from sqlalchemy import update
+
+    from tests.functional.test_web_pages import FULL_ID, _csrf, _login
+
+    repaired = session.scalars(
+        select(Record).where(Record.subject_id == world.subject_id).order_by(Record.id)
+    ).first()
+    assert repaired is not None
+    session.execute(update(Record).where(Record.id == repaired.id).values(state="repaired"))
+    session.commit()
+
+    _login(https_client, "clerk1")
+    assert https_client.get("/console/archive", follow_redirects=False).status_code in (302, 303, 403)  # fmt: skip
+    https_client.cookies.clear()
+
+    _login(https_client, "admin1")
+    form = https_client.get("/console/archive")
+    assert form.status_code == 200 and "档案管理" in form.text
+    no_purpose = https_client.post(
+        "/console/archive",
+        data={"csrf_token": _csrf(form.text), "id_number": world.person_number, "purpose": ""},
+    )
+    assert no_purpose.status_code == 422 and "查询目的" in no_purpose.text
+    page = https_client.post(
+        "/console/archive",
+        data={
+            "csrf_token": _csrf(form.text),
+            "id_number": world.person_number,
+            "purpose": "复核修复材料",
+        },
+    )
+    assert page.status_code == 200, page.text[:300]
+    assert "已修复" in page.text and repaired.document_number in page.text
+    assert "批次" in page.text and "定级规则" in page.text
+    assert not FULL_ID.search(re.sub(r"<[^>]+>", " ", page.text))
+    log = session.scalars(
+        select(QueryLog).where(
+            QueryLog.subject_id == world.subject_id, QueryLog.action == "archive:full"
+        )
+    ).one()
+    assert log.purpose == "复核修复材料"
