@@ -316,6 +316,9 @@ def test_console_archive_page_shows_every_state_to_the_office_alone(
     _login(https_client, "admin1")
     form = https_client.get("/console/archive")
     assert form.status_code == 200 and "档案管理" in form.text
+    from tests.browser.test_pages_quality import check_html
+
+    assert check_html(form.text) == []
     no_purpose = https_client.post(
         "/console/archive",
         data={"csrf_token": _csrf(form.text), "id_number": world.person_number, "purpose": ""},
@@ -331,6 +334,7 @@ def test_console_archive_page_shows_every_state_to_the_office_alone(
     )
     assert page.status_code == 200, page.text[:300]
     assert "已修复" in page.text and repaired.document_number in page.text
+    assert check_html(page.text) == []
     assert "批次" in page.text and "定级规则" in page.text
     assert not FULL_ID.search(re.sub(r"<[^>]+>", " ", page.text))
     log = session.scalars(
