@@ -173,7 +173,9 @@ def lists_show(
                 "list": e.list_kind,
                 "list_name": LIST_NAMES[ListKind(e.list_kind)],
                 "status": e.status,
+                "status_name": label(ENTRY_STATUS_NAMES, e.status),
                 "source": e.source,
+                "source_name": label(ENTRY_SOURCE_NAMES, e.source),
                 "record_id": e.record_id,
                 "reasons": e.reasons,
                 "basis": e.basis,
@@ -181,6 +183,7 @@ def lists_show(
                 "end_date": e.end_date.isoformat() if e.end_date else None,
                 "ended_on": e.ended_on.isoformat() if e.ended_on else None,
                 "end_reason": e.end_reason,
+                "end_reason_name": label(END_REASON_NAMES, e.end_reason),
                 "defence_until": e.defence_until.isoformat() if e.defence_until else None,
             }
             for e in entries_of(session, subject.id)
@@ -203,11 +206,11 @@ def lists_show(
         table.add_row(
             str(r["id"]),
             str(r["list_name"]),
-            label(ENTRY_STATUS_NAMES, str(r["status"])),
-            label(ENTRY_SOURCE_NAMES, str(r["source"])),
+            str(r["status_name"]),
+            str(r["source_name"]),
             str(r["start_date"] or "—"),
             str(r["ended_on"] or r["end_date"] or "—"),
-            label(END_REASON_NAMES, str(r["end_reason"]) if r["end_reason"] else None),
+            str(r["end_reason_name"]),
             str(r["reasons"] or "")[:40],
         )
     console.print(table)
