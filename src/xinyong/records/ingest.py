@@ -17,6 +17,7 @@ import hashlib
 import itertools
 import json
 import queue
+import re
 import sqlite3
 import sys
 import threading
@@ -37,6 +38,7 @@ from xinyong.catalog.services import current_catalog
 from xinyong.config import Settings, get_settings, load_keys
 from xinyong.db import affected, is_postgres, utcnow
 from xinyong.errors import Forbidden, InvalidInput, NotFound, UnreadableFile
+from xinyong.identity.masking import mask_value
 from xinyong.identity.protection import IdentityProtector
 from xinyong.records.formats import ColumnMap, detect_format, map_columns
 from xinyong.records.grading import grade_source_label
@@ -96,6 +98,9 @@ UPDATABLE = tuple(
 VERSION_COLUMNS = (*STAGE_COLUMNS, "grade_reason", "state", "version", "updated_at")
 
 
+_LONG_NUMBER = re.compile(r"[0-9A-Za-z]{8,}")
+
+
 @dataclass
 class ImportResult:
     batch_id: int
@@ -124,6 +129,8 @@ class ImportResult:
                 )
             text = row.unmatched_behaviour
             if text:
+                # Free text may quote a number: never an identity number in a summary.
+                text = _LONG_NUMBER.sub(lambda m: mask_value(m.group()), text[:40])
                 self.unmatched_behaviour_rows += 1
                 if text in self.unmatched_behaviours or len(self.unmatched_behaviours) < 50:
                     self.unmatched_behaviours[text] = self.unmatched_behaviours.get(text, 0) + 1
@@ -133,7 +140,7 @@ class ImportResult:
         if not self.unmatched_behaviour_rows:
             return []
         texts = sorted(self.unmatched_behaviours.items(), key=lambda kv: -kv[1])[:10]
-        shown = "、".join(f"“{t[:40]}”（{n} 行）" for t, n in texts)
+        shown = "、".join(f"“{t}”（{n} 行）" for t, n in texts)
         return [
             f"{self.unmatched_behaviour_rows} 行所填行为未对应信用行为分类目录，"
             f"已按定级规则或目录项默认等级定级：{shown}"

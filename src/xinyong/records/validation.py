@@ -590,7 +590,7 @@ class RowValidator:
                 "unknown_behaviour",
                 f"目录项 {item.name} 须填写信用行为分类目录中的行为"
                 + (f"（可填：{'、'.join(known)}）" if known else ""),
-                (match.unmatched or "")[:40] or None,
+                _masked(match.unmatched),
             )
         return (
             decision.grade,
@@ -901,6 +901,13 @@ def _each_distinct(
         except refusal:
             memo[key] = None
     return [memo[key] for key in keys]
+
+
+def _masked(text: str | None) -> str | None:
+    """A cell's text for a message: masked if it might hold an identity number."""
+    if not text:
+        return None
+    return mask_value(text) if len(text) >= 15 else text[:40]
 
 
 def _plain_date(text: str) -> dt.date | None:

@@ -130,6 +130,24 @@ def test_free_text_behaviour_is_accepted_and_noted_in_the_batch_result(
     assert note.startswith("1 行所填行为未对应信用行为分类目录") and "夹带小抄" in note
 
 
+def test_behaviour_text_quoting_an_identity_number_is_masked_in_the_result(
+    session: Session, tmp_path: Path
+) -> None:
+    dept = factories.department(session)
+    quoted = factories.resident_id()
+    rows = [
+        traffic_row(factories.resident_id(), f"冒用{quoted}驾驶证", "其他"),
+        factories.generic_row("EXAM_CHEATING", session=session, 行为=f"冒用{quoted}参考"),
+    ]
+    headers = list(dict.fromkeys(h for row in rows for h in row))
+    path = factories.write_csv(tmp_path / "行为.csv", rows, headers=headers)
+    result = ingest_file(session, ADMIN, path, department_code=dept.code)
+    assert (result.accepted, result.rejected) == (1, 1)
+    summary = json.dumps(result.as_dict(), ensure_ascii=False)
+    assert quoted not in summary
+    assert "冒用" in summary  # the text is there, the number masked
+
+
 def test_department_grade_is_kept_where_the_catalog_permits_it(
     session: Session, tmp_path: Path
 ) -> None:
