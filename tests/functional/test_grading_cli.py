@@ -61,6 +61,7 @@ def test_office_sees_the_whole_archive_with_provenance_and_history(
     plain = runner.invoke(app, ["archive", code])
     assert plain.exit_code == 0, plain.output
     assert "共 0 条记录" in plain.stdout
+    assert "另有 2 条记录不在共享范围内" in plain.stdout.replace("\n", "")
 
     refused = runner.invoke(app, ["archive", code, "--full"])
     assert refused.exit_code == 1 and "--purpose" in refused.output

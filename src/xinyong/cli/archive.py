@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy import func, select
 
 from xinyong.accounts.permissions import Permission, require
 from xinyong.actors import cli_operator
@@ -13,6 +14,7 @@ from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.identity.masking import Audience
 from xinyong.queries.models import QueryBasis
 from xinyong.records.ingest import protector_for
+from xinyong.records.models import Record
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import find_subject
 
@@ -56,6 +58,12 @@ def register(app: typer.Typer) -> None:
                 full=full,
             )
             data = result.as_dict()
+            hidden = 0
+            if not full:
+                total = session.scalar(
+                    select(func.count()).select_from(Record).where(Record.subject_id == subject.id)
+                )
+                hidden = (total or 0) - len(data["records"])
         if as_json:
             print_json(data)
             return
@@ -81,6 +89,11 @@ def register(app: typer.Typer) -> None:
                 _provenance_text(r["department"], r["provenance"]),
             )
         console.print(table)
+        if hidden:
+            console.print(
+                f"另有 {hidden} 条记录不在共享范围内（已过期、已修复、已撤销或尚未公示），"
+                "信用办可使用 --full --purpose 查看完整档案"
+            )
         if full:
             for r in data["records"]:
                 for v in r.get("history") or []:
