@@ -344,3 +344,44 @@ def test_console_archive_page_shows_every_state_to_the_office_alone(
         )
     ).one()
     assert log.purpose == "复核修复材料"
+
+
+def test_a_food_safety_penalty_reaches_the_food_domains_measures(
+    client: TestClient, session: Session
+) -> None:
+    from xinyong.accounts.models import KeyRole
+    from xinyong.accounts.services import issue_api_key
+
+    dept = factories.department(session)
+    food, other = factories.resident_id(), factories.resident_id()
+    rows = []
+    for number, basis in (
+        (food, "《中华人民共和国食品安全法》第一百二十六条"),
+        (other, "《中华人民共和国行政处罚法》第二十八条"),
+    ):
+        row = factories.penalty_row(id_number=number, dept=dept)
+        row.update({"罚款金额（万元）": "5", "处罚依据": basis})
+        rows.append(row)
+    assert factories.submit_rows(session, rows).accepted == 2
+    key = issue_api_key(session, KeyRole.DEPARTMENT, "市场监管执法系统", dept)
+    session.commit()
+    stored = {r.document_number: r.domain for r in session.scalars(select(Record))}
+    assert set(stored.values()) >= {"FOOD_DRUG", "GENERAL"}
+
+    def measures(number: str) -> set[str]:
+        response = client.post(
+            "/api/v1/checks",
+            json={
+                "id_number": number,
+                "scenario": "DAILY_SUPERVISION",
+                "operator": "王科员",
+                "business_ref": "JC-1",
+            },
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert response.status_code == 200, response.text
+        return {d["measure"] for d in response.json()["decisions"]}
+
+    # Both are 一般 (a 5万 fine), but only the food-safety one is in a key domain.
+    assert "P_KEY_DOMAIN_SUPERVISION" in measures(food)
+    assert "P_KEY_DOMAIN_SUPERVISION" not in measures(other)

@@ -48,6 +48,7 @@ class GradeDecision:
     grade: str
     source: str  # SOURCE_DEPARTMENT, SOURCE_BEHAVIOUR, SOURCE_RULE, SOURCE_DEFAULT
     rule: str | None = None  # the code of the rule or behaviour that decided
+    domain: str | None = None  # the record's domain where it was derived (record_domain)
 
     @property
     def grade_source(self) -> str:
@@ -232,9 +233,9 @@ def grade_record(
     names (:func:`match_behaviour`); ``domain`` the record's domain (:func:`record_domain`).
     """
     if department_grade is not None:
-        return GradeDecision(department_grade, SOURCE_DEPARTMENT)
+        return GradeDecision(department_grade, SOURCE_DEPARTMENT, domain=domain)
     if behaviour is not None and behaviour.grade and behaviour.grade in grades:
-        return GradeDecision(behaviour.grade, SOURCE_BEHAVIOUR, behaviour.code)
+        return GradeDecision(behaviour.grade, SOURCE_BEHAVIOUR, behaviour.code, domain)
     best: tuple[int, GradingRule] | None = None
     for rule in rules:
         if rule_matches(rule, item, facts, domain):
@@ -242,9 +243,9 @@ def grade_record(
             if best is None or rank > best[0]:
                 best = (rank, rule)
     if best is not None:
-        return GradeDecision(best[1].grade, SOURCE_RULE, best[1].code)
+        return GradeDecision(best[1].grade, SOURCE_RULE, best[1].code, domain)
     assert item.default_grade is not None
-    return GradeDecision(item.default_grade, SOURCE_DEFAULT)
+    return GradeDecision(item.default_grade, SOURCE_DEFAULT, domain=domain)
 
 
 class Grader:
@@ -280,7 +281,7 @@ class Grader:
                 self._behaviours[item.code] = lookup
             match = match_behaviour(texts, lookup, catalog.grades)
             self._matches[_bounded(self._matches, match_key)] = match
-        domain = item.domain
+        domain: str | None = None  # the item's
         if item.record_format != "generic":
             domain_key = tuple(facts.get(name) for name in DOMAIN_FACTS)
             found_domain = self._domains.get(domain_key)

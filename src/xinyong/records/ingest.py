@@ -88,6 +88,7 @@ STAGE_COLUMNS = (
     "content_hash",
     "batch_id",
     "row_number",
+    "domain",
 )
 # Columns a resubmission may change; state and id stay.
 UPDATABLE = tuple(
@@ -695,7 +696,8 @@ class _Merger:
                 behaviour varchar(500), decision_date date, facts {facts_type},
                 grade varchar(32), grade_source varchar(80), grade_set_by varchar(200),
                 open_level varchar(16), display_from date, display_until date,
-                content_hash varchar(32), batch_id {id_type}, row_number integer)"""
+                content_hash varchar(32), batch_id {id_type}, row_number integer,
+                domain varchar(64))"""
             )
         )
         self._staged = True
@@ -811,6 +813,7 @@ class _Merger:
                 r.content_hash,
                 self.batch_id,
                 r.row,
+                r.domain,
             )
             for r in rows
         ]

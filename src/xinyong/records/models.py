@@ -49,6 +49,8 @@ class _RecordColumns:
     grade_source: Mapped[str | None] = mapped_column(String(80))
     grade_set_by: Mapped[str | None] = mapped_column(String(200))
     grade_reason: Mapped[str | None] = mapped_column(Text)
+    # The domain the record's content names (a 双公示 record's 处罚依据…); None: the item's.
+    domain: Mapped[str | None] = mapped_column(String(64))
     open_level: Mapped[str] = mapped_column(String(16))
     display_from: Mapped[dt.date] = mapped_column(Date)
     display_until: Mapped[dt.date | None] = mapped_column(Date)

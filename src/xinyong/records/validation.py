@@ -109,6 +109,7 @@ class ValidRow:
     # The behaviour text that names no behaviour of the behaviour classification catalog
     # (accepted, graded by the rules or the default, and noted in the batch result).
     unmatched_behaviour: str | None = None
+    domain: str | None = None  # where the content names it (records.grading.record_domain)
     key: tuple[int, str, str, str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -119,8 +120,9 @@ PERSON = SubjectKind.PERSON.value
 ORGANISATION = SubjectKind.ORGANISATION.value
 # A subject without its name: (kind, id type, number, blind index, birth date, sex, region).
 _Identity = tuple[str, str, str, str, dt.date | None, str | None, str | None]
-# (grade, grade source, who set the grade, behaviour text naming no catalog behaviour)
-_Grading = tuple[str | None, str | None, str | None, str | None]
+# (grade, grade source, who set the grade, behaviour text naming no catalog behaviour,
+# the domain the record's content names)
+_Grading = tuple[str | None, str | None, str | None, str | None, str | None]
 
 
 def _ref(identity: _Identity, name: str) -> SubjectRef:
@@ -550,7 +552,7 @@ class RowValidator:
         """(grade, grade source, who set it, unmatched behaviour) of a record; only negative
         records have one. The order of grading is ``records.grading.grade_record``'s."""
         if item.nature is not Nature.NEGATIVE:
-            return (None, None, None, None)
+            return (None, None, None, None, None)
         ctx = self.ctx
         department_grade = None
         if given:
@@ -597,6 +599,7 @@ class RowValidator:
             decision.grade_source,
             ctx.submitted_by if decision.source == SOURCE_DEPARTMENT else None,
             match.unmatched,
+            decision.domain,
         )
 
     def _finish(
@@ -615,7 +618,7 @@ class RowValidator:
     ) -> ValidRow:
         """The record of a row that passed every check: display window, facts, hash."""
         ctx = self.ctx
-        grade_code, grade_source, grade_set_by, unmatched_behaviour = grading
+        grade_code, grade_source, grade_set_by, unmatched_behaviour, domain = grading
         window_key = (item.code, grade_code, decision_date, requested_until)
         window = self._windows.get(window_key)
         if window is None:
@@ -666,6 +669,7 @@ class RowValidator:
             content_hash=digest.hexdigest(),
             legal_representative=legal_rep,
             unmatched_behaviour=unmatched_behaviour,
+            domain=domain,
         )
 
     # -- many rows at once ---------------------------------------------------------------
