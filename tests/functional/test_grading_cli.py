@@ -385,3 +385,45 @@ def test_a_food_safety_penalty_reaches_the_food_domains_measures(
     # Both are 一般 (a 5万 fine), but only the food-safety one is in a key domain.
     assert "P_KEY_DOMAIN_SUPERVISION" in measures(food)
     assert "P_KEY_DOMAIN_SUPERVISION" not in measures(other)
+
+
+def test_workbench_batch_page_shows_what_decided_the_grades(
+    https_client: TestClient, world: World, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    from tests.browser.test_pages_quality import check_html
+    from tests.functional.test_web_pages import _csrf, _login
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    headers = [
+        "目录项",
+        "姓名",
+        "证件类型",
+        "证件号码",
+        "文书号",
+        "决定日期",
+        "行为",
+        "严重违法类型",
+    ]
+    sheet.append(headers)
+    sheet.append(["SERIOUS_TRAFFIC_VIOLATION", "褚十二", "身份证", factories.resident_id(), "公交决字〔2026〕301号", factories.RECENT, "DRUNK_DRIVING", "醉酒驾驶"])  # fmt: skip
+    path = tmp_path / "严重交通违法.xlsx"
+    book.save(path)
+
+    _login(https_client, "clerk1")
+    page = https_client.get("/workbench")
+    resp = https_client.post(
+        "/workbench/upload",
+        data={"csrf_token": _csrf(page.text)},
+        files={"file": (path.name, path.read_bytes(), "application/octet-stream")},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text[:300]
+    shown = https_client.get(resp.headers["location"])
+    assert shown.status_code == 200
+    assert "定级依据" in shown.text and "信用行为分类目录：醉酒驾驶机动车：1 条" in shown.text
+    assert "网页上传" in shown.text and "通用格式" in shown.text
+    assert check_html(shown.text) == []

@@ -104,6 +104,15 @@ class BatchStatus(enum.StrEnum):
     FAILED = "failed"  # the file could not be read at all
 
 
+# The one label table of SubmissionBatch.channel.
+CHANNEL_NAMES = {
+    "web": "网页上传",
+    "api": "接口报送",
+    "cli": "命令行导入",
+    "exchange": "上级平台",
+}
+
+
 class SubmissionBatch(Base):
     """One submission (归集批次) with its provenance: who, when, what file, what came of it."""
 

@@ -24,7 +24,7 @@ from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
 from xinyong.records.display import display_window, visibility
 from xinyong.records.grading import grade_source_label
-from xinyong.records.models import Record, RecordVersion, SubmissionBatch
+from xinyong.records.models import CHANNEL_NAMES, Record, RecordVersion, SubmissionBatch
 from xinyong.records.states import STATE_NAMES, RecordState
 from xinyong.subjects.models import Subject
 from xinyong.subjects.services import reveal_number
@@ -51,16 +51,6 @@ class Provenance:
             "submitted_by": self.submitted_by,
             "submitted_at": self.submitted_at.isoformat() if self.submitted_at else None,
         }
-
-
-# The one label table of submission channels.
-CHANNEL_NAMES = {
-    "cli": "命令行导入",
-    "api": "接口报送",
-    "web": "网页上传",
-    "exchange": "上级平台",
-    "demo": "演示数据",
-}
 
 
 @dataclass(frozen=True)
