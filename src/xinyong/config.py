@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         description="Rule profile: national defaults (第36号令) or Changsha "
         "(three years for every negative record, 长政办发〔2017〕62号 §(十)).",
     )
+    publish_minor: bool = Field(
+        default=False,
+        description="Publish 轻微 records on the public portal and in public reports "
+        "(SAMR Order 107: warnings are not displayed; 第36号令: 轻微 normally not shown).",
+    )
     city_region_code: str = Field(
         default="430100", description="GB/T 2260 code of the city running the platform."
     )

@@ -50,6 +50,7 @@ from xinyong.notices.services import queue_notice
 from xinyong.portal.demo import seed_demo_articles
 from xinyong.records.formats import SUBJECT_COLUMNS
 from xinyong.records.ingest import ingest_file, protector_for
+from xinyong.records.lifecycle import run_daily
 from xinyong.records.models import Record
 from xinyong.subjects.models import KeyGroupMembership, Subject
 from xinyong.subjects.services import find_subject
@@ -311,6 +312,13 @@ def build_demo_city(persons: int = 10_000, seed: int = 2026, per_person: int = 1
     _tag_key_groups(people, rng, catalog, protector_for(settings), today)
     bank_key, account_lines = _demo_accounts(people, protector_for(settings))
     _demo_activity(today)
+    # Records decided years ago are past their display period: the demo ends as a city
+    # does each night, with the daily job applied (else they would show 有效 until the
+    # first `xinyong expire`).
+    with factory() as session:
+        daily = run_daily(session, today)
+        session.commit()
+    console.print(f"每日任务已执行：公示期满 {daily.expire.records_expired:,} 条")
     key_file = settings.home / "demo-api-keys.txt"
     key_file.write_text(
         f"信用办管理密钥: {admin_key}\n市场监管部门密钥: {dept_key}\n{DEMO_BANK}密钥: {bank_key}\n",

@@ -201,6 +201,7 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
                 "/console/catalog?section=measures",
                 "/console/catalog?section=scenarios",
                 "/console/accounts",
+                "/console/archive",
                 "/console/audit",
                 "/workbench/interviews",
                 "/workbench/objections",

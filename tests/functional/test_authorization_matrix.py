@@ -44,6 +44,7 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "GET /api/v1/submissions/{batch_id}": GOVERNMENT,
     "POST /api/v1/subjects/lookup": GOVERNMENT,
     "GET /api/v1/subjects/{subject_id}/archive": GOVERNMENT,
+    "GET /api/v1/subjects/{subject_id}/full-archive": ADMIN,
     "GET /api/v1/subjects/{subject_id}/score": ADMIN,
     "GET /api/v1/subjects/{subject_id}/lists": GOVERNMENT,
     "GET /api/v1/catalog/{kind}": AUTHENTICATED,
@@ -217,6 +218,7 @@ PAGES: dict[str, dict[str, int]] = {
             "/console/articles/new",
             "/console/catalog",
             "/console/accounts",
+            "/console/archive",
         )
     },
     "/me/reports": {

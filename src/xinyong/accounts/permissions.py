@@ -28,6 +28,9 @@ class Permission(enum.StrEnum):
     AUTHORIZED_QUERY = "authorized_query"  # 经授权查询
     EXCHANGE = "exchange"  # 共享交换：接收下级平台推送、向下级平台下发名单
     ISSUE_REPORT = "issue_report"  # 出具信用报告 (which version: reports.services.report_basis)
+    # 档案管理: the office's whole archive, every state (expired, repaired, revoked…) and
+    # every version, each read logged with its stated purpose (records.services.read_archive).
+    READ_FULL_ARCHIVE = "read_full_archive"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -45,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MANAGE_ACCOUNTS,
             Permission.READ_AUDIT,
             Permission.ISSUE_REPORT,
+            Permission.READ_FULL_ARCHIVE,
         }
     ),
     Role.SYSTEM: frozenset(Permission),
@@ -100,6 +104,7 @@ PERMISSION_DENIED: dict[Permission, str] = {
     Permission.AUTHORIZED_QUERY: "仅授权查询机构可以访问",
     Permission.EXCHANGE: "仅经登记的下级信用平台可以推送或拉取名单",
     Permission.ISSUE_REPORT: "无权出具或下载信用报告",
+    Permission.READ_FULL_ARCHIVE: "仅信用办档案管理可以查看含已过期、已修复、已撤销记录的完整档案",
 }
 
 

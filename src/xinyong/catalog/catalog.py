@@ -87,6 +87,11 @@ class Catalog:
                     problems.append(
                         ("items", item.code, f"目录项 {item.code} 的公示期限等级 {grade} 不存在")
                     )
+            for grade in item.department_grades or ():
+                if grade not in self.grades:
+                    problems.append(
+                        ("items", item.code, f"目录项 {item.code} 允许报送的等级 {grade} 不存在")
+                    )
             for group in item.key_groups:
                 if group not in self.key_groups:
                     problems.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,22 +32,87 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
         str(k): v for k, v in loader.construct_mapping(node, deep=True).items()
     }
     mapping["__line__"] = node.start_mark.line + 1
+    mapping["__lines__"] = {
+        str(key.value): key.start_mark.line + 1 for key, _ in node.value if hasattr(key, "value")
+    }
     return mapping
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+_LINE_KEYS = frozenset({"__line__", "__lines__"})
+
+
 def _strip_lines(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
+        return {k: _strip_lines(v) for k, v in value.items() if k not in _LINE_KEYS}
     if isinstance(value, list):
         return [_strip_lines(v) for v in value]
     return value
 
 
+# Pydantic's error types in the words of a catalog editor.
+_MESSAGES = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "不是该类条目的字段",
+    "string_type": "应为文本",
+    "string_too_short": "不能为空",
+    "string_too_long": "过长",
+    "string_pattern_mismatch": "格式不符（只可用字母、数字和 _ . -）",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "list_type": "应为列表",
+    "tuple_type": "应为列表",
+    "dict_type": "应为键值结构",
+    "model_type": "应为键值结构",
+    "model_attributes_type": "应为键值结构",
+}
+
+
+def _chinese(error: Any) -> str:
+    """One pydantic error as a Chinese sentence."""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    if kind in ("literal_error", "enum"):
+        choices = re.split(r", | or ", str(ctx.get("expected", "")))
+        return "应为以下之一：" + "、".join(c.strip("'\"") for c in choices if c)
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"应不小于 {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"应不大于 {ctx.get('le', ctx.get('lt'))}"
+    return _MESSAGES.get(kind, f"取值无效（{kind}）")
+
+
+def _line_of(raw: dict[str, Any], loc: tuple[Any, ...]) -> int:
+    """The YAML line of the value at ``loc`` inside an entry (its key's line if known)."""
+    line = int(raw.get("__line__", 0))
+    node: Any = raw
+    for part in loc:
+        if isinstance(node, dict):
+            line = int((node.get("__lines__") or {}).get(str(part), line))
+            node = node.get(str(part))
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            break
+        if isinstance(node, dict):
+            line = int(node.get("__line__", line))
+    return line
+
+
 def parse_catalog_text(text: str, source: str) -> list[ParsedEntry]:
-    """Validate a catalog document; raise InvalidInput naming the file and line."""
+    """Validate a catalog document; raise InvalidInput naming every problem with its line.
+
+    All problems of the file are reported at once, one a line, so the editor fixes them in
+    one pass."""
     try:
         doc = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
@@ -55,40 +121,54 @@ def parse_catalog_text(text: str, source: str) -> list[ParsedEntry]:
         raise InvalidInput(f"{source} {where}：YAML 格式错误", code="catalog_yaml") from exc
     if not isinstance(doc, dict):
         raise InvalidInput(f"{source}：目录文件应为键值结构", code="catalog_shape")
-    unknown = set(doc) - set(SECTION_MODELS) - {"version", "__line__", "description"}
-    if unknown:
-        raise InvalidInput(
-            f"{source} 第 {doc['__line__']} 行：未知的目录部分 {sorted(unknown)}",
-            code="catalog_section",
-        )
+    problems: list[str] = []
+    codes: set[str] = set()
+    unknown = set(doc) - set(SECTION_MODELS) - {"version", "description"} - _LINE_KEYS
+    for name in sorted(unknown):
+        line = doc["__lines__"].get(name, doc["__line__"])
+        problems.append(f"第 {line} 行：未知的目录部分 {name}")
+        codes.add("catalog_section")
     entries: list[ParsedEntry] = []
     seen: set[tuple[str, str]] = set()
     for section, model in SECTION_MODELS.items():
         raw_list = doc.get(section) or []
         if not isinstance(raw_list, list):
-            raise InvalidInput(f"{source}：{section} 应为列表", code="catalog_shape")
+            line = doc["__lines__"].get(section, 0)
+            problems.append(f"第 {line} 行：{section} 应为列表")
+            codes.add("catalog_shape")
+            continue
         for raw in raw_list:
-            line = raw.get("__line__", 0) if isinstance(raw, dict) else 0
             if not isinstance(raw, dict):
-                raise InvalidInput(f"{source}：{section} 中有非键值条目", code="catalog_shape")
+                problems.append(f"{section} 中有非键值条目“{str(raw)[:40]}”")
+                codes.add("catalog_shape")
+                continue
+            line = int(raw.get("__line__", 0))
             try:
                 entry = model.model_validate(_strip_lines(raw))
             except ValidationError as exc:
-                first = exc.errors()[0]
-                loc = ".".join(str(p) for p in first["loc"])
-                raise InvalidInput(
-                    f"{source} 第 {line} 行（{section} {raw.get('code', '')}）："
-                    f"{loc} {first['msg']}",
-                    code="catalog_entry",
-                ) from exc
+                label = f"{section} {raw.get('code', '')}".strip()
+                for error in exc.errors():
+                    loc = tuple(error["loc"])
+                    where = ".".join(str(p) for p in loc)
+                    problems.append(
+                        f"第 {_line_of(raw, loc)} 行（{label}）："
+                        + (f"{where} " if where else "")
+                        + _chinese(error)
+                    )
+                codes.add("catalog_entry")
+                continue
             key = (section, entry.code)
             if key in seen:
-                raise InvalidInput(
-                    f"{source} 第 {line} 行：{section} 中代码 {entry.code} 重复",
-                    code="catalog_duplicate",
-                )
+                problems.append(f"第 {line} 行：{section} 中代码 {entry.code} 重复")
+                codes.add("catalog_duplicate")
+                continue
             seen.add(key)
             entries.append(ParsedEntry(section, entry, line))
+    if problems:
+        raise InvalidInput(
+            f"{source} 有 {len(problems)} 处错误：\n" + "\n".join(problems),
+            code=codes.pop() if len(codes) == 1 else "catalog_entry",
+        )
     return entries
 
 

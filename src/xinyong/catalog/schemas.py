@@ -62,7 +62,16 @@ class InfoType(_Entry):
 
 
 class Domain(_Entry):
-    """A key domain (重点领域)."""
+    """A key domain (重点领域).
+
+    A 双公示 record sits in the general item but belongs to the domain its content names:
+    the laws cited in its 处罚依据 first, then words of its 违法行为类型, then its 处罚机关
+    (``records.grading.record_domain``), so that the domain's grading rules apply.
+    """
+
+    laws: tuple[str, ...] = ()  # law names as cited in 处罚依据, without 《》
+    behaviour_keywords: tuple[str, ...] = ()  # words of 违法行为类型
+    authorities: tuple[str, ...] = ()  # words of 处罚机关's name
 
 
 class KeyGroup(_Entry):
@@ -117,6 +126,14 @@ class InformationItem(_Entry):
     frequency: str = "实时"
     deadline_days: int = Field(default=7, ge=0)
     record_format: Literal["generic", "sgs_penalty", "sgs_license"] = "generic"
+    # The field whose value names the behaviour (严重违法类型, 舞弊情形…), besides the
+    # record's own 行为 column.
+    behaviour_field: str | None = None
+    # A record must name a behaviour of the behaviour classification catalog (else the row
+    # is refused); otherwise free text is accepted and noted in the batch result.
+    requires_catalog_behaviour: bool = False
+    # Grades a department may state itself: None any, () none (the catalog grades).
+    department_grades: tuple[str, ...] | None = None
 
     @model_validator(mode="after")
     def _grade_for_negative(self) -> InformationItem:
@@ -127,6 +144,8 @@ class InformationItem(_Entry):
         for period in self.periods.values():
             if period.min_months > period.max_months:
                 raise ValueError(f"目录项 {self.code} 的最短公示期限大于最长公示期限")
+        if self.behaviour_field and self.field(self.behaviour_field) is None:
+            raise ValueError(f"目录项 {self.code} 的行为字段 {self.behaviour_field} 不在字段中")
         return self
 
     def field(self, name: str) -> FieldSpec | None:
@@ -143,6 +162,8 @@ class Behaviour(_Entry):
     grade: str | None = None
     items: tuple[str, ...] = ()
     watch_list: bool = False  # 重点关注 behaviours named by the seeds
+    # Other texts naming the behaviour in a record (a field's choice such as 醉酒驾驶).
+    aliases: tuple[str, ...] = ()
 
 
 class Scenario(_Entry):
@@ -169,8 +190,8 @@ class GradeCondition(BaseModel):
 class GradingRule(_Entry):
     """A rule of the behaviour classification catalog that grades negative records.
 
-    Among the rules that match a record the most serious grade wins; with none, the
-    item's default grade. A grade the department sends itself overrides the rules.
+    Among the rules that match a record the most serious grade wins. Where rules stand
+    in the order of grading: ``records.grading.grade_record``.
     """
 
     when: GradeCondition

@@ -14,6 +14,7 @@ from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.loader import ParsedEntry, default_catalog_files, parse_catalog_file
 from xinyong.catalog.models import CatalogEntry, Department
 from xinyong.catalog.schemas import SECTION_KINDS, SECTION_MODELS
+from xinyong.config import get_settings
 from xinyong.errors import Conflict, InvalidInput, NotFound
 from xinyong.identity.numbers import IdNumberError, parse_credit_code
 
@@ -33,17 +34,24 @@ def load_entries(session: Session, entries: list[ParsedEntry], source: str) -> L
     The whole file is checked against the catalog it would produce before anything is
     written, so a file with a dangling reference changes nothing.
     """
+    from xinyong.records.display import period_problems
+
     current = current_catalog(session).copy()
     for parsed in entries:
         current.section(parsed.section)[parsed.entry.code] = parsed.entry
     problems = current.check_references()
+    # 国家发展改革委令第36号's bounds, unless the city profile widens them.
+    problems += period_problems(current.grades, current.items.values(), get_settings().profile)
     if problems:
         lines = {(p.section, p.entry.code): p.line for p in entries}
         messages = []
-        for section, code, message in problems[:5]:
+        for section, code, message in problems:
             line = lines.get((section, code))
             messages.append(f"第 {line} 行：{message}" if line else message)
-        raise InvalidInput(f"{source} " + "；".join(messages), code="catalog_reference")
+        raise InvalidInput(
+            f"{source} 有 {len(messages)} 处错误：\n" + "\n".join(messages),
+            code="catalog_reference",
+        )
 
     result = LoadResult()
     rows = {

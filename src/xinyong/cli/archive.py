@@ -6,12 +6,15 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy import func, select
 
+from xinyong.accounts.permissions import Permission, require
 from xinyong.actors import cli_operator
 from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.identity.masking import Audience
 from xinyong.queries.models import QueryBasis
 from xinyong.records.ingest import protector_for
+from xinyong.records.models import Record
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import find_subject
 
@@ -20,10 +23,22 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def archive(
         id_number: Annotated[str, typer.Argument(help="身份证号或统一社会信用代码")],
-        purpose: Annotated[str, typer.Option(help="查询目的")] = "信用办档案管理",
+        purpose: Annotated[str | None, typer.Option(help="查询目的（--full 时必填）")] = None,
+        full: Annotated[
+            bool,
+            typer.Option(
+                "--full",
+                help="档案管理：含已过期、已修复、已撤销等全部记录及其历史版本（须说明目的）",
+            ),
+        ] = False,
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """查看信用主体的诚信档案（查询将被记录）。"""
+        if full and not (purpose and purpose.strip()):
+            fail("查看完整档案须以 --purpose 说明查询目的")
+        actor = cli_operator()
+        if full:
+            require(actor, Permission.READ_FULL_ARCHIVE)
         protector = protector_for()
         with cli_session() as session:
             subject = find_subject(session, protector, id_number)
@@ -34,22 +49,33 @@ def register(app: typer.Typer) -> None:
                 fail("档案中没有该主体的记录", 0)
             result = read_archive(
                 session,
-                cli_operator(),
+                actor,
                 protector,
                 subject,
                 audience=Audience.GOVERNMENT,
-                purpose=purpose,
+                purpose=(purpose or "信用办档案管理").strip(),
                 basis=QueryBasis.ADMINISTRATION,
+                full=full,
             )
             data = result.as_dict()
+            hidden = 0
+            if not full:
+                total = session.scalar(
+                    select(func.count()).select_from(Record).where(Record.subject_id == subject.id)
+                )
+                hidden = (total or 0) - len(data["records"])
         if as_json:
             print_json(data)
             return
         subj = data["subject"]
+        scope = "完整档案，" if full else ""
         console.print(
-            f"[bold]{subj['name']}[/bold]  {subj['id_number']}  共 {len(data['records'])} 条记录"
+            f"[bold]{subj['name']}[/bold]  {subj['id_number']}  "
+            f"{scope}共 {len(data['records'])} 条记录"
         )
-        table = Table("ID", "目录项", "文书号", "决定日期", "等级", "状态", "公示截止")
+        table = Table(
+            "ID", "目录项", "文书号", "决定日期", "等级", "定级依据", "状态", "公示截止", "来源"
+        )
         for r in data["records"]:
             table.add_row(
                 str(r["id"]),
@@ -57,10 +83,39 @@ def register(app: typer.Typer) -> None:
                 r["document_number"],
                 r["decision_date"],
                 r["grade_name"] or "-",
+                r["grade_source_name"] or "-",
                 r["state_label"],
                 r["display_until"] or "长期",
+                _provenance_text(r["department"], r["provenance"]),
             )
         console.print(table)
+        if hidden:
+            console.print(
+                f"另有 {hidden} 条记录不在共享范围内（已过期、已修复、已撤销或尚未公示），"
+                "信用办可使用 --full --purpose 查看完整档案"
+            )
+        if full:
+            for r in data["records"]:
+                for v in r.get("history") or []:
+                    console.print(
+                        f"  记录 {r['id']} 第 {v['version']} 版（{v['state_label']}，"
+                        f"{v['grade_name'] or '无等级'}，{v['grade_source_name'] or '-'}，"
+                        f"公示截止 {v['display_until'] or '长期'}）"
+                        f"被替换于 {v['superseded_at'][:10]}；"
+                        f"{_provenance_text('', v['provenance'])}"
+                    )
+
+
+def _provenance_text(department: str, provenance: dict[str, Any]) -> str:
+    parts = [department] if department else []
+    if provenance.get("batch_id") is not None:
+        where = f"批次 {provenance['batch_id']}"
+        if provenance.get("row_number") is not None:
+            where += f" 第 {provenance['row_number']} 行"
+        parts.append(where)
+    if provenance.get("submitted_by"):
+        parts.append(f"报送人 {provenance['submitted_by']}")
+    return "，".join(parts) or "-"
 
 
 def register_queries(app: typer.Typer) -> None:

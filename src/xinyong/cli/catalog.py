@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from xinyong.catalog.schemas import SECTION_KINDS
 from xinyong.catalog.services import add_department, current_catalog, list_departments, load_file
 from xinyong.cli.common import cli_session, console, fail, print_json
 
@@ -52,6 +53,7 @@ def catalog_list(
     section = KINDS.get(kind)
     if section is None:
         fail(f"未知的类别 {kind}；可选：{', '.join(sorted(KINDS))}")
+    rows: list[dict[str, Any]]
     with cli_session() as session:
         if section == "departments":
             rows = [
@@ -60,17 +62,27 @@ def catalog_list(
             ]
         else:
             catalog = current_catalog(session)
+            kind_of = SECTION_KINDS[section]
             rows = [
-                entry.model_dump(mode="json")  # type: ignore[attr-defined]
-                for entry in catalog.section(section).values()
+                {
+                    **entry.model_dump(mode="json"),  # type: ignore[attr-defined]
+                    "version": catalog.versions.get((kind_of, code)),
+                }
+                for code, entry in catalog.section(section).items()
             ]
     if as_json:
         print_json(rows)
         return
-    table = Table("代码", "名称", "说明")
+    table = Table("代码", "名称", "现行版本", "说明")
     for row in rows:
         extra = row.get("credit_code") or row.get("description") or ""
-        table.add_row(str(row["code"]), str(row["name"]), str(extra)[:60])
+        version = row.get("version")
+        table.add_row(
+            str(row["code"]),
+            str(row["name"]),
+            f"第 {version} 版" if version else "—",
+            str(extra)[:60],
+        )
     console.print(table)
 
 

@@ -12,6 +12,7 @@ from xinyong.actors import cli_operator
 from xinyong.cli.common import console, err_console, print_json
 from xinyong.db import session_factory
 from xinyong.errors import UnreadableFile, XinyongError
+from xinyong.records.formats import FORMAT_NAMES
 from xinyong.records.ingest import ImportResult, ingest_file, record_unreadable
 
 
@@ -84,13 +85,19 @@ def _report(result: ImportResult, as_json: bool) -> None:
         print_json(result.as_dict())
         return
     console.print(
-        f"批次 {result.batch_id}（{result.record_format}）：共 {result.total} 行，"
+        f"批次 {result.batch_id}（{FORMAT_NAMES.get(result.record_format, result.record_format)}）："
+        f"共 {result.total} 行，"
         f"接收 {result.accepted}（新增 {result.created}，更新 {result.updated}，"
         f"未变 {result.unchanged}），"
         f"拒收 {result.rejected}"
     )
     if result.ignored_columns:
         console.print("忽略的未知列：" + "、".join(result.ignored_columns))
+    sources = result.as_dict()["grade_sources"]
+    if sources:
+        console.print("定级依据：" + "；".join(f"{s['label']} {s['rows']} 行" for s in sources))
+    for note in result.notes():
+        console.print(f"[yellow]提示：[/yellow]{note}")
     for err in result.errors[:50]:
         value = f"，值 {err.value}" if err.value else ""
         console.print(f"  第 {err.row} 行 [{err.column or '-'}] {err.message}（{err.code}{value}）")

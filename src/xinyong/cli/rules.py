@@ -12,18 +12,24 @@ from xinyong import partitions
 from xinyong.actors import cli_operator
 from xinyong.catalog.services import current_catalog
 from xinyong.cli.common import cli_session, console, fail, print_json
-from xinyong.lists.models import LIST_NAMES, ListKind
+from xinyong.lists.models import (
+    END_REASON_NAMES,
+    ENTRY_SOURCE_NAMES,
+    ENTRY_STATUS_NAMES,
+    LIST_NAMES,
+    ListKind,
+    label,
+)
 from xinyong.lists.services import (
     clean_for_three_years,
     decide_blacklisting,
     entries_of,
     notify_blacklisting,
-    sync_entries_from_records,
 )
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
 from xinyong.records.ingest import protector_for
-from xinyong.records.lifecycle import expire as run_expire
+from xinyong.records.lifecycle import run_daily
 from xinyong.records.services import change_grade
 from xinyong.scoring.presentation import score_as_dict
 from xinyong.scoring.services import rescore as run_rescore
@@ -50,22 +56,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """每日任务：结束到期的公示期和名单，生成即将到期的告知，逾期异议转信用办督办，异常监测扫描。可重复执行。"""
         from xinyong.actors import SYSTEM
-        from xinyong.objections.services import escalate_overdue
 
         on = _date(date)
         with cli_session() as session:
             # Next months' query-log and audit partitions (PostgreSQL; a no-op once made).
             partitions.ensure(session.connection(), max(on, dt.date.today()), months=3)
         with cli_session() as session:
-            result = run_expire(session, on)
-            # The day's run only ends displays and memberships; entries that records in use
-            # imply are created where records change (submission, workflows), so the sync
-            # looks at the subjects this run touched, not at every record.
-            sync_entries_from_records(session, on, subject_ids=result.touched_subjects)
-            escalated = escalate_overdue(session, SYSTEM, on)
+            daily = run_daily(session, on)
+        result = daily.expire
         console.print(
             f"{on}：公示期满 {result.records_expired} 条，移出名单 {result.entries_ended} 条，"
-            f"新增到期告知 {result.notices_queued} 条，逾期异议转督办 {len(escalated)} 件"
+            f"新增到期告知 {result.notices_queued} 条，逾期异议转督办 {daily.escalated} 件"
         )
         # The daily job also runs the abuse rules over yesterday and today (idempotent).
         from xinyong.audit.alerts import scan
@@ -148,7 +149,11 @@ def register(app: typer.Typer) -> None:
         """调整失信记录等级（形成新版本，原版本留存）。"""
         with cli_session() as session:
             record = change_grade(session, cli_operator(), record_id, to, reason)
-            console.print(f"记录 {record.id} 已调整为 {record.grade}，版本 {record.version}")
+            grade = current_catalog(session).grades.get(record.grade or "")
+            console.print(
+                f"记录 {record.id} 已调整为 {grade.name if grade else record.grade}，"
+                f"版本 {record.version}"
+            )
 
     app.add_typer(lists_app, name="lists")
 
@@ -169,7 +174,9 @@ def lists_show(
                 "list": e.list_kind,
                 "list_name": LIST_NAMES[ListKind(e.list_kind)],
                 "status": e.status,
+                "status_name": label(ENTRY_STATUS_NAMES, e.status),
                 "source": e.source,
+                "source_name": label(ENTRY_SOURCE_NAMES, e.source),
                 "record_id": e.record_id,
                 "reasons": e.reasons,
                 "basis": e.basis,
@@ -177,6 +184,7 @@ def lists_show(
                 "end_date": e.end_date.isoformat() if e.end_date else None,
                 "ended_on": e.ended_on.isoformat() if e.ended_on else None,
                 "end_reason": e.end_reason,
+                "end_reason_name": label(END_REASON_NAMES, e.end_reason),
                 "defence_until": e.defence_until.isoformat() if e.defence_until else None,
             }
             for e in entries_of(session, subject.id)
@@ -194,15 +202,17 @@ def lists_show(
     if as_json:
         print_json({"entries": rows, "no_negative_record_three_years": clean})
         return
-    table = Table("ID", "名单", "状态", "起", "止", "理由")
+    table = Table("ID", "名单", "状态", "来源", "起", "止", "移出原因", "理由")
     for r in rows:
         table.add_row(
             str(r["id"]),
             str(r["list_name"]),
-            str(r["status"]),
-            str(r["start_date"]),
-            str(r["ended_on"] or r["end_date"]),
-            str(r["reasons"])[:40],
+            str(r["status_name"]),
+            str(r["source_name"]),
+            str(r["start_date"] or "—"),
+            str(r["ended_on"] or r["end_date"] or "—"),
+            str(r["end_reason_name"]),
+            str(r["reasons"] or "")[:40],
         )
     console.print(table)
     if clean:

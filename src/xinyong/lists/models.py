@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,6 +38,35 @@ class EndReason(enum.StrEnum):
     REVOKED = "revoked"  # 决定撤销
     EXIT_CONDITION = "exit_condition"  # 满足移出条件
     SOURCE_REMOVED = "source_removed"  # 上级名单移出
+
+
+# The label tables of the enums above and of ListEntry.source (people read these).
+ENTRY_STATUS_NAMES = {
+    EntryStatus.NOTIFIED: "已告知（陈述申辩期）",
+    EntryStatus.LISTED: "在列",
+    EntryStatus.WITHDRAWN: "不予列入",
+    EntryStatus.ENDED: "已移出",
+}
+END_REASON_NAMES = {
+    EndReason.PERIOD_OVER: "期满",
+    EndReason.REPAIRED: "信用修复",
+    EndReason.REVOKED: "决定撤销",
+    EndReason.EXIT_CONDITION: "满足移出条件",
+    EndReason.SOURCE_REMOVED: "上级名单移出",
+}
+ENTRY_SOURCE_NAMES = {
+    "record": "依据信用记录",
+    "procedure": "列入程序决定",
+    "responsible_person": "落实到人",
+    "upper_platform": "上级平台名单",
+}
+
+
+def label(names: dict[Any, str], value: str | None) -> str:
+    """The Chinese label of a stored code; "—" for none, the code itself if unknown."""
+    if value is None:
+        return "—"
+    return names.get(value, value)
 
 
 class ListEntry(Base):

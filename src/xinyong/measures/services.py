@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from xinyong.actors import Actor
 from xinyong.audit.services import PendingEvent, pending_event, queue_event, record_event
 from xinyong.catalog.catalog import Catalog
+from xinyong.catalog.schemas import InformationItem
 from xinyong.catalog.services import current_catalog
 from xinyong.db import is_postgres, utcnow
 from xinyong.errors import Forbidden, InvalidInput, NotFound
@@ -41,6 +42,12 @@ from xinyong.subjects.models import Subject, SubjectLink
 from xinyong.subjects.services import blind_index_for
 
 
+def record_domain_of(stored: str | None, item: InformationItem | None) -> str:
+    """A record's domain: the one its content named when it was graded (双公示), else its
+    item's (records.grading.record_domain)."""
+    return stored or (item.domain if item else "")
+
+
 def load_facts_bulk(
     session: Session,
     subject_ids: Collection[int],
@@ -56,7 +63,7 @@ def load_facts_bulk(
     records: dict[int, list[RecordFact]] = defaultdict(list)
     lists: dict[int, list[ListFact]] = defaultdict(list)
     items = catalog.items
-    for sid, rid, item, nature, grade, decided, document in session.execute(
+    for sid, rid, item, nature, grade, decided, document, domain in session.execute(
         select(
             Record.subject_id,
             Record.id,
@@ -65,6 +72,7 @@ def load_facts_bulk(
             Record.grade,
             Record.decision_date,
             Record.document_number,
+            Record.domain,
         )
         .where(Record.subject_id.in_(ids), used_clause(on))
         .order_by(Record.id)
@@ -75,7 +83,7 @@ def load_facts_bulk(
                 rid,
                 item,
                 known.name if known else item,
-                known.domain if known else "",
+                record_domain_of(domain, known),
                 nature,
                 grade,
                 decided,
@@ -472,7 +480,8 @@ def _used_sql(on: dt.date) -> str:
 # The JSON shapes of one subject's facts, shared by the one-subject statement and the
 # batch's set-based statements, and read back by _facts_from_json.
 _RECORD_JSON = (
-    "json_build_array(r.id, r.item_code, r.nature, r.grade, r.decision_date, r.document_number)"
+    "json_build_array(r.id, r.item_code, r.nature, r.grade, r.decision_date, r.document_number, "
+    "r.domain)"
 )
 _LIST_JSON = "json_build_array(e.id, e.list_kind, e.reasons, e.start_date)"
 _LAST_NEGATIVE = (
@@ -538,14 +547,14 @@ def _facts_from_json(
 ) -> SubjectFacts:
     items = catalog.items
     record_facts = []
-    for rid, item, nature, grade, decided, document in records or ():
+    for rid, item, nature, grade, decided, document, *domain in records or ():
         known = items.get(item)
         record_facts.append(
             RecordFact(
                 rid,
                 item,
                 known.name if known else item,
-                known.domain if known else "",
+                record_domain_of(domain[0] if domain else None, known),
                 nature,
                 grade,
                 dt.date.fromisoformat(decided),

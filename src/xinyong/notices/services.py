@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, cast, literal, select, update
+from sqlalchemy import String, case, cast, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -44,20 +44,33 @@ def queue_new_record_notices(session: Session, batch_id: int) -> int:
     """信用告知 (Jiangyin §四(三)): a person is told when a negative record about them is
     made. Set-based over one submission batch; a record is announced once."""
     from xinyong.records.models import Record
+    from xinyong.subjects.models import Subject, SubjectKind
 
     key = literal("record:new:") + cast(Record.id, String)
-    rows = select(
-        Record.subject_id,
-        literal("record:new"),
-        literal("新增失信信息告知"),
-        literal("您有一条新的失信信息记入个人信用档案（决定文书号 ")
-        + Record.document_number
-        + literal("）。如有异议，可提出异议申请；符合条件的，可申请信用修复。"),
-        Record.id,
-        key,
-        literal("queued"),
-        literal(utcnow(), UtcDateTime),
-    ).where(Record.batch_id == batch_id, Record.nature == "negative")
+    # An organisation has a credit archive (信用档案), not a personal one.
+    opening = case(
+        (
+            Subject.kind == SubjectKind.ORGANISATION.value,
+            literal("贵单位有一条新的失信信息记入信用档案（决定文书号 "),
+        ),
+        else_=literal("您有一条新的失信信息记入个人信用档案（决定文书号 "),
+    )
+    rows = (
+        select(
+            Record.subject_id,
+            literal("record:new"),
+            literal("新增失信信息告知"),
+            opening
+            + Record.document_number
+            + literal("）。如有异议，可提出异议申请；符合条件的，可申请信用修复。"),
+            Record.id,
+            key,
+            literal("queued"),
+            literal(utcnow(), UtcDateTime),
+        )
+        .join(Subject, Subject.id == Record.subject_id)
+        .where(Record.batch_id == batch_id, Record.nature == "negative")
+    )
     # ON CONFLICT rather than NOT EXISTS: on a nearly empty notices table the planner
     # probes it by sequential scan, and the scan grows with every row this statement
     # inserts (quadratic: 100,000 records took over ten minutes).

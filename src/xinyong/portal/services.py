@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from xinyong.actors import Actor
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
-from xinyong.catalog.schemas import OpenLevel
 from xinyong.catalog.services import current_catalog
+from xinyong.config import get_settings
 from xinyong.errors import Forbidden, InvalidInput, NotFound
 from xinyong.identity.masking import Audience, mask_id_number, mask_name
 from xinyong.identity.protection import IdentityProtector
@@ -35,7 +35,7 @@ from xinyong.portal.models import (
     ArticleKind,
     ArticleStatus,
 )
-from xinyong.records.display import used_clause, visibility
+from xinyong.records.display import published_clause, visibility
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject, SubjectKind
 from xinyong.subjects.services import reveal_number
@@ -136,7 +136,7 @@ def _keyword_clause(keyword: str) -> Any:
 
 
 def _public_record_clause(on: dt.date) -> Any:
-    return and_(used_clause(on), Record.open_level == OpenLevel.PUBLIC.value)
+    return published_clause(on, get_settings().publish_minor)
 
 
 def _query(category: Category, catalog: Catalog, on: dt.date) -> Select[Record, Subject]:
@@ -215,6 +215,8 @@ def search_disclosures(
             display_until=record.display_until,
             audience=Audience.PUBLIC,
             on=on,
+            grade=record.grade,
+            publish_minor=get_settings().publish_minor,
         )
         if not vis.shown:  # the SQL filter and the rule disagree: never publish
             continue

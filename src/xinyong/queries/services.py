@@ -54,6 +54,7 @@ def queries_of(session: Session, subject_id: int) -> list[QueryLog]:
 
 ACTION_NAMES = {
     "archive:view": "查看信用档案",
+    "archive:full": "档案管理：查看完整档案",
     "score:view": "查看信用评价",
     "lists:view": "查看红黑名单",
     "check:run": "联合奖惩核查",

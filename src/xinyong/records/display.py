@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, or_
@@ -35,6 +36,76 @@ def add_months(day: dt.date, months: int) -> dt.date:
 class PeriodBounds:
     min_months: int
     max_months: int
+
+
+# 国家发展改革委令第36号 (in force 2026-04-01): how long a negative record of each grade may
+# be shown. A catalog may set shorter periods within them, never longer or shorter ones.
+NATIONAL_PERIOD_BOUNDS = {
+    "minor": PeriodBounds(0, 3),
+    "general": PeriodBounds(3, 12),
+    "serious": PeriodBounds(12, 36),
+}
+# A grade the national rules do not name (a city's own) stays within their widest span.
+NATIONAL_SPAN = PeriodBounds(0, 36)
+# The grade whose records the public portal does not show (SAMR Order 107: 警告 not
+# displayed; 第36号令: 轻微 normally not shown), unless settings.publish_minor says so.
+MINOR_GRADE = "minor"
+
+
+def permitted_bounds(grade_code: str, profile: str = "national") -> PeriodBounds:
+    """The display periods a catalog may give a grade under the rule profile.
+
+    The Changsha profile widens every grade to its three years (长政办发〔2017〕62号 §(十))."""
+    bounds = NATIONAL_PERIOD_BOUNDS.get(grade_code, NATIONAL_SPAN)
+    if profile == "changsha":
+        return PeriodBounds(bounds.min_months, max(bounds.max_months, CHANGSHA_NEGATIVE_MONTHS))
+    return bounds
+
+
+def period_problems(
+    grades: Mapping[str, Grade], items: Iterable[InformationItem], profile: str = "national"
+) -> list[tuple[str, str, str]]:
+    """(section, code, message) of every grade and item period outside the permitted bounds."""
+    problems: list[tuple[str, str, str]] = []
+
+    def check(section: str, code: str, what: str, grade: str, low: int, high: int) -> None:
+        allowed = permitted_bounds(grade, profile)
+        name = grades[grade].name if grade in grades else grade
+        rule = (
+            f"（{name}：{allowed.min_months}–{allowed.max_months} 个月，"
+            "国家发展改革委令第36号"
+            + ("，长沙规则放宽至 36 个月" if profile == "changsha" else "")
+            + "）"
+        )
+        if high > allowed.max_months:
+            problems.append(
+                (section, code, f"{what}{name}等级的最长公示期限 {high} 个月超出上限{rule}")
+            )
+        if low < allowed.min_months:
+            problems.append(
+                (section, code, f"{what}{name}等级的最短公示期限 {low} 个月低于下限{rule}")
+            )
+
+    for grade in grades.values():
+        check(
+            "grades",
+            grade.code,
+            f"等级 {grade.code} ",
+            grade.code,
+            grade.min_months,
+            grade.max_months,
+        )
+    for item in items:
+        for grade_code, period in item.periods.items():
+            check(
+                "items",
+                item.code,
+                f"目录项 {item.code} ",
+                grade_code,
+                period.min_months,
+                period.max_months,
+            )
+    return problems
 
 
 def period_bounds(item: InformationItem, grade: Grade, profile: str = "national") -> PeriodBounds:
@@ -123,6 +194,8 @@ def visibility(
     display_until: dt.date | None,
     audience: Audience,
     on: dt.date,
+    grade: str | None = None,
+    publish_minor: bool = False,
 ) -> Visibility:
     """Whether a record is shown to ``audience``, shared, and used, on date ``on``.
 
@@ -131,7 +204,9 @@ def visibility(
       异议处理中, but never used against the person and never published (cf. GDPR Art. 18).
     - Repaired, revoked and expired records are not shown to others, shared or used.
     - Otherwise a record inside its display window is shown to the audiences its open
-      level allows, and used.
+      level allows, and used; but a 轻微 record is not published (``Audience.PUBLIC``)
+      unless ``publish_minor`` (SAMR Order 107: 警告 not displayed; 第36号令: 轻微
+      normally not shown). It is still shared with government and used.
     """
     current = in_window(display_from, display_until, on)
     st = RecordState(state)
@@ -146,7 +221,22 @@ def visibility(
         visible = current and allowed and audience is Audience.GOVERNMENT
         return Visibility(shown=visible, shared=False, used=False, label=label)
     visible = used and allowed
+    if audience is Audience.PUBLIC and grade == MINOR_GRADE and not publish_minor:
+        visible = False
     return Visibility(shown=visible, shared=used and allowed, used=used, label=label)
+
+
+def published_clause(on: dt.date, publish_minor: bool = False) -> ColumnElement[bool]:
+    """The SQL form of ``visibility(..., audience=Audience.PUBLIC).shown`` for the portal.
+
+    It must agree with :func:`visibility`; a property test holds them together.
+    """
+    from xinyong.records.models import Record
+
+    clause = and_(used_clause(on), Record.open_level == OpenLevel.PUBLIC.value)
+    if publish_minor:
+        return clause
+    return and_(clause, or_(Record.grade.is_(None), Record.grade != MINOR_GRADE))
 
 
 def used_clause(on: dt.date) -> ColumnElement[bool]:

@@ -92,6 +92,14 @@ _SUBJECT_LOOKUP = {
 _EXTRA_LOOKUP = {normalize_header(k): v for k, v in EXTRA_CODE_COLUMNS.items()}
 
 
+# The one label table of record formats (what people read in summaries).
+FORMAT_NAMES = {
+    "generic": "通用格式",
+    "sgs_penalty": "双公示行政处罚",
+    "sgs_license": "双公示行政许可",
+}
+
+
 def detect_format(headers: list[str]) -> str:
     names = {normalize_header(h) for h in headers}
     if names >= SGS_PENALTY_MARKERS:

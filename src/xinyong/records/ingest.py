@@ -17,6 +17,7 @@ import hashlib
 import itertools
 import json
 import queue
+import re
 import sqlite3
 import sys
 import threading
@@ -37,8 +38,10 @@ from xinyong.catalog.services import current_catalog
 from xinyong.config import Settings, get_settings, load_keys
 from xinyong.db import affected, is_postgres, utcnow
 from xinyong.errors import Forbidden, InvalidInput, NotFound, UnreadableFile
+from xinyong.identity.masking import mask_value
 from xinyong.identity.protection import IdentityProtector
 from xinyong.records.formats import ColumnMap, detect_format, map_columns
+from xinyong.records.grading import grade_source_label
 from xinyong.records.models import BatchStatus, SubmissionBatch, SubmissionError
 from xinyong.records.parsers import RawRow, open_table
 from xinyong.records.validation import RowContext, RowError, RowValidator, SubjectRef, ValidRow
@@ -85,6 +88,7 @@ STAGE_COLUMNS = (
     "content_hash",
     "batch_id",
     "row_number",
+    "domain",
 )
 # Columns a resubmission may change; state and id stay.
 UPDATABLE = tuple(
@@ -93,6 +97,9 @@ UPDATABLE = tuple(
     if c not in ("subject_id", "department_id", "item_code", "document_number")
 )
 VERSION_COLUMNS = (*STAGE_COLUMNS, "grade_reason", "state", "version", "updated_at")
+
+
+_LONG_NUMBER = re.compile(r"[0-9A-Za-z]{8,}")
 
 
 @dataclass
@@ -108,6 +115,37 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    # What decided the accepted negative records' grades (records.grading), and the
+    # behaviour texts that name no behaviour of the behaviour classification catalog.
+    grade_sources: dict[str, int] = field(default_factory=dict)
+    unmatched_behaviours: dict[str, int] = field(default_factory=dict)
+    unmatched_behaviour_rows: int = 0
+    catalog: Catalog | None = field(default=None, repr=False)
+
+    def note_grading(self, rows: Iterable[ValidRow]) -> None:
+        for row in rows:
+            if row.grade_source:
+                self.grade_sources[row.grade_source] = (
+                    self.grade_sources.get(row.grade_source, 0) + 1
+                )
+            text = row.unmatched_behaviour
+            if text:
+                # Free text may quote a number: never an identity number in a summary.
+                text = _LONG_NUMBER.sub(lambda m: mask_value(m.group()), text[:40])
+                self.unmatched_behaviour_rows += 1
+                if text in self.unmatched_behaviours or len(self.unmatched_behaviours) < 50:
+                    self.unmatched_behaviours[text] = self.unmatched_behaviours.get(text, 0) + 1
+
+    def notes(self) -> list[str]:
+        """What the department should know about rows that were accepted (Chinese)."""
+        if not self.unmatched_behaviour_rows:
+            return []
+        texts = sorted(self.unmatched_behaviours.items(), key=lambda kv: -kv[1])[:10]
+        shown = "、".join(f"“{t}”（{n} 行）" for t, n in texts)
+        return [
+            f"{self.unmatched_behaviour_rows} 行所填行为未对应信用行为分类目录，"
+            f"已按定级规则或目录项默认等级定级：{shown}"
+        ]
 
     @property
     def exit_code(self) -> int:
@@ -124,6 +162,11 @@ class ImportResult:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "ignored_columns": self.ignored_columns,
+            "grade_sources": [
+                {"source": source, "label": grade_source_label(source, self.catalog), "rows": n}
+                for source, n in sorted(self.grade_sources.items(), key=lambda kv: -kv[1])
+            ],
+            "notes": self.notes(),
             "errors": [e.as_dict() for e in self.errors],
             "errors_truncated": self.error_count > len(self.errors),
         }
@@ -260,7 +303,10 @@ def ingest_table(
     session.add(batch)
     session.flush()
     result = ImportResult(
-        batch_id=batch.id, record_format=record_format, ignored_columns=list(columns.unknown)
+        batch_id=batch.id,
+        record_format=record_format,
+        ignored_columns=list(columns.unknown),
+        catalog=catalog,
     )
     merger = _Merger(session, protector, batch.id)
 
@@ -341,6 +387,7 @@ def _merge_chunk(
     room = MAX_ERRORS_IN_SUMMARY - len(result.errors)
     if room > 0:
         result.errors.extend(err for err, _ in chunk.errors[:room])
+    result.note_grading(chunk.rows)
     created, updated = merger.merge(chunk.rows)
     result.created += created
     result.updated += updated
@@ -647,9 +694,10 @@ class _Merger:
                 subject_id {id_type}, department_id {id_type}, item_code varchar(64),
                 item_version integer, document_number varchar(200), nature varchar(16),
                 behaviour varchar(500), decision_date date, facts {facts_type},
-                grade varchar(32), grade_source varchar(32), grade_set_by varchar(200),
+                grade varchar(32), grade_source varchar(80), grade_set_by varchar(200),
                 open_level varchar(16), display_from date, display_until date,
-                content_hash varchar(32), batch_id {id_type}, row_number integer)"""
+                content_hash varchar(32), batch_id {id_type}, row_number integer,
+                domain varchar(64))"""
             )
         )
         self._staged = True
@@ -765,6 +813,7 @@ class _Merger:
                 r.content_hash,
                 self.batch_id,
                 r.row,
+                r.domain,
             )
             for r in rows
         ]

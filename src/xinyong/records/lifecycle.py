@@ -140,3 +140,25 @@ def _queue_display_ending(session: Session, on: dt.date) -> int:
         ],
     )
     return len(rows)
+
+
+@dataclass
+class DailyResult:
+    expire: ExpireResult
+    escalated: int
+
+
+def run_daily(session: Session, on: dt.date) -> DailyResult:
+    """The daily job's rules (``xinyong expire``, and the last step of ``xinyong demo``):
+    end the display periods and memberships due, sync the list entries of the subjects
+    touched, escalate overdue objections. Idempotent."""
+    from xinyong.lists.services import sync_entries_from_records
+    from xinyong.objections.services import escalate_overdue
+
+    result = expire(session, on)
+    # The day's run only ends displays and memberships; entries that records in use
+    # imply are created where records change (submission, workflows), so the sync
+    # looks at the subjects this run touched, not at every record.
+    sync_entries_from_records(session, on, subject_ids=result.touched_subjects)
+    escalated = escalate_overdue(session, SYSTEM, on)
+    return DailyResult(result, len(escalated))

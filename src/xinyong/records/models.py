@@ -46,9 +46,11 @@ class _RecordColumns:
     decision_date: Mapped[dt.date] = mapped_column(Date)
     facts: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     grade: Mapped[str | None] = mapped_column(String(32))
-    grade_source: Mapped[str | None] = mapped_column(String(32))
+    grade_source: Mapped[str | None] = mapped_column(String(80))
     grade_set_by: Mapped[str | None] = mapped_column(String(200))
     grade_reason: Mapped[str | None] = mapped_column(Text)
+    # The domain the record's content names (a 双公示 record's 处罚依据…); None: the item's.
+    domain: Mapped[str | None] = mapped_column(String(64))
     open_level: Mapped[str] = mapped_column(String(16))
     display_from: Mapped[dt.date] = mapped_column(Date)
     display_until: Mapped[dt.date | None] = mapped_column(Date)
@@ -100,6 +102,15 @@ class BatchStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"  # the file could not be read at all
+
+
+# The one label table of SubmissionBatch.channel.
+CHANNEL_NAMES = {
+    "web": "网页上传",
+    "api": "接口报送",
+    "cli": "命令行导入",
+    "exchange": "上级平台",
+}
 
 
 class SubmissionBatch(Base):

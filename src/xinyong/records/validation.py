@@ -18,7 +18,7 @@ from hashlib import blake2b
 from typing import Any
 
 from xinyong.catalog.catalog import Catalog
-from xinyong.catalog.schemas import FieldSpec, GradingRule, InformationItem, Nature
+from xinyong.catalog.schemas import FieldSpec, InformationItem, Nature
 from xinyong.identity.masking import mask_value
 from xinyong.identity.numbers import (
     IdNumberError,
@@ -32,7 +32,12 @@ from xinyong.identity.numbers import (
 from xinyong.identity.protection import IdentityProtector
 from xinyong.records.display import display_window
 from xinyong.records.formats import SUBJECT_COLUMNS, ColumnMap, map_columns
-from xinyong.records.grading import GradeDecision, grade_record, grading_key, rule_could_match
+from xinyong.records.grading import (
+    SOURCE_DEPARTMENT,
+    Grader,
+    department_grade_permitted,
+    grading_key,
+)
 from xinyong.records.parsers import RawRow
 from xinyong.records.values import parse_date, parse_decimal, parse_int, split_multi
 from xinyong.subjects.models import SubjectKind
@@ -101,6 +106,10 @@ class ValidRow:
     display_until: dt.date | None
     content_hash: str
     legal_representative: SubjectRef | None = None
+    # The behaviour text that names no behaviour of the behaviour classification catalog
+    # (accepted, graded by the rules or the default, and noted in the batch result).
+    unmatched_behaviour: str | None = None
+    domain: str | None = None  # where the content names it (records.grading.record_domain)
     key: tuple[int, str, str, str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -111,8 +120,9 @@ PERSON = SubjectKind.PERSON.value
 ORGANISATION = SubjectKind.ORGANISATION.value
 # A subject without its name: (kind, id type, number, blind index, birth date, sex, region).
 _Identity = tuple[str, str, str, str, dt.date | None, str | None, str | None]
-# (grade, grade source, who set the grade)
-_Grading = tuple[str | None, str | None, str | None]
+# (grade, grade source, who set the grade, behaviour text naming no catalog behaviour,
+# the domain the record's content names)
+_Grading = tuple[str | None, str | None, str | None, str | None, str | None]
 
 
 def _ref(identity: _Identity, name: str) -> SubjectRef:
@@ -168,8 +178,7 @@ class RowValidator:
         self._subject_headers = {
             name: header for header, (kind, name) in columns.columns.items() if kind == "subject"
         }
-        self._rules = tuple(ctx.catalog.grading_rules.values())
-        self._item_rules: dict[str, tuple[GradingRule, ...]] = {}
+        self._grader = Grader(ctx.catalog)
         self._plans: dict[str, _FieldPlan] = {}
         # Rows repeat people and dates: the same work is done once per table.
         self._resident_ids: dict[str, ResidentId] = {}
@@ -522,7 +531,7 @@ class RowValidator:
         facts = self._fields(item, values)
         behaviour = self._subject_value(values, "behaviour")[:500] or None
 
-        grading = self._grade(item, self._subject_value(values, "grade"), facts)
+        grading = self._grade(item, self._subject_value(values, "grade"), facts, behaviour)
         return self._finish(
             row,
             item,
@@ -537,10 +546,13 @@ class RowValidator:
             grading,
         )
 
-    def _grade(self, item: InformationItem, given: str, facts: dict[str, Any]) -> _Grading:
-        """(grade, grade source, who set it) of a record; only negative records have one."""
+    def _grade(
+        self, item: InformationItem, given: str, facts: dict[str, Any], behaviour: str | None
+    ) -> _Grading:
+        """(grade, grade source, who set it, unmatched behaviour) of a record; only negative
+        records have one. The order of grading is ``records.grading.grade_record``'s."""
         if item.nature is not Nature.NEGATIVE:
-            return (None, None, None)
+            return (None, None, None, None, None)
         ctx = self.ctx
         department_grade = None
         if given:
@@ -550,18 +562,44 @@ class RowValidator:
                 raise _Reject(
                     self._header("grade"), "unknown_grade", f"失信等级应为：{names}", given[:20]
                 )
+            if not department_grade_permitted(item, found.code):
+                allowed = "、".join(
+                    ctx.catalog.grades[g].name
+                    for g in item.department_grades or ()
+                    if g in ctx.catalog.grades
+                )
+                raise _Reject(
+                    self._header("grade"),
+                    "grade_not_permitted",
+                    f"目录项 {item.name} 只接受报送等级：{allowed}"
+                    if allowed
+                    else f"目录项 {item.name} 的等级由信用行为分类目录确定，不接受报送的等级",
+                    given[:20],
+                )
             department_grade = found.code
-        rules = self._item_rules.get(item.code)
-        if rules is None:
-            rules = tuple(r for r in self._rules if rule_could_match(r, item))
-            self._item_rules[item.code] = rules
-        decision: GradeDecision = grade_record(
-            item, facts, rules, ctx.catalog.grades, department_grade
-        )
+        decision, match = self._grader.decide(item, facts, behaviour, department_grade)
+        if match.behaviour is None and item.requires_catalog_behaviour:
+            column = (
+                self._header("behaviour")
+                if behaviour or not item.behaviour_field
+                else (self.columns_for(item).header_for(item.behaviour_field) or "行为")
+            )
+            known = sorted(
+                {b.name for b in ctx.catalog.behaviours.values() if item.code in b.items}
+            )
+            raise _Reject(
+                column,
+                "unknown_behaviour",
+                f"目录项 {item.name} 须填写信用行为分类目录中的行为"
+                + (f"（可填：{'、'.join(known)}）" if known else ""),
+                _masked(match.unmatched),
+            )
         return (
             decision.grade,
-            decision.source if decision.rule is None else f"rule:{decision.rule}",
-            ctx.submitted_by if decision.source == "department" else None,
+            decision.grade_source,
+            ctx.submitted_by if decision.source == SOURCE_DEPARTMENT else None,
+            match.unmatched,
+            decision.domain,
         )
 
     def _finish(
@@ -580,7 +618,7 @@ class RowValidator:
     ) -> ValidRow:
         """The record of a row that passed every check: display window, facts, hash."""
         ctx = self.ctx
-        grade_code, grade_source, grade_set_by = grading
+        grade_code, grade_source, grade_set_by, unmatched_behaviour, domain = grading
         window_key = (item.code, grade_code, decision_date, requested_until)
         window = self._windows.get(window_key)
         if window is None:
@@ -630,6 +668,8 @@ class RowValidator:
             display_until=display_until,
             content_hash=digest.hexdigest(),
             legal_representative=legal_rep,
+            unmatched_behaviour=unmatched_behaviour,
+            domain=domain,
         )
 
     # -- many rows at once ---------------------------------------------------------------
@@ -796,11 +836,11 @@ class RowValidator:
             if i in slow:
                 continue
             facts = {n: x for n, x in zip(fact_names, cells, strict=True) if x is not None}
-            key = (given_grades[i], grading_key(facts))
+            key = (given_grades[i], grading_key(facts, item, behaviours[i]))
             grading = gradings.get(key, _UNSET)
             if grading is _UNSET:
                 try:
-                    grading = self._grade(item, given_grades[i], facts)
+                    grading = self._grade(item, given_grades[i], facts, behaviours[i])
                 except _Reject:
                     grading = None
                 gradings[key] = grading
@@ -865,6 +905,13 @@ def _each_distinct(
         except refusal:
             memo[key] = None
     return [memo[key] for key in keys]
+
+
+def _masked(text: str | None) -> str | None:
+    """A cell's text for a message: masked if it might hold an identity number."""
+    if not text:
+        return None
+    return mask_value(text) if len(text) >= 15 else text[:40]
 
 
 def _plain_date(text: str) -> dt.date | None:

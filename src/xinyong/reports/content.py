@@ -118,6 +118,8 @@ class RecordFact:
     display_from: dt.date
     display_until: dt.date | None
     summary: str = ""
+    grade: str | None = None
+    publish_minor: bool = False  # settings.publish_minor when the report was made
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +270,8 @@ def _vis(record: RecordFact, audience: Audience, on: dt.date) -> Visibility:
         display_until=record.display_until,
         audience=audience,
         on=on,
+        grade=record.grade,
+        publish_minor=record.publish_minor,
     )
 
 

@@ -217,6 +217,8 @@ def _record_fact(record: Record, catalog: Catalog, departments: dict[int, str]) 
         display_from=record.display_from,
         display_until=record.display_until,
         summary=_summary(item, record),
+        grade=record.grade,
+        publish_minor=get_settings().publish_minor,
     )
 
 

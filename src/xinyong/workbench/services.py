@@ -34,7 +34,6 @@ ID_COLUMNS = frozenset(
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 
 BATCH_STATUS_NAMES = {"running": "处理中", "done": "已完成", "failed": "无法读取"}
-CHANNEL_NAMES = {"web": "网页上传", "api": "接口", "cli": "命令行"}
 
 
 def mask_cell(header: str, value: str) -> str:
@@ -94,6 +93,22 @@ def batch_errors(session: Session, batch_id: int, limit: int = 200) -> list[Subm
             .limit(limit)
         )
     )
+
+
+def batch_grade_sources(session: Session, batch_id: int) -> list[tuple[str, int]]:
+    """What decided the grades of the batch's records (records.grading), labelled."""
+    from xinyong.catalog.services import current_catalog
+    from xinyong.records.grading import grade_source_label
+    from xinyong.records.models import Record
+
+    catalog = current_catalog(session)
+    rows = session.execute(
+        select(Record.grade_source, func.count())
+        .where(Record.batch_id == batch_id, Record.grade_source.is_not(None))
+        .group_by(Record.grade_source)
+        .order_by(func.count().desc(), Record.grade_source)
+    ).all()
+    return [(grade_source_label(source, catalog), count) for source, count in rows]
 
 
 def write_error_file(

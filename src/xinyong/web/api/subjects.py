@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from xinyong.accounts.permissions import Permission
 from xinyong.actors import Actor
 from xinyong.errors import NotFound
 from xinyong.identity.masking import Audience
@@ -15,7 +16,7 @@ from xinyong.queries.reads import read_lists, read_score
 from xinyong.records.ingest import protector_for
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import find_subject, get_subject
-from xinyong.web.deps import ArchiveAdminDep, LookupDep, PathId, SessionDep
+from xinyong.web.deps import ArchiveAdminDep, LookupDep, PathId, SessionDep, permission
 
 router = APIRouter(tags=["档案 archive"])
 
@@ -47,6 +48,33 @@ def lookup(body: SubjectLookup, session: SessionDep, actor: LookupDep) -> Any:
     return {"id": subject.id, "kind": subject.kind}
 
 
+class ProvenanceRead(BaseModel):
+    batch_id: int | None
+    row_number: int | None
+    channel: str | None
+    channel_name: str | None
+    filename: str | None
+    submitted_by: str | None
+    submitted_at: str | None
+
+
+class RecordVersionRead(BaseModel):
+    version: int
+    state: str
+    state_label: str
+    behaviour: str | None
+    decision_date: str
+    grade: str | None
+    grade_name: str | None
+    grade_source_name: str
+    grade_reason: str | None
+    display_until: str | None
+    facts: dict[str, Any]
+    superseded_at: str
+    superseded_by_batch: int | None
+    provenance: ProvenanceRead
+
+
 class ArchiveRecord(BaseModel):
     id: int
     document_number: str
@@ -61,6 +89,7 @@ class ArchiveRecord(BaseModel):
     grade: str | None
     grade_name: str | None
     grade_source: str | None
+    grade_source_name: str = ""
     open_level: str
     open_level_name: str
     display_from: str
@@ -68,6 +97,8 @@ class ArchiveRecord(BaseModel):
     in_use: bool
     version: int
     facts: dict[str, Any]
+    provenance: ProvenanceRead
+    history: list[RecordVersionRead] | None = None
 
 
 class ArchiveSubject(BaseModel):
@@ -102,6 +133,33 @@ def archive(
         audience=Audience.GOVERNMENT,
         purpose=purpose or default_purpose,
         basis=basis,
+    )
+    return result.as_dict()
+
+
+FullArchiveDep = Annotated[Actor, permission(Permission.READ_FULL_ARCHIVE)]
+
+
+@router.get("/subjects/{subject_id}/full-archive", response_model=ArchiveRead)
+def full_archive(
+    subject_id: PathId,
+    session: SessionDep,
+    actor: FullArchiveDep,
+    purpose: Annotated[str, Query(min_length=2, max_length=200, description="查询目的（必填）")],
+) -> Any:
+    """档案管理 (credit office only): every record of the subject whatever its state —
+    expired, repaired, revoked, disputed — each labelled, with its earlier versions and its
+    provenance (batch, row, submitter). The read is logged with the stated purpose."""
+    subject = get_subject(session, subject_id)
+    result = read_archive(
+        session,
+        actor,
+        protector_for(),
+        subject,
+        audience=Audience.GOVERNMENT,
+        purpose=purpose.strip(),
+        basis=QueryBasis.ADMINISTRATION,
+        full=True,
     )
     return result.as_dict()
 

@@ -42,6 +42,12 @@ class SubmissionErrorRead(BaseModel):
     value: str | None = None
 
 
+class GradeSourceRead(BaseModel):
+    source: str
+    label: str
+    rows: int
+
+
 class SubmissionRead(BaseModel):
     batch_id: int
     format: str
@@ -52,6 +58,8 @@ class SubmissionRead(BaseModel):
     updated: int
     unchanged: int
     ignored_columns: list[str]
+    grade_sources: list[GradeSourceRead] = []
+    notes: list[str] = []
     errors: list[SubmissionErrorRead]
     errors_truncated: bool
 

@@ -25,7 +25,7 @@ from xinyong.authorizations.rules import PURPOSE_LABELS, SCOPE_LABELS
 from xinyong.config import get_settings
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
-from xinyong.lists.models import LIST_NAMES
+from xinyong.lists.models import ENTRY_STATUS_NAMES, LIST_NAMES
 from xinyong.notices import interviews as interview_service
 from xinyong.notices import services as notice_service
 from xinyong.notices.services import notices_of
@@ -50,12 +50,7 @@ from xinyong.web.ratelimit import client_address, limiter
 
 router = APIRouter(include_in_schema=False)
 
-LIST_STATUS_NAMES = {
-    "notified": "已告知（陈述申辩期）",
-    "listed": "在列",
-    "withdrawn": "不予列入",
-    "ended": "已移出",
-}
+LIST_STATUS_NAMES: dict[str, str] = {s.value: n for s, n in ENTRY_STATUS_NAMES.items()}
 
 
 def _home_for(role: str) -> str:

@@ -23,6 +23,7 @@ from xinyong.config import get_settings
 from xinyong.errors import XinyongError
 from xinyong.objections import services as objections
 from xinyong.objections.workflow import OBJECTION_MACHINE
+from xinyong.records.grading import grade_source_label
 from xinyong.records.models import Record
 from xinyong.repair import services as repair
 from xinyong.repair.workflow import repair_machine
@@ -61,6 +62,7 @@ def _record_context(session: SessionDep, record_id: int) -> dict[str, Any]:
         "document_number": record.document_number,
         "decision_date": record.decision_date,
         "grade_name": grade.name if grade else None,
+        "grade_source_name": grade_source_label(record.grade_source, catalog),
         "display_until": record.display_until,
         "nature": record.nature,
     }

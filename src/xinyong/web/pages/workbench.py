@@ -30,15 +30,16 @@ from xinyong.measures.batch import compare_file
 from xinyong.measures.engine import VERDICT_NAMES
 from xinyong.measures.models import Check, CheckFeedback
 from xinyong.measures.services import add_feedback, run_check
+from xinyong.records.formats import FORMAT_NAMES
 from xinyong.records.ingest import ingest_file, protector_for, record_unreadable
-from xinyong.records.models import BatchStatus
+from xinyong.records.models import CHANNEL_NAMES, BatchStatus
 from xinyong.web.deps import OptionalCallerDep, SessionDep
 from xinyong.web.pages.common import page_access, render
 from xinyong.workbench.services import (
     BATCH_STATUS_NAMES,
-    CHANNEL_NAMES,
     batch_errors,
     batch_for,
+    batch_grade_sources,
     batches_of,
     write_error_file,
 )
@@ -61,6 +62,7 @@ def _common(session: SessionDep, caller: Caller) -> dict[str, Any]:
         "can_check": can(caller.actor, Permission.RUN_CHECK),
         "status_names": BATCH_STATUS_NAMES,
         "channel_names": CHANNEL_NAMES,
+        "format_names": FORMAT_NAMES,
     }
 
 
@@ -198,6 +200,7 @@ def batch_page(
         "workbench/batch.html",
         access,
         errors=batch_errors(session, batch_id),
+        grade_sources=batch_grade_sources(session, batch_id),
         **context,
     )
 
