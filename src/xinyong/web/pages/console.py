@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
@@ -30,7 +30,7 @@ from xinyong.portal.models import ARTICLE_KIND_NAMES, ARTICLE_STATUS_NAMES, Arti
 from xinyong.portal.services import all_articles, get_article, save_article, set_article_status
 from xinyong.web.api.users import user_as_dict
 from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import page_access, render
+from xinyong.web.pages.common import flash_redirect, page_access, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,7 +97,6 @@ def articles(request: Request, session: SessionDep, caller: OptionalCallerDep) -
         articles=all_articles(session),
         kind_names=ARTICLE_KIND_NAMES,
         status_names=ARTICLE_STATUS_NAMES,
-        message=request.query_params.get("message"),
     )
 
 
@@ -177,7 +176,7 @@ def article_save(
         form |= {"source": source, "body": body}
         return _article_form(request, access, form, exc.message)
     state = "已发布" if saved.status == "published" else "已保存草稿"
-    return RedirectResponse(f"/console/articles?message={state}：{saved.title}", 303)
+    return flash_redirect(request, "/console/articles", f"{state}：{saved.title}")
 
 
 @router.post("/console/articles/{article_id}/status")
@@ -195,8 +194,8 @@ def article_status(
         set_article_status(session, access.actor, article_id, status)
     except XinyongError as exc:
         session.rollback()
-        return RedirectResponse(f"/console/articles?message={exc.message}", 303)
-    return RedirectResponse("/console/articles?message=状态已更新", 303)
+        return flash_redirect(request, "/console/articles", exc.message)
+    return flash_redirect(request, "/console/articles", "状态已更新")
 
 
 # -- catalog, measures, scenarios -----------------------------------------------------------
@@ -221,7 +220,6 @@ def catalog_page(request: Request, session: SessionDep, caller: OptionalCallerDe
         measures=sorted(catalog.measures.values(), key=lambda m: m.code),
         scenarios=sorted(catalog.scenarios.values(), key=lambda s: s.code),
         open_level_names=OPEN_LEVEL_NAMES,
-        message=request.query_params.get("message"),
         error=None,
     )
 
@@ -237,10 +235,10 @@ async def catalog_load(
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return RedirectResponse("/console/catalog?message=请选择目录文件（YAML）", 303)
+        return flash_redirect(request, "/console/catalog", "请选择目录文件（YAML）")
     data = await upload.read(5 * 1024 * 1024 + 1)
     if len(data) > 5 * 1024 * 1024:
-        return RedirectResponse("/console/catalog?message=目录文件不能超过 5 MB", 303)
+        return flash_redirect(request, "/console/catalog", "目录文件不能超过 5 MB")
     with tempfile.TemporaryDirectory(prefix="xinyong-catalog-") as tmp:
         path = Path(tmp) / Path(upload.filename).name
         path.write_bytes(data)
@@ -248,8 +246,8 @@ async def catalog_load(
             result = load_file(session, path)
         except XinyongError as exc:
             session.rollback()
-            return RedirectResponse(f"/console/catalog?message=载入失败：{exc.message}", 303)
-    return RedirectResponse(f"/console/catalog?message=载入完成：{_load_summary(result)}", 303)
+            return flash_redirect(request, "/console/catalog", f"载入失败：{exc.message}")
+    return flash_redirect(request, "/console/catalog", f"载入完成：{_load_summary(result)}")
 
 
 def _load_summary(result: LoadResult) -> str:
@@ -287,7 +285,6 @@ def _accounts(
         departments=list(session.scalars(select(Department).order_by(Department.code))),
         error=error,
         form=form or {},
-        message=request.query_params.get("message"),
     )
 
 
@@ -323,7 +320,7 @@ def account_create(
         form = {"username": username, "display_name": display_name, "role": role}
         form |= {"department": department, "institution": institution}
         return _accounts(request, session, access, exc.message, form)
-    return RedirectResponse(f"/console/accounts?message=已创建账号 {username.strip()}", 303)
+    return flash_redirect(request, "/console/accounts", f"已创建账号 {username.strip()}")
 
 
 @router.post("/console/accounts/{username}/active")
@@ -340,11 +337,11 @@ def account_active(
     if access.actor.user_id is not None and active != "yes":
         me = session.get(User, access.actor.user_id)
         if me is not None and me.username == username:
-            return RedirectResponse("/console/accounts?message=不能停用自己的账号", 303)
+            return flash_redirect(request, "/console/accounts", "不能停用自己的账号")
     try:
         accounts.set_active(session, username, active == "yes")
     except XinyongError as exc:
         session.rollback()
-        return RedirectResponse(f"/console/accounts?message={exc.message}", 303)
+        return flash_redirect(request, "/console/accounts", exc.message)
     state = "已启用" if active == "yes" else "已停用"
-    return RedirectResponse(f"/console/accounts?message={state} {username}", 303)
+    return flash_redirect(request, "/console/accounts", f"{state} {username}")

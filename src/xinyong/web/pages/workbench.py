@@ -33,7 +33,7 @@ from xinyong.measures.services import add_feedback, run_check
 from xinyong.records.ingest import ingest_file, protector_for, record_unreadable
 from xinyong.records.models import BatchStatus
 from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import page_access, render
+from xinyong.web.pages.common import flash_redirect, page_access, render
 from xinyong.workbench.services import (
     BATCH_STATUS_NAMES,
     CHANNEL_NAMES,
@@ -389,7 +389,6 @@ def check_page(
         feedback=feedback,
         given={f.measure_code for f in feedback},
         can_feedback=can(access.actor, Permission.CHECK_FEEDBACK),
-        message=request.query_params.get("message"),
         **_common(session, access),
     )
 
@@ -420,8 +419,8 @@ def check_feedback(
         )
     except XinyongError as exc:
         session.rollback()
-        return RedirectResponse(f"/workbench/checks/{check_id}?message={exc.message}", 303)
-    return RedirectResponse(f"/workbench/checks/{check_id}?message=已反馈处理结果", 303)
+        return flash_redirect(request, f"/workbench/checks/{check_id}", exc.message)
+    return flash_redirect(request, f"/workbench/checks/{check_id}", "已反馈处理结果")
 
 
 @router.get("/workbench/compare", response_class=HTMLResponse)
