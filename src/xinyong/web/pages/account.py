@@ -40,6 +40,7 @@ from xinyong.web.deps import SESSION_COOKIE, OptionalCallerDep, PathId, SessionD
 from xinyong.web.pages.common import (
     LOGIN_CSRF_COOKIE,
     SHANGHAI,
+    WORKSPACES,
     flash_redirect,
     login_redirect,
     page_access,
@@ -60,7 +61,10 @@ LIST_STATUS_NAMES = {
 
 
 def _home_for(role: str) -> str:
-    return "/me" if role == Role.PERSON else "/"
+    """Where a role lands after login: its own workspace (common.WORKSPACES), not the
+    public portal."""
+    entry = WORKSPACES.get(role)
+    return entry[0] if entry else "/"
 
 
 @router.get("/login", response_class=HTMLResponse)
