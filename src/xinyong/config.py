@@ -179,6 +179,12 @@ class Settings(BaseSettings):
         description="The national systems linked from the portal: `名称=网址` pairs "
         "separated by `;`.",
     )
+    assessment_min_sample: int = Field(
+        default=20,
+        ge=1,
+        description="考核: a measure with fewer observations in the period (records, rows, "
+        "checks, cases) is not rated, and a department without a rated measure not ranked.",
+    )
     publish_individual_penalties: bool = Field(
         default=True,
         description="Publish administrative penalties (行政处罚, 双公示) on natural persons on "

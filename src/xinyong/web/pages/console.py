@@ -7,11 +7,12 @@ permission the action needs, the same one the API and the CLI check.
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
@@ -24,7 +25,14 @@ from xinyong.actors import ROLE_LABELS, Role
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import OPEN_LEVEL_NAMES
 from xinyong.catalog.services import LoadResult, current_catalog, load_file
-from xinyong.console.services import dashboard, department_assessment
+from xinyong.console.assessment import (
+    MEASURES,
+    PERIOD_KINDS,
+    assess_departments,
+    parse_period,
+    period_choices,
+)
+from xinyong.console.services import dashboard
 from xinyong.errors import XinyongError
 from xinyong.portal.models import ARTICLE_KIND_NAMES, ARTICLE_STATUS_NAMES, ArticleKind
 from xinyong.portal.services import all_articles, get_article, save_article, set_article_status
@@ -65,20 +73,35 @@ def _admin(
 
 
 @router.get("/console", response_class=HTMLResponse)
-def console(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+def console(
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    period: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
     access = _admin(request, caller)
     if not isinstance(access, Caller):
         return access
     board = dashboard(session)
+    chosen = parse_period(period)
+    charts = dict(board.charts)
+    # The current month is partial: charts mark it instead of drawing a drop.
+    for key in ("by_month", "list_flows"):
+        if key in charts:
+            charts[key] = {**charts[key], "partial": dt.date.today().strftime("%Y-%m")}
     return render(
         request,
         "console/index.html",
         access,
         totals=board.totals,
-        charts=board.charts,
+        charts=charts,
         chart_titles=CHART_TITLES,
         chart_types=CHART_TYPES,
-        assessment=department_assessment(session),
+        result=assess_departments(session, chosen),
+        assessment=None,
+        measures=MEASURES,
+        period_kinds=PERIOD_KINDS,
+        period_choices=period_choices(),
     )
 
 

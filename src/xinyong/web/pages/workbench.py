@@ -224,7 +224,7 @@ def batch_error_file(
     access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
     if not isinstance(access, Caller):
         return access
-    batch = batch_for(session, access.actor, batch_id)
+    batch = batch_for(session, access.actor, batch_id, own_only=True)
     if not batch.rejected:
         raise NotFound("该批次没有拒收行", code="no_rejected_rows")
     tmp = Path(tempfile.mkdtemp(prefix="xinyong-errors-"))
