@@ -60,6 +60,11 @@ def test_an_objection_form_for_a_bad_record_id_is_a_page(
     assert "「record」须为整数" in resp.text
     # Logged in: the header stays and the way back leads to the person's own workspace.
     assert 'href="/me"' in resp.text and "回到个人中心" in resp.text
+    # A page the role may not open: 403 in the layout, the way back to its own workspace.
+    refused = https_client.get("/console")
+    assert refused.status_code == 403
+    _is_site_page(refused.text)
+    assert "无权访问" in refused.text and "回到个人中心" in refused.text
 
 
 def test_the_api_keeps_its_json_shape_in_chinese(https_client: TestClient, world: World) -> None:
@@ -271,3 +276,63 @@ def test_score_is_shown_with_its_scale_and_a_band_name_unlike_the_grades(
     band = re.search(r"<strong data-band>([^<]+)</strong>", score)
     assert band is not None and band.group(1) not in ("轻微", "一般", "严重")
     assert "中等 550–649" in score
+
+
+def test_an_oversized_upload_to_a_page_is_answered_with_a_page(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xinyong.web.app import create_app
+
+    monkeypatch.setenv("XINYONG_MAX_UPLOAD_BYTES", str(64 * 1024))
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app(), base_url="https://testserver") as client:
+            resp = client.post(
+                "/workbench/upload", files={"file": ("big.csv", b"a" * (2 << 20), "text/csv")}
+            )
+            assert resp.status_code == 413
+            assert resp.headers["content-type"].startswith("text/html")
+            _is_site_page(resp.text)
+            assert "提交的内容过大" in resp.text and "MB 上限" in resp.text
+            api = client.post(
+                "/api/v1/submissions", files={"file": ("big.csv", b"a" * (2 << 20), "text/csv")}
+            )
+            assert api.status_code == 413 and api.json()["error"]["code"] == "too_large"
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+def test_a_rate_limited_page_is_a_429_page(
+    https_client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XINYONG_PORTAL_SEARCHES_PER_MINUTE", "1")
+    get_settings.cache_clear()
+    try:
+        https_client.get("/disclosures")
+        resp = https_client.get("/disclosures")
+        assert resp.status_code == 429 and "Retry-After" in resp.headers
+        _is_site_page(resp.text)
+        assert "查询过于频繁" in resp.text
+    finally:
+        get_settings.cache_clear()
+
+
+def test_an_unexpected_error_on_a_page_is_a_500_page(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xinyong.web.app import create_app
+    from xinyong.web.pages import home
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(home, "disclosure_counts", broken)
+    with TestClient(
+        create_app(), base_url="https://testserver", raise_server_exceptions=False
+    ) as client:
+        resp = client.get("/")
+        assert resp.status_code == 500
+        _is_site_page(resp.text)
+        assert "服务器内部错误" in resp.text and "boom" not in resp.text
+        assert client.get("/api/v1/nope").json()["error"]["code"] == "not_found"
