@@ -149,8 +149,11 @@ def test_person_finds_a_record_by_number_and_objects_with_evidence(
         assert open_sections == 1, open_sections
         height = page.evaluate("document.documentElement.scrollHeight")
         assert height < 6000, f"the personal centre is {height}px tall on a phone"
-        nav = page.locator(".me-nav .tabs").bounding_box()
-        assert nav is not None and nav["height"] < 60
+        for compact in (".me-nav .tabs", ".site-nav ul"):
+            nav = page.locator(compact).bounding_box()
+            assert nav is not None and nav["height"] < 60, (compact, nav)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"the personal centre scrolls sideways by {overflow}px"
         doc_shot(page, "me", size)
         page.locator("details.me-section#archive > summary").click()
 

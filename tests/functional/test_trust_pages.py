@@ -233,37 +233,103 @@ def test_individuals_penalties_can_be_kept_off_the_portal(
         get_settings.cache_clear()
 
 
-@pytest.mark.parametrize("fmt", ["sgs_penalty", "sgs_license", "generic"])
-@pytest.mark.parametrize("kind", ["person", "organisation"])
-@pytest.mark.parametrize("publish", [True, False])
-def test_individual_penalty_rule_and_its_sql_agree(
-    session: Session, world: World, fmt: str, kind: str, publish: bool
+def _licence_row(name: str, number: str, document: str) -> dict[str, str]:
+    from xinyong.workbench.templates import SGS_LICENSE_HEADERS
+
+    row = dict.fromkeys(SGS_LICENSE_HEADERS, "")
+    row |= {
+        "行政相对人名称": name,
+        "行政相对人类别": "自然人",
+        "证件类型": "身份证",
+        "证件号码": number,
+        "行政许可决定文书号": document,
+        "许可类别": "普通",
+        "许可内容": "食品经营",
+        "许可决定日期": "2026-11-02",
+        "许可机关": "测试局",
+    }
+    return row
+
+
+def test_individual_penalty_rule_and_its_sql_agree_on_every_kind_of_row(
+    session: Session, world: World
 ) -> None:
-    from sqlalchemy import literal
+    """The Python rule and its SQL twin, on real rows: persons' and organisations'
+    penalties, licences and generic records, with the setting on and off."""
     from sqlalchemy import select as sa_select
 
+    from xinyong.catalog.services import current_catalog
+    from xinyong.demo import credit_code_for
+    from xinyong.portal.services import _items_of_format
     from xinyong.records.display import individual_penalty_clause
     from xinyong.subjects.models import Subject
 
-    expected = individual_penalty_public(fmt, kind, publish=publish)
-    assert expected == (publish or not (fmt == "sgs_penalty" and kind == "person"))
-    # The SQL twin, on a real row of this kind and format.
-    item = {"sgs_penalty": "SGS_PENALTY", "sgs_license": "SGS_LICENSE", "generic": "X"}[fmt]
-    clause = individual_penalty_clause(["SGS_PENALTY"], publish=publish)
-    row = session.execute(
-        sa_select(literal(1))
-        .select_from(Record)
-        .join(Subject, Subject.id == Record.subject_id)
-        .where(Subject.kind == kind, Record.item_code == item, clause)
-    ).first()
-    exists = session.execute(
-        sa_select(literal(1))
-        .select_from(Record)
-        .join(Subject, Subject.id == Record.subject_id)
-        .where(Subject.kind == kind, Record.item_code == item)
-    ).first()
-    if exists is not None:
-        assert (row is not None) == expected
+    dept = factories.department(session, code="MIX", name="混合局")
+    org_code = credit_code_for(4242)
+    factories.submit_rows(
+        session,
+        [factories.penalty_row(name="示范市某某有限公司", org_code=org_code, dept=dept)],
+        department_code="MIX",
+    )
+    factories.submit_rows(
+        session,
+        [_licence_row("林小满", world.person_number, "许〔2026〕混合号")],
+        department_code="MIX",
+    )
+    factories.submit_rows(
+        session,
+        [factories.generic_row("FOOD_DRUG_VIOLATION", session=session, 部门代码="MIX")],
+    )
+    session.commit()
+    catalog = current_catalog(session)
+    penalty_items = _items_of_format(catalog, "sgs_penalty")
+    rows = session.execute(
+        sa_select(Record.id, Record.item_code, Subject.kind).join(
+            Subject, Subject.id == Record.subject_id
+        )
+    ).all()
+    kinds = {(catalog.items[code].record_format, kind) for _, code, kind in rows}
+    assert {
+        ("sgs_penalty", "person"),
+        ("sgs_penalty", "organisation"),
+        ("sgs_license", "person"),
+        ("generic", "person"),
+    } <= kinds
+    for publish in (True, False):
+        in_sql = set(
+            session.scalars(
+                sa_select(Record.id)
+                .join(Subject, Subject.id == Record.subject_id)
+                .where(individual_penalty_clause(penalty_items, publish=publish))
+            )
+        )
+        in_python = {
+            rid
+            for rid, code, kind in rows
+            if individual_penalty_public(catalog.items[code].record_format, kind, publish=publish)
+        }
+        assert in_sql == in_python
+        assert (len(in_python) < len(rows)) is (not publish)
+
+
+def test_an_organisation_is_found_by_its_credit_code_which_is_public(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    from xinyong.demo import credit_code_for
+
+    dept = factories.department(session, code="ORG", name="企业局")
+    code = credit_code_for(4343)
+    factories.submit_rows(
+        session,
+        [factories.penalty_row(name="示范市某某贸易有限公司", org_code=code, dept=dept)],
+        department_code="ORG",
+    )
+    session.commit()
+    resp = https_client.post("/disclosures/search", data={"q": code}, follow_redirects=False)
+    assert resp.status_code == 303 and code not in resp.headers["location"]
+    page = https_client.get(resp.headers["location"]).text
+    assert "示范市某某贸易有限公司" in page and code in page  # registration data: public
+    assert "统一社会信用代码" in page
 
 
 def test_score_is_shown_with_its_scale_and_a_band_name_unlike_the_grades(
