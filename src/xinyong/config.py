@@ -153,6 +153,49 @@ class Settings(BaseSettings):
     max_cell_chars: int = Field(
         default=4_000, ge=100, description="Longest accepted cell; longer cells reject the row."
     )
+    # -- the public site (issue 18: pages people can trust) --------------------------------
+    site_host: str | None = Field(
+        default=None,
+        description="主办单位 in the footer (default: 「{city}社会信用体系建设领导小组办公室」).",
+    )
+    site_operator: str | None = Field(
+        default=None, description="承办单位 in the footer (unset: not shown)."
+    )
+    site_code: str | None = Field(
+        default=None, description="网站标识码 of the government website (unset: not shown)."
+    )
+    site_icp: str | None = Field(
+        default=None, description="ICP 备案号, e.g. 「湘ICP备00000000号」 (unset: not shown)."
+    )
+    site_police_filing: str | None = Field(
+        default=None, description="公安机关备案号, e.g. 「湘公网安备 43010000000000号」."
+    )
+    site_contact: str | None = Field(
+        default="12345",
+        description="Consultation telephone (咨询电话) in the footer and on the portal.",
+    )
+    site_contact_address: str | None = Field(
+        default=None, description="Consultation address and office hours shown on the portal."
+    )
+    national_links: str = Field(
+        default="信用中国=https://www.creditchina.gov.cn/;"
+        "国家企业信用信息公示系统=https://www.gsxt.gov.cn/;"
+        "中国执行信息公开网=http://zxgk.court.gov.cn/",
+        description="The national systems linked from the portal: `名称=网址` pairs "
+        "separated by `;`.",
+    )
+    assessment_min_sample: int = Field(
+        default=20,
+        ge=1,
+        description="考核: a measure with fewer observations in the period (records, rows, "
+        "checks, cases) is not rated, and a department without a rated measure not ranked.",
+    )
+    publish_individual_penalties: bool = Field(
+        default=True,
+        description="Publish administrative penalties (行政处罚, 双公示) on natural persons on "
+        "the portal. Some provinces do not (DOMAIN §17); organisations' are always published.",
+    )
+
     portal_searches_per_minute: int = Field(
         default=30,
         ge=1,

@@ -54,6 +54,7 @@ from xinyong.records.lifecycle import run_daily
 from xinyong.records.models import Record
 from xinyong.subjects.models import KeyGroupMembership, Subject
 from xinyong.subjects.services import find_subject
+from xinyong.workbench.templates import SGS_PENALTY_HEADERS as TEMPLATE_PENALTY_HEADERS
 
 # County-level codes of Changsha (4301xx) and its neighbours; checked against GB/T 2260.
 CITY_REGIONS = (
@@ -174,16 +175,8 @@ def _generic_rows(
             yield row
 
 
-SGS_PENALTY_HEADERS = (
-    "行政相对人名称", "行政相对人类别", "行政相对人代码_1(统一社会信用代码)",
-    "行政相对人代码_2(工商注册号)", "行政相对人代码_3(组织机构代码)", "行政相对人代码_4(税务登记号)",
-    "行政相对人代码_5(事业单位证书号)", "行政相对人代码_6(社会组织登记证号)", "法定代表人",
-    "法定代表人证件类型", "法定代表人证件号码", "证件类型", "证件号码", "行政处罚决定书文号",
-    "违法行为类型", "违法事实", "处罚依据", "处罚类别", "处罚内容", "罚款金额（万元）",
-    "没收违法所得、没收非法财物的金额（万元）", "暂扣或吊销证照名称及编号", "处罚决定日期",
-    "处罚有效期", "公示截止期", "处罚机关", "处罚机关统一社会信用代码", "数据来源单位",
-    "数据来源单位统一社会信用代码", "备注",
-)  # fmt: skip
+# The national 双公示 penalty headers (DOMAIN §16): one list, shared with the templates.
+SGS_PENALTY_HEADERS = TEMPLATE_PENALTY_HEADERS
 
 PENALTY_CATEGORIES = ("警告", "罚款", "没收违法所得、没收非法财物", "责令停产停业",
                       "暂扣或者吊销许可证、暂扣或者吊销执照", "行政拘留", "其他")  # fmt: skip

@@ -51,7 +51,7 @@ def test_public_searches_the_lists_and_reads_cases(page: Page, server: Server) -
     # The black list, searched by an organisation's name.
     page.get_by_role("link", name="严重失信主体名单").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("严重失信主体名单")
-    page.get_by_label("姓名全称、单位名称或决定文书号").fill("某")
+    page.get_by_label("姓名全称、单位名称、统一社会信用代码、证件号码或决定文书号").fill("某")
     page.get_by_role("button", name="查询").click()
     expect(page.get_by_role("alert")).to_contain_text("至少 2 个字")
     # Typical cases and the guides.
@@ -153,7 +153,7 @@ def test_clerk_uploads_bad_rows_and_downloads_the_error_file(
     page: Page, server: Server, tmp_path: Path
 ) -> None:
     login(page, "scjg-clerk")
-    page.get_by_role("link", name="部门工作台").first.click()
+    page.get_by_role("link", name="工作台", exact=True).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("部门工作台")
     expect(page.locator("main")).to_contain_text("市市场监督管理局")
     path, wrong = _bad_file(tmp_path)

@@ -16,8 +16,8 @@ from xinyong.records.models import Record
 
 
 def test_auditor_reads_the_trail_and_acknowledges_an_alert(page: Page) -> None:
-    login(page, "auditor")
-    page.get_by_role("link", name="安全审计").click()
+    login(page, "auditor")  # lands on the auditor's workspace (审计)
+    page.get_by_role("link", name="审计", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("审计记录")
     page.get_by_label("领域").select_option(label="查询（个人信息的读取）")
     page.get_by_role("button", name="筛选").click()
@@ -48,8 +48,8 @@ def test_institution_queries_and_is_refused_under_a_revoked_one(
 ) -> None:
     bank = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
     page = bank.new_page()
-    login(page, "bank")
-    page.get_by_role("link", name="授权查询").click()
+    login(page, "bank")  # lands on the institution's workspace (机构查询)
+    page.get_by_role("link", name="机构查询", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("授权查询")
     options = page.locator("#authorization_id option")
     valid = options.filter(has_text="有效").first.get_attribute("value")

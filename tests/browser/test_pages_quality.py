@@ -137,6 +137,11 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
     person_pages += [m.group(1) for m in (object_link, repair_link) if m]
     first_batch = re.search(r'href="(/workbench/batches/\d+)"', admin.get("/workbench").text)
     assert first_batch
+    listing = public.get("/disclosures?category=penalty").text
+    detail_pages = re.findall(r'href="(/disclosures/(?:subject|record)/[A-Za-z0-9_-]+)"', listing)[
+        :2
+    ]
+    assert len(detail_pages) == 2
     return {
         "public": (
             public,
@@ -159,6 +164,10 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
                 "/tipoffs",
                 "/reports/verify",
                 "/reports/verify/NOSUCHCODE",
+                "/articles/news",
+                "/nope",
+                "/disclosures?page=abc",
+                *detail_pages,
             ],
         ),
         "person": (person, person_pages),
@@ -170,6 +179,7 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
                 "/workbench/check",
                 "/workbench/compare",
                 "/workbench/interviews",
+                "/workbench/templates",
                 check_url,
             ],
         ),
@@ -194,6 +204,7 @@ def _pages(server: Server) -> dict[str, tuple[httpx.Client, list[str]]]:
             admin,
             [
                 "/console",
+                "/console?period=2026-Q3",
                 "/console/articles",
                 "/console/articles/new",
                 "/console/articles/1",

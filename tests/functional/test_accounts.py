@@ -311,4 +311,5 @@ def test_open_redirect_is_not_followed(https_client: TestClient, world: World) -
         },
         follow_redirects=False,
     )
-    assert resp.status_code == 303 and resp.headers["location"] == "/"
+    # Not followed: the admin lands on their own workspace instead.
+    assert resp.status_code == 303 and resp.headers["location"] == "/console"

@@ -159,7 +159,7 @@ def test_score_and_lists_endpoints(client: TestClient, keys: dict[str, str]) -> 
     score = client.get(f"/api/v1/subjects/{sid}/score", headers=auth(keys["admin"]))
     assert score.status_code == 200, score.text
     body = score.json()
-    assert body["score"] == 550 and body["band_name"] == "一般"
+    assert body["score"] == 550 and body["band_name"] == "中等"
     assert body["reasons"][0]["points"] == -150 and "扣 150 分" in body["reasons"][0]["text"]
     assert (
         client.get(f"/api/v1/subjects/{sid}/score", headers=auth(keys["dept"])).status_code == 403

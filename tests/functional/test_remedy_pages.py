@@ -42,10 +42,16 @@ def test_person_objects_through_the_form_and_the_reviewer_decides(
         files={"evidence": ("凭证.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
         follow_redirects=False,
     )
-    assert filed.status_code == 303 and "/me?message=" in filed.headers["location"]
+    # The confirmation is a flash of the session, never text in the address.
+    assert filed.status_code == 303 and filed.headers["location"] == "/me#objections"
     objection = session.scalars(select(Objection).where(Objection.record_id == record.id)).one()
     me = https_client.get("/me").text
     assert "异议处理中" in me and f"/me/objections/new?record={record.id}" not in me
+    # Shown once, inside the section the browser lands on, with the evidence listed.
+    objections_section = me.split('id="objections"', 1)[1].split("</details>", 1)[0]
+    assert f"异议已提交（编号 {objection.id}）" in objections_section
+    assert "凭证.pdf" in objections_section
+    assert f"异议已提交（编号 {objection.id}）" not in https_client.get("/me").text
     # Someone else's record cannot be objected to through the page.
     other = session.scalars(
         select(Record).where(Record.subject_id == world.other_subject_id)
@@ -131,8 +137,11 @@ def test_person_makes_a_voluntary_commitment(https_client: TestClient, world: Wo
         data={"csrf_token": _csrf(me), "kind": "voluntary", "matter": "按时缴纳物业费"},
         follow_redirects=False,
     )
-    assert made.status_code == 303 and "已作出信用承诺" in unquote(made.headers["location"])
-    assert "按时缴纳物业费" in https_client.get("/me").text
+    assert made.status_code == 303 and made.headers["location"] == "/me#commitments"
+    landed = https_client.get("/me").text
+    assert "按时缴纳物业费" in landed
+    commitments = landed.split('id="commitments"', 1)[1].split("</details>", 1)[0]
+    assert "已作出信用承诺" in unquote(commitments)
 
 
 def test_tipoff_is_submitted_and_tracked_by_code(

@@ -12,13 +12,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import Nature
 from xinyong.catalog.services import current_catalog
+from xinyong.console.assessment import Assessment, Period, assess_departments
 from xinyong.db import is_postgres
 from xinyong.lists.models import LIST_NAMES, EntryStatus, ListEntry, ListKind
 from xinyong.measures.engine import VERDICT_NAMES
@@ -217,115 +218,11 @@ def answers_on_time(session: Session, on: dt.date) -> Series:
     return Series(labels, series)
 
 
-@dataclass
-class Assessment:
-    """One department's 考核 line. Rates are 0–100 or None when there is nothing to rate."""
-
-    department: str
-    records: int = 0
-    on_time_rate: float | None = None  # 按时报送率
-    rows_submitted: int = 0
-    rejection_rate: float | None = None  # 报送拒收率
-    checks_with_measures: int = 0
-    feedback_rate: float | None = None  # 核查反馈率
-    answers_due: int = 0
-    on_time_answer_rate: float | None = None  # 异议、修复按时办结率
-    score: float | None = None
-    rank: int | None = None
-
-    def components(self) -> list[float]:
-        """The rates that make the score; rejection counts as its complement."""
-        parts = [self.on_time_rate, self.feedback_rate, self.on_time_answer_rate]
-        if self.rejection_rate is not None:
-            parts.append(100.0 - self.rejection_rate)
-        return [p for p in parts if p is not None]
-
-
-def _pct(part: int, whole: int) -> float | None:
-    return round(100.0 * part / whole, 1) if whole else None
-
-
-def department_assessment(session: Session) -> list[Assessment]:
-    """考核: on-time submission, rejection rate, on-time answers, feedback rate; ranked.
-
-    On-time answers: objections and repair applications answered by their deadline, out
-    of those answered or past their deadline (withdrawn ones do not count).
-
-    On time means the record reached the platform within its catalog item's
-    ``deadline_days`` of the decision (calendar days). The score is the mean of the rates
-    the department has (rejection counted as 100 − rate); departments are ranked by it.
-    """
-    catalog = current_catalog(session)
-    deadlines = {code: item.deadline_days for code, item in catalog.items.items()}
-    deadline = case(deadlines, value=Record.item_code, else_=7) if deadlines else 7
-    lag = _lag_days(session)
-    lines: dict[int, Assessment] = {
-        d.id: Assessment(d.name)
-        for d in session.scalars(select(Department).order_by(Department.id))
-    }
-    on_time: dict[int, int] = {}
-    answered_on_time: dict[int, int] = {}
-    today = dt.date.today()
-    for dept_id, total, timely in session.execute(
-        select(
-            Record.department_id,
-            func.count(),
-            func.sum(case((lag <= deadline, 1), else_=0)),
-        ).group_by(Record.department_id)
-    ):
-        if dept_id in lines:
-            lines[dept_id].records = total
-            on_time[dept_id] = int(timely or 0)
-    for dept_id, rows, rejected in session.execute(
-        select(
-            SubmissionBatch.department_id,
-            func.sum(SubmissionBatch.total_rows),
-            func.sum(SubmissionBatch.rejected),
-        ).group_by(SubmissionBatch.department_id)
-    ):
-        if dept_id in lines:
-            lines[dept_id].rows_submitted = int(rows or 0)
-            lines[dept_id].rejection_rate = _pct(int(rejected or 0), int(rows or 0))
-    answered = select(CheckFeedback.check_id).where(CheckFeedback.check_id == Check.id).exists()
-    for dept_id, total, with_feedback in session.execute(
-        select(
-            Check.department_id,
-            func.count(),
-            func.sum(case((answered, 1), else_=0)),
-        )
-        .where(Check.verdict != "clear")
-        .group_by(Check.department_id)
-    ):
-        if dept_id in lines:
-            lines[dept_id].checks_with_measures = total
-            lines[dept_id].feedback_rate = _pct(int(with_feedback or 0), total)
-    for model in (Objection, RepairApplication):
-        answered, deadline = _answer_columns(model)
-        for dept_id, due, timely in session.execute(
-            select(
-                model.department_id,
-                func.sum(case((or_(answered.is_not(None), deadline < today), 1), else_=0)),
-                func.sum(case((and_(answered.is_not(None), answered <= deadline), 1), else_=0)),
-            )
-            .where(model.state != "withdrawn")
-            .group_by(model.department_id)
-        ):
-            if dept_id in lines:
-                lines[dept_id].answers_due += int(due or 0)
-                answered_on_time[dept_id] = answered_on_time.get(dept_id, 0) + int(timely or 0)
-    for dept_id, line in lines.items():
-        line.on_time_answer_rate = _pct(answered_on_time.get(dept_id, 0), line.answers_due)
-        line.on_time_rate = _pct(on_time.get(dept_id, 0), line.records)
-        parts = line.components()
-        line.score = round(sum(parts) / len(parts), 1) if parts else None
-    ranked = sorted(
-        (line for line in lines.values() if line.score is not None),
-        key=lambda line: -(line.score or 0),
-    )
-    for position, line in enumerate(ranked, start=1):
-        line.rank = position
-    unrated = [line for line in lines.values() if line.score is None]
-    return ranked + unrated
+def department_assessment(session: Session, period: Period | None = None) -> list[Assessment]:
+    """The 考核 lines of a period (default: all time, every department with any data
+    rated): see ``console.assessment.assess_departments``."""
+    chosen = period or Period("all", dt.date(1900, 1, 1), dt.date(9999, 12, 30), "全部", False)
+    return assess_departments(session, chosen, min_sample=1, min_ranked=1).lines
 
 
 _BEIJING = dt.timezone(dt.timedelta(hours=8))  # months are the city's, not UTC's

@@ -16,6 +16,7 @@ class ArticleKind(enum.StrEnum):
     WARNING_CASE = "warning_case"  # 失信案例警示
     KNOWLEDGE = "knowledge"  # 信用知识
     POLICY = "policy"  # 政策法规
+    NEWS = "news"  # 信用动态
 
 
 ARTICLE_KIND_NAMES = {
@@ -23,6 +24,7 @@ ARTICLE_KIND_NAMES = {
     ArticleKind.WARNING_CASE: "失信案例警示",
     ArticleKind.KNOWLEDGE: "信用知识",
     ArticleKind.POLICY: "政策法规",
+    ArticleKind.NEWS: "信用动态",
 }
 
 

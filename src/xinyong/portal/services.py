@@ -10,9 +10,11 @@ registration data (DOMAIN §3).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import enum
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +37,12 @@ from xinyong.portal.models import (
     ArticleKind,
     ArticleStatus,
 )
-from xinyong.records.display import published_clause, visibility
+from xinyong.records.display import (
+    individual_penalty_clause,
+    individual_penalty_public,
+    published_clause,
+    visibility,
+)
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject, SubjectKind
 from xinyong.subjects.services import reveal_number
@@ -93,6 +100,9 @@ class Disclosure:
     decision_date: dt.date
     display_until: dt.date | None
     details: list[tuple[str, str]] = field(default_factory=list)
+    subject_token: str = ""  # opaque: the detail pages are not enumerable by id
+    record_token: str = ""
+    basis: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,8 +145,35 @@ def _keyword_clause(keyword: str) -> Any:
     )
 
 
-def _public_record_clause(on: dt.date) -> Any:
-    return published_clause(on, get_settings().publish_minor)
+def _public_record_clause(on: dt.date, catalog: Catalog) -> Any:
+    return and_(
+        published_clause(on, get_settings().publish_minor),
+        individual_penalty_clause(
+            _items_of_format(catalog, "sgs_penalty"),
+            publish=get_settings().publish_individual_penalties,
+        ),
+    )
+
+
+def publicly_shown(record: Record, subject: Subject, catalog: Catalog, on: dt.date) -> bool:
+    """The portal's rule for one record, in Python: ``visibility`` for the public audience
+    and the individuals' penalty setting (the SQL above is its set-based form)."""
+    vis = visibility(
+        state=record.state,
+        open_level=record.open_level,
+        display_from=record.display_from,
+        display_until=record.display_until,
+        audience=Audience.PUBLIC,
+        on=on,
+        grade=record.grade,
+        publish_minor=get_settings().publish_minor,
+    )
+    item = catalog.items.get(record.item_code)
+    return vis.shown and individual_penalty_public(
+        item.record_format if item else "generic",
+        subject.kind,
+        publish=get_settings().publish_individual_penalties,
+    )
 
 
 def _query(category: Category, catalog: Catalog, on: dt.date) -> Select[Record, Subject]:
@@ -146,7 +183,7 @@ def _query(category: Category, catalog: Catalog, on: dt.date) -> Select[Record, 
             select(Record, Subject)
             .join(Subject, Subject.id == Record.subject_id)
             .where(Record.item_code.in_(_items_of_format(catalog, fmt)))
-            .where(_public_record_clause(on))
+            .where(_public_record_clause(on, catalog))
         )
     kind = ListKind.BLACK if category is Category.BLACK else ListKind.RED
     return (
@@ -160,7 +197,7 @@ def _query(category: Category, catalog: Catalog, on: dt.date) -> Select[Record, 
             or_(ListEntry.start_date.is_(None), ListEntry.start_date <= on),
             or_(ListEntry.end_date.is_(None), ListEntry.end_date >= on),
         )
-        .where(_public_record_clause(on))
+        .where(_public_record_clause(on, catalog))
     )
 
 
@@ -178,6 +215,153 @@ def _details(record: Record, category: Category) -> list[tuple[str, str]]:
             continue
         out.append((label, "、".join(map(str, value)) if isinstance(value, list) else str(value)))
     return out
+
+
+# -- opaque ids for the detail pages -------------------------------------------------------
+# Sequential ids would let anyone walk every public record and person past the ten pages the
+# list allows; the pages are keyed by the id sealed with the platform's key (AES-GCM).
+
+
+def opaque_id(protector: IdentityProtector, kind: str, value: int) -> str:
+    sealed = protector.encrypt_bytes(str(value).encode(), f"portal:{kind}")
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
+def open_opaque_id(protector: IdentityProtector, kind: str, token: str) -> int:
+    try:
+        sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        return int(protector.decrypt_bytes(sealed, f"portal:{kind}"))
+    except Exception as exc:
+        raise NotFound("公示信息不存在或已停止公示", code="disclosure_not_found") from exc
+
+
+NUMBER_PATTERN = re.compile(r"^[0-9A-Za-z]{15,18}$")
+
+
+def looks_like_number(text: str) -> bool:
+    """A 统一社会信用代码 or 证件号码 (searched by blind index, never put in a URL)."""
+    return bool(NUMBER_PATTERN.match(text.strip())) and sum(c.isdigit() for c in text) >= 8
+
+
+def _disclosure(
+    record: Record,
+    subject: Subject,
+    category: Category,
+    catalog: Catalog,
+    protector: IdentityProtector,
+    departments: dict[int, str],
+) -> Disclosure:
+    item = catalog.items.get(record.item_code)
+    is_org = subject.kind == SubjectKind.ORGANISATION.value
+    number = reveal_number(protector, subject)
+    facts = record.facts or {}
+    return Disclosure(
+        category=category.value,
+        subject_name=subject.name if is_org else mask_name(subject.name, Audience.PUBLIC),
+        subject_kind="组织" if is_org else "自然人",
+        id_number=number if is_org else mask_id_number(number, Audience.PUBLIC),
+        item_name=item.name if item else record.item_code,
+        behaviour=record.behaviour,
+        document_number=record.document_number,
+        department=departments.get(record.department_id, ""),
+        decision_date=record.decision_date,
+        display_until=record.display_until,
+        details=_details(record, category),
+        subject_token=opaque_id(protector, "subject", subject.id),
+        record_token=opaque_id(protector, "record", record.id),
+        basis=str(facts.get("penalty_basis") or facts.get("basis") or "") or None,
+    )
+
+
+def _category_of(record: Record, catalog: Catalog) -> Category:
+    item = catalog.items.get(record.item_code)
+    fmt = item.record_format if item else "generic"
+    if fmt == "sgs_license":
+        return Category.LICENCE
+    if item is not None and item.list_kind == "red":
+        return Category.RED
+    if fmt == "sgs_penalty":
+        return Category.PENALTY
+    return Category.BLACK
+
+
+def _departments(session: Session) -> dict[int, str]:
+    return {d.id: d.name for d in session.scalars(select(Department))}
+
+
+def public_record(
+    session: Session, protector: IdentityProtector, token: str, on: dt.date | None = None
+) -> Disclosure:
+    """One disclosure's page: only while the public rule shows it."""
+    on = on or dt.date.today()
+    catalog = current_catalog(session)
+    record = session.get(Record, open_opaque_id(protector, "record", token))
+    subject = session.get(Subject, record.subject_id) if record else None
+    if record is None or subject is None or not publicly_shown(record, subject, catalog, on):
+        raise NotFound("公示信息不存在或已停止公示", code="disclosure_not_found")
+    return _disclosure(
+        record, subject, _category_of(record, catalog), catalog, protector, _departments(session)
+    )
+
+
+@dataclass(frozen=True)
+class PublicSubject:
+    name: str
+    kind: str
+    id_number: str
+    lists: list[str]
+    disclosures: list[Disclosure]
+
+
+def public_subject(
+    session: Session, protector: IdentityProtector, token: str, on: dt.date | None = None
+) -> PublicSubject:
+    """The public version of a subject's archive: what the portal shows of it, masked."""
+    on = on or dt.date.today()
+    return public_subject_by_id(session, protector, open_opaque_id(protector, "subject", token), on)
+
+
+def public_subject_by_id(
+    session: Session, protector: IdentityProtector, subject_id: int, on: dt.date | None = None
+) -> PublicSubject:
+    on = on or dt.date.today()
+    catalog = current_catalog(session)
+    subject = session.get(Subject, subject_id)
+    if subject is None:
+        raise NotFound("公示信息不存在或已停止公示", code="disclosure_not_found")
+    departments = _departments(session)
+    records = session.scalars(
+        select(Record)
+        .where(Record.subject_id == subject.id)
+        .order_by(Record.decision_date.desc(), Record.id.desc())
+    )
+    shown = [
+        _disclosure(r, subject, _category_of(r, catalog), catalog, protector, departments)
+        for r in records
+        if publicly_shown(r, subject, catalog, on)
+    ]
+    listed = session.scalars(
+        select(ListEntry.list_kind).where(
+            ListEntry.subject_id == subject.id,
+            ListEntry.status == EntryStatus.LISTED.value,
+            ListEntry.list_kind.in_([ListKind.BLACK.value, ListKind.RED.value]),
+            or_(ListEntry.start_date.is_(None), ListEntry.start_date <= on),
+            or_(ListEntry.end_date.is_(None), ListEntry.end_date >= on),
+        )
+    )
+    names = {ListKind.BLACK.value: "严重失信主体名单", ListKind.RED.value: "守信红名单"}
+    lists = sorted({names[k] for k in listed})
+    if not shown and not lists:
+        raise NotFound("公示信息不存在或已停止公示", code="disclosure_not_found")
+    is_org = subject.kind == SubjectKind.ORGANISATION.value
+    number = reveal_number(protector, subject)
+    return PublicSubject(
+        name=subject.name if is_org else mask_name(subject.name, Audience.PUBLIC),
+        kind="组织" if is_org else "自然人",
+        id_number=number if is_org else mask_id_number(number, Audience.PUBLIC),
+        lists=lists,
+        disclosures=shown,
+    )
 
 
 def search_disclosures(
@@ -205,39 +389,12 @@ def search_disclosures(
         .limit(PER_PAGE)
         .offset((page - 1) * PER_PAGE)
     ).all()
-    departments = {d.id: d.name for d in session.scalars(select(Department))}
+    departments = _departments(session)
     items: list[Disclosure] = []
     for record, subject in rows:
-        vis = visibility(
-            state=record.state,
-            open_level=record.open_level,
-            display_from=record.display_from,
-            display_until=record.display_until,
-            audience=Audience.PUBLIC,
-            on=on,
-            grade=record.grade,
-            publish_minor=get_settings().publish_minor,
-        )
-        if not vis.shown:  # the SQL filter and the rule disagree: never publish
-            continue
-        item = catalog.items.get(record.item_code)
-        is_org = subject.kind == SubjectKind.ORGANISATION.value
-        number = reveal_number(protector, subject)
-        items.append(
-            Disclosure(
-                category=category.value,
-                subject_name=subject.name if is_org else mask_name(subject.name, Audience.PUBLIC),
-                subject_kind="组织" if is_org else "自然人",
-                id_number=number if is_org else mask_id_number(number, Audience.PUBLIC),
-                item_name=item.name if item else record.item_code,
-                behaviour=record.behaviour,
-                document_number=record.document_number,
-                department=departments.get(record.department_id, ""),
-                decision_date=record.decision_date,
-                display_until=record.display_until,
-                details=_details(record, category),
-            )
-        )
+        if not publicly_shown(record, subject, catalog, on):
+            continue  # the SQL filter and the rule disagree: never publish
+        items.append(_disclosure(record, subject, category, catalog, protector, departments))
     return SearchPage(category, keyword, items, total, page, pages, capped)
 
 
@@ -249,6 +406,49 @@ def disclosure_counts(session: Session, on: dt.date | None = None) -> dict[str, 
         c.value: session.scalar(select(func.count()).select_from(_query(c, catalog, on).subquery()))
         or 0
         for c in Category
+    }
+
+
+def public_statistics(
+    session: Session, months: int = 12, on: dt.date | None = None
+) -> dict[str, Any]:
+    """Public statistics by month: records collected, list entries, repairs approved.
+
+    The current month is partial and marked so (a chart must not draw it as a drop)."""
+    from xinyong.repair.models import RepairApplication
+
+    on = on or dt.date.today()
+    first = dt.date(on.year, on.month, 1)
+    labels = []
+    y, m = first.year, first.month
+    for _ in range(months):
+        labels.append(f"{y:04d}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    labels.reverse()
+    start = dt.date(int(labels[0][:4]), int(labels[0][5:]), 1)
+
+    def per_month(column: Any, *where: Any) -> list[int]:
+        counts: dict[str, int] = dict.fromkeys(labels, 0)
+        for day, n in session.execute(
+            select(column, func.count()).where(column >= start, *where).group_by(column)
+        ):
+            if day is None:
+                continue
+            key = f"{day.year:04d}-{day.month:02d}"
+            if key in counts:
+                counts[key] += n
+        return [counts[k] for k in labels]
+
+    return {
+        "labels": labels,
+        "partial": labels[-1],
+        "series": {
+            "信用记录": per_month(Record.decision_date),
+            "名单列入": per_month(ListEntry.start_date),
+            "信用修复": per_month(
+                RepairApplication.decided_on, RepairApplication.state == "approved"
+            ),
+        },
     }
 
 

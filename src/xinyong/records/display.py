@@ -251,3 +251,29 @@ def used_clause(on: dt.date) -> ColumnElement[bool]:
         Record.display_from <= on,
         or_(Record.display_until.is_(None), Record.display_until >= on),
     )
+
+
+# -- public display of individuals' administrative penalties (DOMAIN §17) ------------------
+# Some provinces publish 行政处罚 on natural persons only in principle or not at all: the
+# setting ``publish_individual_penalties`` decides, for the public audience only. The portal
+# asks these two (the rule and its SQL twin, held together by a property test) beside
+# ``visibility`` and ``used_clause``.
+
+
+def individual_penalty_public(record_format: str, subject_kind: str, *, publish: bool) -> bool:
+    """Whether a record of this 双公示 format about this kind of subject may be published."""
+    return publish or not (record_format == "sgs_penalty" and subject_kind == "person")
+
+
+def individual_penalty_clause(
+    penalty_item_codes: list[str], *, publish: bool
+) -> ColumnElement[bool]:
+    """The SQL form of :func:`individual_penalty_public` (``Record`` joined to ``Subject``)."""
+    from sqlalchemy import true
+
+    from xinyong.records.models import Record
+    from xinyong.subjects.models import Subject
+
+    if publish or not penalty_item_codes:
+        return true()
+    return or_(Subject.kind != "person", Record.item_code.not_in(penalty_item_codes))

@@ -29,10 +29,24 @@ def score_as_dict(result: ScoreResult, catalog: Catalog) -> dict[str, Any]:
                 "text": f"{c.decision_date:%Y年%m月%d日} {what}，{verb} {shown} 分",
             }
         )
+    model = catalog.scoring_models.get(result.model_code)
+    scale = (
+        {
+            "min": model.min_score,
+            "max": model.max_score,
+            "bands": [
+                {"code": b.code, "name": b.name, "min": b.min, "max": b.max}
+                for b in sorted(model.bands, key=lambda b: b.min, reverse=True)
+            ],
+        }
+        if model
+        else None
+    )
     return {
         "score": result.score,
         "band": result.band_code,
         "band_name": result.band_name,
+        "scale": scale,
         "model": result.model_code,
         "model_version": result.model_version,
         "reasons": reasons,

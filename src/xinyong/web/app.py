@@ -9,9 +9,10 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong import __version__
 from xinyong.config import get_settings, refuse_default_secrets
@@ -31,7 +32,14 @@ from xinyong.web.api import (
     users,
     workflows,
 )
-from xinyong.web.errors import INTERNAL_ERROR, error_body
+from xinyong.web.errors import (
+    HEADINGS,
+    INTERNAL_ERROR,
+    error_body,
+    http_error,
+    validation_details,
+    validation_sentence,
+)
 from xinyong.web.pages import (
     account,
     cases,
@@ -44,7 +52,7 @@ from xinyong.web.pages import (
 )
 from xinyong.web.pages import audit as audit_pages
 from xinyong.web.pages import reports as report_pages
-from xinyong.web.pages.common import render
+from xinyong.web.pages.common import error_page
 from xinyong.web.security import BodySizeLimit, SecurityHeaders
 
 log = logging.getLogger("xinyong.web")
@@ -52,10 +60,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def _wants_page(request: Request) -> bool:
-    """A browser page (not the API) asked: answer errors with an HTML page."""
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
-        "accept", ""
-    )
+    """A page URL (anything outside the API): errors are answered with a Chinese HTML
+    page in the site's layout; the API keeps its JSON error shape."""
+    return not request.url.path.startswith("/api/")
 
 
 @contextlib.asynccontextmanager
@@ -79,8 +86,8 @@ def create_app() -> FastAPI:
     async def domain_error(request: Request, exc: XinyongError) -> Response:
         response: Response
         if _wants_page(request):
-            response = render(
-                request, "error.html", status_code=exc.http_status, message=exc.message
+            response = error_page(
+                request, exc.http_status, HEADINGS.get(exc.http_status), exc.message
             )
         else:
             response = JSONResponse(error_body(exc), status_code=exc.http_status)
@@ -89,15 +96,30 @@ def create_app() -> FastAPI:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"field": ".".join(str(p) for p in e["loc"][1:]), "reason": e["msg"]}
-            for e in exc.errors()
-        ]
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_page(request):
+            sentence = validation_sentence(exc.errors())
+            return error_page(request, 422, "请求参数不正确", f"{sentence}。请检查后重试")
+        details = validation_details(exc.errors())
         return JSONResponse(
             {"error": {"code": "invalid_request", "message": "请求格式不正确", "details": details}},
             status_code=422,
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_exception(request: Request, exc: StarletteHTTPException) -> Response:
+        # Raised by the routing (404, 405) and the body parsing (400) in English.
+        code, heading, message = http_error(exc.status_code)
+        response: Response
+        if _wants_page(request):
+            response = error_page(request, exc.status_code, heading, message)
+        else:
+            response = JSONResponse(
+                {"error": {"code": code, "message": message}}, status_code=exc.status_code
+            )
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(OverflowError)
     async def number_out_of_range(request: Request, exc: Exception) -> Response:
@@ -117,10 +139,16 @@ def create_app() -> FastAPI:
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
         if _wants_page(request):
-            return render(
-                request, "error.html", status_code=500, message="服务器内部错误，请稍后再试"
-            )
+            return error_page(request, 500, "服务器内部错误", "服务器内部错误，请稍后再试")
         return JSONResponse(INTERNAL_ERROR, status_code=500)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(
+            STATIC_DIR / "img" / "favicon.ico",
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=604800"},
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

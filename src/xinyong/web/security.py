@@ -91,7 +91,7 @@ class BodySizeLimit:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _too_large(send, self.limit)
+                await _too_large(send, self.limit, scope, receive)
                 return
         seen = 0
         tripped = False
@@ -124,15 +124,36 @@ class BodySizeLimit:
             if not tripped:
                 raise
         if tripped and not started:
-            await _too_large(send, self.limit)
+            await _too_large(send, self.limit, scope, receive)
 
 
 def _message(limit: int) -> str:  # Chinese, as every error
     return f"请求内容超过 {limit // (1 << 20)} MB 上限"
 
 
-async def _too_large(send: Send, limit: int) -> None:
+async def _too_large(
+    send: Send, limit: int, scope: Scope | None = None, receive: Receive | None = None
+) -> None:
     import json
+
+    if scope is not None and receive is not None and not scope["path"].startswith("/api/"):
+        # A page URL: the site's Chinese error page (the API keeps its JSON shape).
+        from starlette.requests import Request
+
+        from xinyong.web.pages.common import render
+
+        page = render(
+            Request(scope),
+            "error.html",
+            None,
+            413,
+            status=413,
+            heading="提交的内容过大",
+            message=_message(limit) + "，请缩小文件后重试",
+        )
+        page.headers["connection"] = "close"
+        await page(scope, receive, send)
+        return
 
     body = json.dumps(
         {"error": {"code": "too_large", "message": _message(limit)}}, ensure_ascii=False

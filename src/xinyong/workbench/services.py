@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import xlsxwriter
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
@@ -23,7 +23,7 @@ from xinyong.errors import NotFound
 from xinyong.identity.masking import mask_value
 from xinyong.identity.protection import IdentityProtector
 from xinyong.records.formats import SUBJECT_COLUMNS, normalize_header
-from xinyong.records.models import SubmissionBatch, SubmissionError
+from xinyong.records.models import Record, SubmissionBatch, SubmissionError
 
 ID_COLUMNS = frozenset(
     normalize_header(alias)
@@ -49,12 +49,23 @@ class BatchPage:
     total: int
     page: int
     pages: int
+    own_rows: dict[int, int] | None = None  # batch id → the department's records in it
 
 
-def _scoped(actor: Actor) -> object:
-    if actor.is_admin:
-        return True
-    return SubmissionBatch.department_id == actor.department_id
+def department_batches_clause(department_id: int | None) -> ColumnElement[bool]:
+    """A department's batches however they were submitted: those it submitted itself (page,
+    API, CLI with --department) and those that carry its records although submitted for it
+    (the office's CLI import or the demo, rows naming the department in 部门代码).
+
+    The one rule for 报送记录 and for the assessment (console.services)."""
+    return or_(
+        SubmissionBatch.department_id == department_id,
+        SubmissionBatch.id.in_(
+            select(Record.batch_id)
+            .where(Record.department_id == department_id, Record.batch_id.is_not(None))
+            .distinct()
+        ),
+    )
 
 
 def batches_of(session: Session, actor: Actor, page: int = 1, per_page: int = 20) -> BatchPage:
@@ -62,8 +73,9 @@ def batches_of(session: Session, actor: Actor, page: int = 1, per_page: int = 20
     base = select(SubmissionBatch)
     count = select(func.count()).select_from(SubmissionBatch)
     if not actor.is_admin:
-        base = base.where(SubmissionBatch.department_id == actor.department_id)
-        count = count.where(SubmissionBatch.department_id == actor.department_id)
+        scope = department_batches_clause(actor.department_id)
+        base = base.where(scope)
+        count = count.where(scope)
     total = session.scalar(count) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
@@ -73,12 +85,40 @@ def batches_of(session: Session, actor: Actor, page: int = 1, per_page: int = 20
         )
     )
     departments = {d.id: d.name for d in session.scalars(select(Department))}
-    return BatchPage(batches, departments, total, page, pages)
+    own_rows: dict[int, int] = {}
+    if not actor.is_admin and batches:
+        own_rows = {
+            batch_id: n
+            for batch_id, n in session.execute(
+                select(Record.batch_id, func.count())
+                .where(
+                    Record.department_id == actor.department_id,
+                    Record.batch_id.in_([b.id for b in batches]),
+                )
+                .group_by(Record.batch_id)
+            )
+            if batch_id is not None
+        }
+    return BatchPage(batches, departments, total, page, pages, own_rows)
 
 
-def batch_for(session: Session, actor: Actor, batch_id: int) -> SubmissionBatch:
+def batch_for(
+    session: Session, actor: Actor, batch_id: int, *, own_only: bool = False
+) -> SubmissionBatch:
+    """A batch the actor may see. ``own_only``: only a batch the department submitted itself
+    (the rejected rows of a batch the office submitted for several departments are the
+    office's)."""
     batch = session.get(SubmissionBatch, batch_id)
-    if batch is None or (not actor.is_admin and batch.department_id != actor.department_id):
+    if batch is None:
+        raise NotFound("批次不存在", code="batch_not_found")
+    if actor.is_admin or batch.department_id == actor.department_id:
+        return batch
+    carries_own = session.scalar(
+        select(Record.id)
+        .where(Record.batch_id == batch.id, Record.department_id == actor.department_id)
+        .limit(1)
+    )
+    if own_only or carries_own is None:
         # Another department's batch is answered as not found.
         raise NotFound("批次不存在", code="batch_not_found")
     return batch

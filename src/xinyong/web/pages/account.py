@@ -40,6 +40,8 @@ from xinyong.web.deps import SESSION_COOKIE, OptionalCallerDep, PathId, SessionD
 from xinyong.web.pages.common import (
     LOGIN_CSRF_COOKIE,
     SHANGHAI,
+    WORKSPACES,
+    flash_redirect,
     login_redirect,
     page_access,
     render,
@@ -54,7 +56,10 @@ LIST_STATUS_NAMES: dict[str, str] = {s.value: n for s, n in ENTRY_STATUS_NAMES.i
 
 
 def _home_for(role: str) -> str:
-    return "/me" if role == Role.PERSON else "/"
+    """Where a role lands after login: its own workspace (common.WORKSPACES), not the
+    public portal."""
+    entry = WORKSPACES.get(role)
+    return entry[0] if entry else "/"
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -220,7 +225,6 @@ def personal_centre(request: Request, session: SessionDep, caller: OptionalCalle
         purposes=PURPOSE_LABELS,
         today=dt.date.today().isoformat(),
         default_until=(dt.date.today() + dt.timedelta(days=30)).isoformat(),
-        message=request.query_params.get("message"),
     )
 
 
@@ -234,7 +238,7 @@ async def grant_authorization(
     try:
         until = dt.date.fromisoformat(str(form.get("valid_until", "")))
     except ValueError:
-        return RedirectResponse("/me?message=授权截止日期格式不正确#authorizations", 303)
+        return flash_redirect(request, "/me#authorizations", "授权截止日期格式不正确")
     try:
         authz.grant(
             session,
@@ -249,8 +253,8 @@ async def grant_authorization(
     except (XinyongError, ValueError) as exc:
         session.rollback()
         message = exc.message if isinstance(exc, XinyongError) else "授权信息不完整"
-        return RedirectResponse(f"/me?message={message}#authorizations", 303)
-    return RedirectResponse("/me?message=已授权#authorizations", 303)
+        return flash_redirect(request, "/me#authorizations", message)
+    return flash_redirect(request, "/me#authorizations", "已授权")
 
 
 @router.post("/me/authorizations/{authorization_id}/revoke")
@@ -263,8 +267,8 @@ def revoke_authorization(
         authz.revoke(session, caller.actor, authorization_id)
     except XinyongError as exc:
         session.rollback()
-        return RedirectResponse(f"/me?message={exc.message}#authorizations", 303)
-    return RedirectResponse("/me?message=已撤回授权#authorizations", 303)
+        return flash_redirect(request, "/me#authorizations", exc.message)
+    return flash_redirect(request, "/me#authorizations", "已撤回授权")
 
 
 def _interviews(session: SessionDep, caller: Caller) -> list[dict[str, Any]]:
@@ -285,7 +289,7 @@ def _notices_answer(request: Request, session: SessionDep, caller: Caller) -> Re
         assert caller.actor.subject_id is not None
         notices = notices_of(session, caller.actor.subject_id)[:50]
         return render(request, "account/_notices.html", caller, notices=notices)
-    return RedirectResponse("/me?message=已标为已读#notices", 303)
+    return flash_redirect(request, "/me#notices", "已标为已读")
 
 
 @router.post("/me/notices/{notice_id}/read")

@@ -30,7 +30,7 @@ from xinyong.repair.workflow import repair_machine
 from xinyong.tipoffs import services as tipoffs
 from xinyong.tipoffs.workflow import STATE_NAMES as TIPOFF_STATE_NAMES
 from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import forbidden_page, page_access, render
+from xinyong.web.pages.common import flash_redirect, forbidden_page, page_access, render
 from xinyong.web.pages.workbench import _common
 
 router = APIRouter(include_in_schema=False)
@@ -109,13 +109,12 @@ def objection_page(
         overdue=_overdue(case, dt.date.today().isoformat()),
         grades=sorted(catalog.grades.values(), key=lambda g: g.rank),
         machine=OBJECTION_MACHINE,
-        message=request.query_params.get("message"),
         **_common(session, access),
     )
 
 
-def _back(path: str, message: str) -> RedirectResponse:
-    return RedirectResponse(f"{path}?message={message}", status_code=303)
+def _back(request: Request, path: str, message: str) -> RedirectResponse:
+    return flash_redirect(request, path, message)
 
 
 @router.post("/workbench/objections/{objection_id}/accept")
@@ -130,8 +129,8 @@ def accept_objection(
         objections.accept_objection(session, access.actor, objection_id)
     except XinyongError as exc:
         session.rollback()
-        return _back(path, exc.message)
-    return _back(path, "已受理")
+        return _back(request, path, exc.message)
+    return _back(request, path, "已受理")
 
 
 @router.post("/workbench/objections/{objection_id}/extend")
@@ -150,8 +149,8 @@ def extend_objection(
         objections.extend_objection(session, access.actor, objection_id, reason=reason)
     except XinyongError as exc:
         session.rollback()
-        return _back(path, exc.message)
-    return _back(path, "已延期")
+        return _back(request, path, exc.message)
+    return _back(request, path, "已延期")
 
 
 @router.post("/workbench/objections/{objection_id}/decide")
@@ -192,8 +191,8 @@ def decide_objection(
         )
     except XinyongError as exc:
         session.rollback()
-        return _back(path, exc.message)
-    return _back(path, "已作出处理决定，并已通知信息主体")
+        return _back(request, path, exc.message)
+    return _back(request, path, "已作出处理决定，并已通知信息主体")
 
 
 # -- repair -------------------------------------------------------------------------------
@@ -234,7 +233,6 @@ def repair_page(
         case=case,
         record=_record_context(session, case["record_id"]),
         overdue=_overdue(case, dt.date.today().isoformat()),
-        message=request.query_params.get("message"),
         machine=repair_machine(get_settings().repair_office_review),
         **_common(session, access),
     )
@@ -259,8 +257,8 @@ def decide_repair(
         )
     except XinyongError as exc:
         session.rollback()
-        return _back(path, exc.message)
-    return _back(path, "已作出审核决定，并已通知信息主体")
+        return _back(request, path, exc.message)
+    return _back(request, path, "已作出审核决定，并已通知信息主体")
 
 
 # -- tip-offs -----------------------------------------------------------------------------
@@ -289,7 +287,6 @@ def tipoff_queue(request: Request, session: SessionDep, caller: OptionalCallerDe
         cases=cases,
         departments=departments,
         state_names={s.value: n for s, n in TIPOFF_STATE_NAMES.items()},
-        message=request.query_params.get("message"),
         **_common(session, access),
     )
 
@@ -318,5 +315,5 @@ def act_on_tipoff(
         )
     except XinyongError as exc:
         session.rollback()
-        return _back("/workbench/tipoffs", exc.message)
-    return _back("/workbench/tipoffs", f"举报 {tipoff_id} 已处理")
+        return _back(request, "/workbench/tipoffs", exc.message)
+    return _back(request, "/workbench/tipoffs", f"举报 {tipoff_id} 已处理")

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
@@ -26,19 +26,21 @@ from xinyong.actors import ROLE_LABELS, Role
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import OPEN_LEVEL_NAMES
 from xinyong.catalog.services import LoadResult, current_catalog, load_file
-from xinyong.console.services import (
-    MandatoryCheckLine,
-    dashboard,
-    department_assessment,
-    mandatory_checks,
+from xinyong.console.assessment import (
+    MEASURES,
+    PERIOD_KINDS,
+    assess_departments,
+    parse_period,
+    period_choices,
 )
+from xinyong.console.services import MandatoryCheckLine, dashboard, mandatory_checks
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
 from xinyong.portal.models import ARTICLE_KIND_NAMES, ARTICLE_STATUS_NAMES, ArticleKind
 from xinyong.portal.services import all_articles, get_article, save_article, set_article_status
 from xinyong.web.api.users import user_as_dict
 from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import SHANGHAI, page_access, render
+from xinyong.web.pages.common import SHANGHAI, flash_redirect, page_access, render
 from xinyong.workdays.services import load_schedule, year_views
 
 router = APIRouter(include_in_schema=False)
@@ -74,7 +76,12 @@ def _admin(
 
 
 @router.get("/console", response_class=HTMLResponse)
-def console(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+def console(
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    period: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
     access = _admin(request, caller)
     if not isinstance(access, Caller):
         return access
@@ -83,15 +90,25 @@ def console(request: Request, session: SessionDep, caller: OptionalCallerDep) ->
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         month = dt.datetime.now(SHANGHAI).strftime("%Y-%m")
     mandatory = mandatory_checks(session, month)
+    chosen = parse_period(period)
+    charts = dict(board.charts)
+    # The current month is partial: charts mark it instead of drawing a drop.
+    for key in ("by_month", "list_flows"):
+        if key in charts:
+            charts[key] = {**charts[key], "partial": dt.date.today().strftime("%Y-%m")}
     return render(
         request,
         "console/index.html",
         access,
         totals=board.totals,
-        charts=board.charts,
+        charts=charts,
         chart_titles=CHART_TITLES,
         chart_types=CHART_TYPES,
-        assessment=department_assessment(session),
+        result=assess_departments(session, chosen),
+        assessment=None,
+        measures=MEASURES,
+        period_kinds=PERIOD_KINDS,
+        period_choices=period_choices(),
         mandatory=mandatory,
         mandatory_month=month,
         mandatory_flagged=_flagged(mandatory),
@@ -122,7 +139,6 @@ def articles(request: Request, session: SessionDep, caller: OptionalCallerDep) -
         articles=all_articles(session),
         kind_names=ARTICLE_KIND_NAMES,
         status_names=ARTICLE_STATUS_NAMES,
-        message=request.query_params.get("message"),
     )
 
 
@@ -202,7 +218,7 @@ def article_save(
         form |= {"source": source, "body": body}
         return _article_form(request, access, form, exc.message)
     state = "已发布" if saved.status == "published" else "已保存草稿"
-    return RedirectResponse(f"/console/articles?message={state}：{saved.title}", 303)
+    return flash_redirect(request, "/console/articles", f"{state}：{saved.title}")
 
 
 @router.post("/console/articles/{article_id}/status")
@@ -220,8 +236,8 @@ def article_status(
         set_article_status(session, access.actor, article_id, status)
     except XinyongError as exc:
         session.rollback()
-        return RedirectResponse(f"/console/articles?message={exc.message}", 303)
-    return RedirectResponse("/console/articles?message=状态已更新", 303)
+        return flash_redirect(request, "/console/articles", exc.message)
+    return flash_redirect(request, "/console/articles", "状态已更新")
 
 
 # -- catalog, measures, scenarios -----------------------------------------------------------
@@ -246,7 +262,6 @@ def catalog_page(request: Request, session: SessionDep, caller: OptionalCallerDe
         measures=sorted(catalog.measures.values(), key=lambda m: m.code),
         scenarios=sorted(catalog.scenarios.values(), key=lambda s: s.code),
         open_level_names=OPEN_LEVEL_NAMES,
-        message=request.query_params.get("message"),
         error=None,
     )
 
@@ -262,10 +277,10 @@ async def catalog_load(
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return RedirectResponse("/console/catalog?message=请选择目录文件（YAML）", 303)
+        return flash_redirect(request, "/console/catalog", "请选择目录文件（YAML）")
     data = await upload.read(5 * 1024 * 1024 + 1)
     if len(data) > 5 * 1024 * 1024:
-        return RedirectResponse("/console/catalog?message=目录文件不能超过 5 MB", 303)
+        return flash_redirect(request, "/console/catalog", "目录文件不能超过 5 MB")
     with tempfile.TemporaryDirectory(prefix="xinyong-catalog-") as tmp:
         path = Path(tmp) / Path(upload.filename).name
         path.write_bytes(data)
@@ -273,8 +288,8 @@ async def catalog_load(
             result = load_file(session, path)
         except XinyongError as exc:
             session.rollback()
-            return RedirectResponse(f"/console/catalog?message=载入失败：{exc.message}", 303)
-    return RedirectResponse(f"/console/catalog?message=载入完成：{_load_summary(result)}", 303)
+            return flash_redirect(request, "/console/catalog", f"载入失败：{exc.message}")
+    return flash_redirect(request, "/console/catalog", f"载入完成：{_load_summary(result)}")
 
 
 def _load_summary(result: LoadResult) -> str:
@@ -295,7 +310,6 @@ def calendar_page(request: Request, session: SessionDep, caller: OptionalCallerD
         "console/calendar.html",
         access,
         years=year_views(session),
-        message=request.query_params.get("message"),
     )
 
 
@@ -310,18 +324,16 @@ async def calendar_load(
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return RedirectResponse(
-            "/console/calendar?message=请选择节假日安排文件（YAML 或 CSV）", 303
-        )
+        return flash_redirect(request, "/console/calendar", "请选择节假日安排文件（YAML 或 CSV）")
     data = await upload.read(1024 * 1024 + 1)
     if len(data) > 1024 * 1024:
-        return RedirectResponse("/console/calendar?message=节假日安排文件不能超过 1 MB", 303)
+        return flash_redirect(request, "/console/calendar", "节假日安排文件不能超过 1 MB")
     try:
         result = load_schedule(session, access.actor, data, Path(upload.filename).name)
     except XinyongError as exc:
         session.rollback()
-        return RedirectResponse(f"/console/calendar?message=载入失败：{exc.message}", 303)
-    return RedirectResponse(f"/console/calendar?message={result.summary}", 303)
+        return flash_redirect(request, "/console/calendar", f"载入失败：{exc.message}")
+    return flash_redirect(request, "/console/calendar", result.summary)
 
 
 # -- accounts -----------------------------------------------------------------------------
@@ -355,7 +367,6 @@ def _accounts(
         departments=list(session.scalars(select(Department).order_by(Department.code))),
         error=error,
         form=form or {},
-        message=request.query_params.get("message"),
     )
 
 
@@ -391,7 +402,7 @@ def account_create(
         form = {"username": username, "display_name": display_name, "role": role}
         form |= {"department": department, "institution": institution}
         return _accounts(request, session, access, exc.message, form)
-    return RedirectResponse(f"/console/accounts?message=已创建账号 {username.strip()}", 303)
+    return flash_redirect(request, "/console/accounts", f"已创建账号 {username.strip()}")
 
 
 @router.post("/console/accounts/{username}/active")
@@ -408,14 +419,14 @@ def account_active(
     if access.actor.user_id is not None and active != "yes":
         me = session.get(User, access.actor.user_id)
         if me is not None and me.username == username:
-            return RedirectResponse("/console/accounts?message=不能停用自己的账号", 303)
+            return flash_redirect(request, "/console/accounts", "不能停用自己的账号")
     try:
         accounts.set_active(session, username, active == "yes")
     except XinyongError as exc:
         session.rollback()
-        return RedirectResponse(f"/console/accounts?message={exc.message}", 303)
+        return flash_redirect(request, "/console/accounts", exc.message)
     state = "已启用" if active == "yes" else "已停用"
-    return RedirectResponse(f"/console/accounts?message={state} {username}", 303)
+    return flash_redirect(request, "/console/accounts", f"{state} {username}")
 
 
 # -- 档案管理: the office's full archive ------------------------------------------------------

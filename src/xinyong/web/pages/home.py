@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
@@ -25,13 +26,20 @@ from xinyong.portal.services import (
     article_kind,
     count_published,
     disclosure_counts,
+    looks_like_number,
     normalize_keyword,
+    opaque_id,
     paragraphs,
+    public_record,
+    public_statistics,
+    public_subject,
+    public_subject_by_id,
     published_article,
     published_articles,
     search_disclosures,
 )
 from xinyong.records.ingest import protector_for
+from xinyong.subjects.services import find_subject
 from xinyong.web.deps import OptionalCallerDep, SessionDep
 from xinyong.web.pages.common import EXTRA_NAV, render
 
@@ -56,8 +64,19 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def national_links() -> list[tuple[str, str]]:
+    """The national systems the portal links to (setting ``national_links``)."""
+    links = []
+    for pair in get_settings().national_links.split(";"):
+        name, _, url = pair.partition("=")
+        if name.strip() and url.strip().startswith(("https://", "http://")):
+            links.append((name.strip(), url.strip()))
+    return links
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    stats = public_statistics(session)
     return render(
         request,
         "portal/home.html",
@@ -68,7 +87,109 @@ def home(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Re
             (kind, ARTICLE_KIND_NAMES[kind], published_articles(session, kind, limit=5))
             for kind in ArticleKind
         ],
+        national_links=national_links(),
+        stats=stats,
+        chart_data={"stats": stats},
     )
+
+
+def _too_many(request: Request, caller: OptionalCallerDep) -> Response | None:
+    limiter = search_limiter(request)
+    key = client_key(request)
+    if limiter.allow(key):
+        return None
+    wait = limiter.retry_after(key)
+    response = render(
+        request,
+        "error.html",
+        caller,
+        status_code=429,
+        status=429,
+        heading="查询过于频繁",
+        message=f"您的查询过于频繁，请 {wait} 秒后再试。公示信息可按名称查询，不提供批量下载。",
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+@router.post("/disclosures/search", response_class=HTMLResponse)
+def search_by_form(
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+    q: Annotated[str, Form(max_length=100)] = "",
+    category: Annotated[str, Form(max_length=16)] = Category.BLACK.value,
+) -> Response:
+    """The search box posts here: a 统一社会信用代码 or 证件号码 is looked up by its blind
+    index and answered with the subject's page (keyed by an opaque id), so that the number
+    never appears in an address, a log line or the browser history; a name or document
+    number goes on to the ordinary result list."""
+    try:
+        chosen = Category(category)
+    except ValueError:
+        chosen = Category.BLACK
+    text = q.strip()
+    if not looks_like_number(text):
+        return RedirectResponse(
+            f"/disclosures?category={chosen.value}&q={quote(text)}", status_code=303
+        )
+    refused = _too_many(request, caller)
+    if refused is not None:
+        return refused
+    protector = protector_for()
+    error = None
+    try:
+        subject = find_subject(session, protector, text)
+    except XinyongError as exc:
+        subject, error = None, exc.message
+    if subject is not None:
+        try:
+            public_subject_by_id(session, protector, subject.id)
+        except XinyongError:
+            subject = None
+        else:
+            token = opaque_id(protector, "subject", subject.id)
+            return RedirectResponse(f"/disclosures/subject/{token}", status_code=303)
+    return render(
+        request,
+        "portal/disclosures.html",
+        caller,
+        categories=CATEGORY_NAMES,
+        category=chosen,
+        q="",
+        result=None,
+        error=error,
+        not_found=error is None,
+        per_page=PER_PAGE,
+    )
+
+
+@router.get("/disclosures/subject/{token}", response_class=HTMLResponse)
+def subject_page(
+    token: Annotated[str, Path(max_length=200)],
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+) -> Response:
+    refused = _too_many(request, caller)
+    if refused is not None:
+        return refused
+    found = public_subject(session, protector_for(), token)
+    return render(request, "portal/subject.html", caller, subject=found)
+
+
+@router.get("/disclosures/record/{token}", response_class=HTMLResponse)
+def record_page(
+    token: Annotated[str, Path(max_length=200)],
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+) -> Response:
+    refused = _too_many(request, caller)
+    if refused is not None:
+        return refused
+    found = public_record(session, protector_for(), token)
+    return render(request, "portal/record.html", caller, d=found, categories=CATEGORY_NAMES)
 
 
 @router.get("/disclosures", response_class=HTMLResponse)
@@ -80,20 +201,9 @@ def disclosures(
     q: Annotated[str, Query(max_length=100)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    limiter = search_limiter(request)
-    key = client_key(request)
-    if not limiter.allow(key):
-        wait = limiter.retry_after(key)
-        response = render(
-            request,
-            "error.html",
-            caller,
-            status_code=429,
-            heading="查询过于频繁",
-            message=f"您的查询过于频繁，请 {wait} 秒后再试。公示信息可按名称查询，不提供批量下载。",
-        )
-        response.headers["Retry-After"] = str(wait)
-        return response
+    refused = _too_many(request, caller)
+    if refused is not None:
+        return refused
     try:
         chosen = Category(category)
     except ValueError:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from xinyong.accounts.services import Caller
 from xinyong.errors import InvalidInput, XinyongError
@@ -22,7 +22,7 @@ from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
 from xinyong.web.deps import OptionalCallerDep, PathId, SessionDep
 from xinyong.web.pages.cases import _staff
-from xinyong.web.pages.common import SHANGHAI, render
+from xinyong.web.pages.common import SHANGHAI, flash_redirect, render
 from xinyong.web.pages.workbench import _common
 
 router = APIRouter(include_in_schema=False)
@@ -83,7 +83,6 @@ def _page(
         error=error,
         outcome_error=outcome_error,
         timezones=TIMEZONES,
-        message=request.query_params.get("message"),
         **_common(session, caller),
     )
 
@@ -131,8 +130,8 @@ def schedule_interview(
         return _page(
             request, session, access, form=form, error=exc.message, status_code=exc.http_status
         )
-    return RedirectResponse(
-        f"/workbench/interviews?message=已安排约谈 {interview.id}，已通知信息主体", 303
+    return flash_redirect(
+        request, "/workbench/interviews", f"已安排约谈 {interview.id}，已通知信息主体"
     )
 
 
@@ -159,4 +158,4 @@ def interview_outcome(
             outcome_error=(interview_id, exc.message, outcome),
             status_code=exc.http_status,
         )
-    return RedirectResponse(f"/workbench/interviews?message=已登记约谈 {interview_id} 的结果", 303)
+    return flash_redirect(request, "/workbench/interviews", f"已登记约谈 {interview_id} 的结果")

@@ -34,6 +34,7 @@ from xinyong.web.deps import OptionalCallerDep, SessionDep
 from xinyong.web.pages.account import login_csrf_ok
 from xinyong.web.pages.common import (
     EXTRA_NAV,
+    flash_redirect,
     login_redirect,
     render,
     render_with_login_csrf,
@@ -98,8 +99,8 @@ def _record_view(session: SessionDep, record: Record) -> dict[str, Any]:
     }
 
 
-def _to_me(message: str, anchor: str) -> RedirectResponse:
-    return RedirectResponse(f"/me?message={message}#{anchor}", status_code=303)
+def _to_me(request: Request, message: str, anchor: str) -> RedirectResponse:
+    return flash_redirect(request, f"/me#{anchor}", message)
 
 
 # -- objections ---------------------------------------------------------------------------
@@ -147,7 +148,7 @@ async def file_objection(
             error=exc.message,
             reason=reason,
         )
-    return _to_me(f"异议已提交（编号 {filed.id}），该记录已标注为异议处理中", "objections")
+    return _to_me(request, f"异议已提交（编号 {filed.id}），该记录已标注为异议处理中", "objections")
 
 
 @router.post("/me/objections/{objection_id}/withdraw")
@@ -161,8 +162,8 @@ def withdraw_objection(
         objections.withdraw_objection(session, access.actor, objection_id)
     except XinyongError as exc:
         session.rollback()
-        return _to_me(exc.message, "objections")
-    return _to_me("异议已撤回", "objections")
+        return _to_me(request, exc.message, "objections")
+    return _to_me(request, "异议已撤回", "objections")
 
 
 # -- repair -------------------------------------------------------------------------------
@@ -230,7 +231,7 @@ async def apply_for_repair(
             error=exc.message,
             values=values,
         )
-    return _to_me(f"信用修复申请已提交（编号 {application.id}）", "repairs")
+    return _to_me(request, f"信用修复申请已提交（编号 {application.id}）", "repairs")
 
 
 @router.post("/me/repairs/{application_id}/withdraw")
@@ -244,8 +245,8 @@ def withdraw_repair(
         repair.withdraw_repair(session, access.actor, application_id)
     except XinyongError as exc:
         session.rollback()
-        return _to_me(exc.message, "repairs")
-    return _to_me("修复申请已撤回", "repairs")
+        return _to_me(request, exc.message, "repairs")
+    return _to_me(request, "修复申请已撤回", "repairs")
 
 
 # -- commitments --------------------------------------------------------------------------
@@ -261,7 +262,7 @@ async def make_commitment(
     form = await request.form()
     kind = str(form.get("kind") or "")
     if kind not in {k.value for k in SELF_COMMITMENT_KINDS}:
-        return _to_me("请选择承诺类型", "commitments")
+        return _to_me(request, "请选择承诺类型", "commitments")
     due = str(form.get("due_on") or "")
     try:
         made = commitments.make_commitment(
@@ -274,11 +275,11 @@ async def make_commitment(
         )
     except ValueError:
         session.rollback()
-        return _to_me("履约期限日期格式不正确", "commitments")
+        return _to_me(request, "履约期限日期格式不正确", "commitments")
     except XinyongError as exc:
         session.rollback()
-        return _to_me(exc.message, "commitments")
-    return _to_me(f"已作出信用承诺（编号 {made.code}）", "commitments")
+        return _to_me(request, exc.message, "commitments")
+    return _to_me(request, f"已作出信用承诺（编号 {made.code}）", "commitments")
 
 
 def personal_remedies(session: SessionDep, caller: Caller) -> dict[str, Any]:

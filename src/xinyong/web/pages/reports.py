@@ -23,7 +23,7 @@ from xinyong.reports.services import (
 from xinyong.subjects.services import get_subject
 from xinyong.web.api.reports import MAX_VERIFY_BYTES
 from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import login_redirect, render
+from xinyong.web.pages.common import flash_redirect, login_redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -116,7 +116,7 @@ def _own_reports_page(
         caller,
         status_code=status_code,
         reports=reports,
-        message=message or request.query_params.get("message"),
+        message=message,
     )
 
 
@@ -154,4 +154,4 @@ def issue_own_report(
             request, session, caller, message=exc.message, status_code=exc.http_status
         )
     number = issued.report.report_number
-    return RedirectResponse(f"/me/reports?message=已出具信用报告 {number}", status_code=303)
+    return flash_redirect(request, "/me/reports", f"已出具信用报告 {number}")

@@ -7,12 +7,15 @@ JavaScript; with JavaScript the page shows the upload's progress.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
+from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.background import BackgroundTask
@@ -34,7 +37,7 @@ from xinyong.records.formats import FORMAT_NAMES
 from xinyong.records.ingest import ingest_file, protector_for, record_unreadable
 from xinyong.records.models import CHANNEL_NAMES, BatchStatus
 from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import page_access, render
+from xinyong.web.pages.common import flash_redirect, page_access, render
 from xinyong.workbench.services import (
     BATCH_STATUS_NAMES,
     batch_errors,
@@ -43,6 +46,7 @@ from xinyong.workbench.services import (
     batches_of,
     write_error_file,
 )
+from xinyong.workbench.templates import build_template, template_csv, template_xlsx
 
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -89,6 +93,51 @@ def workbench(request: Request, session: SessionDep, caller: OptionalCallerDep) 
         recent=batches_of(session, access.actor, 1, 10),
         **_common(session, access),
         **_upload_form_context(session, access),
+    )
+
+
+# -- submission templates (报送模板) ----------------------------------------------------------
+
+
+@router.get("/workbench/templates", response_class=HTMLResponse)
+def templates_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
+    if not isinstance(access, Caller):
+        return access
+    catalog = current_catalog(session)
+    items = sorted(
+        catalog.items.values(),
+        key=lambda i: (i.record_format == "generic", i.code),
+    )
+    return render(
+        request, "workbench/templates.html", access, items=items, **_common(session, access)
+    )
+
+
+@router.get("/workbench/templates/{item_code}.{ext}")
+def template_file(
+    item_code: Annotated[str, FastPath(max_length=64)],
+    ext: Annotated[str, FastPath(max_length=4)],
+    request: Request,
+    session: SessionDep,
+    caller: OptionalCallerDep,
+) -> Response:
+    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
+    if not isinstance(access, Caller):
+        return access
+    item = current_catalog(session).items.get(item_code)
+    if item is None or ext not in ("xlsx", "csv"):
+        raise NotFound("没有这个目录项的模板", code="template_not_found")
+    template = build_template(item, access.actor.department_code, dt.date.today())
+    filename = quote(f"{template.filename}.{ext}")
+    if ext == "csv":
+        body, media = template_csv(template), "text/csv; charset=utf-8"
+    else:
+        body, media = template_xlsx(template), XLSX
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
     )
 
 
@@ -227,7 +276,7 @@ def batch_error_file(
     access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
     if not isinstance(access, Caller):
         return access
-    batch = batch_for(session, access.actor, batch_id)
+    batch = batch_for(session, access.actor, batch_id, own_only=True)
     if not batch.rejected:
         raise NotFound("该批次没有拒收行", code="no_rejected_rows")
     tmp = Path(tempfile.mkdtemp(prefix="xinyong-errors-"))
@@ -392,7 +441,6 @@ def check_page(
         feedback=feedback,
         given={f.measure_code for f in feedback},
         can_feedback=can(access.actor, Permission.CHECK_FEEDBACK),
-        message=request.query_params.get("message"),
         **_common(session, access),
     )
 
@@ -423,8 +471,8 @@ def check_feedback(
         )
     except XinyongError as exc:
         session.rollback()
-        return RedirectResponse(f"/workbench/checks/{check_id}?message={exc.message}", 303)
-    return RedirectResponse(f"/workbench/checks/{check_id}?message=已反馈处理结果", 303)
+        return flash_redirect(request, f"/workbench/checks/{check_id}", exc.message)
+    return flash_redirect(request, f"/workbench/checks/{check_id}", "已反馈处理结果")
 
 
 @router.get("/workbench/compare", response_class=HTMLResponse)

@@ -23,13 +23,23 @@
       option.series = [{ type: "pie", radius: ["35%", "65%"], data: d.labels.map(function (l, i) { return { name: l, value: d.series[names[0]][i] }; }) }];
     } else {
       var horizontal = type === "hbar";
-      var category = { type: "category", data: d.labels, axisLabel: horizontal ? { width: 120, overflow: "truncate" } : { rotate: d.labels.length > 8 ? 40 : 0 } };
+      // A partial current month is named so (d.partial), not drawn as if it had ended.
+      var labels = d.labels.map(function (l) { return d.partial && l === d.partial ? l + "（本月至今）" : l; });
+      var narrow = el.clientWidth < 480;
+      var category = { type: "category", data: labels, axisLabel: horizontal ? { width: narrow ? 80 : 120, overflow: "truncate" } : { rotate: narrow || d.labels.length > 8 ? 40 : 0, interval: narrow ? "auto" : 0, hideOverlap: true } };
       var value = { type: "value", minInterval: 1 };
       option.legend = names.length > 1 ? { top: 0 } : undefined;
-      option.grid = { left: horizontal ? 130 : 50, right: 20, top: names.length > 1 ? 30 : 15, bottom: horizontal ? 20 : 70 };
+      option.grid = { left: horizontal ? (narrow ? 90 : 130) : 10, right: 20, top: names.length > 1 ? 30 : 15, bottom: 10, containLabel: !horizontal };
       option.xAxis = horizontal ? value : category;
       option.yAxis = horizontal ? Object.assign({}, category, { inverse: true }) : value;
-      option.series = names.map(function (n) { return { name: n, type: type === "line" ? "line" : "bar", stack: type === "stack" ? "total" : undefined, data: d.series[n], smooth: false }; });
+      option.series = names.map(function (n) {
+        var values = d.series[n];
+        if (d.partial && type === "line") {
+          // the partial month: a hollow, faded last point
+          values = values.map(function (v, i) { return i === values.length - 1 ? { value: v, symbol: "emptyCircle", symbolSize: 10, itemStyle: { opacity: 0.6 } } : v; });
+        }
+        return { name: n, type: type === "line" ? "line" : "bar", stack: type === "stack" ? "total" : undefined, data: values, smooth: false };
+      });
     }
     var chart = echarts.init(el, null, { renderer: "canvas" });
     chart.setOption(option);
