@@ -56,6 +56,12 @@ def register(app: typer.Typer) -> None:
             # Next months' query-log and audit partitions (PostgreSQL; a no-op once made).
             partitions.ensure(session.connection(), max(on, dt.date.today()), months=3)
         with cli_session() as session:
+            from xinyong.records.ingest import mark_interrupted_batches
+
+            interrupted = mark_interrupted_batches(session)
+        if interrupted:
+            console.print(f"中断的导入批次 {interrupted} 个已标记为“中断”")
+        with cli_session() as session:
             result = run_expire(session, on)
             # The day's run only ends displays and memberships; entries that records in use
             # imply are created where records change (submission, workflows), so the sync

@@ -54,5 +54,5 @@ COMPOUND_SURNAMES = frozenset(
     颛孙 端木 巫马 公西 漆雕 乐正 壤驷 公良 拓跋 夹谷 宰父 谷梁 段干 百里 东郭 南门 呼延 羊舌
     微生 梁丘 左丘 东门 西门 南宫 第五 独孤 公户 公玉 公仪 公仲 公上 公门 公山 公坚 左人
     东里 北宫 王孙 即墨 达奚 褚师 纳兰 归海 完颜 叶赫 贺兰 呼衍 母丘 少正
-    """.split()
+    """.split()  # noqa: SIM905 (one line per row of the list reads better than literals)
 )

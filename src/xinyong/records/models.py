@@ -100,6 +100,7 @@ class BatchStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"  # the file could not be read at all
+    INTERRUPTED = "interrupted"  # 中断: the import was killed before it finished
 
 
 class SubmissionBatch(Base):
@@ -125,6 +126,8 @@ class SubmissionBatch(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # Last sign of life of the import (each merged chunk): a silent running batch was killed.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class SubmissionError(Base):

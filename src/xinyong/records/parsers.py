@@ -669,8 +669,30 @@ def _jsonl_headers(raw: IO[bytes]) -> list[str]:
                 "对象内不要换行排版",
                 code="bad_json",
             )
-        return _check_headers([str(key) for key in first])
+        return _check_headers(_jsonl_keys(first, raw))
     raise UnreadableFile("文件为空", code="empty")
+
+
+def _jsonl_keys(first: dict[str, Any], raw: IO[bytes]) -> list[str]:
+    """Every key of the file, in the order first seen: objects need not repeat the first
+    one's keys, and a key first met on line 2 (a 失信等级, say) is a column like the others
+    (read, or listed among the ignored columns), never silently dropped."""
+    keys = [str(key) for key in first]
+    seen = {key.strip() for key in keys}
+    for line in _jsonl_lines(raw):
+        if line is None or not line.strip():
+            continue
+        try:
+            obj = _json_loads(line)
+        except (ValueError, RecursionError):
+            continue  # the row reader says what is wrong with it
+        if isinstance(obj, dict):
+            for key in obj:
+                name = str(key).strip()
+                if name and name not in seen:
+                    seen.add(name)
+                    keys.append(name)
+    return keys
 
 
 def _jsonl_rows(raw: IO[bytes], max_cell_chars: int) -> Iterator[RawRow]:

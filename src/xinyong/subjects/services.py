@@ -15,7 +15,7 @@ from xinyong.identity.numbers import (
     parse_resident_id,
 )
 from xinyong.identity.protection import IdentityProtector
-from xinyong.subjects.models import Subject, SubjectLink
+from xinyong.subjects.models import Subject, SubjectAlias, SubjectLink
 
 
 def blind_index_for(protector: IdentityProtector, number: str, id_type: str | None = None) -> str:
@@ -30,7 +30,8 @@ def blind_index_for(protector: IdentityProtector, number: str, id_type: str | No
     try:
         if id_type is None and len(number.strip()) == 18 and not number.strip()[:17].isdigit():
             return protector.blind_index(IdType.CREDIT_CODE.value, parse_credit_code(number))
-        if kind is IdType.RESIDENT_ID:
+        if kind is IdType.RESIDENT_ID or kind is IdType.SOCIAL_SECURITY:
+            # The social security card number is the resident identity number (DOMAIN §17).
             rid = parse_resident_id(number)
             return protector.blind_index(IdType.RESIDENT_ID.value, rid.number)
         if kind is IdType.CREDIT_CODE:
@@ -44,8 +45,21 @@ def blind_index_for(protector: IdentityProtector, number: str, id_type: str | No
 def find_subject(
     session: Session, protector: IdentityProtector, number: str, id_type: str | None = None
 ) -> Subject | None:
+    """The archive a number names: its own, or the person's whose alias (护照, 港澳台 permit…)
+    it is."""
     index = blind_index_for(protector, number, id_type)
-    return session.scalar(select(Subject).where(Subject.id_index == index))
+    return subject_by_index(session, index)
+
+
+def subject_by_index(session: Session, index: str) -> Subject | None:
+    subject = session.scalar(select(Subject).where(Subject.id_index == index))
+    if subject is None:
+        subject = session.scalar(
+            select(Subject)
+            .join(SubjectAlias, SubjectAlias.subject_id == Subject.id)
+            .where(SubjectAlias.id_index == index)
+        )
+    return subject
 
 
 def get_subject(session: Session, subject_id: int) -> Subject:

@@ -27,13 +27,18 @@ from xinyong.records.models import SubmissionBatch, SubmissionError
 
 ID_COLUMNS = frozenset(
     normalize_header(alias)
-    for name in ("id_number", "legal_rep_id_number")
+    for name in ("id_number", "resident_id_number", "legal_rep_id_number")
     for alias in SUBJECT_COLUMNS[name]
 )
 # A resident identity number (18 or 15 characters) anywhere in a cell.
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 
-BATCH_STATUS_NAMES = {"running": "处理中", "done": "已完成", "failed": "无法读取"}
+BATCH_STATUS_NAMES = {
+    "running": "处理中",
+    "done": "已完成",
+    "failed": "无法读取",
+    "interrupted": "中断",
+}
 CHANNEL_NAMES = {"web": "网页上传", "api": "接口", "cli": "命令行"}
 
 

@@ -558,7 +558,7 @@ def test_jsonl_rows(tmp_path: Path) -> None:
     ]
     table, rows = read(write(tmp_path / "a.jsonl", "\n".join(lines).encode()))
     assert (table.kind, table.encoding) == ("jsonl", "utf-8")
-    assert table.headers == ["名称", "金额", "次数", "比例", "确认", "备注"]
+    assert table.headers == ["名称", "金额", "次数", "比例", "确认", "备注", "新列"]
     assert rows == [
         RawRow(
             1,

@@ -18,6 +18,7 @@ from xinyong.records.ingest import (
     ingest_file,
     ingest_table,
     iter_json_rows,
+    json_headers,
     record_unreadable,
 )
 from xinyong.records.models import SubmissionBatch
@@ -80,7 +81,7 @@ async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> 
         payload = RowsSubmission.model_validate_json(await request.body())
     except ValueError as exc:
         raise InvalidInput("请求体应为 JSON：{item, rows}", code="invalid_request") from exc
-    table = TableInput(headers=list(payload.rows[0].keys()), rows=iter_json_rows(payload.rows))
+    table = TableInput(headers=json_headers(payload.rows), rows=iter_json_rows(payload.rows))
     result = ingest_table(
         session,
         actor,
