@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests import factories
-from xinyong.cli.main import app as cli
 from xinyong.actors import cli_operator
+from xinyong.cli.main import app as cli
 from xinyong.db import utcnow
 from xinyong.records.ingest import STALE_BATCH_MINUTES, ingest_file, protector_for
 from xinyong.records.models import Record, SubmissionBatch, SubmissionError
