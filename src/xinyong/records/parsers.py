@@ -906,7 +906,24 @@ def _xlsx_rows(
         if not any(cells):
             continue
         values, problem = _cells_to_values(headers, cells, max_cell_chars)
+        if problem is None:
+            problem = _lost_digits(headers, raw_cells)
         yield RawRow(number, values, problem)
+
+
+def _lost_digits(headers: list[str], raw_cells: list[Any]) -> RowProblem | None:
+    """A 16–18 digit whole number in a numeric cell: an identity number (or code) that Excel
+    stored as a number, keeping 15 significant digits. Its last digits are zeros now, and one
+    time in eleven the zeros even make a valid check character: someone else's number."""
+    for index, value in enumerate(raw_cells[: len(headers)]):
+        if type(value) is float and 1e15 <= abs(value) < 1e18 and value.is_integer():
+            header = headers[index]
+            return RowProblem("excel_number", excel_number_message(header), header)
+    return None
+
+
+def excel_number_message(header: str) -> str:
+    return f"{header}被 Excel 存为数字，已丢失位数，请将该列设为文本"
 
 
 __all__ = ["MAX_UNCOMPRESSED", "RawRow", "RawTable", "RowProblem", "open_table"]

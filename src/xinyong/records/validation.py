@@ -35,7 +35,7 @@ from xinyong.identity.protection import IdentityProtector
 from xinyong.records.display import display_window
 from xinyong.records.formats import SUBJECT_COLUMNS, ColumnMap, map_columns
 from xinyong.records.grading import GradeDecision, grade_record, grading_key, rule_could_match
-from xinyong.records.parsers import RawRow
+from xinyong.records.parsers import RawRow, excel_number_message
 from xinyong.records.values import parse_date, parse_decimal, parse_int, split_multi
 from xinyong.subjects.models import SubjectKind
 
@@ -182,7 +182,6 @@ SOLE_TRADER = "个体工商户"
 # What an identity number typed into Excel as a number becomes: 15 significant digits and
 # zeros (110101199003070000), or the scientific notation a CSV saved by Excel shows.
 _EXCEL_NUMBER = re.compile(r"\d{15}000|\d(\.\d+)?E\+?\d+", re.IGNORECASE)
-EXCEL_NUMBER_MESSAGE = "证件号码被 Excel 存为数字，已丢失位数，请将该列设为文本"
 
 
 def age_on(birth: dt.date, day: dt.date) -> int:
@@ -411,7 +410,7 @@ class RowValidator:
         except IdNumberError as exc:
             if id_type is IdType.RESIDENT_ID and _EXCEL_NUMBER.fullmatch(number):
                 raise _Reject(
-                    column, "excel_number", EXCEL_NUMBER_MESSAGE, mask_value(number)
+                    column, "excel_number", excel_number_message(column), mask_value(number)
                 ) from None
             raise _Reject(column, exc.code, exc.message, mask_value(number)) from None
         index = self.ctx.protector.blind_index(id_type.value, clean)

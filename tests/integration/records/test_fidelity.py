@@ -271,6 +271,14 @@ def test_identity_number_stored_by_excel_as_a_number_says_so(
     assert (error.column, error.code) == ("证件号码", "excel_number")
     assert error.message == "证件号码被 Excel 存为数字，已丢失位数，请将该列设为文本"
 
+    # The same sheet saved by Excel as CSV: the cell as Excel showed it, 1.10105E+17.
+    shown = dict(row, 证件号码=f"{float(row['证件号码']):.5E}")
+    csv_result = ingest_file(
+        session, ADMIN, factories.write_csv(tmp_path / "e.csv", [shown], "gbk")
+    )
+    assert [(e.column, e.code) for e in csv_result.errors] == [("证件号码", "excel_number")]
+    assert csv_result.errors[0].message == error.message
+
 
 # -- 12. who may submit what ------------------------------------------------------------
 
