@@ -315,6 +315,7 @@ def ingest_table(
             )
     batch.status = BatchStatus.DONE.value
     batch.finished_at = utcnow()
+    batch.notes = [n.as_dict() for n in result.notes] or None
     session.flush()
     record_event(session, actor, "records:submission:completed", target_type="submission_batch", target_id=batch.id, details={"format": record_format, "total": result.total, "accepted": result.accepted, "rejected": result.rejected, "created": result.created, "updated": result.updated, "unchanged": result.unchanged})  # fmt: skip
     return result

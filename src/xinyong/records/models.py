@@ -128,6 +128,9 @@ class SubmissionBatch(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     # Last sign of life of the import (each merged chunk): a silent running batch was killed.
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # Accepted rows worth a look (15-digit numbers converted, names differing from the
+    # archive's): [{row, column, code, message}], the first ones of the batch.
+    notes: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc)
 
 
 class SubmissionError(Base):

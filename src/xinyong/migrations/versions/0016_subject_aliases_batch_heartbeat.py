@@ -1,4 +1,5 @@
-"""subject_aliases (a person's passports and permits) and submission_batches.heartbeat_at
+"""subject_aliases (a person's passports and permits), submission_batches.heartbeat_at and
+.notes
 
 Revision ID: 0016
 Revises: 0014
@@ -7,6 +8,7 @@ Create Date: 2026-12-07 12:30:00
 A person's other documents (护照, 港澳台 permits…) are linked to their archive as aliases,
 kept like the archive's own number (blind index + ciphertext). A running import reports
 after each chunk in `heartbeat_at`; a batch silent for long was killed and is marked 中断.
+`notes` keeps what the department should know about accepted rows (converted numbers…).
 
 Before merging a migration: does it take a lock on a large table (records, query_log)?
 A new table takes none; adding a nullable column without a default to `submission_batches`
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import xinyong.db
 
@@ -54,10 +57,18 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("heartbeat_at", xinyong.db.UtcDateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column(
+                "notes",
+                sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+                nullable=True,
+            )
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("submission_batches", schema=None) as batch_op:
+        batch_op.drop_column("notes")
         batch_op.drop_column("heartbeat_at")
     with op.batch_alter_table("subject_aliases", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subject_aliases_subject_id"))

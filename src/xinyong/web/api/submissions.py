@@ -43,6 +43,13 @@ class SubmissionErrorRead(BaseModel):
     value: str | None = None
 
 
+class SubmissionNoteRead(BaseModel):
+    row: int
+    column: str | None
+    code: str
+    message: str
+
+
 class SubmissionRead(BaseModel):
     batch_id: int
     format: str
@@ -55,6 +62,8 @@ class SubmissionRead(BaseModel):
     ignored_columns: list[str]
     errors: list[SubmissionErrorRead]
     errors_truncated: bool
+    notes: list[SubmissionNoteRead] = []  # accepted rows worth a look (not rejections)
+    notes_truncated: bool = False
 
 
 @router.post("/submissions", response_model=SubmissionRead)
