@@ -29,9 +29,24 @@ class IdType(enum.StrEnum):
     HK_MACAO_PERMIT = "港澳居民来往内地通行证"
     TAIWAN_PERMIT = "台湾居民来往大陆通行证"
     FOREIGN_PERMANENT = "外国人永久居留身份证"
+    HMT_RESIDENCE_PERMIT = "港澳台居民居住证"
     SOCIAL_SECURITY = "社会保障卡"
     OTHER = "其他"
 
+
+# A person's documents other than the resident identity card (DOMAIN §3): each maps to the
+# person's archive as an alias. The social security card number is the resident identity
+# number itself (DOMAIN §17) and is no alias.
+OTHER_PERSON_DOCUMENTS = frozenset(
+    {
+        IdType.PASSPORT,
+        IdType.HK_MACAO_PERMIT,
+        IdType.TAIWAN_PERMIT,
+        IdType.HMT_RESIDENCE_PERMIT,
+        IdType.FOREIGN_PERMANENT,
+        IdType.OTHER,
+    }
+)
 
 ID_TYPE_ALIASES: dict[str, IdType] = {
     "身份证": IdType.RESIDENT_ID,
@@ -48,6 +63,11 @@ ID_TYPE_ALIASES: dict[str, IdType] = {
     "港澳通行证": IdType.HK_MACAO_PERMIT,
     "台湾居民来往大陆通行证": IdType.TAIWAN_PERMIT,
     "台胞证": IdType.TAIWAN_PERMIT,
+    "港澳台居民居住证": IdType.HMT_RESIDENCE_PERMIT,
+    "港澳居民居住证": IdType.HMT_RESIDENCE_PERMIT,
+    "台湾居民居住证": IdType.HMT_RESIDENCE_PERMIT,
+    "港澳居民来往内地通行证（回乡证）": IdType.HK_MACAO_PERMIT,
+    "回乡证": IdType.HK_MACAO_PERMIT,
     "外国人永久居留身份证": IdType.FOREIGN_PERMANENT,
     "社会保障卡": IdType.SOCIAL_SECURITY,
     "社保卡": IdType.SOCIAL_SECURITY,

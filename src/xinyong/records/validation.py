@@ -23,6 +23,7 @@ from xinyong.catalog.schemas import FieldSpec, GradingRule, InformationItem, Nat
 from xinyong.identity.masking import mask_value
 from xinyong.identity.numbers import (
     CONVERTED_NOTE,
+    OTHER_PERSON_DOCUMENTS,
     IdNumberError,
     IdType,
     ResidentId,
@@ -174,10 +175,7 @@ class _FieldPlan:
     fields: tuple[tuple[FieldSpec, str | None, tuple[str, ...], str], ...]
 
 
-# Documents of a person other than the resident identity card (DOMAIN §3): kept as aliases.
-ALIAS_ID_TYPES = frozenset(
-    t for t in IdType if t not in (IdType.RESIDENT_ID, IdType.SOCIAL_SECURITY, IdType.CREDIT_CODE)
-)
+ALIAS_ID_TYPES = OTHER_PERSON_DOCUMENTS  # kept as aliases of the person's archive
 SOLE_TRADER = "个体工商户"
 # What an identity number typed into Excel as a number becomes: 15 significant digits and
 # zeros (110101199003070000), or the scientific notation a CSV saved by Excel shows.

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xinyong.errors import InvalidInput, NotFound
+from xinyong.errors import Conflict, InvalidInput, NotFound
 from xinyong.identity.numbers import (
+    OTHER_PERSON_DOCUMENTS,
     IdNumberError,
     IdType,
     normalize_other_id,
@@ -79,6 +80,43 @@ def links_of(session: Session, subject: Subject) -> list[SubjectLink]:
         SubjectLink.organisation_id if subject.kind == "organisation" else SubjectLink.person_id
     )
     return list(session.scalars(select(SubjectLink).where(column == subject.id)))
+
+
+def link_alias(
+    session: Session,
+    protector: IdentityProtector,
+    person: Subject,
+    id_type: str,
+    number: str,
+    *,
+    source_batch_id: int | None = None,
+) -> SubjectAlias:
+    """Link a person's other document (护照, 港澳台 permit…) to their archive, as the import
+    does when a row carries both; a lookup by the document then finds the person."""
+    kind = parse_id_type(id_type)
+    if kind not in OTHER_PERSON_DOCUMENTS or person.kind != "person":
+        raise InvalidInput("只有自然人的护照、港澳台通行证等证件可关联到档案", code="not_an_alias")
+    assert kind is not None
+    try:
+        clean = normalize_other_id(number)
+    except IdNumberError as exc:
+        raise InvalidInput(exc.message, code=exc.code) from exc
+    index = protector.blind_index(kind.value, clean)
+    alias = session.scalar(select(SubjectAlias).where(SubjectAlias.id_index == index))
+    if alias is not None:
+        if alias.subject_id != person.id:
+            raise Conflict("该证件已关联到另一档案", code="alias_of_another")
+        return alias
+    alias = SubjectAlias(
+        subject_id=person.id,
+        id_type=kind.value,
+        id_index=index,
+        id_cipher=protector.encrypt(clean, index),
+        source_batch_id=source_batch_id,
+    )
+    session.add(alias)
+    session.flush()
+    return alias
 
 
 def ensure_person(

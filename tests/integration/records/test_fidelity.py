@@ -368,3 +368,36 @@ def test_sole_trader_without_credit_code_is_filed_under_its_operator(
     (record,) = records_of(session, operator)
     assert record.facts["sole_trader_name"] == "老王烧烤店"
     assert session.scalar(select(func.count()).select_from(SubjectLink)) == 0
+
+
+class _PassportKnowingVerifier:
+    """A verifier whose source (电子社保卡, say) also returns the person's passport."""
+
+    def __init__(self, passport: str) -> None:
+        self.passport = passport
+
+    def verify(self, session: Session, protector: object, id_number: str, name: str) -> bool:
+        return name == "何静"
+
+    def other_documents(
+        self, session: Session, protector: object, id_number: str
+    ) -> list[tuple[str, str]]:
+        return [("护照", self.passport), ("港澳台居民居住证", "830000199001010015")]
+
+
+def test_real_name_verification_carrying_a_passport_links_it(session: Session) -> None:
+    from xinyong.accounts.services import register_person
+
+    number = factories.resident_id()
+    protector = protector_for()
+    user = register_person(
+        session, protector, id_number=number, name="何静", username="hejing",
+        password="Xinyong-Strong-2026!", verifier=_PassportKnowingVerifier("G12345678"),
+    )  # fmt: skip
+    person = find_subject(session, protector, number)
+    assert person is not None and user.subject_id == person.id
+    assert find_subject(session, protector, "G12345678", "护照") == person
+    assert find_subject(session, protector, "830000199001010015", "港澳台居民居住证") == person
+    aliases = session.scalars(select(SubjectAlias)).all()
+    assert {a.id_type for a in aliases} == {"护照", "港澳台居民居住证"}
+    assert all(b"G12345678" not in a.id_cipher for a in aliases)
