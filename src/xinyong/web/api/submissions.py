@@ -151,6 +151,7 @@ class BatchRead(BaseModel):
     updated: int
     unchanged: int
     failure: str | None
+    notes: list[SubmissionNoteRead] | None = None
 
 
 @router.get("/submissions/{batch_id}", response_model=BatchRead)
