@@ -287,3 +287,27 @@ def test_lookup_by_passport_finds_the_person(
     by_number = client.post("/api/v1/subjects/lookup", json={"id_number": number}, headers=headers)
     assert by_permit.status_code == 200, by_permit.text
     assert by_permit.json()["id"] == by_number.json()["id"]
+
+
+def test_check_by_a_linked_permit_answers_for_the_person(
+    client: TestClient, setup: dict[str, str], session: Session
+) -> None:
+    number = factories.resident_id()
+    rows = [
+        factories.penalty_row(id_number=number, category="行政拘留"),  # serious
+        factories.generic_row(
+            "SGS_LICENSE", session=session, id_number="H1234567", name="林二",
+            证件类型="港澳居民来往内地通行证", 身份证号=number,
+        ),
+    ]  # fmt: skip
+    for row in rows:
+        assert factories.submit_rows(session, [row], department_code="CHK").accepted == 1
+    session.commit()
+    resp = client.post(
+        "/api/v1/checks",
+        json={"id_number": "H1234567", "id_type": "港澳居民来往内地通行证",
+              "scenario": "ADMIN_LICENSING", "operator": "王科员", "business_ref": "XK-9"},
+        headers={"Authorization": f"Bearer {setup['dept']}"},
+    )  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["verdict"] == "blocked"

@@ -52,6 +52,21 @@ def find_subject(
     return subject_by_index(session, index)
 
 
+def is_other_document(id_type: str | None) -> bool:
+    """Whether a certificate type names a person's other document (an alias)."""
+    return parse_id_type(id_type or "") in OTHER_PERSON_DOCUMENTS
+
+
+def archive_index(session: Session, index: str) -> str:
+    """The blind index of the archive an alias belongs to (the index itself otherwise)."""
+    person = session.scalar(
+        select(Subject.id_index)
+        .join(SubjectAlias, SubjectAlias.subject_id == Subject.id)
+        .where(SubjectAlias.id_index == index)
+    )
+    return person or index
+
+
 def subject_by_index(session: Session, index: str) -> Subject | None:
     subject = session.scalar(select(Subject).where(Subject.id_index == index))
     if subject is None:
