@@ -688,6 +688,17 @@ def _subject_insert(postgres: bool) -> Any:
     return sqlite_insert(Subject).on_conflict_do_nothing(index_elements=["id_index"])
 
 
+def _alias_insert(postgres: bool) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING: a concurrent import may link the same document."""
+    if postgres:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(SubjectAlias).on_conflict_do_nothing(index_elements=["id_index"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(SubjectAlias).on_conflict_do_nothing(index_elements=["id_index"])
+
+
 class _Merger:
     """Loads validated rows into staging and merges them into ``records``."""
 
@@ -815,12 +826,25 @@ class _Merger:
         if not wanted:
             return
         self._read_aliases([i for i in wanted if i not in self.subject_ids])
-        # An alias already linked (to this person, or first to another) stays as it is.
+        # An alias already linked stays as it is; linked to someone else, the row says so.
+        for r in rows:
+            for alias in r.aliases:
+                linked = self.subject_ids.get(alias.id_index)
+                if linked is not None and linked != self.subject_ids[r.subject.id_index]:
+                    self._notes.append(
+                        RowNote(
+                            r.row,
+                            None,
+                            "alias_of_another",
+                            f"该{alias.id_type}已关联到另一人的档案，本行按身份证号归档，"
+                            "证件未重新关联，请核实",
+                        )
+                    )
         new = [(sid, alias) for i, (sid, alias) in wanted.items() if i not in self.subject_ids]
         if new:
             now = utcnow()
             self.session.execute(
-                insert(SubjectAlias),
+                _alias_insert(self.postgres),
                 [
                     {
                         "subject_id": sid,

@@ -84,6 +84,17 @@ def test_passport_beside_the_identity_number_becomes_an_alias_of_the_person(
     assert protector.decrypt(alias.id_cipher, alias.id_index) == "E12345678"
     assert session.scalar(select(func.count()).select_from(Subject)) == 1
 
+    # The same passport beside someone else's number: filed by that number, and said.
+    other = factories.resident_id()
+    third = dict(both, 身份证号=other, 姓名="陈辰", 文书号="许〔2026〕77号")
+    path3 = tmp_path / "c.jsonl"
+    path3.write_text(json.dumps(third, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = ingest_file(session, ADMIN, path3)
+    assert result.accepted == 1
+    assert [n.code for n in result.notes] == ["alias_of_another"]
+    assert find_subject(session, protector, "E12345678", "护照") == person
+    assert find_subject(session, protector, other) is not None
+
 
 # -- 2. 15-digit identity numbers -------------------------------------------------------
 
