@@ -406,3 +406,24 @@ def test_upload_shows_every_error_of_a_row_and_the_notes_of_accepted_rows(
     assert [r[0] for r in rows[1:]] == [3]  # one line for the row, however many errors
     assert rows[1][-2] == "证件号码、处罚决定日期、处罚类别"
     assert rows[1][-1].count("\n") == 2 and rows[1][-1].startswith("证件号码：身份证号校验码不正确")
+
+
+def test_a_killed_import_is_shown_as_interrupted(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    from xinyong.catalog.models import Department
+    from xinyong.records.ingest import mark_interrupted_batches
+
+    dept = session.scalars(select(Department).where(Department.code == "WDEPT")).one()
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    batch = SubmissionBatch(department_id=dept.id, submitted_by="user:clerk1", channel="cli",
+                            filename="大文件.csv", started_at=started, heartbeat_at=started,
+                            total_rows=20_000, accepted=19_990, rejected=10)  # fmt: skip
+    session.add(batch)
+    session.flush()
+    assert mark_interrupted_batches(session) == 1
+    session.commit()
+    _login(https_client, "clerk1")
+    page = https_client.get(f"/workbench/batches/{batch.id}").text
+    assert "导入中断" in page and "19990 行已入库" in page and "hx-get" not in page
+    assert "中断" in https_client.get("/workbench/batches").text
