@@ -1115,13 +1115,11 @@ class RowValidator:
                     slow.add(i)
         # 15-digit identity numbers: accepted as 18 digits, with a note on the row.
         converted: set[int] = set()
-        for canonical in ("id_number", "resident_id_number", "legal_rep_id_number"):
-            if canonical in self._sources:
-                converted.update(
-                    i
-                    for i, t in enumerate(column(values, canonical))
-                    if len(t) == 15 and t.isdigit()
-                )
+        numbers = [id_numbers, residents]
+        if "legal_rep_id_number" in self._sources:
+            numbers.append(column(values, "legal_rep_id_number"))
+        for texts in numbers:
+            converted.update(i for i, t in enumerate(texts) if len(t) == 15 and t.isdigit())
         until_texts = column(values, "display_until")
         until = _each_distinct(until_texts, _plain_date, ValueError)
         slow.update(i for i, t in enumerate(until_texts) if t and until[i] is None)
