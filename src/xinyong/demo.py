@@ -52,6 +52,7 @@ from xinyong.records.formats import SUBJECT_COLUMNS
 from xinyong.records.ingest import ingest_file, protector_for
 from xinyong.records.lifecycle import run_daily
 from xinyong.records.models import Record
+from xinyong.records.validation import age_on, department_provides, item_min_age
 from xinyong.subjects.models import KeyGroupMembership, Subject
 from xinyong.subjects.services import find_subject
 from xinyong.workbench.templates import SGS_PENALTY_HEADERS as TEMPLATE_PENALTY_HEADERS
@@ -131,8 +132,19 @@ def _value_for(
     return f"{label}（示范数据）"
 
 
-def _department_for(item: InformationItem, by_domain: dict[str, str]) -> str:
-    return by_domain.get(item.domain, "XYB")
+def _department_for(
+    item: InformationItem, by_domain: dict[str, str], catalog: Catalog
+) -> str | None:
+    """A demo department that provides the item (the domain's first), or ``None``."""
+    known = frozenset(p for it in catalog.items.values() for p in it.providing_departments)
+    names = {code: name for code, name, _ in DEMO_DEPARTMENTS}
+    preferred = by_domain.get(item.domain)
+    candidates = ([preferred] if preferred in names else []) + list(names)
+    for code in candidates:
+        assert code is not None
+        if department_provides(item, names[code], code, known):
+            return code
+    return None
 
 
 def _generic_rows(
@@ -144,11 +156,17 @@ def _generic_rows(
     today: dt.date,
     by_domain: dict[str, str],
 ) -> Iterator[dict[str, str]]:
+    senders = {
+        i.code: dept
+        for i in catalog.items.values()
+        if (dept := _department_for(i, by_domain, catalog)) is not None
+    }
     items = [
         i
         for i in catalog.items.values()
-        if i.record_format == "generic" and "person" in i.subject_kinds
+        if i.record_format == "generic" and "person" in i.subject_kinds and i.code in senders
     ]
+    min_ages = {i.code: item_min_age(catalog, i) for i in items}
     negative = [i for i in items if i.nature is Nature.NEGATIVE]
     others = [i for i in items if i.nature is not Nature.NEGATIVE]
     serial = 0
@@ -159,9 +177,12 @@ def _generic_rows(
             pool = negative if rng.random() < 0.45 else others
             item = rng.choice(pool)
             decision = today - dt.timedelta(days=rng.randint(1, 4 * 365))
+            min_age = min_ages[item.code]
+            if min_age and age_on(person.birth, decision) < min_age:
+                continue  # a student item's minimum age applies on the decision date
             row = {
                 "目录项": item.code,
-                "部门代码": _department_for(item, by_domain),
+                "部门代码": senders[item.code],
                 "姓名": person.name,
                 "证件类型": "身份证",
                 "证件号码": person.number,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests import factories
 from xinyong.accounts.models import KeyRole
 from xinyong.accounts.services import issue_api_key
 from xinyong.queries.services import queries_of
+from xinyong.records.models import Record
 from xinyong.web.app import create_app
 
 
@@ -168,3 +171,26 @@ def test_score_and_lists_endpoints(client: TestClient, keys: dict[str, str]) -> 
     assert lists.status_code == 200 and lists.json() == []
     missing = client.get("/api/v1/subjects/999999/score", headers=auth(keys["admin"]))
     assert missing.status_code == 404
+
+
+def test_json_rows_with_keys_after_the_first_and_a_fifteen_digit_number(
+    client: TestClient, keys: dict[str, str], session: Session
+) -> None:
+    number = factories.resident_id(birth=dt.date(1971, 1, 1))
+    first = factories.penalty_row(name="许三", id_number=number[:6] + number[8:17])
+    first["数据来源单位统一社会信用代码"] = keys["dept_credit"]
+    second = dict(factories.penalty_row(name="许四"), 失信等级="严重", 内部编号="A-1")
+    second["数据来源单位统一社会信用代码"] = keys["dept_credit"]
+    resp = client.post(
+        "/api/v1/submissions", json={"rows": [first, second]}, headers=auth(keys["dept"])
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["accepted"], body["rejected"]) == (2, 0)
+    assert body["ignored_columns"] == ["内部编号"]
+    assert [(n["row"], n["code"]) for n in body["notes"]] == [(1, "id_converted")]
+    grades = {r.row_number: r.grade for r in session.scalars(select(Record))}
+    assert grades[2] == "serious"
+    batch = client.get(f"/api/v1/submissions/{body['batch_id']}", headers=auth(keys["dept"]))
+    assert batch.json()["status"] == "done"
+    assert batch.json()["notes"][0]["message"].startswith("证件号码已由 15 位号码转换")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Iterator
@@ -240,3 +241,93 @@ def test_batch_comparison_logs_every_hit(
         assert "T_BLOCK_SERIOUS" in log.returned["measures"]
         assert log.basis == "legal_duty" and log.channel == "cli"
         assert log.purpose.endswith(f"（批量比对 {summary['batch_ref']}）")
+
+
+def test_fifteen_digit_number_is_checked_compared_and_looked_up_as_its_eighteen(
+    client: TestClient, setup: dict[str, str], session: Session
+) -> None:
+    """The pre-1999 form of the same person's number finds the same archive everywhere."""
+    number = factories.resident_id(birth=dt.date(1968, 8, 8))
+    row = factories.penalty_row(id_number=number[:6] + number[8:17], category="行政拘留")
+    result = factories.submit_rows(session, [row], department_code="CHK")
+    assert result.accepted == 1 and result.notes[0].code == "id_converted"
+    session.commit()
+    old = number[:6] + number[8:17]
+
+    check = post_check(client, setup["dept"], old)
+    assert check.status_code == 200, check.text
+    assert check.json()["verdict"] == "blocked"
+    assert post_check(client, setup["dept"], number).json()["verdict"] == "blocked"
+
+    csv_text = f"姓名,证件号码\n甲,{old}\n乙,{number}\n"
+    resp = client.post(
+        "/api/v1/checks/batches",
+        data={"scenario": "ADMIN_LICENSING", "operator": "王科员"},
+        files={"file": ("名单.csv", csv_text.encode("gbk"), "text/csv")},
+        headers={"Authorization": f"Bearer {setup['dept']}"},
+    )
+    assert resp.status_code == 200, resp.text
+    summary = json.loads(resp.headers["X-Batch-Summary"])
+    assert (summary["total"], summary["blocked"], summary["invalid"]) == (2, 2, 0)
+
+    admin = issue_api_key(session, KeyRole.ADMIN, "a")
+    session.commit()
+    found = client.post(
+        "/api/v1/subjects/lookup",
+        json={"id_number": old},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert found.status_code == 200, found.text
+    by_new = client.post(
+        "/api/v1/subjects/lookup",
+        json={"id_number": number},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert found.json()["id"] == by_new.json()["id"]
+    assert old not in found.text and number not in found.text
+
+
+def test_lookup_by_passport_finds_the_person(
+    client: TestClient, setup: dict[str, str], session: Session
+) -> None:
+    number = factories.resident_id()
+    row = factories.generic_row(
+        "SGS_LICENSE", session=session, id_number="K87654321", name="林一", 证件类型="港澳居民来往内地通行证",
+        身份证号=number,
+    )  # fmt: skip
+    assert factories.submit_rows(session, [row], department_code="CHK").accepted == 1
+    admin = issue_api_key(session, KeyRole.ADMIN, "a")
+    session.commit()
+    headers = {"Authorization": f"Bearer {admin}"}
+    by_permit = client.post(
+        "/api/v1/subjects/lookup",
+        json={"id_number": "K87654321", "id_type": "港澳居民来往内地通行证"},
+        headers=headers,
+    )
+    by_number = client.post("/api/v1/subjects/lookup", json={"id_number": number}, headers=headers)
+    assert by_permit.status_code == 200, by_permit.text
+    assert by_permit.json()["id"] == by_number.json()["id"]
+
+
+def test_check_by_a_linked_permit_answers_for_the_person(
+    client: TestClient, setup: dict[str, str], session: Session
+) -> None:
+    number = factories.resident_id()
+    rows = [
+        factories.penalty_row(id_number=number, category="行政拘留"),  # serious
+        factories.generic_row(
+            "SGS_LICENSE", session=session, id_number="H1234567", name="林二",
+            证件类型="港澳居民来往内地通行证", 身份证号=number,
+        ),
+    ]  # fmt: skip
+    for row in rows:
+        assert factories.submit_rows(session, [row], department_code="CHK").accepted == 1
+    session.commit()
+    resp = client.post(
+        "/api/v1/checks",
+        json={"id_number": "H1234567", "id_type": "港澳居民来往内地通行证",
+              "scenario": "ADMIN_LICENSING", "operator": "王科员", "business_ref": "XK-9"},
+        headers={"Authorization": f"Bearer {setup['dept']}"},
+    )  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["verdict"] == "blocked"

@@ -364,3 +364,66 @@ def test_catalog_page_loads_a_new_version(
     shown = https_client.get(resp.headers["location"]).text
     assert "载入完成" in shown and "新增 1 项" in shown
     assert session.scalar(select(CatalogEntry.id).where(CatalogEntry.code == "WEB_TEST_SCENARIO"))
+
+
+def test_upload_shows_every_error_of_a_row_and_the_notes_of_accepted_rows(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    """A GBK CSV through the clerk's page: one row with three errors, one written with a
+    pre-1999 15-digit number, one with another name for a known number."""
+    old = factories.resident_id(birth=dt.date(1962, 2, 2), seq=561)
+    bad = factories.penalty_row(
+        name="孙二", id_number="110105194912310021", decided="2026-02-30", 处罚类别="打板子"
+    )
+    data = _penalty_csv(
+        [
+            factories.penalty_row(name="欧阳一", id_number=old[:6] + old[8:17]),
+            bad,
+            factories.penalty_row(name="林小蛮", id_number=world.person_number),
+        ]
+    )
+    _login(https_client, "clerk1")
+    page = https_client.get("/workbench")
+    resp = https_client.post(
+        "/workbench/upload",
+        data={"csrf_token": _csrf(page.text)},
+        files={"file": ("处罚.csv", data, "text/csv")},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303
+    location = resp.headers["location"]
+    shown = https_client.get(location).text
+    assert "拒收 1 行" in shown
+    for reason in ("校验码", "处罚决定日期", "处罚类别的值不在允许范围内"):
+        assert reason in shown
+    assert "提示" in shown and "已由 15 位号码转换" in shown
+    assert "与档案中同一证件号码的姓名“林**”不一致" in shown
+    assert not FULL_ID.search(shown) and old[:6] + old[8:17] not in shown
+
+    sheet = load_workbook(io.BytesIO(https_client.get(f"{location}/errors.xlsx").content)).active
+    assert sheet is not None
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert [r[0] for r in rows[1:]] == [3]  # one line for the row, however many errors
+    assert rows[1][-2] == "证件号码、处罚决定日期、处罚类别"
+    assert rows[1][-1].count("\n") == 2 and rows[1][-1].startswith("证件号码：身份证号校验码不正确")
+
+
+def test_a_killed_import_is_shown_as_interrupted(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    from xinyong.catalog.models import Department
+    from xinyong.records.ingest import mark_interrupted_batches
+
+    dept = session.scalars(select(Department).where(Department.code == "WDEPT")).one()
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    batch = SubmissionBatch(department_id=dept.id, submitted_by="user:clerk1", channel="cli",
+                            filename="大文件.csv", started_at=started, heartbeat_at=started,
+                            total_rows=20_000, accepted=19_990, rejected=10)  # fmt: skip
+    session.add(batch)
+    session.flush()
+    assert mark_interrupted_batches(session) == 1
+    session.commit()
+    _login(https_client, "clerk1")
+    page = https_client.get(f"/workbench/batches/{batch.id}").text
+    assert "导入中断" in page and "19990 行已入库" in page and "hx-get" not in page
+    assert "中断" in https_client.get("/workbench/batches").text

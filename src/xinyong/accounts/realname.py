@@ -30,6 +30,17 @@ class RealNameVerifier(Protocol):
         ...
 
 
+class DocumentsVerifier(RealNameVerifier, Protocol):
+    """A verifier whose source also knows the person's other documents (护照, 港澳台
+    permits…): each is linked to the archive as an alias when the person signs up."""
+
+    def other_documents(
+        self, session: Session, protector: IdentityProtector, id_number: str
+    ) -> list[tuple[str, str]]:
+        """(证件类型, 证件号码) of the verified person's other documents."""
+        ...
+
+
 class DemoCityVerifier:
     """Accepts a person already in the archive whose name matches (the demo city's people)."""
 

@@ -38,7 +38,7 @@ from xinyong.config import get_settings
 from xinyong.db import utcnow
 from xinyong.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from xinyong.identity.protection import IdentityProtector
-from xinyong.subjects.services import ensure_person
+from xinyong.subjects.services import ensure_person, link_alias
 
 log = logging.getLogger("xinyong.accounts")
 
@@ -166,6 +166,10 @@ def register_person(
         log.info("real-name verification refused")
         raise Forbidden("实名核验未通过：姓名与身份证号不一致", code="realname_failed")
     subject = ensure_person(session, protector, id_number, name)
+    other_documents = getattr(verifier, "other_documents", None)
+    if other_documents is not None:
+        for id_type, number in other_documents(session, protector, id_number):
+            link_alias(session, protector, subject, id_type, number)
     return create_user(
         session,
         username=username,

@@ -96,10 +96,14 @@ def _report(result: ImportResult, as_json: bool) -> None:
     sources = result.as_dict()["grade_sources"]
     if sources:
         console.print("定级依据：" + "；".join(f"{s['label']} {s['rows']} 行" for s in sources))
-    for note in result.notes():
-        console.print(f"[yellow]提示：[/yellow]{note}")
+    for summary in result.summary_notes():
+        console.print(f"[yellow]提示：[/yellow]{summary}")
     for err in result.errors[:50]:
         value = f"，值 {err.value}" if err.value else ""
         console.print(f"  第 {err.row} 行 [{err.column or '-'}] {err.message}（{err.code}{value}）")
-    if result.rejected > 50:
-        console.print(f"  …… 另有 {result.rejected - 50} 行被拒收，使用 --json 查看全部")
+    if result.error_count > 50:
+        console.print(f"  …… 另有 {result.error_count - 50} 条拒收原因，使用 --json 查看全部")
+    for note in result.notes[:50]:
+        console.print(f"  提示：第 {note.row} 行 [{note.column or '-'}] {note.message}")
+    if result.note_count > 50:
+        console.print(f"  …… 另有 {result.note_count - 50} 条提示，使用 --json 查看全部")

@@ -64,6 +64,8 @@ def register(app: typer.Typer) -> None:
         with cli_session() as session:
             daily = run_daily(session, on)
         result = daily.expire
+        if daily.interrupted:
+            console.print(f"中断的导入批次 {daily.interrupted} 个已标记为“中断”")
         console.print(
             f"{on}：公示期满 {result.records_expired} 条，移出名单 {result.entries_ended} 条，"
             f"新增到期告知 {result.notices_queued} 条，逾期异议转督办 {daily.escalated} 件"

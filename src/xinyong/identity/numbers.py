@@ -29,9 +29,24 @@ class IdType(enum.StrEnum):
     HK_MACAO_PERMIT = "港澳居民来往内地通行证"
     TAIWAN_PERMIT = "台湾居民来往大陆通行证"
     FOREIGN_PERMANENT = "外国人永久居留身份证"
+    HMT_RESIDENCE_PERMIT = "港澳台居民居住证"
     SOCIAL_SECURITY = "社会保障卡"
     OTHER = "其他"
 
+
+# A person's documents other than the resident identity card (DOMAIN §3): each maps to the
+# person's archive as an alias. The social security card number is the resident identity
+# number itself (DOMAIN §17) and is no alias.
+OTHER_PERSON_DOCUMENTS = frozenset(
+    {
+        IdType.PASSPORT,
+        IdType.HK_MACAO_PERMIT,
+        IdType.TAIWAN_PERMIT,
+        IdType.HMT_RESIDENCE_PERMIT,
+        IdType.FOREIGN_PERMANENT,
+        IdType.OTHER,
+    }
+)
 
 ID_TYPE_ALIASES: dict[str, IdType] = {
     "身份证": IdType.RESIDENT_ID,
@@ -48,6 +63,11 @@ ID_TYPE_ALIASES: dict[str, IdType] = {
     "港澳通行证": IdType.HK_MACAO_PERMIT,
     "台湾居民来往大陆通行证": IdType.TAIWAN_PERMIT,
     "台胞证": IdType.TAIWAN_PERMIT,
+    "港澳台居民居住证": IdType.HMT_RESIDENCE_PERMIT,
+    "港澳居民居住证": IdType.HMT_RESIDENCE_PERMIT,
+    "台湾居民居住证": IdType.HMT_RESIDENCE_PERMIT,
+    "港澳居民来往内地通行证（回乡证）": IdType.HK_MACAO_PERMIT,
+    "回乡证": IdType.HK_MACAO_PERMIT,
     "外国人永久居留身份证": IdType.FOREIGN_PERMANENT,
     "社会保障卡": IdType.SOCIAL_SECURITY,
     "社保卡": IdType.SOCIAL_SECURITY,
@@ -78,6 +98,7 @@ class ResidentId:
     birth_date: dt.date
     sex: str  # "M" or "F": odd 17th digit is male (GB 11643-1999 §5.3)
     region_code: str
+    converted: bool = False  # written with the 15 digits of before 1999, read as 18
 
 
 @lru_cache(maxsize=8192)
@@ -99,10 +120,35 @@ def normalize_id_number(value: str) -> str:
     return value.strip().replace(" ", "").upper()
 
 
+CONVERTED_NOTE = "已由 15 位号码转换"
+
+
+def upgrade_15_digit(number: str) -> str:
+    """The 18-digit form of a 15-digit resident identity number (issued before 1999).
+
+    GB 11643-1999 §7: the two-digit birth year gains the century "19" (15-digit numbers were
+    issued only to people born in the 1900s) and the ISO 7064 MOD 11-2 check character is
+    appended. Anything else is returned unchanged.
+    """
+    if len(number) != 15 or not number.isdigit():
+        return number
+    first17 = number[:6] + "19" + number[6:]
+    return first17 + str(ric.calc_check_digit(first17 + "0"))
+
+
+def canonical_resident_number(value: str) -> str:
+    """The number a resident identity number is stored and looked up as: normalized, and
+    18 digits even when written with 15 (one rule for import, checks, batch and lookup)."""
+    return upgrade_15_digit(normalize_id_number(value))
+
+
 def parse_resident_id(value: str, *, today: dt.date | None = None) -> ResidentId:
-    number = normalize_id_number(value)
+    written = normalize_id_number(value)
+    number = upgrade_15_digit(written)
     if len(number) != 18:
-        raise IdNumberError("id_length", f"身份证号应为 18 位，实际为 {len(number)} 位")
+        raise IdNumberError(
+            "id_length", f"身份证号应为 18 位（或 1999 年前的 15 位），实际为 {len(number)} 位"
+        )
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise IdNumberError("id_format", "身份证号前 17 位应为数字，末位应为数字或 X")
     if number[:2] not in _known_provinces() or not region_known(number[:6]):
@@ -119,7 +165,13 @@ def parse_resident_id(value: str, *, today: dt.date | None = None) -> ResidentId
     if ric.calc_check_digit(number) != number[17]:
         raise IdNumberError("id_checksum", "身份证号校验码不正确")
     sex = "M" if int(number[16]) % 2 == 1 else "F"
-    return ResidentId(number=number, birth_date=birth, sex=sex, region_code=number[:6])
+    return ResidentId(
+        number=number,
+        birth_date=birth,
+        sex=sex,
+        region_code=number[:6],
+        converted=number != written,
+    )
 
 
 def is_valid_resident_id(value: str, *, today: dt.date | None = None) -> bool:

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -39,7 +39,7 @@ from xinyong.records.display import used_clause
 from xinyong.records.models import Record, RecordState
 from xinyong.scoring.models import SubjectScore
 from xinyong.subjects.models import Subject, SubjectLink
-from xinyong.subjects.services import blind_index_for
+from xinyong.subjects.services import archive_index, blind_index_for, is_other_document
 
 
 def record_domain_of(stored: str | None, item: InformationItem | None) -> str:
@@ -322,6 +322,8 @@ def run_check(
         id_type=id_type,
         batch_ref=batch_ref,
     )
+    if is_other_document(id_type):  # a passport or permit linked to a person's archive
+        plan = replace(plan, index=archive_index(session, plan.index))
     postgres = is_postgres(session)
     facts: SubjectFacts | None
     if postgres:

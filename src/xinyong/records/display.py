@@ -135,11 +135,14 @@ def display_window(
     *,
     profile: str = "national",
     requested_until: dt.date | None = None,
+    valid_from: dt.date | None = None,
 ) -> tuple[dt.date, dt.date | None]:
     """(display_from, display_until inclusive) for a new record.
 
     A department's own 公示截止期 is honoured within the bounds: never shorter than the
-    minimum, never longer than the maximum.
+    minimum, never longer than the maximum. A record with a validity of its own (a
+    licence's 有效期自/至) is shown from its start (``valid_from``) to its end
+    (``requested_until``); only without one does the item's ``validity_months`` apply.
     """
     if item.nature is Nature.NEGATIVE:
         if grade is None:
@@ -152,11 +155,12 @@ def display_window(
         if requested_until is None:
             return decision_date, latest
         return decision_date, max(earliest, min(requested_until, latest))
+    start = valid_from or decision_date
     if requested_until is not None:
-        return decision_date, requested_until
+        return start, max(requested_until, start)
     if item.validity_months:
-        return decision_date, last_day(decision_date, item.validity_months)
-    return decision_date, None
+        return start, last_day(start, item.validity_months)
+    return start, None
 
 
 def repair_eligible_from(

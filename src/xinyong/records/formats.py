@@ -36,7 +36,17 @@ SUBJECT_COLUMNS: dict[str, tuple[str, ...]] = {
     "legal_rep_id_type": ("法定代表人证件类型", "legal_rep_id_type"),
     "legal_rep_id_number": ("法定代表人证件号码", "法定代表人身份证号", "legal_rep_id_number"),
     "id_type": ("证件类型", "id_type"),
-    "id_number": ("证件号码", "身份证号", "身份证号码", "公民身份号码", "id_number"),
+    "id_number": ("证件号码", "id_number"),
+    # Beside 证件号码 (e.g. a passport) a row may carry the resident identity number, which
+    # then names the person; alone, it is the row's identity number.
+    "resident_id_number": (
+        "身份证号",
+        "身份证号码",
+        "公民身份号码",
+        "居民身份证号",
+        "行政相对人代码_5(居民身份证号)",
+        "resident_id_number",
+    ),
     "document_number": (
         "行政处罚决定书文号",
         "行政许可决定文书号",
@@ -64,8 +74,12 @@ SUBJECT_COLUMNS: dict[str, tuple[str, ...]] = {
     "department_code": ("部门代码", "报送部门代码", "department"),
 }
 
-# The other organisation codes of the 双公示 format, kept as facts.
+# The other organisation codes of the 双公示 format, kept as facts. The earlier generation
+# (DOMAIN §17) numbers them differently; its headers name the code, so both are read.
 EXTRA_CODE_COLUMNS = {
+    "行政相对人代码_2(组织机构代码)": "organisation_code",
+    "行政相对人代码_3(工商登记码)": "registration_number",
+    "行政相对人代码_3(工商注册号)": "registration_number",
     "行政相对人代码_2(工商注册号)": "registration_number",
     "行政相对人代码_2": "registration_number",
     "行政相对人代码_3(组织机构代码)": "organisation_code",
@@ -82,7 +96,61 @@ SGS_PENALTY_MARKERS = frozenset({"行政处罚决定书文号", "处罚类别", 
 SGS_LICENSE_MARKERS = frozenset({"行政许可决定文书号", "许可内容", "许可决定日期"})
 
 # Columns of the 双公示 formats that are not catalog fields and are dropped on purpose.
-IGNORED_COLUMNS = frozenset({"行政许可决定文书名称", "当前状态"})
+IGNORED_COLUMNS = frozenset({"行政许可决定文书名称", "当前状态", "地方编码", "数据更新时间戳"})
+
+# The earlier 双公示 penalty generation (DOMAIN §17): headers renamed to today's, and the two
+# category columns joined into one multi-valued 处罚类别.
+LEGACY_RENAMES = {"处罚事由": "违法事实", "处罚结果": "处罚内容", "案件名称": "违法行为类型"}
+LEGACY_JOINED = ("处罚类别1", "处罚类别2")
+LEGACY_JOINED_INTO = "处罚类别"
+
+
+@dataclass(frozen=True)
+class LegacyHeaders:
+    """How to read a table of the earlier 双公示 generation as one of today's."""
+
+    headers: list[str]
+    renames: dict[str, str]
+    joined: tuple[str, ...]
+    behaviour_from: str | None  # no 违法行为类型 nor 案件名称: the 处罚事由 says it
+
+    def values(self, values: dict[str, str]) -> dict[str, str]:
+        out = {self.renames.get(k, k): v for k, v in values.items() if k not in self.joined}
+        if self.joined:
+            parts = [values[h].strip() for h in self.joined if (values.get(h) or "").strip()]
+            out[LEGACY_JOINED_INTO] = "；".join(parts)
+        if self.behaviour_from is not None:
+            out["违法行为类型"] = values.get(self.behaviour_from) or ""
+        return out
+
+
+def legacy_headers(headers: list[str]) -> LegacyHeaders | None:
+    """The adapter for a table of the earlier 双公示 generation; ``None`` for any other."""
+    names = {normalize_header(h): h for h in headers}
+    joined = tuple(names[n] for n in LEGACY_JOINED if n in names)
+    if not joined or LEGACY_JOINED_INTO in names or "行政处罚决定书文号" not in names:
+        return None
+    renames = {
+        names[old]: new for old, new in LEGACY_RENAMES.items() if old in names and new not in names
+    }
+    behaviour_from = None
+    if (
+        "违法行为类型" not in names
+        and "违法行为类型" not in renames.values()
+        and "处罚事由" in names
+    ):
+        behaviour_from = names["处罚事由"]
+    out: list[str] = []
+    for header in headers:
+        if header in joined:
+            if LEGACY_JOINED_INTO not in out:
+                out.append(LEGACY_JOINED_INTO)
+            continue
+        out.append(renames.get(header, header))
+    if behaviour_from is not None:
+        out.append("违法行为类型")
+    return LegacyHeaders(out, renames, joined, behaviour_from)
+
 
 _SUBJECT_LOOKUP = {
     normalize_header(alias): canonical

@@ -38,16 +38,28 @@ from xinyong.catalog.services import current_catalog
 from xinyong.config import Settings, get_settings, load_keys
 from xinyong.db import affected, is_postgres, utcnow
 from xinyong.errors import Forbidden, InvalidInput, NotFound, UnreadableFile
-from xinyong.identity.masking import mask_value
+from xinyong.identity.masking import Audience, mask_name, mask_value
 from xinyong.identity.protection import IdentityProtector
-from xinyong.records.formats import ColumnMap, detect_format, map_columns
+from xinyong.records.formats import ColumnMap, detect_format, legacy_headers, map_columns
 from xinyong.records.grading import grade_source_label
 from xinyong.records.models import BatchStatus, SubmissionBatch, SubmissionError
 from xinyong.records.parsers import RawRow, open_table
-from xinyong.records.validation import RowContext, RowError, RowValidator, SubjectRef, ValidRow
-from xinyong.subjects.models import LinkRole, Subject, SubjectLink
+from xinyong.records.validation import (
+    ALIAS_ID_TYPES,
+    RowContext,
+    RowError,
+    RowNote,
+    RowValidator,
+    SubjectRef,
+    ValidRow,
+)
+from xinyong.subjects.models import LinkRole, Subject, SubjectAlias, SubjectKind, SubjectLink
 
 MAX_ERRORS_IN_SUMMARY = 1000
+MAX_NOTES_IN_SUMMARY = 1000
+# A running batch whose import has not reported for this long was killed (its process
+# ended without finishing): it is marked 中断. A chunk reports every few seconds.
+STALE_BATCH_MINUTES = 30
 # Rows read and validated together. Smaller than a chunk: the rows as read (a dict of
 # every cell) are the largest objects of an import, and they are dropped once validated.
 VALIDATION_BATCH_ROWS = 5_000
@@ -56,6 +68,7 @@ SQLITE_CHUNK_ROWS = 10_000
 # What a unique key violated by an insert raises, from the drivers themselves (the direct
 # insert uses the driver's cursor).
 INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
+ALIAS_TYPE_VALUES = frozenset(t.value for t in ALIAS_ID_TYPES)
 SUBJECT_COLUMNS = (
     "kind",
     "id_type",
@@ -136,7 +149,7 @@ class ImportResult:
                 if text in self.unmatched_behaviours or len(self.unmatched_behaviours) < 50:
                     self.unmatched_behaviours[text] = self.unmatched_behaviours.get(text, 0) + 1
 
-    def notes(self) -> list[str]:
+    def summary_notes(self) -> list[str]:
         """What the department should know about rows that were accepted (Chinese)."""
         if not self.unmatched_behaviour_rows:
             return []
@@ -146,6 +159,9 @@ class ImportResult:
             f"{self.unmatched_behaviour_rows} 行所填行为未对应信用行为分类目录，"
             f"已按定级规则或目录项默认等级定级：{shown}"
         ]
+
+    notes: list[RowNote] = field(default_factory=list)  # accepted rows worth a look
+    note_count: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -166,9 +182,11 @@ class ImportResult:
                 {"source": source, "label": grade_source_label(source, self.catalog), "rows": n}
                 for source, n in sorted(self.grade_sources.items(), key=lambda kv: -kv[1])
             ],
-            "notes": self.notes(),
+            "summary_notes": self.summary_notes(),
             "errors": [e.as_dict() for e in self.errors],
             "errors_truncated": self.error_count > len(self.errors),
+            "notes": [n.as_dict() for n in self.notes],
+            "notes_truncated": self.note_count > len(self.notes),
         }
 
 
@@ -206,7 +224,7 @@ REQUIRED_COLUMNS = (
 def _check_headers(columns: ColumnMap, catalog: Catalog, fixed_item: Any) -> None:
     present = {name for _, name in columns.columns.values()}
     missing = [label for name, label in REQUIRED_COLUMNS if name not in present]
-    if "id_number" not in present and "credit_code" not in present:
+    if not present & {"id_number", "resident_id_number", "credit_code"}:
         missing.append("证件号码或统一社会信用代码")
     if fixed_item is None and "item_code" not in present:
         missing.append("目录项（或使用 --item 指定）")
@@ -266,6 +284,15 @@ def ingest_table(
     elif not actor.is_admin:
         raise Forbidden("无权报送", code="forbidden")
 
+    mark_interrupted_batches(session)
+    legacy = legacy_headers(table.headers)
+    if legacy is not None:  # the earlier 双公示 generation, read as today's
+        table = TableInput(
+            legacy.headers,
+            (RawRow(r.number, legacy.values(r.values), r.problem) for r in table.rows),
+            table.filename,
+            table.file_sha256,
+        )
     record_format = detect_format(table.headers)
     fixed_item = None
     if item_code:
@@ -278,6 +305,7 @@ def ingest_table(
     _check_headers(columns, catalog, fixed_item)
 
     by_credit, by_code = _department_maps(session)
+    names = {d.id: (d.name, d.code) for d in session.scalars(select(Department))}
     ctx = RowContext(
         catalog=catalog,
         protector=protector,
@@ -288,6 +316,7 @@ def ingest_table(
         fixed_item=fixed_item,
         submitted_by=actor.name,
         profile=settings.profile,
+        department_names=names,
     )
     validator = RowValidator(ctx, columns)
 
@@ -308,7 +337,7 @@ def ingest_table(
         ignored_columns=list(columns.unknown),
         catalog=catalog,
     )
-    merger = _Merger(session, protector, batch.id)
+    merger = _Merger(session, protector, batch.id, name_header=validator.name_header)
 
     with _fewer_collections(), _small_sqlite_cache(session):
         with _in_background(_validated_chunks(table.rows, validator, chunk_rows)) as chunks:
@@ -325,11 +354,14 @@ def ingest_table(
                 h for h in columns.unknown if h not in validator.field_headers
             ]
         if result.created or result.updated:
+            batch.heartbeat_at = utcnow()
+            session.flush()
             apply_batch_consequences(
                 session, batch.id, merger.touched, queue_for_upper=queue_for_upper
             )
     batch.status = BatchStatus.DONE.value
     batch.finished_at = utcnow()
+    batch.notes = [n.as_dict() for n in result.notes] or None
     session.flush()
     record_event(session, actor, "records:submission:completed", target_type="submission_batch", target_id=batch.id, details={"format": record_format, "total": result.total, "accepted": result.accepted, "rejected": result.rejected, "created": result.created, "updated": result.updated, "unchanged": result.unchanged})  # fmt: skip
     return result
@@ -383,16 +415,24 @@ def _merge_chunk(
     result.total += len(chunk.rows) + len(chunk.errors)
     result.accepted += len(chunk.rows)
     result.rejected += len(chunk.errors)
-    result.error_count += len(chunk.errors)
+    every = [(one, values) for err, values in chunk.errors for one in err.every()]
+    result.error_count += len(every)
     room = MAX_ERRORS_IN_SUMMARY - len(result.errors)
     if room > 0:
-        result.errors.extend(err for err, _ in chunk.errors[:room])
+        result.errors.extend(err for err, _ in every[:room])
     result.note_grading(chunk.rows)
     created, updated = merger.merge(chunk.rows)
+    notes = [n for r in chunk.rows for n in r.notes] + merger.take_notes()
+    notes.sort(key=lambda n: n.row)
+    result.note_count += len(notes)
+    room = MAX_NOTES_IN_SUMMARY - len(result.notes)
+    if room > 0:
+        result.notes.extend(notes[:room])
     result.created += created
     result.updated += updated
     result.unchanged += len(chunk.rows) - created - updated
-    _store_errors(session, protector, batch.id, chunk.errors)
+    _store_errors(session, protector, batch.id, every)
+    batch.heartbeat_at = utcnow()
     batch.total_rows, batch.accepted, batch.rejected = (
         result.total,
         result.accepted,
@@ -603,6 +643,32 @@ def ingest_file(
         )
 
 
+def mark_interrupted_batches(session: Session, now: dt.datetime | None = None) -> int:
+    """Mark 中断 the batches whose import was killed: still 运行中, silent for too long.
+
+    Run at the start of every import and by the daily job; the rows merged before the
+    interruption stay (each chunk was its own transaction), the batch says it is incomplete.
+    """
+    now = now or utcnow()
+    stale = now - dt.timedelta(minutes=STALE_BATCH_MINUTES)
+    batches = session.scalars(
+        select(SubmissionBatch).where(SubmissionBatch.status == BatchStatus.RUNNING.value)
+    ).all()
+    marked = 0
+    for batch in batches:
+        last = batch.heartbeat_at or batch.started_at
+        if last is not None and last < stale:
+            batch.status = BatchStatus.INTERRUPTED.value
+            batch.failure = (
+                "interrupted: 导入进程在完成前中止，已入库的行保留，其余行未处理，请重新提交该文件"
+            )
+            batch.finished_at = now
+            marked += 1
+    if marked:
+        session.flush()
+    return marked
+
+
 def record_unreadable(
     session: Session, actor: Actor, filename: str | None, error: UnreadableFile, channel: str
 ) -> int:
@@ -669,15 +735,36 @@ def _subject_insert(postgres: bool) -> Any:
     return sqlite_insert(Subject).on_conflict_do_nothing(index_elements=["id_index"])
 
 
+def _alias_insert(postgres: bool) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING: a concurrent import may link the same document."""
+    if postgres:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(SubjectAlias).on_conflict_do_nothing(index_elements=["id_index"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(SubjectAlias).on_conflict_do_nothing(index_elements=["id_index"])
+
+
 class _Merger:
     """Loads validated rows into staging and merges them into ``records``."""
 
-    def __init__(self, session: Session, protector: IdentityProtector, batch_id: int) -> None:
+    def __init__(
+        self,
+        session: Session,
+        protector: IdentityProtector,
+        batch_id: int,
+        *,
+        name_header: str = "行政相对人名称",
+    ) -> None:
         self.session = session
         self.protector = protector
         self.batch_id = batch_id
         self.postgres = is_postgres(session)
         self.subject_ids: dict[str, int] = {}
+        self.subject_names: dict[int, str] = {}  # archive's name of each subject seen
+        self.name_header = name_header
+        self._notes: list[RowNote] = []
         self.touched: set[int] = set()  # subjects whose records this batch created or changed
         self._staged = False
         # Until a chunk meets a record that exists, chunks are inserted without staging.
@@ -707,13 +794,18 @@ class _Merger:
     def resolve_subjects(self, refs: Iterable[SubjectRef]) -> None:
         if len(self.subject_ids) > 20_000:  # bounded: memory stays flat on any file
             self.subject_ids.clear()
+            self.subject_names.clear()
         wanted: dict[str, SubjectRef] = {}
         for ref in refs:
             if ref.id_index not in self.subject_ids:
                 wanted.setdefault(ref.id_index, ref)
         if not wanted:
             return
-        self._read_subject_ids(list(wanted))
+        # A passport or permit linked to a person (an alias) is that person's archive.
+        others = [i for i, ref in wanted.items() if ref.id_type in ALIAS_TYPE_VALUES]
+        if others:
+            self._read_aliases(others)
+        self._read_subject_ids([i for i in wanted if i not in self.subject_ids])
         missing = [ref for index, ref in wanted.items() if index not in self.subject_ids]
         if missing:
             now = utcnow()
@@ -746,17 +838,98 @@ class _Merger:
     def _read_subject_ids(self, indexes: list[str]) -> None:
         """Ids of the subjects with these blind indexes that exist, in one query: an array
         parameter on PostgreSQL, a JSON array on SQLite (not thousands of bound values)."""
+        if not indexes:
+            return
         if self.postgres:
-            query = text("SELECT id, id_index FROM subjects WHERE id_index = ANY(:keys)")
+            query = text("SELECT id, id_index, name FROM subjects WHERE id_index = ANY(:keys)")
             keys: Any = indexes
         else:
             query = text(
-                "SELECT id, id_index FROM subjects "
+                "SELECT id, id_index, name FROM subjects "
                 "WHERE id_index IN (SELECT value FROM json_each(:keys))"
             )
             keys = json.dumps(indexes)
-        for sid, index in self.session.execute(query, {"keys": keys}):
+        for sid, index, name in self.session.execute(query, {"keys": keys}):
             self.subject_ids[index] = sid
+            self.subject_names[sid] = name
+
+    def _read_aliases(self, indexes: list[str]) -> None:
+        among = "= ANY(:keys)" if self.postgres else "IN (SELECT value FROM json_each(:keys))"
+        keys: Any = indexes if self.postgres else json.dumps(indexes)
+        query = text(
+            "SELECT a.id_index, s.id, s.name FROM subject_aliases a "
+            f"JOIN subjects s ON s.id = a.subject_id WHERE a.id_index {among}"
+        )
+        for index, sid, name in self.session.execute(query, {"keys": keys}):
+            self.subject_ids[index] = sid
+            self.subject_names[sid] = name
+
+    def _link_aliases(self, rows: list[ValidRow]) -> None:
+        """Store a person's other documents (blind index + ciphertext) against their archive."""
+        wanted = {
+            alias.id_index: (self.subject_ids[r.subject.id_index], alias)
+            for r in rows
+            for alias in r.aliases
+        }
+        if not wanted:
+            return
+        self._read_aliases([i for i in wanted if i not in self.subject_ids])
+        # An alias already linked stays as it is; linked to someone else, the row says so.
+        for r in rows:
+            for alias in r.aliases:
+                linked = self.subject_ids.get(alias.id_index)
+                if linked is not None and linked != self.subject_ids[r.subject.id_index]:
+                    self._notes.append(
+                        RowNote(
+                            r.row,
+                            None,
+                            "alias_of_another",
+                            f"该{alias.id_type}已关联到另一人的档案，本行按身份证号归档，"
+                            "证件未重新关联，请核实",
+                        )
+                    )
+        new = [(sid, alias) for i, (sid, alias) in wanted.items() if i not in self.subject_ids]
+        if new:
+            now = utcnow()
+            self.session.execute(
+                _alias_insert(self.postgres),
+                [
+                    {
+                        "subject_id": sid,
+                        "id_type": alias.id_type,
+                        "id_index": alias.id_index,
+                        "id_cipher": self.protector.encrypt(alias.number, alias.id_index),
+                        "source_batch_id": self.batch_id,
+                        "created_at": now,
+                    }
+                    for sid, alias in new
+                ],
+            )
+            for sid, alias in new:
+                self.subject_ids[alias.id_index] = sid
+
+    def take_notes(self) -> list[RowNote]:
+        """The notes the merge found (names that differ from the archive's), once."""
+        notes, self._notes = self._notes, []
+        return notes
+
+    def _check_names(self, rows: list[ValidRow]) -> None:
+        """A person's name that differs from the archive's for the same number is flagged,
+        not silently filed: a typo, a changed name, or someone else's number."""
+        for r in rows:
+            if r.subject.kind != SubjectKind.PERSON.value:
+                continue
+            archived = self.subject_names.get(self.subject_ids[r.subject.id_index])
+            if archived is not None and archived != r.subject.name:
+                self._notes.append(
+                    RowNote(
+                        r.row,
+                        self.name_header,
+                        "name_mismatch",
+                        f"姓名“{mask_name(r.subject.name, Audience.PUBLIC)}”与档案中同一证件号码的"
+                        f"姓名“{mask_name(archived, Audience.PUBLIC)}”不一致，已按证件号码归档，请核实",
+                    )
+                )
 
     def _copy_subjects(self, rows: list[tuple[Any, ...]]) -> None:
         """New subjects through COPY into a staging table, then one set-based insert."""
@@ -791,6 +964,8 @@ class _Merger:
         refs: list[SubjectRef] = [r.subject for r in rows]
         refs.extend(r.legal_representative for r in rows if r.legal_representative)
         self.resolve_subjects(refs)
+        self._link_aliases(rows)
+        self._check_names(rows)
         ids = self.subject_ids
         self.touched.update(ids[r.subject.id_index] for r in rows)
         stage_rows = [
@@ -966,6 +1141,12 @@ def _sqlite_rows(stage_rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         )
         for row in stage_rows
     ]
+
+
+def json_headers(rows: list[dict[str, Any]]) -> list[str]:
+    """Every key of rows posted as JSON objects, in the order first seen (a key the first
+    object lacks is still a column)."""
+    return list(dict.fromkeys(str(k) for obj in rows for k in obj))
 
 
 def iter_json_rows(rows: list[dict[str, Any]]) -> Iterator[RawRow]:

@@ -146,14 +146,19 @@ def _queue_display_ending(session: Session, on: dt.date) -> int:
 class DailyResult:
     expire: ExpireResult
     escalated: int
+    interrupted: int = 0  # import batches killed before they finished, now marked 中断
 
 
 def run_daily(session: Session, on: dt.date) -> DailyResult:
     """The daily job's rules (``xinyong expire``, and the last step of ``xinyong demo``):
     end the display periods and memberships due, sync the list entries of the subjects
-    touched, escalate overdue objections. Idempotent."""
+    touched, escalate overdue objections, mark 中断 the imports killed before they finished.
+    Idempotent."""
     from xinyong.lists.services import sync_entries_from_records
     from xinyong.objections.services import escalate_overdue
+    from xinyong.records.ingest import mark_interrupted_batches
+
+    interrupted = mark_interrupted_batches(session)
 
     result = expire(session, on)
     # The day's run only ends displays and memberships; entries that records in use
@@ -161,4 +166,4 @@ def run_daily(session: Session, on: dt.date) -> DailyResult:
     # looks at the subjects this run touched, not at every record.
     sync_entries_from_records(session, on, subject_ids=result.touched_subjects)
     escalated = escalate_overdue(session, SYSTEM, on)
-    return DailyResult(result, len(escalated))
+    return DailyResult(result, len(escalated), interrupted)

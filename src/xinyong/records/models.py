@@ -102,6 +102,7 @@ class BatchStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"  # the file could not be read at all
+    INTERRUPTED = "interrupted"  # 中断: the import was killed before it finished
 
 
 # The one label table of SubmissionBatch.channel.
@@ -136,6 +137,11 @@ class SubmissionBatch(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # Last sign of life of the import (each merged chunk): a silent running batch was killed.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # Accepted rows worth a look (15-digit numbers converted, names differing from the
+    # archive's): [{row, column, code, message}], the first ones of the batch.
+    notes: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc)
 
 
 class SubmissionError(Base):

@@ -669,8 +669,30 @@ def _jsonl_headers(raw: IO[bytes]) -> list[str]:
                 "对象内不要换行排版",
                 code="bad_json",
             )
-        return _check_headers([str(key) for key in first])
+        return _check_headers(_jsonl_keys(first, raw))
     raise UnreadableFile("文件为空", code="empty")
+
+
+def _jsonl_keys(first: dict[str, Any], raw: IO[bytes]) -> list[str]:
+    """Every key of the file, in the order first seen: objects need not repeat the first
+    one's keys, and a key first met on line 2 (a 失信等级, say) is a column like the others
+    (read, or listed among the ignored columns), never silently dropped."""
+    keys = [str(key) for key in first]
+    seen = {key.strip() for key in keys}
+    for line in _jsonl_lines(raw):
+        if line is None or not line.strip():
+            continue
+        try:
+            obj = _json_loads(line)
+        except (ValueError, RecursionError):
+            continue  # the row reader says what is wrong with it
+        if isinstance(obj, dict):
+            for key in obj:
+                name = str(key).strip()
+                if name and name not in seen:
+                    seen.add(name)
+                    keys.append(name)
+    return keys
 
 
 def _jsonl_rows(raw: IO[bytes], max_cell_chars: int) -> Iterator[RawRow]:
@@ -884,7 +906,24 @@ def _xlsx_rows(
         if not any(cells):
             continue
         values, problem = _cells_to_values(headers, cells, max_cell_chars)
+        if problem is None:
+            problem = _lost_digits(headers, raw_cells)
         yield RawRow(number, values, problem)
+
+
+def _lost_digits(headers: list[str], raw_cells: list[Any]) -> RowProblem | None:
+    """A 16–18 digit whole number in a numeric cell: an identity number (or code) that Excel
+    stored as a number, keeping 15 significant digits. Its last digits are zeros now, and one
+    time in eleven the zeros even make a valid check character: someone else's number."""
+    for index, value in enumerate(raw_cells[: len(headers)]):
+        if type(value) is float and 1e15 <= abs(value) < 1e18 and value.is_integer():
+            header = headers[index]
+            return RowProblem("excel_number", excel_number_message(header), header)
+    return None
+
+
+def excel_number_message(header: str) -> str:
+    return f"{header}被 Excel 存为数字，已丢失位数，请将该列设为文本"
 
 
 __all__ = ["MAX_UNCOMPRESSED", "RawRow", "RawTable", "RowProblem", "open_table"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,6 +22,8 @@ from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.schemas import FieldSpec, InformationItem, Nature
 from xinyong.identity.masking import mask_value
 from xinyong.identity.numbers import (
+    CONVERTED_NOTE,
+    OTHER_PERSON_DOCUMENTS,
     IdNumberError,
     IdType,
     ResidentId,
@@ -38,7 +41,7 @@ from xinyong.records.grading import (
     department_grade_permitted,
     grading_key,
 )
-from xinyong.records.parsers import RawRow
+from xinyong.records.parsers import RawRow, excel_number_message
 from xinyong.records.values import parse_date, parse_decimal, parse_int, split_multi
 from xinyong.subjects.models import SubjectKind
 
@@ -57,11 +60,22 @@ FIELD_FALLBACKS = {
 
 @dataclass(frozen=True, slots=True)
 class RowError:
+    """Why a row is rejected. ``also`` holds the row's other errors: a person fixes them all
+    in one go instead of finding them one re-upload at a time."""
+
     row: int
     column: str | None
     code: str
     message: str
     value: str | None = None  # already masked
+    also: tuple[RowError, ...] = ()
+
+    def every(self) -> tuple[RowError, ...]:
+        """This error and the row's other errors, each on its own."""
+        if not self.also:
+            return (self,)
+        first = RowError(self.row, self.column, self.code, self.message, self.value)
+        return (first, *self.also)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +85,28 @@ class RowError:
             "message": self.message,
             "value": self.value,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RowNote:
+    """Something about an accepted row the department should know (not a rejection)."""
+
+    row: int
+    column: str | None
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class AliasRef:
+    """Another document of a person (护照, 港澳台 permits…), linked to their archive."""
+
+    id_type: str
+    number: str  # clear text: only ever encrypted
+    id_index: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +146,8 @@ class ValidRow:
     # (accepted, graded by the rules or the default, and noted in the batch result).
     unmatched_behaviour: str | None = None
     domain: str | None = None  # where the content names it (records.grading.record_domain)
+    aliases: tuple[AliasRef, ...] = ()
+    notes: tuple[RowNote, ...] = ()
     key: tuple[int, str, str, str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -147,6 +185,57 @@ class _FieldPlan:
     fields: tuple[tuple[FieldSpec, str | None, tuple[str, ...], str], ...]
 
 
+ALIAS_ID_TYPES = OTHER_PERSON_DOCUMENTS  # kept as aliases of the person's archive
+SOLE_TRADER = "个体工商户"
+# What an identity number typed into Excel as a number becomes: 15 significant digits and
+# zeros (110101199003070000), or the scientific notation a CSV saved by Excel shows.
+_EXCEL_NUMBER = re.compile(r"\d{15}000|\d(\.\d+)?E\+?\d+", re.IGNORECASE)
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    """Full years of age on ``day`` (a person born on 29 February turns a year older on
+    1 March in common years)."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def item_min_age(catalog: Catalog, item: InformationItem) -> int | None:
+    """The minimum age of the persons an item is about: its key groups' (students 18+)."""
+    ages = [
+        group.min_age
+        for code in item.key_groups
+        if (group := catalog.key_groups.get(code)) is not None and group.min_age
+    ]
+    return max(ages) if ages else None
+
+
+def department_provides(
+    item: InformationItem, name: str, code: str, known_providers: frozenset[str]
+) -> bool:
+    """Whether a department may submit an item: the item's providing departments include it.
+
+    A provider named as a class (各行政执法部门, 各行业协会商会…) includes every department; 高等学校
+    includes universities and colleges. A department is recognised by its code or by its
+    name, with or without the city's name before 市… (示范市公安局 is the catalog's 市公安局).
+    A department the catalog does not name as the provider of any item (registered under a
+    local name) is not restricted: the catalog cannot say what it provides.
+    """
+    providers = item.providing_departments
+    if not providers or any(p.startswith("各") for p in providers):
+        return True
+    for provider in providers:
+        if _names_department(provider, name, code):
+            return True
+    return not any(_names_department(p, name, code) for p in known_providers)
+
+
+def _names_department(provider: str, name: str, code: str) -> bool:
+    if provider in (name, code):
+        return True
+    if provider == "高等学校":
+        return name.endswith(("大学", "学院", "高等专科学校"))
+    return provider.startswith("市") and name.endswith(provider)
+
+
 class _Reject(Exception):
     def __init__(self, column: str | None, code: str, message: str, value: str | None) -> None:
         super().__init__(message)
@@ -167,6 +256,8 @@ class RowContext:
     submitted_by: str
     profile: str = "national"
     today: dt.date = field(default_factory=dt.date.today)
+    # id → (name, code) of every registered department: who may submit which item.
+    department_names: Mapping[int, tuple[str, str]] = field(default_factory=dict)
 
 
 class RowValidator:
@@ -193,9 +284,18 @@ class RowValidator:
                 found.append(fallback_header)
             if found:
                 self._sources[canonical] = tuple(found)
+        if "id_number" not in self._sources and "resident_id_number" in self._sources:
+            # A 身份证号 column alone is the row's identity number.
+            self._sources["id_number"] = self._sources.pop("resident_id_number")
         self._headers = list(columns.columns) + list(columns.unknown)
         self._per_item: dict[str, ColumnMap] = {}
         self.field_headers: set[str] = set()
+        self._known_providers = frozenset(
+            p for it in ctx.catalog.items.values() for p in it.providing_departments
+        )
+        self._provides: dict[tuple[str, int], bool] = {}
+        self._min_ages: dict[str, int | None] = {}
+        self.name_header = self._header("subject_name")
 
     def columns_for(self, item: InformationItem) -> ColumnMap:
         """Column map for a row's item: fixed for the table, or per item in mixed files."""
@@ -213,7 +313,11 @@ class RowValidator:
     # -- helpers -------------------------------------------------------------------------
 
     def _header(self, canonical: str) -> str:
-        return self.columns.header_for(canonical) or canonical
+        """The column's header in the table, or its Chinese name when the table has none."""
+        found = self.columns.header_for(canonical) or next(
+            iter(self._sources.get(canonical, ())), None
+        )
+        return found or SUBJECT_COLUMNS[canonical][0]
 
     def _subject_value(self, values: Mapping[str, str], canonical: str) -> str:
         # Parsers strip cells already; values posted as JSON are stripped here.
@@ -285,6 +389,10 @@ class RowValidator:
             raise _Reject(column, "unknown_id_type", f"未知的证件类型“{id_type_text[:20]}”", None)
         if not number:
             raise _Reject(column, "required", "证件号码为必填项", None)
+        if id_type is IdType.SOCIAL_SECURITY:
+            # The social security card number is the resident identity number (DOMAIN §17):
+            # one person, one archive.
+            id_type = IdType.RESIDENT_ID
         try:
             if id_type is IdType.RESIDENT_ID:
                 rid = self._resident_ids.get(number)
@@ -307,6 +415,10 @@ class RowValidator:
                 raise IdNumberError("id_type_mismatch", "自然人的证件类型不能是统一社会信用代码")
             clean = normalize_other_id(number)
         except IdNumberError as exc:
+            if id_type is IdType.RESIDENT_ID and _EXCEL_NUMBER.fullmatch(number):
+                raise _Reject(
+                    column, "excel_number", excel_number_message(column), mask_value(number)
+                ) from None
             raise _Reject(column, exc.code, exc.message, mask_value(number)) from None
         index = self.ctx.protector.blind_index(id_type.value, clean)
         return (PERSON, id_type.value, clean, index, None, None, None)
@@ -314,15 +426,76 @@ class RowValidator:
     def _subject(self, values: Mapping[str, str]) -> SubjectRef:
         name = self._subject_value(values, "subject_name")
         self._check_name(name)
+        category = self._subject_value(values, "subject_category")
+        credit = self._subject_value(values, "credit_code")
+        if category == SOLE_TRADER and not credit:
+            return self._operator(values)
         return _ref(
             self._subject_identity(
-                self._subject_value(values, "subject_category"),
-                self._subject_value(values, "credit_code"),
+                category,
+                credit,
                 self._subject_value(values, "id_number"),
                 self._subject_value(values, "id_type"),
+                self._subject_value(values, "resident_id_number"),
             ),
             name,
         )
+
+    def _operator(self, values: Mapping[str, str]) -> SubjectRef:
+        """The person answering for a 个体工商户 without a credit code: its operator, named in
+        法定代表人 (DOMAIN §16). The shop's name (行政相对人名称) is not the person's name."""
+        operator = self._subject_value(values, "legal_rep_name")
+        if not operator:
+            raise _Reject(
+                self._header("legal_rep_name"),
+                "required",
+                "个体工商户未填写统一社会信用代码时按经营者个人归档，须在“"
+                f"{self._header('legal_rep_name')}”列填写经营者姓名",
+                None,
+            )
+        if len(operator) > 200:
+            raise _Reject(self._header("legal_rep_name"), "too_long", "经营者姓名超过 200 字", None)
+        number = self._subject_value(values, "id_number")
+        if number:
+            return self._person(
+                self._subject_value(values, "id_type"), number, operator, self._header("id_number")
+            )
+        return self._person(
+            self._subject_value(values, "legal_rep_id_type"),
+            self._subject_value(values, "legal_rep_id_number"),
+            operator,
+            self._header("legal_rep_id_number"),
+        )
+
+    def _aliases(self, values: Mapping[str, str], subject: SubjectRef) -> tuple[AliasRef, ...]:
+        """The other document a row names beside the person's resident identity number."""
+        if subject.id_type != IdType.RESIDENT_ID.value:
+            return ()
+        id_type = parse_id_type(self._subject_value(values, "id_type"))
+        number = self._subject_value(values, "id_number")
+        if id_type not in ALIAS_ID_TYPES or not number:
+            return ()
+        assert id_type is not None
+        try:
+            clean = normalize_other_id(number)
+        except IdNumberError as exc:
+            raise _Reject(
+                self._header("id_number"), exc.code, exc.message, mask_value(number)
+            ) from None
+        index = self.ctx.protector.blind_index(id_type.value, clean)
+        return (AliasRef(id_type.value, clean, index),)
+
+    def _notes(self, row: int, values: Mapping[str, str]) -> tuple[RowNote, ...]:
+        """15-digit identity numbers read as 18 digits: said, not silently changed."""
+        notes = []
+        for canonical in ("id_number", "resident_id_number", "legal_rep_id_number"):
+            text = self._subject_value(values, canonical)
+            if len(text) == 15 and text.isdigit():
+                header = self._header(canonical)
+                notes.append(
+                    RowNote(row, header, "id_converted", f"{header}{CONVERTED_NOTE}为 18 位")
+                )
+        return tuple(notes)
 
     def _check_name(self, name: str) -> None:
         if not name:
@@ -331,7 +504,7 @@ class RowValidator:
             raise _Reject(self._header("subject_name"), "too_long", "主体名称超过 200 字", None)
 
     def _subject_identity(
-        self, category: str, credit: str, number: str, id_type_text: str
+        self, category: str, credit: str, number: str, id_type_text: str, resident: str = ""
     ) -> _Identity:
         if category and category not in PERSON_CATEGORIES | ORGANISATION_CATEGORIES:
             raise _Reject(
@@ -344,6 +517,12 @@ class RowValidator:
         if category == "个体工商户" and not credit:
             is_org = False  # an unregistered sole trader is answered for by the operator
         if not is_org:
+            if resident and (not number or parse_id_type(id_type_text) in ALIAS_ID_TYPES):
+                # A passport or permit beside the resident identity number: the person is
+                # the resident's archive, the other document an alias of it.
+                return self._person_identity(
+                    IdType.RESIDENT_ID.value, resident, self._header("resident_id_number")
+                )
             return self._person_identity(id_type_text, number, self._header("id_number"))
         if not credit:
             raise _Reject(
@@ -411,7 +590,14 @@ class RowValidator:
             self._plans[item.code] = plan
         return plan
 
-    def _fields(self, item: InformationItem, values: Mapping[str, str]) -> dict[str, Any]:
+    def _fields(
+        self,
+        item: InformationItem,
+        values: Mapping[str, str],
+        errors: list[tuple[Any, ...]] | None = None,
+    ) -> dict[str, Any]:
+        """The row's facts; with ``errors``, every refused field is added there instead of the
+        first one raised."""
         facts: dict[str, Any] = {}
         plan = self._plan(item)
         for header, name in plan.extras:
@@ -424,13 +610,18 @@ class RowValidator:
             else:  # JSON rows may carry keys the first row did not have
                 text = next((values[k] for k in keys if values.get(k)), "")
             text = text.strip()
-            if not text:
-                if spec.required:
-                    raise _Reject(
-                        field_header or spec.label, "required", f"{spec.label}为必填项", None
-                    )
-                continue
-            facts[spec.name] = self._field_value(spec, text, field_header, error_code)
+            try:
+                if not text:
+                    if spec.required:
+                        raise _Reject(
+                            field_header or spec.label, "required", f"{spec.label}为必填项", None
+                        )
+                    continue
+                facts[spec.name] = self._field_value(spec, text, field_header, error_code)
+            except _Reject as rej:
+                if errors is None:
+                    raise
+                errors.append(rej.error)
         return facts
 
     def _field_text(
@@ -477,61 +668,33 @@ class RowValidator:
         try:
             return self._validate(row, values)
         except _Reject as rej:
-            column, code, message, value = rej.error
-            return RowError(row, column, code, message, value)
+            errors = self._every_error(values) or [rej.error]
+            if rej.error not in errors:
+                errors.insert(0, rej.error)
+            first, *others = (RowError(row, *e) for e in errors)
+            return RowError(
+                row, first.column, first.code, first.message, first.value, tuple(others)
+            )
 
     def _validate(self, row: int, values: Mapping[str, str]) -> ValidRow:
-        ctx = self.ctx
         item = self._item(values)
         department_id = self._department(values)
+        self._check_provider(item, department_id)
         subject = self._subject(values)
-        if subject.kind not in item.subject_kinds:
-            kinds = "、".join("自然人" if k == "person" else "组织" for k in item.subject_kinds)
-            raise _Reject(
-                self._header("subject_category"),
-                "subject_kind",
-                f"目录项 {item.name} 只接受{kinds}",
-                None,
-            )
+        self._check_kind(item, subject)
         legal_rep = (
             self._legal_rep(values) if subject.kind == SubjectKind.ORGANISATION.value else None
         )
-        document_number = self._subject_value(values, "document_number")
-        if not document_number:
-            raise _Reject(self._header("document_number"), "required", "决定文书号为必填项", None)
-        if len(document_number) > 200:
-            raise _Reject(
-                self._header("document_number"), "too_long", "决定文书号超过 200 字", None
-            )
-        decision_date = self._date(values, "decision_date", required=True)
-        assert decision_date is not None
-        if decision_date < EARLIEST_DECISION:
-            # A bare year such as "2024" reads as an Excel serial (1905-07-16): refuse it.
-            raise _Reject(
-                self._header("decision_date"),
-                "implausible_date",
-                f"决定日期早于 {EARLIEST_DECISION.year} 年，请检查日期格式",
-                decision_date.isoformat(),
-            )
-        if decision_date > ctx.today:
-            raise _Reject(
-                self._header("decision_date"),
-                "future_date",
-                "决定日期晚于今天",
-                decision_date.isoformat(),
-            )
-        requested_until = self._date(values, "display_until", required=False)
-        if requested_until is not None and requested_until < decision_date:
-            raise _Reject(
-                self._header("display_until"),
-                "invalid_period",
-                "公示截止期早于决定日期",
-                requested_until.isoformat(),
-            )
+        document_number = self._document(values)
+        decision_date = self._decision_date(values)
+        requested_until = self._display_until(values, decision_date)
+        self._check_age(item, subject, decision_date)
         facts = self._fields(item, values)
+        self._check_validity(item, facts)
+        self._sole_trader_facts(values, subject, facts)
         behaviour = self._subject_value(values, "behaviour")[:500] or None
-
         grading = self._grade(item, self._subject_value(values, "grade"), facts, behaviour)
+        aliases = self._aliases(values, subject)
         return self._finish(
             row,
             item,
@@ -544,7 +707,178 @@ class RowValidator:
             facts,
             behaviour,
             grading,
+            aliases=aliases,
+            notes=self._notes(row, values),
         )
+
+    def _every_error(self, values: Mapping[str, str]) -> list[tuple[Any, ...]]:
+        """Every error of a rejected row, in the order :meth:`_validate` meets them; a check
+        that needs what an earlier one refused is skipped."""
+        errors: list[tuple[Any, ...]] = []
+
+        def attempt(check: Callable[..., Any], *args: Any) -> Any:
+            try:
+                return check(*args)
+            except _Reject as rej:
+                errors.append(rej.error)
+                return None
+
+        item = attempt(self._item, values)
+        department_id = attempt(self._department, values)
+        if item is not None and department_id is not None:
+            attempt(self._check_provider, item, department_id)
+        subject = attempt(self._subject, values)
+        if item is not None and subject is not None:
+            attempt(self._check_kind, item, subject)
+        if subject is not None and subject.kind == SubjectKind.ORGANISATION.value:
+            attempt(self._legal_rep, values)
+        attempt(self._document, values)
+        decision_date = attempt(self._decision_date, values)
+        attempt(self._display_until, values, decision_date)
+        if item is not None and subject is not None and decision_date is not None:
+            attempt(self._check_age, item, subject, decision_date)
+        if item is not None:
+            before = len(errors)
+            facts = self._fields(item, values, errors)
+            if len(errors) == before:
+                attempt(self._check_validity, item, facts)
+            attempt(
+                self._grade,
+                item,
+                self._subject_value(values, "grade"),
+                facts,
+                self._subject_value(values, "behaviour")[:500] or None,
+            )
+        if subject is not None:
+            attempt(self._aliases, values, subject)
+        return errors
+
+    def _check_kind(self, item: InformationItem, subject: SubjectRef) -> None:
+        if subject.kind not in item.subject_kinds:
+            kinds = "、".join("自然人" if k == "person" else "组织" for k in item.subject_kinds)
+            raise _Reject(
+                self._header("subject_category"),
+                "subject_kind",
+                f"目录项 {item.name} 只接受{kinds}",
+                None,
+            )
+
+    def _check_provider(self, item: InformationItem, department_id: int) -> None:
+        """A department submits only the items the catalog has it provide."""
+        key = (item.code, department_id)
+        allowed = self._provides.get(key)
+        if allowed is None:
+            named = self.ctx.department_names.get(department_id)
+            allowed = named is None or department_provides(
+                item, named[0], named[1], self._known_providers
+            )
+            self._provides[key] = allowed
+        if not allowed:
+            named = self.ctx.department_names[department_id]
+            column = (
+                self._header("item_code")
+                if self.ctx.fixed_item is None
+                else self._header("department_credit_code")
+            )
+            raise _Reject(
+                column,
+                "not_provider",
+                f"{named[0]}不是目录项“{item.name}”的提供单位"
+                f"（目录规定由{'、'.join(item.providing_departments)}报送），不能报送该项",
+                item.code,
+            )
+
+    def _provider_ok(self, item: InformationItem, department_id: int | None) -> bool:
+        if department_id is not None:
+            self._check_provider(item, department_id)
+        return True
+
+    def _check_age(self, item: InformationItem, subject: SubjectRef, decided: dt.date) -> None:
+        """A student item's minimum age (18) applies on the decision date (DOMAIN §17)."""
+        if item.code not in self._min_ages:
+            self._min_ages[item.code] = item_min_age(self.ctx.catalog, item)
+        min_age = self._min_ages[item.code]
+        if (
+            min_age
+            and subject.birth_date is not None
+            and age_on(subject.birth_date, decided) < min_age
+        ):
+            raise _Reject(
+                self._header("id_number"),
+                "under_age",
+                f"目录项“{item.name}”只归集年满 {min_age} 周岁者的信息，"
+                f"当事人在决定日期 {decided.isoformat()} 未满 {min_age} 周岁",
+                mask_value(subject.number),
+            )
+
+    def _check_validity(self, item: InformationItem, facts: Mapping[str, Any]) -> None:
+        start, end = facts.get("valid_from"), facts.get("valid_until")
+        if start and end and end < start:  # ISO dates compare as text
+            spec = item.field("valid_until")
+            header = self.columns_for(item).header_for("valid_until")
+            raise _Reject(
+                header or (spec.label if spec else "有效期至"),
+                "invalid_period",
+                "有效期至早于有效期自",
+                str(end),
+            )
+
+    def _sole_trader_facts(
+        self, values: Mapping[str, str], subject: SubjectRef, facts: dict[str, Any]
+    ) -> None:
+        """The shop's name of a 个体工商户 filed under its operator, kept with the record."""
+        if (
+            subject.kind == PERSON
+            and self._subject_value(values, "subject_category") == SOLE_TRADER
+        ):
+            facts["sole_trader_name"] = self._subject_value(values, "subject_name")
+
+    def _document(self, values: Mapping[str, str]) -> str:
+        document_number = self._subject_value(values, "document_number")
+        if not document_number:
+            raise _Reject(self._header("document_number"), "required", "决定文书号为必填项", None)
+        if len(document_number) > 200:
+            raise _Reject(
+                self._header("document_number"), "too_long", "决定文书号超过 200 字", None
+            )
+        return document_number
+
+    def _decision_date(self, values: Mapping[str, str]) -> dt.date:
+        decision_date = self._date(values, "decision_date", required=True)
+        assert decision_date is not None
+        if decision_date < EARLIEST_DECISION:
+            # A bare year such as "2024" reads as an Excel serial (1905-07-16): refuse it.
+            raise _Reject(
+                self._header("decision_date"),
+                "implausible_date",
+                f"决定日期早于 {EARLIEST_DECISION.year} 年，请检查日期格式",
+                decision_date.isoformat(),
+            )
+        if decision_date > self.ctx.today:
+            raise _Reject(
+                self._header("decision_date"),
+                "future_date",
+                "决定日期晚于今天",
+                decision_date.isoformat(),
+            )
+        return decision_date
+
+    def _display_until(
+        self, values: Mapping[str, str], decision_date: dt.date | None
+    ) -> dt.date | None:
+        requested_until = self._date(values, "display_until", required=False)
+        if (
+            requested_until is not None
+            and decision_date is not None
+            and requested_until < decision_date
+        ):
+            raise _Reject(
+                self._header("display_until"),
+                "invalid_period",
+                "公示截止期早于决定日期",
+                requested_until.isoformat(),
+            )
+        return requested_until
 
     def _grade(
         self, item: InformationItem, given: str, facts: dict[str, Any], behaviour: str | None
@@ -615,16 +949,28 @@ class RowValidator:
         facts: dict[str, Any],
         behaviour: str | None,
         grading: _Grading,
+        *,
+        aliases: tuple[AliasRef, ...] = (),
+        notes: tuple[RowNote, ...] = (),
     ) -> ValidRow:
         """The record of a row that passed every check: display window, facts, hash."""
         ctx = self.ctx
         grade_code, grade_source, grade_set_by, unmatched_behaviour, domain = grading
-        window_key = (item.code, grade_code, decision_date, requested_until)
+        # A licence (or any record with a validity, 有效期自/至) is shown for its validity.
+        valid_from = facts.get("valid_from")
+        if requested_until is None and facts.get("valid_until"):
+            requested_until = _date(facts["valid_until"])
+        window_key = (item.code, grade_code, decision_date, requested_until, valid_from)
         window = self._windows.get(window_key)
         if window is None:
             grade_obj = ctx.catalog.grades.get(grade_code) if grade_code else None
             window = display_window(
-                item, grade_obj, decision_date, profile=ctx.profile, requested_until=requested_until
+                item,
+                grade_obj,
+                decision_date,
+                profile=ctx.profile,
+                requested_until=requested_until,
+                valid_from=_date(valid_from) if valid_from else None,
             )
             if len(self._windows) > 200_000:
                 self._windows.clear()
@@ -670,6 +1016,8 @@ class RowValidator:
             legal_representative=legal_rep,
             unmatched_behaviour=unmatched_behaviour,
             domain=domain,
+            aliases=aliases,
+            notes=notes,
         )
 
     # -- many rows at once ---------------------------------------------------------------
@@ -746,23 +1094,34 @@ class RowValidator:
         )
         refused(department)
 
+        if self.ctx.department_names:
+            provides = _each_distinct(
+                department,
+                functools.partial(self._provider_ok, item),
+            )
+            slow.update(
+                i for i, d in enumerate(department) if d is not None and provides[i] is None
+            )
+
         names = column(values, "subject_name")
         slow.update(i for i, name in enumerate(names) if not name or len(name) > 200)
+        categories = column(values, "subject_category")
+        credits = column(values, "credit_code")
+        id_numbers = column(values, "id_number")
+        id_types = column(values, "id_type")
+        residents = column(values, "resident_id_number")
         identity = _each_distinct(
-            list(
-                zip(
-                    column(values, "subject_category"),
-                    column(values, "credit_code"),
-                    column(values, "id_number"),
-                    column(values, "id_type"),
-                    strict=True,
-                )
-            ),
+            list(zip(categories, credits, id_numbers, id_types, residents, strict=True)),
             lambda key: self._subject_identity(*key),
         )
         refused(identity)
         kinds = item.subject_kinds
         slow.update(i for i, ident in enumerate(identity) if ident and ident[0] not in kinds)
+        # Rare rows the per-row rule handles: a 个体工商户 filed under its operator, a person's
+        # other document beside the resident identity number (an alias to link).
+        slow.update(i for i, c in enumerate(categories) if c == SOLE_TRADER and not credits[i])
+        if "resident_id_number" in self._sources:
+            slow.update(i for i, r in enumerate(residents) if r and id_numbers[i])
 
         legal_rep: list[SubjectRef | None] = [None] * len(rows)
         if ORGANISATION in kinds:
@@ -794,6 +1153,19 @@ class RowValidator:
         slow.update(
             i for i, d in enumerate(decided) if d is None or not EARLIEST_DECISION <= d <= today
         )
+        min_age = item_min_age(ctx.catalog, item)
+        if min_age:
+            for i, ident in enumerate(identity):
+                birth, decision = (ident[4] if ident else None), decided[i]
+                if birth is not None and decision is not None and age_on(birth, decision) < min_age:
+                    slow.add(i)
+        # 15-digit identity numbers: accepted as 18 digits, with a note on the row.
+        converted: set[int] = set()
+        numbers = [id_numbers, residents]
+        if "legal_rep_id_number" in self._sources:
+            numbers.append(column(values, "legal_rep_id_number"))
+        for texts in numbers:
+            converted.update(i for i, t in enumerate(texts) if len(t) == 15 and t.isdigit())
         until_texts = column(values, "display_until")
         until = _each_distinct(until_texts, _plain_date, ValueError)
         slow.update(i for i, t in enumerate(until_texts) if t and until[i] is None)
@@ -851,6 +1223,10 @@ class RowValidator:
             requested_until = until[i]
             if requested_until is not None and requested_until < decision_date:
                 continue
+            try:
+                self._check_validity(item, facts)
+            except _Reject:
+                continue
             ident = identity[i]
             assert ident is not None
             department_id = department[i]
@@ -867,6 +1243,7 @@ class RowValidator:
                 facts,
                 behaviours[i],
                 grading,
+                notes=self._notes(rows[i].number, values[i]) if i in converted else (),
             )
         return found
 

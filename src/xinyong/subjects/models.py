@@ -39,6 +39,24 @@ class Subject(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
+class SubjectAlias(Base):
+    """Another document of a person (护照, 港澳台 permits…) linked to their archive (DOMAIN §3).
+
+    Like the subject's own number, kept only as a blind index and a ciphertext bound to it;
+    a lookup by the document finds the person.
+    """
+
+    __tablename__ = "subject_aliases"
+
+    id: Mapped[pk]
+    subject_id: Mapped[int] = mapped_column(BigId, ForeignKey("subjects.id"), index=True)
+    id_type: Mapped[str] = mapped_column(String(32))
+    id_index: Mapped[str] = mapped_column(String(32), unique=True)
+    id_cipher: Mapped[bytes] = mapped_column(LargeBinary)
+    source_batch_id: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[created_at]
+
+
 class SubjectLink(Base):
     """An organisation's 法定代表人 or 相关责任人 (落实到人)."""
 

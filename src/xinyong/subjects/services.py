@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xinyong.errors import InvalidInput, NotFound
+from xinyong.errors import Conflict, InvalidInput, NotFound
 from xinyong.identity.numbers import (
+    OTHER_PERSON_DOCUMENTS,
     IdNumberError,
     IdType,
     normalize_other_id,
@@ -15,7 +16,7 @@ from xinyong.identity.numbers import (
     parse_resident_id,
 )
 from xinyong.identity.protection import IdentityProtector
-from xinyong.subjects.models import Subject, SubjectLink
+from xinyong.subjects.models import Subject, SubjectAlias, SubjectLink
 
 
 def blind_index_for(protector: IdentityProtector, number: str, id_type: str | None = None) -> str:
@@ -30,7 +31,8 @@ def blind_index_for(protector: IdentityProtector, number: str, id_type: str | No
     try:
         if id_type is None and len(number.strip()) == 18 and not number.strip()[:17].isdigit():
             return protector.blind_index(IdType.CREDIT_CODE.value, parse_credit_code(number))
-        if kind is IdType.RESIDENT_ID:
+        if kind is IdType.RESIDENT_ID or kind is IdType.SOCIAL_SECURITY:
+            # The social security card number is the resident identity number (DOMAIN §17).
             rid = parse_resident_id(number)
             return protector.blind_index(IdType.RESIDENT_ID.value, rid.number)
         if kind is IdType.CREDIT_CODE:
@@ -44,8 +46,36 @@ def blind_index_for(protector: IdentityProtector, number: str, id_type: str | No
 def find_subject(
     session: Session, protector: IdentityProtector, number: str, id_type: str | None = None
 ) -> Subject | None:
+    """The archive a number names: its own, or the person's whose alias (护照, 港澳台 permit…)
+    it is."""
     index = blind_index_for(protector, number, id_type)
-    return session.scalar(select(Subject).where(Subject.id_index == index))
+    return subject_by_index(session, index)
+
+
+def is_other_document(id_type: str | None) -> bool:
+    """Whether a certificate type names a person's other document (an alias)."""
+    return parse_id_type(id_type or "") in OTHER_PERSON_DOCUMENTS
+
+
+def archive_index(session: Session, index: str) -> str:
+    """The blind index of the archive an alias belongs to (the index itself otherwise)."""
+    person = session.scalar(
+        select(Subject.id_index)
+        .join(SubjectAlias, SubjectAlias.subject_id == Subject.id)
+        .where(SubjectAlias.id_index == index)
+    )
+    return person or index
+
+
+def subject_by_index(session: Session, index: str) -> Subject | None:
+    subject = session.scalar(select(Subject).where(Subject.id_index == index))
+    if subject is None:
+        subject = session.scalar(
+            select(Subject)
+            .join(SubjectAlias, SubjectAlias.subject_id == Subject.id)
+            .where(SubjectAlias.id_index == index)
+        )
+    return subject
 
 
 def get_subject(session: Session, subject_id: int) -> Subject:
@@ -65,6 +95,43 @@ def links_of(session: Session, subject: Subject) -> list[SubjectLink]:
         SubjectLink.organisation_id if subject.kind == "organisation" else SubjectLink.person_id
     )
     return list(session.scalars(select(SubjectLink).where(column == subject.id)))
+
+
+def link_alias(
+    session: Session,
+    protector: IdentityProtector,
+    person: Subject,
+    id_type: str,
+    number: str,
+    *,
+    source_batch_id: int | None = None,
+) -> SubjectAlias:
+    """Link a person's other document (护照, 港澳台 permit…) to their archive, as the import
+    does when a row carries both; a lookup by the document then finds the person."""
+    kind = parse_id_type(id_type)
+    if kind not in OTHER_PERSON_DOCUMENTS or person.kind != "person":
+        raise InvalidInput("只有自然人的护照、港澳台通行证等证件可关联到档案", code="not_an_alias")
+    assert kind is not None
+    try:
+        clean = normalize_other_id(number)
+    except IdNumberError as exc:
+        raise InvalidInput(exc.message, code=exc.code) from exc
+    index = protector.blind_index(kind.value, clean)
+    alias = session.scalar(select(SubjectAlias).where(SubjectAlias.id_index == index))
+    if alias is not None:
+        if alias.subject_id != person.id:
+            raise Conflict("该证件已关联到另一档案", code="alias_of_another")
+        return alias
+    alias = SubjectAlias(
+        subject_id=person.id,
+        id_type=kind.value,
+        id_index=index,
+        id_cipher=protector.encrypt(clean, index),
+        source_batch_id=source_batch_id,
+    )
+    session.add(alias)
+    session.flush()
+    return alias
 
 
 def ensure_person(

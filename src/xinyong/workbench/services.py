@@ -8,6 +8,7 @@ row in the department's own copy.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -27,13 +28,18 @@ from xinyong.records.models import Record, SubmissionBatch, SubmissionError
 
 ID_COLUMNS = frozenset(
     normalize_header(alias)
-    for name in ("id_number", "legal_rep_id_number")
+    for name in ("id_number", "resident_id_number", "legal_rep_id_number")
     for alias in SUBJECT_COLUMNS[name]
 )
 # A resident identity number (18 or 15 characters) anywhere in a cell.
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 
-BATCH_STATUS_NAMES = {"running": "处理中", "done": "已完成", "failed": "无法读取"}
+BATCH_STATUS_NAMES = {
+    "running": "处理中",
+    "done": "已完成",
+    "failed": "无法读取",
+    "interrupted": "中断",
+}
 
 
 def mask_cell(header: str, value: str) -> str:
@@ -183,7 +189,10 @@ def write_error_file(
         sheet.write_string(0, col, name, head)
     sheet.set_column(len(columns) - 1, len(columns) - 1, 50)
     line = 0
-    for error in session.scalars(stmt):
+    # A row with several errors is one line: its columns and reasons side by side, in order.
+    for _, errors in itertools.groupby(session.scalars(stmt), key=lambda e: e.row_number):
+        group = list(errors)
+        error = group[0]
         line += 1
         values: dict[str, str] = (
             json.loads(protector.decrypt(error.row_cipher, context)) if error.row_cipher else {}
@@ -191,8 +200,11 @@ def write_error_file(
         sheet.write_number(line, 0, error.row_number)
         for col, header in enumerate(headers, start=1):
             sheet.write_string(line, col, mask_cell(header, str(values.get(header, ""))))
-        sheet.write_string(line, len(headers) + 1, error.column or "")
-        sheet.write_string(line, len(headers) + 2, error.message, reason_format)
+        sheet.write_string(line, len(headers) + 1, "、".join(e.column or "—" for e in group))
+        reasons = "\n".join(
+            f"{e.column}：{e.message}" if e.column and len(group) > 1 else e.message for e in group
+        )
+        sheet.write_string(line, len(headers) + 2, reasons, reason_format)
     sheet.freeze_panes(1, 1)
     workbook.close()
     return line

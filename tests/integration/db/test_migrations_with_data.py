@@ -3,6 +3,7 @@ rebuilt (Alembic's batch mode on SQLite) without losing or orphaning a row."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from xinyong.db import make_engine
 from xinyong.measures.models import Check, CheckFeedback
 from xinyong.migrate import upgrade
 from xinyong.records.models import Record, RecordVersion
+from xinyong.subjects.models import Subject
 
 
 def test_0014_rebuilds_referenced_tables_of_a_filled_sqlite_archive(tmp_path: Path) -> None:
@@ -29,7 +31,19 @@ def test_0014_rebuilds_referenced_tables_of_a_filled_sqlite_archive(tmp_path: Pa
 
             load_defaults(session)
             dept = factories.department(session)
-            factories.submit_rows(session, [factories.penalty_row(dept=dept) for _ in range(3)])
+            # Written directly: today's import pipeline needs today's schema, not 0013's.
+            subject = Subject(kind="person", id_type="身份证", id_index="0" * 32,
+                              id_cipher=b"x", name="张三")  # fmt: skip
+            session.add(subject)
+            session.flush()
+            for n in range(3):
+                session.add(Record(subject_id=subject.id, department_id=dept.id,
+                                   item_code="SGS_PENALTY", item_version=1,
+                                   document_number=f"测罚〔2025〕{n}号", nature="negative",
+                                   decision_date=dt.date(2025, 1, 1), facts={},
+                                   open_level="public", display_from=dt.date(2025, 1, 1),
+                                   content_hash="0" * 32))  # fmt: skip
+            session.flush()
             record = session.scalars(select(Record)).first()
             assert record is not None
             # Rows in the tables that reference `records` and `checks`.

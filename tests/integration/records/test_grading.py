@@ -126,7 +126,7 @@ def test_free_text_behaviour_is_accepted_and_noted_in_the_batch_result(
     assert (second.grade, second.grade_source) == ("general", "behaviour:EXAM_CHEATING")
     # 替考 is 代替他人参加考试: 严重 in the behaviour catalog.
     assert (third.grade, third.grade_source) == ("serious", "behaviour:ORGANISED_EXAM_CHEATING")
-    (note,) = result.as_dict()["notes"]
+    (note,) = result.as_dict()["summary_notes"]
     assert note.startswith("1 行所填行为未对应信用行为分类目录") and "夹带小抄" in note
 
 

@@ -10,6 +10,11 @@ def test_masks_by_audience() -> None:
     assert mask_id_number(NUMBER, Audience.SELF) == NUMBER
     assert mask_name("张三", Audience.PUBLIC) == "张*"
     assert mask_name("欧阳娜娜", Audience.AUTHORIZED) == "欧阳**"
+    assert mask_name("诸葛亮", Audience.PUBLIC) == "诸葛*"
+    assert mask_name("司马光", Audience.PUBLIC) == "司马*"
+    assert mask_name("上官婉儿", Audience.PUBLIC) == "上官**"
+    assert mask_name("欧阳", Audience.PUBLIC) == "欧*"  # two characters: 欧 is the surname
+    assert mask_name("王小明", Audience.PUBLIC) == "王**"
     assert mask_name("张三", Audience.SELF) == "张三"
     assert NUMBER not in mask_value(NUMBER)
 

@@ -7,10 +7,12 @@ from stdnum.cn import ric
 
 from xinyong.identity.numbers import (
     IdNumberError,
+    canonical_resident_number,
     is_valid_resident_id,
     parse_credit_code,
     parse_resident_id,
     resident_id_check_char,
+    upgrade_15_digit,
 )
 
 
@@ -114,3 +116,37 @@ def test_credit_code() -> None:
     assert exc.value.code == "uscc_invalid"
     with pytest.raises(IdNumberError):
         parse_credit_code("123")
+
+
+def test_fifteen_digit_number_is_read_as_its_eighteen_digit_form() -> None:
+    # 110105491231002 is the 1949-12-31 woman of 11010519491231002X, before 1999.
+    rid = parse_resident_id("110105491231002")
+    assert rid.number == "11010519491231002X"
+    assert rid.converted is True
+    assert rid.birth_date == dt.date(1949, 12, 31) and rid.sex == "F"
+    assert parse_resident_id("11010519491231002X").converted is False
+    assert canonical_resident_number(" 110105491231002 ") == "11010519491231002X"
+
+
+def test_fifteen_digit_number_with_impossible_date_is_still_refused() -> None:
+    with pytest.raises(IdNumberError) as exc:
+        parse_resident_id("110105491331002")
+    assert exc.value.code == "id_birth_date"
+
+
+@given(
+    region=st.sampled_from(["110105", "430102", "310104", "440305"]),
+    birth=st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(1999, 12, 31)),
+    seq=st.integers(min_value=0, max_value=999),
+)
+def test_every_fifteen_digit_number_upgrades_to_the_valid_eighteen_digit_one(
+    region: str, birth: dt.date, seq: int
+) -> None:
+    eighteen = make_id(region, birth, seq)
+    fifteen = eighteen[:6] + eighteen[8:17]
+    assert upgrade_15_digit(fifteen) == eighteen
+    assert ric.calc_check_digit(upgrade_15_digit(fifteen)) == eighteen[-1]
+    assert parse_resident_id(fifteen).number == eighteen
+    # only 15 digits are upgraded; anything else is left for the checks to refuse
+    assert upgrade_15_digit(eighteen) == eighteen
+    assert upgrade_15_digit(fifteen[:-1] + "X") == fifteen[:-1] + "X"

@@ -152,7 +152,7 @@ def test_zip_bomb_is_refused_before_decompression(tmp_path: Path) -> None:
 def test_jsonl(tmp_path: Path) -> None:
     text = '{"姓名": "张三", "金额": 2.0, "空": null}\n\n[1,2]\n{"姓名": "李四", "新": true}\nnot json\n'
     headers, rows = rows_of(write(tmp_path / "a.jsonl", text))
-    assert headers == ["姓名", "金额", "空"]
+    assert headers == ["姓名", "金额", "空", "新"]  # a key first met on line 4 is a column too
     assert rows[0].values == {"姓名": "张三", "金额": "2", "空": ""}
     assert [r.number for r in rows] == [1, 3, 4, 5]
     assert [r.problem.code if r.problem else None for r in rows] == [

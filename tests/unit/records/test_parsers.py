@@ -435,9 +435,11 @@ def test_xlsx_cells_read_as_people_see_them(tmp_path: Path) -> None:
                 "公式": "90592",  # the value Excel showed, as the department saw it
                 "布尔": "是",
                 "空": "",
-                "证件号": "110101199003070000",  # Excel kept 15 digits; validation will say so
+                "证件号": "110101199003070000",  # Excel kept 15 digits
             },
-            None,
+            RowProblem(
+                "excel_number", "证件号被 Excel 存为数字，已丢失位数，请将该列设为文本", "证件号"
+            ),
         )
     ]
 
@@ -558,7 +560,7 @@ def test_jsonl_rows(tmp_path: Path) -> None:
     ]
     table, rows = read(write(tmp_path / "a.jsonl", "\n".join(lines).encode()))
     assert (table.kind, table.encoding) == ("jsonl", "utf-8")
-    assert table.headers == ["名称", "金额", "次数", "比例", "确认", "备注"]
+    assert table.headers == ["名称", "金额", "次数", "比例", "确认", "备注", "新列"]
     assert rows == [
         RawRow(
             1,

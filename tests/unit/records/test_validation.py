@@ -43,8 +43,10 @@ UNKNOWN_CREDIT = credit_code_for(10_003)
 TODAY = dt.date.today()
 
 
-def _validator(*, fixed_department: int | None = None, restrict: bool = False) -> RowValidator:
-    item = CATALOG.items["SGS_PENALTY"]
+def _validator(
+    *, fixed_department: int | None = None, restrict: bool = False, item_code: str = "SGS_PENALTY"
+) -> RowValidator:
+    item = CATALOG.items[item_code]
     ctx = RowContext(
         catalog=CATALOG,
         protector=PROTECTOR,
@@ -54,11 +56,17 @@ def _validator(*, fixed_department: int | None = None, restrict: bool = False) -
         restrict_to_department=restrict,
         fixed_item=item,
         submitted_by="测试",
+        # 1 provides what the catalog says 市公安局 provides; 2 is 市教育局
+        department_names={1: ("示范市公安局", "D1"), 2: ("示范市教育局", "D2")},
     )
-    return RowValidator(ctx, map_columns(list(SGS_PENALTY_HEADERS), item))
+    return RowValidator(ctx, map_columns(HEADERS, item))
+
+
+HEADERS = [*SGS_PENALTY_HEADERS, "身份证号", "考试名称"]  # 考试名称: EXAM_CHEATING's own field
 
 
 PERSON = resident_id()
+MINOR = resident_id(birth=dt.date(TODAY.year - 17, 1, 1))
 REP = resident_id(birth=dt.date(1975, 2, 3))
 ORG = credit_code_for(424_242)
 
@@ -70,9 +78,15 @@ CELLS: dict[str, list[str]] = {
     "法定代表人": ["", "王五"],
     "法定代表人证件类型": ["", "身份证", "护照", "统一社会信用代码", "驾照"],
     "法定代表人证件号码": ["", REP, "E12345678", REP[:-1] + "0", "11010519491231002"],
-    "证件类型": ["身份证", "", "护照", "台胞证", "统一社会信用代码", "驾照"],
+    "证件类型": ["身份证", "", "护照", "台胞证", "统一社会信用代码", "驾照", "社会保障卡"],
+    "身份证号": ["", PERSON, MINOR, PERSON[:-1] + "0"],
+    "考试名称": ["全国大学英语四级考试", ""],
     "证件号码": [
         PERSON,
+        MINOR,
+        PERSON[:6] + PERSON[8:17],  # 15 digits
+        "110105194912310000",  # an 18-digit number Excel kept as a number
+        "1.10105E+17",
         PERSON.lower(),
         "",
         "110105194912310021",  # check digit
@@ -129,6 +143,8 @@ def _row(number: int, choices: dict[str, str], *, organisation: bool = False) ->
     else:
         values = penalty_row(id_number=PERSON)
     values["数据来源单位统一社会信用代码"] = DEPT_CREDIT
+    values["考试名称"] = "全国大学英语四级考试"
+    values["身份证号"] = ""
     values.update(choices)
     return RawRow(number, values, None)
 
@@ -149,14 +165,21 @@ def _per_row(validator: RowValidator, raw: list[RawRow]) -> list[ValidRow | RowE
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows(), st.sampled_from([(None, False), (1, False), (1, True)]))
+@given(
+    rows(),
+    st.sampled_from([(None, False), (1, False), (1, True), (2, False)]),
+    st.sampled_from(["SGS_PENALTY", "SGS_PENALTY", "TELECOM_FRAUD", "EXAM_CHEATING"]),
+)
 def test_many_rows_at_once_decide_as_each_row_alone(
-    raw: list[RawRow], department: tuple[int | None, bool]
+    raw: list[RawRow], department: tuple[int | None, bool], item_code: str
 ) -> None:
+    """Also for the rules of issue 16: providers (department 1 may not submit the
+    students' EXAM_CHEATING, 2 not TELECOM_FRAUD), minimum age, 15-digit numbers, Excel
+    numbers, social security cards, aliases beside 身份证号, 个体工商户 operators."""
     fixed, restrict = department
-    many = _validator(fixed_department=fixed, restrict=restrict).validate_rows(raw)
-    alone = _per_row(_validator(fixed_department=fixed, restrict=restrict), raw)
-    assert many == alone
+    many = _validator(fixed_department=fixed, restrict=restrict, item_code=item_code)
+    alone = _validator(fixed_department=fixed, restrict=restrict, item_code=item_code)
+    assert many.validate_rows(raw) == _per_row(alone, raw)
 
 
 def test_common_rows_take_the_column_pass_and_agree() -> None:
@@ -230,3 +253,36 @@ def test_tables_without_the_column_pass_still_validate_each_row(item_code: str |
     outcomes = RowValidator(ctx, map_columns(headers, item)).validate_rows(raw)
     assert isinstance(outcomes[0], ValidRow) and outcomes[0].item_code == "SGS_LICENSE"
     assert isinstance(outcomes[1], RowError) and outcomes[1].code == "invalid_date"
+
+
+def test_a_rejected_row_carries_every_error_and_a_converted_number_a_note() -> None:
+    raw = [
+        _row(2, {"证件号码": "110105194912310021", "处罚类别": "打板子", "处罚内容": ""}),
+        _row(3, {"证件号码": PERSON[:6] + PERSON[8:17]}),
+    ]
+    bad, good = _validator().validate_rows(raw)
+    assert isinstance(bad, RowError) and isinstance(good, ValidRow)
+    assert [(e.column, e.code) for e in bad.every()] == [
+        ("证件号码", "id_checksum"),
+        ("处罚类别", "invalid_choice"),
+        ("处罚内容", "required"),
+    ]
+    assert good.subject.number == PERSON
+    assert [n.code for n in good.notes] == ["id_converted"]
+
+
+def test_excel_numbers_and_minors_are_told_apart_from_typos() -> None:
+    raw = [
+        _row(2, {"证件号码": "110105194912310000"}),
+        _row(3, {"证件号码": "1.10105E+17"}),
+        _row(4, {"证件号码": "110105194912310021"}),
+    ]
+    codes = [o.code for o in _validator().validate_rows(raw) if isinstance(o, RowError)]
+    assert codes == ["excel_number", "excel_number", "id_checksum"]
+    validator = _validator(item_code="EXAM_CHEATING", fixed_department=2)
+    raw = [_row(2, {"证件号码": MINOR}), _row(3, {})]
+    minor, adult = validator.validate_rows(raw)
+    assert isinstance(minor, RowError) and minor.code == "under_age"
+    assert "未满 18 周岁" in minor.message
+    assert isinstance(adult, ValidRow)
+    assert validator._fast_rows(raw)[0] is None and validator._fast_rows(raw)[1] is not None

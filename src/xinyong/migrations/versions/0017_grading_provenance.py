@@ -1,7 +1,7 @@
 """records and record_versions: grade_source widened to 80 characters; domain added
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-07 12:00:00
 
 A record keeps what decided its grade: ``department``, ``catalog``, ``rule:<code>`` or
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

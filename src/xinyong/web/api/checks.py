@@ -39,6 +39,7 @@ from xinyong.measures import fastpath
 from xinyong.measures.batch import compare_file
 from xinyong.measures.services import add_feedback, plan_check, run_check
 from xinyong.records.ingest import protector_for
+from xinyong.subjects.services import is_other_document
 from xinyong.web.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -224,7 +225,9 @@ async def create_check(body: CheckCreate, actor: Annotated[Actor, Depends(checke
 
     A person not in the archive is answered as having no records. Rate-limited per API key
     or account (429 with Retry-After)."""
-    if not _fast_path_on():
+    if not _fast_path_on() or is_other_document(body.id_type):
+        # (A check by passport or permit resolves the person's archive first: not the
+        # one-statement fast path.)
         limiter.hit("check", actor.name)
         # One hop to a worker thread for all the blocking work (not one per dependency).
         answer = await run_in_threadpool(_check, body, actor)

@@ -18,6 +18,7 @@ from xinyong.records.ingest import (
     ingest_file,
     ingest_table,
     iter_json_rows,
+    json_headers,
     record_unreadable,
 )
 from xinyong.records.models import SubmissionBatch
@@ -48,6 +49,13 @@ class GradeSourceRead(BaseModel):
     rows: int
 
 
+class SubmissionNoteRead(BaseModel):
+    row: int
+    column: str | None
+    code: str
+    message: str
+
+
 class SubmissionRead(BaseModel):
     batch_id: int
     format: str
@@ -59,9 +67,11 @@ class SubmissionRead(BaseModel):
     unchanged: int
     ignored_columns: list[str]
     grade_sources: list[GradeSourceRead] = []
-    notes: list[str] = []
+    summary_notes: list[str] = []  # about the batch as a whole (e.g. unmatched behaviours)
     errors: list[SubmissionErrorRead]
     errors_truncated: bool
+    notes: list[SubmissionNoteRead] = []  # accepted rows worth a look (not rejections)
+    notes_truncated: bool = False
 
 
 @router.post("/submissions", response_model=SubmissionRead)
@@ -88,7 +98,7 @@ async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> 
         payload = RowsSubmission.model_validate_json(await request.body())
     except ValueError as exc:
         raise InvalidInput("请求体应为 JSON：{item, rows}", code="invalid_request") from exc
-    table = TableInput(headers=list(payload.rows[0].keys()), rows=iter_json_rows(payload.rows))
+    table = TableInput(headers=json_headers(payload.rows), rows=iter_json_rows(payload.rows))
     result = ingest_table(
         session,
         actor,
@@ -149,6 +159,7 @@ class BatchRead(BaseModel):
     updated: int
     unchanged: int
     failure: str | None
+    notes: list[SubmissionNoteRead] | None = None
 
 
 @router.get("/submissions/{batch_id}", response_model=BatchRead)
