@@ -34,14 +34,15 @@ def _emitted() -> set[str]:
                     found.add(node.value)
             elif isinstance(node, ast.keyword) and node.arg == "action":
                 value = node.value
-                if isinstance(value, ast.IfExp):  # action="check:batch" if … else "check:run"
-                    candidates = [value.body, value.orelse]
-                else:
-                    candidates = [value]
-                for c in candidates:
-                    if isinstance(c, ast.Constant) and isinstance(c.value, str):
-                        if ACTION_SHAPE.match(f"query:{c.value}"):
-                            found.add(f"query:{c.value}")
+                # action="check:batch" if … else "check:run"
+                either = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+                for c in either:
+                    if (
+                        isinstance(c, ast.Constant)
+                        and isinstance(c.value, str)
+                        and ACTION_SHAPE.match(f"query:{c.value}")
+                    ):
+                        found.add(f"query:{c.value}")
     return found
 
 
