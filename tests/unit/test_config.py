@@ -69,7 +69,8 @@ def test_the_key_file_holds_an_audit_chain_key_and_an_old_one_gets_one(tmp_path)
 
     from xinyong.config import create_key_file, load_chain_keys
 
-    settings = Settings(home=tmp_path, audit_chain_key=None)
+    embedded = f"sqlite:///{tmp_path / 'x.sqlite3'}"  # the key file is the embedded default's
+    settings = Settings(home=tmp_path, database_url=embedded, audit_chain_key=None)
     assert create_key_file(settings) is True
     data = json.loads(settings.key_file.read_text(encoding="utf-8"))
     key, previous = load_chain_keys(settings)
