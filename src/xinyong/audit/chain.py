@@ -190,6 +190,24 @@ def _with_seq(content: EventContent, seq: int) -> EventContent:
     )
 
 
+SEAL_ACTION = "audit:chain:keyed"
+
+
+def is_seal(content: EventContent) -> bool:
+    """The event that starts a newer scheme: ``audit:chain:keyed`` naming the event
+    before it (``services.seal_legacy_chain``)."""
+    if content.action != SEAL_ACTION:
+        return False
+    try:
+        return int(json.loads(content.details).get("keyed_after", -1)) == content.seq - 1
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def _scheme_name(key: bytes | None) -> str:
+    return "不带密钥的 SHA-256" if key is None else "审计链密钥（当前或已停用的）"
+
+
 def verify_chain(
     events: Iterable[ChainedEvent],
     seq_of_hash: Callable[[str], int | None],
@@ -242,6 +260,17 @@ def verify_chain(
             return bad(seq, "inserted", f"第 {seq} 号事件重复出现")
         linked = event.prev_hash == prev_hash
         found = scheme_of(event.prev_hash, event.content, event.hash) if linked else None
+        if found is not None and found > level and walked and not is_seal(event.content):
+            # A newer scheme starts only at a seal, written by the key's holder (``xinyong
+            # init``): an old-scheme chain forged by the database and followed by new events
+            # is not accepted.
+            return bad(
+                seq,
+                "unkeyed",
+                f"第 {seq} 号事件起改用{_scheme_name(schemes[found])}，但此前的第 {seq - 1} 号"
+                f"事件是以{_scheme_name(schemes[level])}链接的，且未经接续（{SEAL_ACTION}）："
+                "此前的链可能被不持有密钥的人改写",
+            )
         if found is not None:
             prev, prev_hash, level = event, event.hash, found
             expected_seq += 1
@@ -311,7 +340,7 @@ def verify_chain(
             f"链头（第 {head_seq} 号）与最后一个事件（第 {last_seq} 号）不一致",
         )
     if prev is not None and level != len(schemes) - 1:
-        what = "不带密钥的 SHA-256" if schemes[level] is None else "已停用的旧密钥"
+        what = _scheme_name(schemes[level])
         return Verification(
             False,
             walked,
@@ -320,7 +349,8 @@ def verify_chain(
             last_seq,
             "unkeyed",
             f"最后一个事件（第 {last_seq} 号）是以{what}链接的，而不是当前的审计链密钥："
-            "整条链可能被不持有密钥的人改写（升级后尚未写入新事件时，运行 xinyong init 即可）",
+            "整条链可能被不持有密钥的人改写。若刚升级或更换密钥、此后尚未写入事件，"
+            "运行 xinyong init 接续；否则请按事件处置程序调查",
         )
     return Verification(True, walked, last_seq, prev_hash)
 

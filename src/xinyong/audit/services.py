@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from xinyong.actors import Actor
 from xinyong.audit.chain import (
     ACTION_SHAPE,
+    SEAL_ACTION,
     AnchorPoint,
     ChainedEvent,
     ChainKeys,
@@ -185,6 +186,7 @@ def append_pending(session: Session) -> int:
     if not pending:
         return 0
     conn = session.connection()
+    _refuse_an_unsealed_head(session, pending)
     if conn.dialect.name == "postgresql":
         # One round trip: lock the head, hash in the database, insert, move the head; the
         # lock is held until commit. Same hashes as chain.hash_of.
@@ -212,6 +214,38 @@ def append_pending(session: Session) -> int:
     )
     _note_anchor_point(session, seq, rows[-1]["seq"])
     return len(rows)
+
+
+_SEALED: set[str] = set()  # databases whose head this process found linked with the key
+
+
+def _refuse_an_unsealed_head(session: Session, pending: list[PendingEvent]) -> None:
+    """Once per process and database: refuse to append after a head that is not linked with
+    the current key (an upgrade or a key rotation not yet sealed by ``xinyong init``, or a
+    chain rewritten by the database), unless the first event is the seal. Appending would
+    bury the problem under an event the verifier cannot accept as a seal."""
+    where = str(session.get_bind().engine.url)
+    if where in _SEALED:
+        return
+    if pending[0].action != SEAL_ACTION and not head_is_keyed(session):
+        raise ConfigurationError(
+            "审计链的最后一个事件未用当前审计链密钥链接：若刚升级或更换密钥，请先运行 "
+            "xinyong init；否则审计链可能已被改写，请运行 xinyong audit verify 并按事件处置程序调查",
+            code="audit_chain_unsealed",
+        )
+    _SEALED.add(where)
+
+
+def head_is_keyed(session: Session) -> bool:
+    """Whether the chain is empty or its last event is linked with the current key."""
+    seq, _ = head_of(session)
+    if seq == 0:
+        return True
+    last = session.scalar(select(AuditEvent).where(AuditEvent.seq == seq))
+    if last is None:
+        return False
+    chained = _as_chained(last)
+    return event_hash(chained.prev_hash, chained.content, chain_key()) == chained.hash
 
 
 def _note_anchor_point(session: Session, before: int, after: int) -> None:
@@ -356,10 +390,12 @@ def _walk(
 
 
 def head_of(session: Session) -> tuple[int, str]:
-    head = session.get(AuditHead, 1)
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+    ).one_or_none()
     if head is None:
         raise RuntimeError("audit_head row missing: run the migrations")
-    return head.seq, head.hash
+    return int(head[0]), str(head[1])
 
 
 def verify(
@@ -630,17 +666,18 @@ def auto_anchor(engine: Engine) -> AnchorOutcome | None:
 
 
 def seal_legacy_chain(session: Session, actor: Actor) -> bool:
-    """After the upgrade to the keyed chain: if the chain's last event is not linked with
-    the current key (events from before the keyed scheme, or from before a key rotation),
-    append one that is, so the verifier's rule "the last event uses the current key" holds
-    from now on. Whether an event was appended (``xinyong init`` calls this)."""
-    seq, head_hash = head_of(session)
-    if seq == 0:
+    """After the upgrade to the keyed chain, or a key rotation: if the chain's last event is
+    not linked with the current key, append the seal (``audit:chain:keyed`` naming the event
+    before it), the only event at which the verifier lets a newer scheme begin. Whether it
+    was appended (``xinyong init`` calls this, with the service stopped)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))
+    else:
+        conn.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))
+    if head_is_keyed(session):
         return False
-    last = session.scalar(select(AuditEvent).where(AuditEvent.seq == seq))
-    if last is not None:
-        chained = _as_chained(last)
-        if event_hash(chained.prev_hash, chained.content, chain_key()) == chained.hash:
-            return False
-    record_event(session, actor, "audit:chain:keyed", details={"keyed_after": seq, "head": head_hash})  # fmt: skip
+    seq, head_hash = head_of(session)
+    record_event(session, actor, SEAL_ACTION, details={"keyed_after": seq, "head": head_hash})  # fmt: skip
+    append_pending(session)
     return True

@@ -56,9 +56,10 @@ def verify(
     # event must still be reported.
     recorded = True
     try:
-        with cli_session() as session:
+        with session_factory()() as session:
             audit.record_event(session, cli_operator(), "audit:chain:verified", details={"ok": result.ok, "events": result.events, "anchors": len(points or []), "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
-    except SQLAlchemyError:
+            session.commit()
+    except (SQLAlchemyError, XinyongError):
         recorded = False
     if as_json:
         data = result.as_dict()
@@ -75,8 +76,8 @@ def verify(
             f"[red]审计链异常[/red]：{PROBLEM_NAMES.get(result.problem or '', '')}——"
             f"第 {result.first_bad_seq} 号事件。{result.message}"
         )
-    if not recorded:
-        console.print("[red]本次校验未能记入审计链[/red]（审计表已被改动）")
+    if not recorded and not as_json:
+        console.print("[red]本次校验未能记入审计链[/red]（审计链须先接续或调查）")
     if not result.ok:
         raise typer.Exit(EXIT_BROKEN)
 

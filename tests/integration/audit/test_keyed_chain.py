@@ -163,20 +163,22 @@ def test_a_rotated_key_verifies_with_the_previous_key_listed(
     new = base64.b64encode(b"n" * 16 + b"N" * 16).decode()
     settings_env.setenv("XINYONG_AUDIT_CHAIN_KEY", new)
     get_settings.cache_clear()
-    record_event(session, CLERK, "test:key:rotated")
-    session.commit()
-    without = verify(session)
+    without = verify(session)  # the old events are not the new key's
     assert (without.ok, without.first_bad_seq) == (False, 1)
     settings_env.setenv("XINYONG_AUDIT_CHAIN_PREVIOUS_KEYS", base64.b64encode(old).decode())
     get_settings.cache_clear()
+    unsealed = verify(session)  # accepted, but the last event is not the current key's
+    assert (unsealed.ok, unsealed.problem) == (False, "unkeyed")
+    assert seal_legacy_chain(session, SYSTEM) is True  # what `xinyong init` does
+    record_event(session, CLERK, "test:key:rotated")
+    session.commit()
     assert verify(session).ok
-    assert head_of(session)[0] == first + 3
-    # The keys swapped (the schemes never go back): the last event breaks the order.
+    assert head_of(session)[0] == first + 4
+    # The keys swapped (the schemes never go back): the last events break the order.
     settings_env.setenv("XINYONG_AUDIT_CHAIN_KEY", base64.b64encode(old).decode())
     settings_env.setenv("XINYONG_AUDIT_CHAIN_PREVIOUS_KEYS", new)
     get_settings.cache_clear()
-    swapped = verify(session)
-    assert (swapped.ok, swapped.first_bad_seq) == (False, head_of(session)[0])
+    assert not verify(session).ok
 
 
 def test_postgresql_requires_the_chain_key() -> None:
