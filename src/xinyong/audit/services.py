@@ -50,6 +50,7 @@ from xinyong.audit.chain import (
     verify_chain,
 )
 from xinyong.audit.models import AuditEvent, AuditHead
+from xinyong.audit.tags import label_of
 from xinyong.config import get_settings, load_chain_keys
 from xinyong.db import utcnow
 from xinyong.errors import ConfigurationError
@@ -593,6 +594,7 @@ def event_as_dict(e: AuditEvent) -> dict[str, Any]:
         "seq": e.seq,
         "occurred_at": e.occurred_at.isoformat(),
         "action": e.action,
+        "action_name": label_of(e.action),
         "actor": e.actor,
         "role": e.role,
         "organisation": e.organisation,

@@ -142,7 +142,7 @@ def events(
         at = dt.datetime.fromisoformat(r["occurred_at"]).astimezone(SHANGHAI)
         target = f"{r['target_type']}:{r['target_id']}" if r["target_type"] else "-"
         table.add_row(
-            str(r["seq"]), f"{at:%Y-%m-%d %H:%M:%S}", r["action"], r["actor"], target,
+            str(r["seq"]), f"{at:%Y-%m-%d %H:%M:%S}", r["action_name"], r["actor"], target,
             r["purpose"] or "-",
         )  # fmt: skip
     console.print(table)
