@@ -51,6 +51,7 @@ def bench_env() -> dict[str, str]:
         saved = {
             "XINYONG_BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
             "XINYONG_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "XINYONG_AUDIT_CHAIN_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         }
         ENV_FILE.write_text(json.dumps(saved, indent=2), encoding="utf-8")
         ENV_FILE.chmod(0o600)
@@ -61,6 +62,10 @@ def bench_env() -> dict[str, str]:
             "XINYONG_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB}",
             "XINYONG_BLIND_INDEX_KEY": saved["XINYONG_BLIND_INDEX_KEY"],
             "XINYONG_ENCRYPTION_KEY": saved["XINYONG_ENCRYPTION_KEY"],
+            # A city saved before the keyed audit chain: any fixed key will do for a benchmark.
+            "XINYONG_AUDIT_CHAIN_KEY": saved.get(
+                "XINYONG_AUDIT_CHAIN_KEY", saved["XINYONG_ENCRYPTION_KEY"]
+            ),
             "XINYONG_HOME": str(HOME),
         }
     )

@@ -71,6 +71,7 @@ def city_env() -> dict[str, str]:
         saved = {
             "XINYONG_BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
             "XINYONG_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "XINYONG_AUDIT_CHAIN_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         }
         ENV_FILE.write_text(json.dumps(saved, indent=2), encoding="utf-8")
         ENV_FILE.chmod(0o600)
@@ -81,6 +82,10 @@ def city_env() -> dict[str, str]:
             "XINYONG_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB}",
             "XINYONG_BLIND_INDEX_KEY": saved["XINYONG_BLIND_INDEX_KEY"],
             "XINYONG_ENCRYPTION_KEY": saved["XINYONG_ENCRYPTION_KEY"],
+            # A city saved before the keyed audit chain: any fixed key will do for a benchmark.
+            "XINYONG_AUDIT_CHAIN_KEY": saved.get(
+                "XINYONG_AUDIT_CHAIN_KEY", saved["XINYONG_ENCRYPTION_KEY"]
+            ),
             "XINYONG_HOME": str(HOME),
         }
     )
@@ -177,7 +182,12 @@ def vacuum() -> float:
 def protect_subjects(env: dict[str, str]) -> int:
     """Real identity numbers for the generated persons: blind index and ciphertext under the
     city's keys, numbers written to IDS_FILE in subject id order."""
-    for key in ("XINYONG_DATABASE_URL", "XINYONG_BLIND_INDEX_KEY", "XINYONG_ENCRYPTION_KEY"):
+    for key in (
+        "XINYONG_DATABASE_URL",
+        "XINYONG_BLIND_INDEX_KEY",
+        "XINYONG_ENCRYPTION_KEY",
+        "XINYONG_AUDIT_CHAIN_KEY",
+    ):
         os.environ[key] = env[key]
     from xinyong.identity.numbers import IdType, resident_id_check_char
     from xinyong.records.ingest import protector_for

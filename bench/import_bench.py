@@ -115,6 +115,7 @@ def pg_env(name: str) -> dict[str, str]:
         XINYONG_DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
         XINYONG_BLIND_INDEX_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         XINYONG_ENCRYPTION_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        XINYONG_AUDIT_CHAIN_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         XINYONG_HOME=str(OUT / "home"),
     )
 

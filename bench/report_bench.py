@@ -50,6 +50,7 @@ def _environment(db: str) -> None:
     os.environ["XINYONG_HOME"] = str(HOME)
     os.environ["XINYONG_BLIND_INDEX_KEY"] = base64.b64encode(os.urandom(32)).decode()
     os.environ["XINYONG_ENCRYPTION_KEY"] = base64.b64encode(os.urandom(32)).decode()
+    os.environ["XINYONG_AUDIT_CHAIN_KEY"] = base64.b64encode(os.urandom(32)).decode()
     if db == "postgresql":
         from sqlalchemy import create_engine, text
 

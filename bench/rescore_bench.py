@@ -143,6 +143,7 @@ def bench_env(db: str) -> dict[str, str]:
         saved = {
             "XINYONG_BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
             "XINYONG_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "XINYONG_AUDIT_CHAIN_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         }
         ENV_FILE.write_text(json.dumps(saved, indent=2), encoding="utf-8")
         ENV_FILE.chmod(0o600)
@@ -152,6 +153,10 @@ def bench_env(db: str) -> dict[str, str]:
             "XINYONG_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}",
             "XINYONG_BLIND_INDEX_KEY": saved["XINYONG_BLIND_INDEX_KEY"],
             "XINYONG_ENCRYPTION_KEY": saved["XINYONG_ENCRYPTION_KEY"],
+            # A city saved before the keyed audit chain: any fixed key will do for a benchmark.
+            "XINYONG_AUDIT_CHAIN_KEY": saved.get(
+                "XINYONG_AUDIT_CHAIN_KEY", saved["XINYONG_ENCRYPTION_KEY"]
+            ),
             "XINYONG_HOME": str(HOME),
         }
     )
@@ -195,7 +200,12 @@ def scalar(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> Any:
 @contextmanager
 def project_session(env: dict[str, str]) -> Iterator[Any]:
     """A session of the project on the bench database (settings come from the env)."""
-    for key in ("XINYONG_DATABASE_URL", "XINYONG_BLIND_INDEX_KEY", "XINYONG_ENCRYPTION_KEY"):
+    for key in (
+        "XINYONG_DATABASE_URL",
+        "XINYONG_BLIND_INDEX_KEY",
+        "XINYONG_ENCRYPTION_KEY",
+        "XINYONG_AUDIT_CHAIN_KEY",
+    ):
         os.environ[key] = env[key]
     os.environ["XINYONG_HOME"] = env["XINYONG_HOME"]
     from xinyong.db import session_factory

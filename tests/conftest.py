@@ -19,6 +19,7 @@ _HOME = Path(tempfile.mkdtemp(prefix="xinyong-test-home-"))
 os.environ["XINYONG_HOME"] = str(_HOME)
 os.environ["XINYONG_BLIND_INDEX_KEY"] = base64.b64encode(b"b" * 32).decode()
 os.environ["XINYONG_ENCRYPTION_KEY"] = base64.b64encode(b"e" * 32).decode()
+os.environ["XINYONG_AUDIT_CHAIN_KEY"] = base64.b64encode(b"c" * 32).decode()
 # The keys above are placeholders: only demo mode accepts them (tests/unit/test_config.py
 # checks that anything else refuses them).
 os.environ["XINYONG_DEMO"] = "1"

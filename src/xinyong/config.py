@@ -299,6 +299,29 @@ class Settings(BaseSettings):
         description="Base64 Ed25519 public key that verifies anchors; derived from the "
         "signing key when unset. Give auditors only this one.",
     )
+    audit_chain_key: str | None = Field(
+        default=None,
+        description="Base64 key (32 bytes) of the HMAC that links each audit event to the "
+        "one before it. Required on PostgreSQL; on the embedded default the key file holds "
+        "it. Kept out of the database and its backups, like the blind-index key.",
+    )
+    audit_chain_previous_keys: str | None = Field(
+        default=None,
+        description="After a rotation of XINYONG_AUDIT_CHAIN_KEY: the earlier keys, Base64, "
+        "comma-separated, oldest first, so the events they chained still verify.",
+    )
+    audit_anchor_dir: Path | None = Field(
+        default=None,
+        description="Directory the automatic anchors are written to (the daily job, and "
+        "every XINYONG_AUDIT_ANCHOR_EVERY events); default `home`/anchors. Copy it off "
+        "the machine.",
+    )
+    audit_anchor_every: int = Field(
+        default=1000,
+        ge=0,
+        description="Sign an anchor automatically each time the chain passes a multiple of "
+        "this many events (0: only the daily job and `xinyong audit anchor`).",
+    )
     audit_working_hours: str = Field(
         default="08:00-19:00",
         description="Working hours (Asia/Shanghai) on working days; personal-data reads "
@@ -349,6 +372,10 @@ class Settings(BaseSettings):
     def key_file(self) -> Path:
         return self.home / KEY_FILE_NAME
 
+    @property
+    def anchor_dir(self) -> Path:
+        return self.audit_anchor_dir or self.home / "anchors"
+
 
 class Keys:
     """The two secrets that protect identity numbers."""
@@ -391,6 +418,41 @@ def load_keys(settings: Settings) -> Keys:
     )
 
 
+def load_chain_keys(settings: Settings) -> tuple[bytes, tuple[bytes, ...]]:
+    """The audit chain's HMAC key and the earlier ones (oldest first), from configuration;
+    the local key file only on the embedded default (as ``load_keys``)."""
+    return _chain_keys(
+        settings.audit_chain_key,
+        settings.audit_chain_previous_keys,
+        settings.is_sqlite,
+        str(settings.key_file),
+    )
+
+
+@lru_cache(maxsize=8)
+def _chain_keys(
+    value: str | None, previous: str | None, sqlite: bool, key_file: str
+) -> tuple[bytes, tuple[bytes, ...]]:
+    if not value and sqlite:
+        path = Path(key_file)
+        if path.exists():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            value = data.get("audit_chain_key")
+            previous = previous or data.get("audit_chain_previous_keys")
+    if not value:
+        raise ConfigurationError(
+            "未配置审计链密钥 XINYONG_AUDIT_CHAIN_KEY（使用 PostgreSQL 时必须配置；"
+            "内置数据库请运行 xinyong init 补全密钥文件）"
+        )
+    keys = [_decode_key(value, "XINYONG_AUDIT_CHAIN_KEY")]
+    for item in (previous or "").split(","):
+        if item.strip():
+            keys.insert(-1, _decode_key(item.strip(), "XINYONG_AUDIT_CHAIN_PREVIOUS_KEYS"))
+    if any(len(k) < 32 for k in keys):
+        raise ConfigurationError("审计链密钥长度不正确（需要至少 32 字节，Base64 编码）")
+    return keys[-1], tuple(keys[:-1])
+
+
 def _new_audit_signing_key() -> str:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import (
@@ -416,12 +478,14 @@ def read_key_file(settings: Settings) -> dict[str, str]:
 def create_key_file(settings: Settings) -> bool:
     """Write a fresh key file for the embedded default; never overwrite a key in it.
 
-    A key file from before the audit trail gets an anchor signing key added."""
+    A key file from before the audit trail gets an anchor signing key added, and one
+    from before the keyed chain a chain key."""
     if settings.key_file.exists():
         data = read_key_file(settings)
-        if "audit_signing_key" in data:
+        if "audit_signing_key" in data and "audit_chain_key" in data:
             return False
-        data["audit_signing_key"] = _new_audit_signing_key()
+        data.setdefault("audit_signing_key", _new_audit_signing_key())
+        data.setdefault("audit_chain_key", base64.b64encode(secrets.token_bytes(32)).decode())
         tmp = settings.key_file.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -433,6 +497,7 @@ def create_key_file(settings: Settings) -> bool:
         "blind_index_key": base64.b64encode(secrets.token_bytes(32)).decode(),
         "encryption_key": base64.b64encode(secrets.token_bytes(32)).decode(),
         "audit_signing_key": _new_audit_signing_key(),
+        "audit_chain_key": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
     fd = os.open(settings.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -469,6 +534,7 @@ def default_secret_problems(settings: Settings) -> list[str]:
         "XINYONG_BLIND_INDEX_KEY": settings.blind_index_key,
         "XINYONG_ENCRYPTION_KEY": settings.encryption_key,
         "XINYONG_AUDIT_SIGNING_KEY": settings.audit_signing_key,
+        "XINYONG_AUDIT_CHAIN_KEY": settings.audit_chain_key,
     }
     return [name for name, value in named.items() if value and weak_secret(value)]
 

@@ -129,6 +129,11 @@ def test_alerts_over_the_api(https_client: TestClient, world: World, session: Se
     ).json()
     acted = {e["action"] for e in trail}
     assert {"audit:alert:raised", "audit:alert:acknowledged", "audit:alerts:viewed"} <= acted
+    named = {e["action"]: e["action_name"] for e in trail}
+    assert (named["audit:alert:raised"], named["audit:alert:acknowledged"]) == (
+        "产生告警",
+        "确认告警",
+    )
     check = https_client.get("/api/v1/audit/verification", headers=world.auth("auditor"))
     assert check.json()["ok"] is True
 

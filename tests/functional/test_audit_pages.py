@@ -24,7 +24,11 @@ def _events(session: Session, action: str) -> list[AuditEvent]:
 def test_auditor_filters_the_trail_and_the_read_is_audited(
     https_client: TestClient, world: World, session: Session
 ) -> None:
-    clerk = Actor(name="user:clerk1", role=Role.CLERK, organisation="世界市场监管局")
+    from xinyong.accounts.models import User
+
+    clerk_user = session.scalars(select(User).where(User.username == "clerk1")).one()
+    clerk_user.display_name = "王晓雯"
+    clerk = Actor(name="user:clerk1", role=Role.CLERK, organisation="WDEPT")
     # Free text with an identity number: the trail keeps it scrubbed, the page shows no number.
     record_event(session, clerk, "query:archive:read", target_type="subject", target_id=world.subject_id, purpose=f"核查 {world.person_number}")  # fmt: skip
     session.commit()
@@ -34,7 +38,17 @@ def test_auditor_filters_the_trail_and_the_read_is_audited(
         params={"domain": "query:", "actor": "user:clerk1", "target_type": "subject"},
     )
     assert page.status_code == 200
-    assert "query:archive:read" in page.text and "accounts:login" not in page.text
+    body = page.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    # Chinese names for the action, the operator and the department; codes only in titles.
+    cells = re.findall(r'<td data-label="(动作|操作者|部门/机构)"[^>]*>(.*?)</td>', body, re.S)
+    assert ("动作", "查阅信用档案") in cells and "登录" not in body
+    who = next(text for label, text in cells if label == "操作者")
+    assert who.startswith("王晓雯") and "部门数据报送员" in who
+    org = next(text for label, text in cells if label == "部门/机构")
+    assert org != "WDEPT" and org.strip()
+    assert 'title="query:archive:read"' in body and 'title="user:clerk1"' in body
+    # The action filter offers every tag by its Chinese name.
+    assert '<option value="query:check:batch" >批量比对</option>' in page.text.replace("  ", " ")
     assert world.person_number not in page.text and not FULL_ID.search(page.text)
     viewed = _events(session, "audit:events:viewed")
     assert viewed and json.loads(viewed[-1].details)["actor"] == "user:clerk1"

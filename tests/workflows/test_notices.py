@@ -89,6 +89,18 @@ def test_interviews_are_recorded_and_announced(
     notice = session.scalar(select(Notice).where(Notice.kind == "interview:arranged"))
     assert notice is not None and "2026年12月03日 10:00" in notice.body
     conclude_interview(session, case.reviewer, interview.id, "本人承诺整改")
+    # Both steps are in the audit trail, by the reviewer, about this interview.
+    from xinyong.audit.models import AuditEvent
+
+    session.commit()
+    trail = session.scalars(
+        select(AuditEvent).where(AuditEvent.target_type == "interview").order_by(AuditEvent.seq)
+    ).all()
+    assert [(e.action, e.actor, e.target_id) for e in trail] == [
+        ("notices:interview:recorded", case.reviewer.name, str(interview.id)),
+        ("notices:interview:concluded", case.reviewer.name, str(interview.id)),
+    ]
+    assert trail[0].purpose == "多次违规"
     [seen] = interviews_of(session, person(case.subject_id), case.subject_id)
     assert (seen["outcome"], seen["place"]) == ("本人承诺整改", "市市场监管局 302 会议室")
     assert interviews_of(session, person(case.subject_id + 1), case.subject_id) == []

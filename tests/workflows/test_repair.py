@@ -156,6 +156,25 @@ def test_repair_end_to_end(session: Session, case: Case, other_dept: Department)
         "approve",
         "approve",
     ]
+    # Every step is in the audit trail too, by whoever took it, with its Chinese name.
+    from xinyong.audit.models import AuditEvent
+    from xinyong.audit.tags import label_of
+
+    session.commit()
+    steps = history_of(session, "repair", application.id)
+    trail = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.target_type == "repair", AuditEvent.target_id == str(application.id))
+        .order_by(AuditEvent.seq)
+    ).all()
+    assert [(e.action, e.actor) for e in trail] == [
+        (f"workflows:repair:{s.action}", s.actor) for s in steps
+    ]
+    assert [label_of(e.action) for e in trail] == [
+        "信用修复：申请",
+        "信用修复：批准",
+        "信用修复：批准",
+    ]
     [outbox] = session.scalars(
         select(ExchangeOutbox).where(
             ExchangeOutbox.entity == "record", ExchangeOutbox.entity_id == case.record.id

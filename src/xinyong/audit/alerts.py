@@ -63,7 +63,7 @@ def _persons_per_actor(
 
 def _summaries(session: Session, day: dt.date) -> list[rules.EventSummary]:
     start, end = rules.day_window(day)
-    watched = rules.REFUSAL_ACTIONS | rules.EXPORT_ACTIONS | {rules.FAILED_LOGIN}
+    watched = rules.WATCHED
     rows = session.execute(
         select(
             AuditEvent.occurred_at,

@@ -25,15 +25,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from xinyong.audit.tags import EventTag
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Roles whose reads are people's actions (a department's business system, an API key, runs
 # around the clock; persons read their own archive).
 STAFF_ROLES = frozenset({"admin", "clerk", "reviewer", "institution", "auditor"})
 OPERATOR_ROLES = STAFF_ROLES | {"department"}
-EXPORT_ACTIONS = frozenset({"query:check:batch", "query:report:issue"})
-REFUSAL_ACTIONS = frozenset({"query:authorization:refused"})
-FAILED_LOGIN = "accounts:login:failed"
+EXPORT_ACTIONS = frozenset({EventTag.QUERY_CHECK_BATCH, EventTag.QUERY_REPORT_ISSUE})
+REFUSAL_ACTIONS = frozenset({EventTag.QUERY_AUTHORIZATION_REFUSED})
+FAILED_LOGIN = EventTag.ACCOUNTS_LOGIN_FAILED
+# Every tag a rule watches (tests/unit/audit/test_tags.py: each is emitted somewhere).
+WATCHED = EXPORT_ACTIONS | REFUSAL_ACTIONS | {FAILED_LOGIN}
 UNKNOWN_USERS = "(未知用户名)"
 
 RULE_NAMES = {
@@ -222,6 +226,9 @@ def refused_queries(events: Iterable[EventSummary], t: Thresholds) -> list[Alert
 
 
 def bulk_export(day: dt.date, events: Iterable[EventSummary], t: Thresholds) -> list[AlertDraft]:
+    """Persons exported by one caller in a day: the distinct subjects of per-person export
+    events (a check with a batch reference, a report), plus the rows of each batch
+    comparison of a file, which is one event for the whole file (``details["rows"]``)."""
     per_actor: dict[str, list[EventSummary]] = defaultdict(list)
     for e in events:
         if e.action in EXPORT_ACTIONS:
@@ -229,19 +236,21 @@ def bulk_export(day: dt.date, events: Iterable[EventSummary], t: Thresholds) -> 
     start, end = day_window(day)
     drafts = []
     for actor, found in sorted(per_actor.items()):
-        persons = {e.target_id for e in found}
-        if len(persons) < t.bulk_export_rows:
+        subjects = {e.target_id for e in found if "rows" not in e.details}
+        batch_rows = sum(int(e.details.get("rows") or 0) for e in found if "rows" in e.details)
+        persons = len(subjects) + batch_rows
+        if persons < t.bulk_export_rows:
             continue
         drafts.append(
             AlertDraft(
                 "bulk_export",
-                "high" if len(persons) >= 10 * t.bulk_export_rows else "medium",
+                "high" if persons >= 10 * t.bulk_export_rows else "medium",
                 actor,
                 found[0].organisation,
                 start,
                 end,
-                f"{actor} 于 {day:%Y-%m-%d} 批量导出了 {len(persons)} 名信息主体的信息",
-                {"persons": len(persons), "events": len(found)},
+                f"{actor} 于 {day:%Y-%m-%d} 批量导出了 {persons} 名信息主体的信息",
+                {"persons": persons, "events": len(found), "batch_rows": batch_rows},
             )
         )
     return drafts

@@ -12,6 +12,11 @@ transaction. So:
   itself, which keeps concurrent writers from forking the chain without deadlocks against
   the row locks the transaction already holds;
 - seq is assigned in commit order, strictly increasing, without gaps.
+
+Each link is an HMAC with the chain key (``config.load_chain_keys``), which the database
+never holds; PostgreSQL computes it from the key's pads, passed with the statement. When
+a commit takes the chain past a multiple of ``XINYONG_AUDIT_ANCHOR_EVERY`` events, an
+anchor is signed right after it (``auto_anchor``), as the daily job does.
 """
 
 from __future__ import annotations
@@ -20,32 +25,53 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction
 
 from xinyong.actors import Actor
 from xinyong.audit.chain import (
     ACTION_SHAPE,
+    SEAL_ACTION,
     AnchorPoint,
     ChainedEvent,
+    ChainKeys,
     EventContent,
     Verification,
     body_of,
     canonical_json,
     chain,
     check_anchors,
+    event_hash,
+    hmac_pads,
     verify_chain,
 )
 from xinyong.audit.models import AuditEvent, AuditHead
-from xinyong.config import get_settings
+from xinyong.audit.tags import label_of
+from xinyong.config import get_settings, load_chain_keys
 from xinyong.db import utcnow
+from xinyong.errors import ConfigurationError
 from xinyong.identity.scrub import scrub_text, scrub_value
 
 log = logging.getLogger("xinyong.audit")
 
 PENDING = "xinyong.audit.pending"
+CROSSED = "xinyong.audit.anchor_due"  # session.info: this commit passed an anchor point
+NO_AUTO_ANCHOR = "xinyong.audit.no_auto_anchor"
+
+
+def chain_key() -> bytes:
+    """The key new events are chained with (``XINYONG_AUDIT_CHAIN_KEY``)."""
+    return load_chain_keys(get_settings())[0]
+
+
+def chain_keys() -> ChainKeys:
+    """Every scheme a verification accepts: legacy SHA-256, earlier keys, the current key."""
+    current, previous = load_chain_keys(get_settings())
+    return ChainKeys(current, previous)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,27 +187,77 @@ def append_pending(session: Session) -> int:
     if not pending:
         return 0
     conn = session.connection()
+    _refuse_an_unsealed_head(session, pending)
     if conn.dialect.name == "postgresql":
         # One round trip: lock the head, hash in the database, insert, move the head; the
         # lock is held until commit. Same hashes as chain.hash_of.
-        conn.exec_driver_sql(f"WITH RECURSIVE {APPEND_CTES} SELECT 1", append_params(pending))
+        last = conn.exec_driver_sql(
+            f"WITH RECURSIVE {APPEND_CTES} SELECT seq FROM audit_moved", append_params(pending)
+        ).scalar_one()
+        _note_anchor_point(session, int(last) - len(pending), int(last))
         return len(pending)
     # Take SQLite's write lock before reading the head, so two writers cannot both read
     # the same head.
     head = conn.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash"))
     seq, prev_hash = head.one()
-    rows = chained_rows(pending, seq, prev_hash)
+    # Rows beyond the head exist only if someone put them there (an insertion with the
+    # followers renumbered): append after them, so that recording the verification that
+    # names the insertion does not fail on SQLite's unique seq. PostgreSQL's key is
+    # (seq, occurred_at) and takes the event at the head's next seq.
+    beyond = conn.execute(
+        text("SELECT max(seq) FROM audit_events WHERE seq > :s"), {"s": seq}
+    ).scalar()
+    rows = chained_rows(pending, int(beyond or seq), prev_hash)
     conn.execute(insert(AuditEvent), rows)
     conn.execute(
         text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1"),
         {"seq": rows[-1]["seq"], "hash": rows[-1]["hash"]},
     )
+    _note_anchor_point(session, seq, rows[-1]["seq"])
     return len(rows)
+
+
+_SEALED: set[str] = set()  # databases whose head this process found linked with the key
+
+
+def _refuse_an_unsealed_head(session: Session, pending: list[PendingEvent]) -> None:
+    """Once per process and database: refuse to append after a head that is not linked with
+    the current key (an upgrade or a key rotation not yet sealed by ``xinyong init``, or a
+    chain rewritten by the database), unless the first event is the seal. Appending would
+    bury the problem under an event the verifier cannot accept as a seal."""
+    where = str(session.get_bind().engine.url)
+    if where in _SEALED:
+        return
+    if pending[0].action != SEAL_ACTION and not head_is_keyed(session):
+        raise ConfigurationError(
+            "审计链的最后一个事件未用当前审计链密钥链接：若刚升级或更换密钥，请先运行 "
+            "xinyong init；否则审计链可能已被改写，请运行 xinyong audit verify 并按事件处置程序调查",
+            code="audit_chain_unsealed",
+        )
+    _SEALED.add(where)
+
+
+def head_is_keyed(session: Session) -> bool:
+    """Whether the chain is empty or its last event is linked with the current key."""
+    seq, _ = head_of(session)
+    if seq == 0:
+        return True
+    last = session.scalar(select(AuditEvent).where(AuditEvent.seq == seq))
+    if last is None:
+        return False
+    chained = _as_chained(last)
+    return event_hash(chained.prev_hash, chained.content, chain_key()) == chained.hash
+
+
+def _note_anchor_point(session: Session, before: int, after: int) -> None:
+    every = get_settings().audit_anchor_every
+    if every and before // every != after // every and not session.info.get(NO_AUTO_ANCHOR):
+        session.info[CROSSED] = True
 
 
 def chained_rows(pending: list[PendingEvent], seq: int, prev_hash: str) -> list[dict[str, Any]]:
     """The rows of ``pending`` chained onto the head (``seq``, ``prev_hash``), in order."""
-    chained = chain(prev_hash, (p.content(seq + i + 1) for i, p in enumerate(pending)))
+    chained = chain(prev_hash, (p.content(seq + i + 1) for i, p in enumerate(pending)), chain_key())
     return [
         {
             "seq": c.content.seq,
@@ -219,8 +295,9 @@ _CONTENT = (
 # PostgreSQL: the common table expressions that append events to the chain inside any
 # statement (put them after ``WITH RECURSIVE``; parameters from ``append_params``). They
 # lock the head row (held until the transaction ends), hash the events one after the
-# other in the database exactly as ``chain.hash_of`` does, insert them and move the head,
-# so a writer can append its events in the same round trip as the change they describe.
+# other in the database exactly as ``chain.hash_of`` does (the HMAC from the key's pads:
+# sha256(outer || sha256(inner || text))), insert them and move the head, so a writer can
+# append its events in the same round trip as the change they describe.
 _EVENT_ARRAYS = ", ".join(
     f"%(a_{c})b::{'timestamptz' if c == 'occurred_at' else 'text'}[]" for c in _CONTENT
 )
@@ -229,8 +306,9 @@ APPEND_CTES = (
     f"audit_ev AS (SELECT * FROM unnest({_EVENT_ARRAYS}) WITH ORDINALITY "
     f"AS e({', '.join(_CONTENT)}, n)), "
     "audit_ch(n, seq, prev, hash) AS (SELECT 0::bigint, seq, NULL::text, hash::text FROM audit_now "
-    "UNION ALL SELECT n + 1, seq + 1, hash, encode(sha256(convert_to(hash || ':' || "
-    "(seq + 1)::text || ':' || (%(a_body)b::text[])[n + 1], 'UTF8')), 'hex')::text FROM audit_ch "
+    "UNION ALL SELECT n + 1, seq + 1, hash, encode(sha256(%(a_outer)b::bytea || "
+    "sha256(%(a_inner)b::bytea || convert_to(hash || ':' || (seq + 1)::text || ':' || "
+    "(%(a_body)b::text[])[n + 1], 'UTF8'))), 'hex')::text FROM audit_ch "
     "WHERE n < cardinality(%(a_body)b::text[])), "
     f"audit_ins AS (INSERT INTO audit_events (seq, {', '.join(_CONTENT)}, prev_hash, hash) "
     f"SELECT ch.seq, {', '.join('e.' + c for c in _CONTENT)}, ch.prev, ch.hash "
@@ -245,12 +323,24 @@ def append_params(pending: list[PendingEvent]) -> dict[str, Any]:
     """The parameters of ``APPEND_CTES`` for these events, in order."""
     params: dict[str, Any] = {f"a_{c}": [getattr(p, c) for p in pending] for c in _CONTENT}
     params["a_body"] = [body_of(p.content(0)) for p in pending]
+    params["a_inner"], params["a_outer"] = hmac_pads(chain_key())
     return params
 
 
 @event.listens_for(Session, "before_commit")
 def _append_before_commit(session: Session) -> None:
     append_pending(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _anchor_after_commit(session: Session) -> None:
+    if not session.info.pop(CROSSED, False):
+        return
+    bind = session.bind
+    # Only a session of the application's engine commits for good; one joined to an outer
+    # transaction (a test's, a caller's) may still be rolled back.
+    if isinstance(bind, Engine):
+        auto_anchor(bind)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -301,10 +391,12 @@ def _walk(
 
 
 def head_of(session: Session) -> tuple[int, str]:
-    head = session.get(AuditHead, 1)
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+    ).one_or_none()
     if head is None:
         raise RuntimeError("audit_head row missing: run the migrations")
-    return head.seq, head.hash
+    return int(head[0]), str(head[1])
 
 
 def verify(
@@ -327,7 +419,11 @@ def verify(
         start = (first - 1, before)
     after = start[0] if start else 0
     result = verify_chain(
-        _walk(session, after=after), _seq_of_hash(session), head=head, start=start
+        _walk(session, after=after),
+        _seq_of_hash(session),
+        head=head,
+        start=start,
+        keys=chain_keys(),
     )
     if not result.ok or not anchors:
         return result
@@ -438,7 +534,9 @@ def verify_since(session: Session, anchor: AnchorPoint | None) -> Verification:
     signed, and ``audit verify`` (the daily full walk) names it."""
     head = head_of(session)
     if anchor is None:
-        return verify_chain(_walk(session, until=head[0]), _seq_of_hash(session), head=head)
+        return verify_chain(
+            _walk(session, until=head[0]), _seq_of_hash(session), head=head, keys=chain_keys()
+        )
     held = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == anchor.seq))
     if held != anchor.hash:
         failed = check_anchors([anchor], lambda _seq: held)
@@ -451,6 +549,7 @@ def verify_since(session: Session, anchor: AnchorPoint | None) -> Verification:
         _seq_of_hash(session),
         head=head,
         start=(anchor.seq, anchor.hash),
+        keys=chain_keys(),
     )
 
 
@@ -495,6 +594,7 @@ def event_as_dict(e: AuditEvent) -> dict[str, Any]:
         "seq": e.seq,
         "occurred_at": e.occurred_at.isoformat(),
         "action": e.action,
+        "action_name": label_of(e.action),
         "actor": e.actor,
         "role": e.role,
         "organisation": e.organisation,
@@ -506,3 +606,80 @@ def event_as_dict(e: AuditEvent) -> dict[str, Any]:
         "details": json.loads(e.details),
         "hash": e.hash,
     }
+
+
+# --- anchors ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorOutcome:
+    result: Verification  # of the events since the previous anchor
+    previous: AnchorPoint | None
+    path: Path | None  # the new anchor file; None when the chain was broken
+
+
+def sign_anchor(
+    factory: Callable[[], Session], out: Path, actor: Actor, *, reason: str = "manual"
+) -> AnchorOutcome:
+    """Verify the chain since the last anchor in ``out`` (the whole chain without one) and,
+    if intact, sign its head into a new anchor file; either way the outcome is audited.
+
+    ``factory`` makes the sessions (one to read, one to record): the anchor must commit to
+    committed events only. ConfigurationError without a signing key; InvalidInput when an
+    anchor in ``out`` is forged."""
+    from xinyong.audit import anchors
+
+    key = anchors.signing_key(get_settings())
+    last = anchors.latest_anchor(out, key.public_key())
+    with factory() as session:
+        result = verify_since(session, last)
+        session.rollback()
+    path = None
+    with factory() as session:
+        session.info[NO_AUTO_ANCHOR] = True
+        if not result.ok:
+            record_event(session, actor, "audit:anchor:refused", details={"first_bad_seq": result.first_bad_seq, "problem": result.problem, "since_anchor": last.seq if last else None, "reason": reason})  # fmt: skip
+        else:
+            path = anchors.write_anchor(out, key, result.last_seq, result.last_hash, utcnow())
+            record_event(session, actor, "audit:anchor:signed", details={"anchored_seq": result.last_seq, "hash": result.last_hash, "file": path.name, "verified_from": last.seq if last else 0, "reason": reason})  # fmt: skip
+        session.commit()
+    return AnchorOutcome(result, last, path)
+
+
+def auto_anchor(engine: Engine) -> AnchorOutcome | None:
+    """The automatic anchor after a commit that passed an anchor point, into the configured
+    anchor directory. Never fails the commit that called it: a problem is logged (and a
+    broken chain recorded as a refused anchor)."""
+    from xinyong.actors import SYSTEM
+
+    try:
+        outcome = sign_anchor(
+            lambda: Session(engine), get_settings().anchor_dir, SYSTEM, reason="every_n_events"
+        )
+    except ConfigurationError as exc:  # no signing key: the daily job says so too
+        log.warning("automatic audit anchor skipped: %s", exc.message)
+        return None
+    except Exception:
+        log.exception("automatic audit anchor failed")
+        return None
+    if not outcome.result.ok:
+        log.error("automatic audit anchor refused: %s", outcome.result.message)
+    return outcome
+
+
+def seal_legacy_chain(session: Session, actor: Actor) -> bool:
+    """After the upgrade to the keyed chain, or a key rotation: if the chain's last event is
+    not linked with the current key, append the seal (``audit:chain:keyed`` naming the event
+    before it), the only event at which the verifier lets a newer scheme begin. Whether it
+    was appended (``xinyong init`` calls this, with the service stopped)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))
+    else:
+        conn.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))
+    if head_is_keyed(session):
+        return False
+    seq, head_hash = head_of(session)
+    record_event(session, actor, SEAL_ACTION, details={"keyed_after": seq, "head": head_hash})  # fmt: skip
+    append_pending(session)
+    return True

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from xinyong.actors import cli_operator
 from xinyong.audit import alerts as audit_alerts
@@ -17,7 +18,7 @@ from xinyong.audit.chain import PROBLEM_NAMES
 from xinyong.audit.rules import SHANGHAI
 from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.config import get_settings
-from xinyong.db import utcnow
+from xinyong.db import session_factory, utcnow
 from xinyong.errors import XinyongError
 
 audit_app = typer.Typer(help="安全审计：审计链校验、签名锚点、异常监测与告警", no_args_is_help=True)
@@ -28,28 +29,42 @@ EXIT_BROKEN = 3
 @audit_app.command("verify")
 def verify(
     anchors: Annotated[
-        Path | None, typer.Option("--anchors", help="锚点目录：同时核对每个签名锚点")
+        Path | None,
+        typer.Option("--anchors", help="锚点目录：同时核对每个签名锚点（默认为自动锚点的目录）"),
     ] = None,
     public_key: Annotated[
         str | None, typer.Option(help="核验锚点的公钥（Base64）；默认取配置")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """逐条校验审计链；发现篡改、删除、插入或调换时指出第一个异常事件（退出码 3）。"""
+    """逐条校验审计链（带密钥的哈希链）；发现篡改、删除、插入、调换或整链改写时指出第一个异常事件（退出码 3）。"""
     settings = get_settings()
+    points = None
+    directory = anchors
+    if directory is None and any(settings.anchor_dir.glob("anchor-*.json")):
+        directory = settings.anchor_dir  # the automatic anchors
+    if directory is not None:
+        try:
+            key = audit_anchors.public_key(settings, public_key)
+            points = audit_anchors.read_anchors(directory, key)
+        except XinyongError as exc:
+            fail(exc.message, EXIT_BROKEN if exc.code.startswith("anchor") else 1)
     with cli_session() as session:
-        points = None
-        if anchors is not None:
-            try:
-                key = audit_anchors.public_key(settings, public_key)
-                points = audit_anchors.read_anchors(anchors, key)
-            except XinyongError as exc:
-                fail(exc.message, EXIT_BROKEN if exc.code.startswith("anchor") else 1)
         result = audit.verify(session, points)
-        audit.record_event(session, cli_operator(), "audit:chain:verified", details={"ok": result.ok, "events": result.events, "anchors": len(points or []), "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
+        session.rollback()
+    # Recorded in a transaction of its own: a chain broken badly enough not to take the
+    # event must still be reported.
+    recorded = True
+    try:
+        with session_factory()() as session:
+            audit.record_event(session, cli_operator(), "audit:chain:verified", details={"ok": result.ok, "events": result.events, "anchors": len(points or []), "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
+            session.commit()
+    except (SQLAlchemyError, XinyongError):
+        recorded = False
     if as_json:
         data = result.as_dict()
         data["anchors"] = len(points or [])
+        data["recorded"] = recorded
         print_json(data)
     elif result.ok:
         extra = f"，{len(points)} 个签名锚点均相符" if points else ""
@@ -61,32 +76,30 @@ def verify(
             f"[red]审计链异常[/red]：{PROBLEM_NAMES.get(result.problem or '', '')}——"
             f"第 {result.first_bad_seq} 号事件。{result.message}"
         )
+    if not recorded and not as_json:
+        console.print("[red]本次校验未能记入审计链[/red]（审计链须先接续或调查）")
     if not result.ok:
         raise typer.Exit(EXIT_BROKEN)
 
 
 @audit_app.command("anchor")
 def anchor(
-    out: Annotated[Path, typer.Option("--out", help="锚点文件写入的目录（应在数据库之外保管）")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="锚点文件写入的目录（应在数据库之外保管）；默认为自动锚点的目录"
+        ),
+    ] = None,
 ) -> None:
     """先校验审计链（自上一个锚点起，没有锚点时全链），完好才对链头签名（Ed25519）并写出锚点文件；
-    链已损坏时拒绝签名，指出第一个异常事件（退出码 3）。建议每小时由定时任务执行。"""
-    settings = get_settings()
+    链已损坏时拒绝签名，指出第一个异常事件（退出码 3）。每日任务和每满 N 个事件时也会自动执行。"""
+    directory = out or get_settings().anchor_dir
     try:
-        key = audit_anchors.signing_key(settings)
-        last = audit_anchors.latest_anchor(out, key.public_key())
+        outcome = audit.sign_anchor(session_factory(), directory, cli_operator())
     except XinyongError as exc:
         fail(exc.message, EXIT_BROKEN if exc.code.startswith("anchor") else 1)
-    with cli_session() as session:
-        result = audit.verify_since(session, last)
-    with cli_session() as session:
-        if not result.ok:
-            audit.record_event(session, cli_operator(), "audit:anchor:refused", details={"first_bad_seq": result.first_bad_seq, "problem": result.problem, "since_anchor": last.seq if last else None})  # fmt: skip
-        else:
-            seq, chain_hash = result.last_seq, result.last_hash
-            path = audit_anchors.write_anchor(out, key, seq, chain_hash, utcnow())
-            audit.record_event(session, cli_operator(), "audit:anchor:signed", details={"anchored_seq": seq, "hash": chain_hash, "file": path.name, "verified_from": last.seq if last else 0})  # fmt: skip
-    if not result.ok:
+    result, last = outcome.result, outcome.previous
+    if outcome.path is None:
         fail(
             f"审计链异常，拒绝签名：{PROBLEM_NAMES.get(result.problem or '', '')}——"
             f"第 {result.first_bad_seq} 号事件。{result.message}",
@@ -94,7 +107,8 @@ def anchor(
         )
     checked = f"自第 {last.seq} 号（上一个锚点）起" if last else "全链"
     console.print(
-        f"已校验{checked}共 {result.events} 个事件，签名第 {seq} 号事件的链头：{path}",
+        f"已校验{checked}共 {result.events} 个事件，签名第 {result.last_seq} 号事件的链头："
+        f"{outcome.path}",
         soft_wrap=True,
     )
 
@@ -128,7 +142,7 @@ def events(
         at = dt.datetime.fromisoformat(r["occurred_at"]).astimezone(SHANGHAI)
         target = f"{r['target_type']}:{r['target_id']}" if r["target_type"] else "-"
         table.add_row(
-            str(r["seq"]), f"{at:%Y-%m-%d %H:%M:%S}", r["action"], r["actor"], target,
+            str(r["seq"]), f"{at:%Y-%m-%d %H:%M:%S}", r["action_name"], r["actor"], target,
             r["purpose"] or "-",
         )  # fmt: skip
     console.print(table)

@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
     def expire(
         date: Annotated[str | None, typer.Option("--date", help="按该日期执行（默认今天）")] = None,
     ) -> None:
-        """每日任务：结束到期的公示期和名单，生成即将到期的告知，逾期异议转信用办督办，异常监测扫描。可重复执行。"""
+        """每日任务：结束到期的公示期和名单，生成即将到期的告知，逾期异议转信用办督办，异常监测扫描，签名审计锚点。可重复执行。"""
         from xinyong.actors import SYSTEM
 
         on = _date(date)
@@ -77,6 +77,23 @@ def register(app: typer.Typer) -> None:
             scanned = scan(session, SYSTEM, [on - dt.timedelta(days=1), on])
         if scanned.raised:
             console.print(f"异常监测：新告警 {len(scanned.raised)} 条（xinyong audit alerts 查看）")
+        # …and anchors the audit chain (verified since the last anchor, then signed).
+        from xinyong.audit.services import sign_anchor
+        from xinyong.config import get_settings
+        from xinyong.db import session_factory
+        from xinyong.errors import XinyongError
+
+        try:
+            anchored = sign_anchor(
+                session_factory(), get_settings().anchor_dir, SYSTEM, reason="daily"
+            )
+        except XinyongError as exc:  # no signing key configured, or a forged anchor
+            console.print(f"[red]审计锚点未签名[/red]：{exc.message}")
+            return
+        if anchored.path is None:
+            console.print(f"[red]审计链异常，拒绝签名锚点[/red]：{anchored.result.message}")
+            raise typer.Exit(3)
+        console.print(f"审计锚点：第 {anchored.result.last_seq} 号事件，{anchored.path}")
 
     @app.command()
     def rescore(

@@ -31,6 +31,16 @@ def initialize() -> None:
     upgrade()
     with cli_session() as session:
         result = load_defaults(session)
+    # Upgrading to the keyed audit chain: the last event must be linked with the key.
+    from xinyong.actors import SYSTEM
+    from xinyong.audit.services import seal_legacy_chain
+
+    try:
+        with cli_session() as session:
+            if seal_legacy_chain(session, SYSTEM):
+                console.print("审计链已接续为带密钥的链接（此前的事件保持原样，仍可校验）")
+    except ConfigurationError as exc:
+        fail(exc.message)
     console.print(
         f"数据库已就绪；默认目录：新增 {result.added}，更新 {result.updated}，"
         f"未变 {result.unchanged}"

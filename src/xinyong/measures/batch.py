@@ -32,6 +32,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor, cli_operator
+from xinyong.audit.services import record_event
+from xinyong.audit.tags import EventTag
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.schemas import Measure
 from xinyong.catalog.services import current_catalog
@@ -94,6 +96,7 @@ class BatchSummary:
     total: int = 0
     invalid: int = 0
     verdicts: Counter[str] | None = None
+    found: int = 0  # rows of persons the archive knows (each one a query-log row)
 
     def as_dict(self) -> dict[str, Any]:
         verdicts = self.verdicts or Counter()
@@ -185,6 +188,7 @@ def compare_rows(
             emit(raw, [VERDICT_NAMES["clear"], "", "", "无记录"])
             return None
         subject_id, verdict, cells, codes = outcome
+        summary.found += 1
         verdicts[verdict] += 1
         emit(raw, cells)
         return subject_id, verdict, codes
@@ -227,6 +231,9 @@ def compare_rows(
         )
     batch_check.decisions = [summary.as_dict()]
     session.flush()
+    # One audit event for the whole file, whichever path compared it (the query-log rows
+    # name each person found): the bulk-export rule counts its rows.
+    record_event(session, actor, EventTag.QUERY_CHECK_BATCH, target_type="check", target_id=batch_check.id, purpose=purpose, basis=QueryBasis.LEGAL_DUTY.value, organisation=actor.organisation_name, details={"batch_ref": summary.batch_ref, "scenario": scenario, "rows": summary.total - summary.invalid, "invalid": summary.invalid, "found": summary.found})  # fmt: skip
     return summary
 
 

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor, Role
+from xinyong.audit.services import record_event
+from xinyong.audit.tags import EventTag
 from xinyong.errors import Forbidden, InvalidInput, NotFound
 from xinyong.notices.models import Interview
 from xinyong.notices.services import queue_notice
@@ -73,6 +75,7 @@ def record_interview(
         dedupe_key=f"interview:{interview.id}:arranged",
         record_id=record_id,
     )
+    record_event(session, actor, EventTag.NOTICES_INTERVIEW_RECORDED, target_type="interview", target_id=interview.id, purpose=interview.reason, details={"subject_id": subject_id, "record_id": record_id, "held_at": held_at.isoformat(), "place": interview.place, "concluded": interview.outcome is not None})  # fmt: skip
     return interview
 
 
@@ -92,6 +95,7 @@ def conclude_interview(
         raise Forbidden("无权登记该约谈结果", code="forbidden")
     interview.outcome = _required(outcome, "约谈结果")
     session.flush()
+    record_event(session, actor, EventTag.NOTICES_INTERVIEW_CONCLUDED, target_type="interview", target_id=interview.id, details={"subject_id": interview.subject_id, "record_id": interview.record_id})  # fmt: skip
     return interview
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
 from xinyong.audit.services import record_event
+from xinyong.audit.tags import EventTag
 from xinyong.lists.models import EntryStatus, ListEntry
 from xinyong.notices.services import queue_notice
 from xinyong.objections.models import Objection
@@ -134,7 +135,7 @@ def load_schedule(session: Session, actor: Actor, data: bytes, filename: str) ->
         record_event(
             session,
             actor,
-            "workdays:schedule:loaded",
+            EventTag.WORKDAYS_SCHEDULE_LOADED,
             target_type="holiday_schedule",
             target_id=loaded.year,
             details={

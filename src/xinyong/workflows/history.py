@@ -25,8 +25,9 @@ def record_transition(
 ) -> WorkflowTransition:
     """Write one step in the caller's transaction.
 
-    The tamper-evident audit chain (a later issue) hooks here: every workflow step of the
-    platform passes through this function and nowhere else."""
+    Every workflow step of the platform passes through this function and nowhere else, and
+    each is an audit event ``workflows:<workflow>:<step>`` in the same transaction (named
+    by ``audit.tags.label_of``)."""
     row = WorkflowTransition(
         workflow=workflow,
         entity_id=entity_id,

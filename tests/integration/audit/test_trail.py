@@ -17,7 +17,7 @@ from xinyong.actors import Actor, Role, cli_operator
 from xinyong.audit import anchors
 from xinyong.audit.chain import chain, event_hash
 from xinyong.audit.models import AuditEvent
-from xinyong.audit.services import _as_chained, head_of, record_event, verify
+from xinyong.audit.services import _as_chained, chain_key, head_of, record_event, verify
 from xinyong.config import get_settings
 from xinyong.errors import InvalidInput
 from xinyong.identity.masking import Audience
@@ -250,14 +250,15 @@ def test_reordered_events_are_caught(session: Session, ten: int) -> None:
     assert (result.first_bad_seq, result.problem) == (a, "reordered")
 
 
-def _rewrite_everything(session: Session, changed_seq: int) -> None:
-    """What a superuser can do: change an event and recompute every hash and the head."""
+def _rewrite_everything(session: Session, changed_seq: int, key: bytes | None = None) -> None:
+    """What a superuser can do: change an event and recompute every hash and the head —
+    in plain SHA-256 (the scheme before the keyed chain) or with a key of their own."""
     session.execute(
         text("UPDATE audit_events SET purpose = '无关' WHERE seq = :s"), {"s": changed_seq}
     )
     session.expire_all()
     events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
-    rechained = chain("0" * 64, [_as_chained(e).content for e in events])
+    rechained = chain("0" * 64, [_as_chained(e).content for e in events], key)
     for c in rechained:
         session.execute(
             text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE seq = :s"),
@@ -269,7 +270,47 @@ def _rewrite_everything(session: Session, changed_seq: int) -> None:
     )
 
 
+def test_chain_rewritten_without_the_key_is_caught_without_anchors(
+    session: Session, ten: int
+) -> None:
+    _rewrite_everything(session, ten + 2)  # every hash recomputed, in plain SHA-256
+    result = verify(session)
+    assert (result.ok, result.problem) == (False, "unkeyed")
+    assert result.first_bad_seq == head_of(session)[0]
+    assert "SHA-256" in (result.message or "")
+
+
+def test_chain_rewritten_with_a_wrong_key_is_caught_at_its_first_event(
+    session: Session, ten: int
+) -> None:
+    _rewrite_everything(session, ten + 2, key=b"k" * 32)
+    result = verify(session)
+    assert (result.ok, result.first_bad_seq, result.problem) == (False, 1, "altered")
+
+
+def test_event_forged_with_a_wrong_key_is_caught(session: Session, ten: int) -> None:
+    """The lying database changes one event and recomputes its hash, with a key of its own:
+    the next event still links, but the forged one's hash is not the chain key's."""
+    target = ten + 4
+    session.execute(text("UPDATE audit_events SET actor = 'user:x' WHERE seq = :s"), {"s": target})
+    event = session.get(AuditEvent, target)
+    assert event is not None
+    session.refresh(event)
+    chained = _as_chained(event)
+    forged = event_hash(chained.prev_hash, chained.content, b"k" * 32)
+    session.execute(
+        text("UPDATE audit_events SET hash = :h WHERE seq = :s"), {"h": forged, "s": target}
+    )
+    session.execute(
+        text("UPDATE audit_events SET prev_hash = :h WHERE seq = :s"),
+        {"h": forged, "s": target + 1},
+    )
+    result = verify(session)
+    assert (result.ok, result.first_bad_seq, result.problem) == (False, target, "altered")
+
+
 def test_rewritten_chain_is_caught_by_anchors(session: Session, ten: int, tmp_path: Path) -> None:
+    """Even someone holding the chain key cannot rewrite what an anchor has signed."""
     pair = anchors.generate_key_pair()
     settings = get_settings().model_copy(update={"audit_signing_key": pair.private})
     seq, chain_hash = head_of(session)
@@ -279,8 +320,8 @@ def test_rewritten_chain_is_caught_by_anchors(session: Session, ten: int, tmp_pa
     append(session, 3)
     points = anchors.read_anchors(tmp_path, anchors.public_key(settings))
     assert verify(session, points).ok
-    _rewrite_everything(session, ten + 2)
-    assert verify(session).ok  # the walk alone cannot tell
+    _rewrite_everything(session, ten + 2, key=chain_key())
+    assert verify(session).ok  # the walk alone cannot tell: the key was used
     result = verify(session, points)
     assert (result.ok, result.first_bad_seq, result.problem) == (False, seq, "anchor")
 

@@ -259,3 +259,53 @@ def test_worker_processes_answer_as_the_main_process_does(
     assert [row[0] for row in emitted] == list(range(2, 2 + len(numbers)))
     assert len(logged) == 3 * len(numbers) // 6  # rep, plain, debtor: hits
     assert summary_dict["invalid"] == 2 * len(numbers) // 6
+
+
+def test_a_batch_comparison_is_one_audit_event_and_fires_the_bulk_export_rule(
+    session: Session, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19 §1: the comparison wrote query-log rows but no audit event, so the
+    bulk-export rule (which counts query:check:batch) could never fire for it."""
+    import json
+
+    from xinyong.audit import alerts
+    from xinyong.audit.models import AuditAlert, AuditEvent
+    from xinyong.audit.services import head_of
+    from xinyong.db import utcnow
+
+    rep, plain, _debtor, nobody = city(session)
+    dept = factories.department(session)
+    actor = Actor("apikey:xy_bulk", "department", dept.id, dept.code, channel="api")
+    start = head_of(session)[0]
+    summary, _ = run(session, [rep, nobody, plain, "123", rep, plain], actor=actor)
+    session.commit()
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.seq > start, AuditEvent.action == "query:check:batch")
+    ).all()
+    check = session.scalars(select(Check).where(Check.batch_ref == summary.batch_ref)).one()
+    assert len(events) == 1  # one for the file, whichever path compared it
+    [event] = events
+    details = json.loads(event.details)
+    assert (event.actor, event.target_type, event.target_id) == (actor.name, "check", str(check.id))
+    assert (details["rows"], details["invalid"], details["found"]) == (5, 1, 4)
+    assert details["batch_ref"] == summary.batch_ref
+
+    # The rule, fed from the real trail: 5 rows reach a threshold of 5, not one of 6.
+    def bulk_alerts() -> list[AuditAlert]:
+        return list(session.scalars(select(AuditAlert).where(AuditAlert.rule == "bulk_export")))
+
+    today = utcnow().astimezone(batch_shanghai()).date()
+    monkeypatch.setattr(get_settings(), "audit_bulk_export_rows", 6)
+    alerts.scan(session, ADMIN, [today])
+    assert bulk_alerts() == []
+    monkeypatch.setattr(get_settings(), "audit_bulk_export_rows", 5)
+    alerts.scan(session, ADMIN, [today])
+    [alert] = bulk_alerts()
+    assert alert.actor == actor.name
+    assert alert.evidence["persons"] == 5 and alert.evidence["batch_rows"] == 5
+
+
+def batch_shanghai() -> Any:
+    from xinyong.audit.rules import SHANGHAI
+
+    return SHANGHAI

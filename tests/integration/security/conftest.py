@@ -101,6 +101,7 @@ def instance(tmp_path: Path) -> Iterator[Instance]:
         env["XINYONG_DATABASE_URL"] = url
         env["XINYONG_BLIND_INDEX_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
         env["XINYONG_ENCRYPTION_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
+        env["XINYONG_AUDIT_CHAIN_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
     else:
         url = f"sqlite:///{home / 'xinyong.sqlite3'}"
     inst = Instance(home, env, url, schema)

@@ -186,3 +186,32 @@ def test_a_walk_from_an_anchor_checks_only_what_follows_it_and_links_it() -> Non
     # A tail that does not follow the anchored hash (the chain was rewritten before it).
     other = chain("f" * 64, [content(i) for i in range(5, 11)])
     assert not verify_chain(other, by_hash.get, start=anchor).ok
+
+
+def test_a_newer_scheme_begins_only_at_a_seal() -> None:
+    """Plain SHA-256 events (before the keyed chain) followed by keyed ones verify only when
+    the first keyed one is the seal naming the event before it: a chain the database forged
+    in SHA-256 is not made good by the events appended after it."""
+    from xinyong.audit.chain import SEAL_ACTION, ChainKeys
+
+    key = b"k" * 32
+    keys = ChainKeys(key)
+    legacy = build(4)
+    seal = dataclasses.replace(
+        content(5), action=SEAL_ACTION, details='{"head":"x","keyed_after":4}'
+    )
+    sealed = legacy + chain(legacy[-1].hash, [seal, content(6)], key)
+    by_hash = {e.hash: e.content.seq for e in sealed}
+    assert verify_chain(sealed, by_hash.get, keys=keys).ok
+    unsealed = legacy + chain(legacy[-1].hash, [content(5), content(6)], key)
+    result = verify_chain(unsealed, by_hash.get, keys=keys)
+    assert (result.ok, result.first_bad_seq, result.problem) == (False, 5, "unkeyed")
+    # A seal naming another event is no seal.
+    wrong = dataclasses.replace(seal, details='{"keyed_after":2}')
+    forged = legacy + chain(legacy[-1].hash, [wrong], key)
+    assert verify_chain(forged, by_hash.get, keys=keys).problem == "unkeyed"
+    # All in SHA-256 with a key configured: the last event is not the key's.
+    assert verify_chain(legacy, by_hash.get, keys=keys).problem == "unkeyed"
+    # Keyed from the first event on (a new installation): no seal needed.
+    fresh = chain(GENESIS_HASH, [content(i) for i in range(1, 4)], key)
+    assert verify_chain(fresh, {e.hash: e.content.seq for e in fresh}.get, keys=keys).ok

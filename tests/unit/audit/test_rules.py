@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from xinyong.audit import rules
 from xinyong.audit.rules import SHANGHAI, EventSummary, Thresholds
@@ -104,6 +106,29 @@ def test_bulk_export(persons: int, alerts: int) -> None:
     assert len(drafts) == alerts
     if persons >= 1000:
         assert drafts[0].severity == "high"
+
+
+@given(
+    batches=st.lists(st.integers(min_value=0, max_value=80), max_size=5),
+    checks=st.integers(min_value=0, max_value=60),
+)
+def test_bulk_export_adds_batch_rows_to_checked_persons(batches: list[int], checks: int) -> None:
+    """A batch comparison of a file is one event with its row count; a check with a batch
+    reference is one event per person: the rule adds both up, per caller and day."""
+    events = [
+        EventSummary(at(9), "query:check:batch", "apikey:xy_abc", "department", target_id=f"c{i}",
+                     details={"rows": rows, "batch_ref": f"b{i}"})
+        for i, rows in enumerate(batches)
+    ] + [
+        EventSummary(at(10), "query:check:batch", "apikey:xy_abc", "department", target_id=str(i))
+        for i in range(checks)
+    ]  # fmt: skip
+    drafts = rules.bulk_export(DAY, events, T)
+    total = sum(batches) + checks
+    assert len(drafts) == (1 if total >= T.bulk_export_rows else 0)
+    if drafts:
+        assert drafts[0].evidence["persons"] == total
+        assert drafts[0].evidence["batch_rows"] == sum(batches)
 
 
 def test_failed_logins_per_account_and_unknown_usernames() -> None:

@@ -23,6 +23,7 @@ class EventRead(BaseModel):
     seq: int
     occurred_at: str
     action: str
+    action_name: str  # Chinese (audit.tags)
     actor: str
     role: str
     organisation: str | None

@@ -16,13 +16,18 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from xinyong.accounts.models import ApiKey, User
 from xinyong.accounts.permissions import Permission
 from xinyong.accounts.services import Caller
 from xinyong.actors import ROLE_LABELS
 from xinyong.audit import alerts as audit_alerts
 from xinyong.audit import services as audit
 from xinyong.audit.chain import PROBLEM_NAMES
+from xinyong.audit.tags import all_labels, label_of
+from xinyong.catalog.models import Department
 from xinyong.errors import XinyongError
 from xinyong.identity.scrub import scrub_text
 from xinyong.web.deps import OptionalCallerDep, PathId, SessionDep
@@ -46,7 +51,52 @@ ACTION_DOMAINS = {
     "workflows:": "异议、修复、承诺、举报",
     "audit:": "审计本身",
 }
-TARGET_TYPES = {"subject": "信用主体", "alert": "告警", "authorization": "授权", "batch": "批次"}
+TARGET_TYPES = {
+    "subject": "信用主体",
+    "alert": "告警",
+    "authorization": "授权",
+    "batch": "批次",
+    "check": "核查",
+    "interview": "约谈",
+    "user": "账号",
+    "record": "信用记录",
+    "objection": "异议",
+    "repair": "信用修复",
+    "commitment": "信用承诺",
+    "tipoff": "举报",
+}
+
+
+def _pairs(session: Session, key: Any, value: Any, wanted: set[str]) -> dict[str, str]:
+    if not wanted:
+        return {}
+    return {k: v for k, v in session.execute(select(key, value).where(key.in_(wanted)))}
+
+
+def operator_names(session: Session, events: list[dict[str, Any]]) -> None:
+    """Give each event the operator's name as people know it (``operator_name``) and its
+    organisation's (``organisation_name``): an account's display name, an API key's label,
+    a department's name for its code; the internal code stays in ``actor``."""
+    users = {e["actor"][5:] for e in events if e["actor"].startswith("user:")}
+    keys = {e["actor"][7:] for e in events if e["actor"].startswith("apikey:")}
+    orgs = {e["organisation"] for e in events if e["organisation"]}
+    user_names = _pairs(session, User.username, User.display_name, users)
+    key_names = _pairs(session, ApiKey.prefix, ApiKey.label, keys)
+    org_names = _pairs(session, Department.code, Department.name, orgs)
+    for e in events:
+        actor = e["actor"]
+        kind, _, name = actor.partition(":")
+        if kind == "user":
+            e["operator_name"] = user_names.get(name) or name
+        elif kind == "apikey":
+            e["operator_name"] = f"{key_names.get(name) or '业务系统'}（API）"
+        elif kind == "cli":
+            e["operator_name"] = f"命令行操作员 {name}"
+        elif actor == "system":
+            e["operator_name"] = "系统任务"
+        else:
+            e["operator_name"] = actor
+        e["organisation_name"] = org_names.get(e["organisation"], e["organisation"])
 
 
 def _auditor(request: Request, caller: Caller | None) -> Caller | Response:
@@ -106,6 +156,8 @@ def events_page(request: Request, session: SessionDep, caller: OptionalCallerDep
     for e in events:
         e["local_time"] = dt.datetime.fromisoformat(e["occurred_at"]).astimezone(SHANGHAI)
         e["role_name"] = ROLE_LABELS.get(e["role"], e["role"])
+        e["action_name"] = label_of(e["action"])
+    operator_names(session, events)
     filters = {k: v for k, v in form.items() if v}
     older = None
     if len(events) == PAGE_SIZE:
@@ -119,6 +171,7 @@ def events_page(request: Request, session: SessionDep, caller: OptionalCallerDep
         form=form,
         error=error,
         domains=ACTION_DOMAINS,
+        actions=all_labels(),
         target_types=TARGET_TYPES,
         older=older,
         first_page=("/console/audit?" + urlencode(filters)) if before_seq else None,
