@@ -54,6 +54,7 @@ class EventTag(enum.StrEnum):
     # reads of personal data: "query:" + the query log's action (queries.services.log_query)
     QUERY_ARCHIVE_READ = "query:archive:read"
     QUERY_ARCHIVE_VIEW = "query:archive:view"
+    QUERY_ARCHIVE_FULL = "query:archive:full"  # 档案管理: the office reads the whole archive
     QUERY_AUTHORIZATION_REFUSED = "query:authorization:refused"
     QUERY_CHECK_BATCH = "query:check:batch"
     QUERY_CHECK_NOT_FOUND = "query:check:not_found"
@@ -109,6 +110,7 @@ LABELS: dict[EventTag, str] = {
     EventTag.NOTICES_INTERVIEW_CONCLUDED: "登记约谈结果",
     EventTag.QUERY_ARCHIVE_READ: "查阅信用档案",
     EventTag.QUERY_ARCHIVE_VIEW: "查看信用档案",
+    EventTag.QUERY_ARCHIVE_FULL: "档案管理：查看完整档案",
     EventTag.QUERY_AUTHORIZATION_REFUSED: "授权查询被拒",
     EventTag.QUERY_CHECK_BATCH: "批量比对",
     EventTag.QUERY_CHECK_NOT_FOUND: "核查（查无记录）",

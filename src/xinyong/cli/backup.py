@@ -145,12 +145,13 @@ def register(app: typer.Typer) -> None:
         check = _integrity(source)
         if check != "ok":
             fail(f"备份文件完整性检查失败：{check}")
-        ok, last_seq, problem = _chain_of(source)
-        if not ok and not force:
-            fail(f"备份中的审计链异常：{problem}（确认仍要恢复请加 --force）")
+        # The keys first: the audit chain's links are keyed too (XINYONG_AUDIT_CHAIN_KEY).
         keys_problem = _keys_problem(source)
         if keys_problem and not force:
             fail(f"{keys_problem}（确认仍要恢复请加 --force）")
+        ok, last_seq, problem = _chain_of(source)
+        if not ok and not force:
+            fail(f"备份中的审计链异常：{problem}（确认仍要恢复请加 --force）")
         if target.exists():
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
             kept = target.with_name(f"{target.name}.before-restore-{stamp}")
