@@ -206,6 +206,13 @@ class Settings(BaseSettings):
         "and per server process; 0 disables.",
     )
 
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of the reverse proxies whose X-Forwarded-For "
+        "header names the client (rate limits, logs). Empty: the header is ignored and the "
+        "direct peer is the client, so nobody picks their own rate-limit bucket.",
+    )
+
     batch_set_based_rows: int = Field(
         default=50_000,
         ge=1,

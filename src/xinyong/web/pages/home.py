@@ -34,6 +34,7 @@ from xinyong.portal.services import (
 from xinyong.records.ingest import protector_for
 from xinyong.web.deps import OptionalCallerDep, SessionDep
 from xinyong.web.pages.common import EXTRA_NAV, render
+from xinyong.web.ratelimit import client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,9 +52,8 @@ def search_limiter(request: Request) -> TokenBucket:
 
 
 def client_key(request: Request) -> str:
-    # The direct peer: a deployment behind a reverse proxy limits there (X-Forwarded-For
-    # is not trusted here, or anyone could pick their own bucket).
-    return request.client.host if request.client else "unknown"
+    # X-Forwarded-For counts only from a configured trusted proxy (web/ratelimit.py).
+    return client_address(request)
 
 
 @router.get("/", response_class=HTMLResponse)
