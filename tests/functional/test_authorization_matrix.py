@@ -104,7 +104,7 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/notices/read": PERSON,
     "POST /api/v1/interviews": STAFF,
     "POST /api/v1/interviews/{interview_id}/outcome": STAFF,
-    "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED,
+    "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED - {"auditor"},
     "GET /api/v1/evidence/{evidence_id}": AUTHENTICATED,
     "GET /api/v1/repair-options": PERSON,
     "POST /api/v1/reports": AUTHENTICATED - {"auditor", "platform"},
@@ -121,6 +121,7 @@ ROLE_DENIALS = {
     "admin_only",
     "person_only",
     "institution_only",
+    "auditor_reads_trail",
     *(f"forbidden:{p.value}" for p in Permission),
 }
 
