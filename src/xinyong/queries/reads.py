@@ -18,8 +18,17 @@ from xinyong.lists.models import EntryStatus, ListEntry
 from xinyong.lists.services import entries_of
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
+from xinyong.records.services import shown_record_ids
 from xinyong.scoring.presentation import score_as_dict
 from xinyong.scoring.services import score_history, score_subject
+
+
+AUDIENCE_OF_BASIS = {
+    QueryBasis.SELF: Audience.SELF,
+    QueryBasis.AUTHORIZATION: Audience.AUTHORIZED,
+    QueryBasis.LEGAL_DUTY: Audience.GOVERNMENT,
+    QueryBasis.ADMINISTRATION: Audience.GOVERNMENT,
+}
 
 
 def read_score(
@@ -31,10 +40,20 @@ def read_score(
     basis: QueryBasis,
     authorization_id: int | None = None,
     on: dt.date | None = None,
+    audience: Audience | None = None,
 ) -> dict[str, Any]:
-    """诚信积分 with its reasons and history; the read is logged."""
-    result = score_subject(session, subject_id, on or dt.date.today())
+    """诚信积分 with its reasons and history; the read is logged.
+
+    The reasons name only records the reader's audience (by default the one its basis
+    implies) is shown in the archive; the others are counted in ``hidden_reasons``."""
+    on = on or dt.date.today()
+    audience = audience or AUDIENCE_OF_BASIS[basis]
+    result = score_subject(session, subject_id, on)
     data = score_as_dict(result, current_catalog(session))
+    shown = shown_record_ids(session, audience, on, subject_id=subject_id)
+    reasons = [r for r in data["reasons"] if r["record"] in shown]
+    data["hidden_reasons"] = len(data["reasons"]) - len(reasons)
+    data["reasons"] = reasons
     data["history"] = [
         {"score": h.score, "band": h.band, "computed_on": h.computed_on.isoformat()}
         for h in score_history(session, subject_id)
@@ -47,7 +66,7 @@ def read_score(
         purpose=purpose,
         basis=basis,
         authorization_id=authorization_id,
-        returned={"score": result.score},
+        returned={"score": result.score, "records": [r["record"] for r in reasons]},
     )
     return data
 
@@ -82,10 +101,16 @@ def read_lists(
     authorization_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Red, black and watch list memberships. The person and government see the history;
-    an authorized institution sees only current memberships. The read is logged."""
+    an authorized institution sees only current memberships. Others than the person see
+    only entries resting on a record their audience is shown (or on none, such as a
+    national list received through exchange). The read is logged."""
     entries = entries_of(session, subject_id)
     if audience not in (Audience.SELF, Audience.GOVERNMENT):
         entries = [e for e in entries if e.status == EntryStatus.LISTED.value]
+    if audience is not Audience.SELF:
+        resting = {e.record_id for e in entries if e.record_id is not None}
+        shown = shown_record_ids(session, audience, dt.date.today(), record_ids=resting)
+        entries = [e for e in entries if e.record_id is None or e.record_id in shown]
     log_query(
         session,
         actor,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +146,45 @@ def read_archive(
         returned={"audience": audience.value, "records": [e.record.id for e in entries]},
     )
     return archive
+
+
+def shown_record_ids(
+    session: Session,
+    audience: Audience,
+    on: dt.date,
+    *,
+    subject_id: int | None = None,
+    record_ids: Collection[int] = (),
+) -> set[int]:
+    """The records (of ``subject_id``, or among ``record_ids``) that ``audience`` is shown
+    on ``on``: the archive's own rule, :func:`visibility`, for every derived view (score
+    reasons, what-if, lists, reports) so that none shows more than the archive does."""
+    stmt = select(
+        Record.id,
+        Record.state,
+        Record.open_level,
+        Record.display_from,
+        Record.display_until,
+    )
+    if subject_id is not None:
+        stmt = stmt.where(Record.subject_id == subject_id)
+    ids = list(record_ids)
+    if ids:
+        stmt = stmt.where(Record.id.in_(ids))
+    elif subject_id is None:
+        return set()
+    return {
+        rid
+        for rid, state, level, start, until in session.execute(stmt)
+        if visibility(
+            state=state,
+            open_level=level,
+            display_from=start,
+            display_until=until,
+            audience=audience,
+            on=on,
+        ).shown
+    }
 
 
 def record_history(session: Session, record_id: int) -> list[RecordVersion]:

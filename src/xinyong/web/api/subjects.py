@@ -122,6 +122,9 @@ class ScoreRead(BaseModel):
     model: str
     model_version: int
     reasons: list[ReasonRead]
+    hidden_reasons: int = Field(
+        default=0, description="计入积分但依开放等级不向本查询方列示的记录数"
+    )
     history: list[dict[str, Any]]
 
 
