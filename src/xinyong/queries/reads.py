@@ -22,7 +22,6 @@ from xinyong.records.services import shown_record_ids
 from xinyong.scoring.presentation import score_as_dict
 from xinyong.scoring.services import score_history, score_subject
 
-
 AUDIENCE_OF_BASIS = {
     QueryBasis.SELF: Audience.SELF,
     QueryBasis.AUTHORIZATION: Audience.AUTHORIZED,

@@ -126,9 +126,7 @@ def client_address(request: Request) -> str:
     trusted = {p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip()}
     if peer not in trusted:
         return peer
-    hops = [
-        h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()
-    ]
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
     for hop in reversed(hops):
         if hop not in trusted:
             return hop
