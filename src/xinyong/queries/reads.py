@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
@@ -21,6 +22,7 @@ from xinyong.queries.services import log_query
 from xinyong.records.services import shown_record_ids
 from xinyong.scoring.presentation import score_as_dict
 from xinyong.scoring.services import score_history, score_subject
+from xinyong.subjects.models import Subject
 
 AUDIENCE_OF_BASIS = {
     QueryBasis.SELF: Audience.SELF,
@@ -86,6 +88,7 @@ def list_entry_as_dict(e: ListEntry) -> dict[str, Any]:
         "end_date": e.end_date.isoformat() if e.end_date else None,
         "ended_on": e.ended_on.isoformat() if e.ended_on else None,
         "end_reason": e.end_reason,
+        "organisation": None,
     }
 
 
@@ -120,4 +123,16 @@ def read_lists(
         authorization_id=authorization_id,
         returned={"entries": [e.id for e in entries]},
     )
-    return [list_entry_as_dict(e) for e in entries]
+    rows = [list_entry_as_dict(e) for e in entries]
+    parents = {e.parent_entry_id for e in entries if e.parent_entry_id is not None}
+    if parents:  # 落实到人: name the organisation the entry came through (所在组织)
+        names = dict(
+            session.execute(
+                select(ListEntry.id, Subject.name)
+                .join(Subject, Subject.id == ListEntry.subject_id)
+                .where(ListEntry.id.in_(parents))
+            ).tuples()
+        )
+        for row, e in zip(rows, entries, strict=True):
+            row["organisation"] = names.get(e.parent_entry_id or 0)
+    return rows

@@ -151,6 +151,7 @@ class ListEntryRead(BaseModel):
     end_date: str | None
     ended_on: str | None
     end_reason: str | None
+    organisation: str | None = Field(default=None, description="落实到人：经由其列入的所在组织名称")
 
 
 @router.get("/subjects/{subject_id}/lists", response_model=list[ListEntryRead])
