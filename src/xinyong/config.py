@@ -206,6 +206,13 @@ class Settings(BaseSettings):
         "and per server process; 0 disables.",
     )
 
+    authorization_occasion_minutes: int = Field(
+        default=30,
+        ge=0,
+        description="A one-time authorization is one query occasion: the scopes it names "
+        "(archive, score, lists, report) may each be read once within this many minutes of "
+        "the first read.",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated addresses of the reverse proxies whose X-Forwarded-For "
