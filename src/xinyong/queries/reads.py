@@ -101,6 +101,7 @@ def read_lists(
     purpose: str,
     basis: QueryBasis,
     authorization_id: int | None = None,
+    reference: str | None = None,
 ) -> list[dict[str, Any]]:
     """Red, black and watch list memberships. The person and government see the history;
     an authorized institution sees only current memberships. Others than the person see
@@ -121,6 +122,7 @@ def read_lists(
         purpose=purpose,
         basis=basis,
         authorization_id=authorization_id,
+        reference=reference,
         returned={"entries": [e.id for e in entries]},
     )
     rows = [list_entry_as_dict(e) for e in entries]

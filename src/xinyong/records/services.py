@@ -99,6 +99,7 @@ def read_archive(
     basis: QueryBasis,
     on: dt.date | None = None,
     authorization_id: int | None = None,
+    reference: str | None = None,
 ) -> Archive:
     """The archive as ``audience`` may see it, and the read logged in the same transaction."""
     on = on or dt.date.today()
@@ -143,6 +144,7 @@ def read_archive(
         purpose=purpose,
         basis=basis,
         authorization_id=authorization_id,
+        reference=reference,
         returned={"audience": audience.value, "records": [e.record.id for e in entries]},
     )
     return archive
