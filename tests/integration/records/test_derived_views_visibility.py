@@ -1,8 +1,9 @@
 """Property: no derived view shows an audience a record its archive view does not.
 
 Random open level, state and display window for each record of a person; for every
-audience, the score's reasons, the list entries and the credit report's lines rest only on
-records that the audience's archive view (``read_archive``, i.e. ``visibility()``) shows.
+audience, the score's reasons, the list entries, the credit report's lines and (for
+government) the facts a check answer rests on are only records that the audience's archive
+view (``read_archive``, i.e. ``visibility()``) shows.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from sqlalchemy.orm import Session
 from tests import factories
 from xinyong.actors import cli_operator
 from xinyong.catalog.schemas import OpenLevel
+from xinyong.catalog.services import current_catalog
 from xinyong.identity.masking import Audience
 from xinyong.lists.services import sync_entries_from_records
+from xinyong.measures.services import load_facts_bulk
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.reads import read_lists, read_score
 from xinyong.records.ingest import protector_for
@@ -124,3 +127,8 @@ def test_every_derived_view_is_within_the_archive_view(
         assert lines <= shown, audience
         listed = sum(len(sub.lists) for section in content.sections for sub in section.subsections)
         assert listed <= len(entries), audience
+        if audience is Audience.GOVERNMENT:
+            # Check answers (联合奖惩核查) go to departments: the facts they rest on.
+            facts_of = load_facts_bulk(session, [subject_id], current_catalog(session), TODAY)
+            if subject_id in facts_of:
+                assert {r.record_id for r in facts_of[subject_id].records} <= shown
