@@ -168,23 +168,36 @@ def _reach_responsible_persons(
         return 0
     act = func.coalesce(Record.decision_date, ListEntry.start_date)
     child = aliased(ListEntry)
+    unreached = [
+        ListEntry.list_kind == ListKind.BLACK.value,
+        ListEntry.status == EntryStatus.LISTED.value,
+        ListEntry.source != "responsible_person",
+        ListEntry.item_code.in_(items),
+        ~exists().where(
+            and_(child.parent_entry_id == ListEntry.id, child.subject_id == SubjectLink.person_id)
+        ),
+    ]
+    # A cheap first look (the usual answer on an import is: nobody to reach).
+    parents = list(
+        session.scalars(
+            select(ListEntry.id)
+            .join(SubjectLink, SubjectLink.organisation_id == ListEntry.subject_id)
+            .where(*unreached)
+            .distinct()
+        )
+    )
+    if not parents:
+        return 0
     candidates = session.execute(
         select(ListEntry, SubjectLink.person_id, SubjectLink.role, Subject.name)
         .join(SubjectLink, SubjectLink.organisation_id == ListEntry.subject_id)
         .join(Subject, Subject.id == ListEntry.subject_id)
         .outerjoin(Record, Record.id == ListEntry.record_id)
         .where(
-            ListEntry.list_kind == ListKind.BLACK.value,
-            ListEntry.status == EntryStatus.LISTED.value,
-            ListEntry.source != "responsible_person",
-            ListEntry.item_code.in_(items),
+            ListEntry.id.in_(parents),
+            *unreached,
             or_(SubjectLink.valid_from.is_(None), SubjectLink.valid_from <= act),
             or_(SubjectLink.valid_until.is_(None), SubjectLink.valid_until >= act),
-            ~exists().where(
-                and_(
-                    child.parent_entry_id == ListEntry.id, child.subject_id == SubjectLink.person_id
-                )
-            ),
         )
         .order_by(ListEntry.id, SubjectLink.person_id)
     ).all()

@@ -51,7 +51,7 @@ def test_0014_rebuilds_referenced_tables_of_a_filled_sqlite_archive(tmp_path: Pa
             session.commit()
             before = [session.scalar(select(func.count()).select_from(m)) for m in (Record, RecordVersion, Check, CheckFeedback)]  # fmt: skip
 
-        upgrade(engine)
+        upgrade(engine, "0014")
 
         with engine.connect() as conn:
             assert (
