@@ -206,3 +206,44 @@ def test_the_procedure_through_the_api(
         "defence_review": "采纳",
     }
     assert withdrawn.json()["notice"]["reasons"] == "无证经营"
+
+
+def test_a_legal_representative_sees_the_organisation_entry_and_answers(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    from xinyong.actors import cli_operator
+    from xinyong.lists.services import decide_blacklisting, notify_blacklisting
+
+    dept = session.scalars(select(Department).where(Department.code == "WDEPT")).one()
+    row = factories.penalty_row(
+        name="林氏商贸有限公司", org_code=factories.credit_code_for(782_001),
+        legal_rep=(world.person_name, world.person_number), dept=dept,
+        **{"罚款金额（万元）": "25"},
+    )  # fmt: skip
+    assert factories.submit_rows(session, [row]).accepted == 1
+    org_record = session.scalars(select(Record).where(Record.grade == "serious")).one()
+    admin = cli_operator("test")
+    entry = notify_blacklisting(
+        session, admin, org_record.id, reasons="虚假宣传拒不改正", basis="《条例》第十二条",
+        on=dt.date.today() - dt.timedelta(days=15),
+    )  # fmt: skip
+    decide_blacklisting(session, admin, entry.id, list_subject=True, reasons="事实清楚")
+    session.commit()
+    reached = session.scalars(select(ListEntry).where(ListEntry.parent_entry_id == entry.id)).one()
+    assert reached.subject_id == world.subject_id and reached.status == "notified"
+
+    _login(https_client, "linxiaoman")
+    me = https_client.get("/me").text
+    lists = me[me.index('id="lists"') : me.index('id="objections"')]
+    assert "所在组织" in lists and "林氏商贸有限公司" in lists and "《条例》第十二条" in lists
+    assert f"/me/blacklist/{reached.id}" in lists
+    form = https_client.get(f"/me/blacklist/{reached.id}")
+    token = _csrf(form.text)
+    done = https_client.post(
+        f"/me/blacklist/{reached.id}/defence",
+        data={"statement": "违法行为发生时我已不负责经营", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    session.expire_all()
+    assert session.get(ListEntry, reached.id).defence_statement  # type: ignore[union-attr]

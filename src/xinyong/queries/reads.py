@@ -128,13 +128,14 @@ def read_lists(
     rows = [list_entry_as_dict(e) for e in entries]
     parents = {e.parent_entry_id for e in entries if e.parent_entry_id is not None}
     if parents:  # 落实到人: name the organisation the entry came through (所在组织)
-        names = dict(
-            session.execute(
+        names: dict[int, str] = {
+            entry_id: name
+            for entry_id, name in session.execute(
                 select(ListEntry.id, Subject.name)
                 .join(Subject, Subject.id == ListEntry.subject_id)
                 .where(ListEntry.id.in_(parents))
-            ).tuples()
-        )
+            )
+        }
         for row, e in zip(rows, entries, strict=True):
             row["organisation"] = names.get(e.parent_entry_id or 0)
     return rows
