@@ -254,6 +254,20 @@ class Settings(BaseSettings):
         "and per server process; 0 disables.",
     )
 
+    authorization_occasion_minutes: int = Field(
+        default=30,
+        ge=0,
+        description="A one-time authorization is one query occasion: the scopes it names "
+        "(archive, score, lists, report) may each be read once within this many minutes of "
+        "the first read.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of the reverse proxies whose X-Forwarded-For "
+        "header names the client (rate limits, logs). Empty: the header is ignored and the "
+        "direct peer is the client, so nobody picks their own rate-limit bucket.",
+    )
+
     batch_set_based_rows: int = Field(
         default=50_000,
         ge=1,

@@ -123,7 +123,11 @@ def test_person_sees_own_archive_and_the_read_is_logged(
     assert archive.json()["subject"]["id_number"] == world.person_number  # in full, to the person
     assert len(archive.json()["records"]) == 1
     log = https_client.get("/api/v1/me/queries", headers=world.auth("person")).json()
-    assert log[0]["action_name"] == "查看信用档案" and log[0]["basis_name"] == "本人查询"
+    # The person's own views are folded into one line.
+    assert (
+        log[0]["kind"] == "own" and log[0]["who"] == "本人" and log[0]["basis_name"] == "本人查询"
+    )
+    assert log[0]["count"] >= 1 and "已折叠" in log[0]["action_name"]
     # Only persons have a personal archive.
     assert https_client.get("/api/v1/me/archive", headers=world.auth("admin")).status_code == 403
 
@@ -149,10 +153,15 @@ def test_institution_queries_only_while_authorized(https_client: TestClient, wor
 
     # The person sees who read what, with the authorization.
     log = https_client.get("/api/v1/me/queries", headers=world.auth("person")).json()
-    by_bank = [q for q in log if q["organisation"] == "测试银行"]
+    by_bank = [q for q in log if q["organisation"] == "测试银行" and q["kind"] == "query"]
     assert len(by_bank) == 1
     assert by_bank[0]["basis"] == "authorization" and by_bank[0]["authorization_id"] == auth["id"]
-    assert by_bank[0]["purpose"] == "信贷"
+    assert by_bank[0]["purpose"] == "信贷" and by_bank[0]["who"] == "测试银行"
+    assert f"授权第 {auth['id']} 号" in by_bank[0]["basis_name"]
+    # The refused second attempt is listed too, in words.
+    refused = [q for q in log if q["kind"] == "refused"]
+    assert len(refused) == 1 and refused[0]["who"] == "测试银行"
+    assert "一次性授权已使用过" in refused[0]["purpose"]
 
 
 def test_revoked_scope_and_subject_checks(https_client: TestClient, world: World) -> None:

@@ -62,8 +62,15 @@ def test_json_rows_submission_then_archive(
         "/api/v1/subjects/lookup", json={"id_number": number}, headers=auth(keys["dept"])
     )
     assert lookup.status_code == 200
-    dept_read = client.get(
+    no_matter = client.get(
         f"/api/v1/subjects/{lookup.json()['id']}/archive", headers=auth(keys["dept"])
+    )
+    assert no_matter.status_code == 422
+    assert no_matter.json()["error"]["code"] == "business_reference_required"
+    dept_read = client.get(
+        f"/api/v1/subjects/{lookup.json()['id']}/archive",
+        params={"purpose": "行政处罚案件办理", "reference": "市监罚〔2026〕17号"},
+        headers=auth(keys["dept"]),
     )
     assert dept_read.status_code == 200
     lookup = client.post(
@@ -79,11 +86,12 @@ def test_json_rows_submission_then_archive(
     record = data["records"][0]
     assert {"id", "document_number", "item", "state", "grade", "display_until"} <= set(record)
     bases = [
-        (q.basis, q.purpose)
+        (q.basis, q.purpose, q.reference)
         for q in queries_of(session, subject_id)
         if q.action.startswith("archive")
     ]
-    assert ("legal_duty", "依法履职查询") in bases and ("administration", "信用办档案管理") in bases
+    assert ("legal_duty", "行政处罚案件办理", "市监罚〔2026〕17号") in bases
+    assert ("administration", "信用办档案管理", None) in bases
 
 
 def test_file_upload_submission(client: TestClient, keys: dict[str, str], tmp_path) -> None:

@@ -105,7 +105,13 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/notices/read": PERSON,
     "POST /api/v1/interviews": STAFF,
     "POST /api/v1/interviews/{interview_id}/outcome": STAFF,
-    "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED,
+    "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED - {"auditor"},
+    # the black-list procedure: the person answers, the department notifies and decides
+    "GET /api/v1/me/blacklist-procedures": PERSON,
+    "POST /api/v1/me/blacklist-procedures/{entry_id}/defence": PERSON,
+    "GET /api/v1/blacklist-procedures": GOVERNMENT,
+    "POST /api/v1/blacklist-procedures": GOVERNMENT,
+    "POST /api/v1/blacklist-procedures/{entry_id}/decision": GOVERNMENT,
     "GET /api/v1/evidence/{evidence_id}": AUTHENTICATED,
     "GET /api/v1/repair-options": PERSON,
     "POST /api/v1/reports": AUTHENTICATED - {"auditor", "platform"},
@@ -122,6 +128,7 @@ ROLE_DENIALS = {
     "admin_only",
     "person_only",
     "institution_only",
+    "auditor_reads_trail",
     *(f"forbidden:{p.value}" for p in Permission),
 }
 
@@ -153,6 +160,7 @@ def _call(client: TestClient, world: World, operation: str, role: str) -> Any:
         .replace("{tipoff_id}", "1")
         .replace("{notice_id}", "1")
         .replace("{interview_id}", "1")
+        .replace("{entry_id}", "1")
         .replace("{evidence_id}", "1")
     )
     headers = world.auth(role)
@@ -195,6 +203,7 @@ PAGES: dict[str, dict[str, int]] = {
     "/workbench/objections": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
     "/workbench/repairs": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
     "/workbench/tipoffs": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
+    "/workbench/blacklist": {"anonymous": 303, "person": 403, "institution": 403, "auditor": 403},
     "/workbench/interviews": {
         "anonymous": 303,
         "person": 403,

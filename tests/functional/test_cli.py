@@ -98,6 +98,11 @@ def test_every_read_is_in_the_query_log(session: Session, tmp_path: Path) -> Non
     result = runner.invoke(app, ["queries", number, "--json"])
     assert result.exit_code == 0, result.output
     log = json.loads(result.stdout)
-    assert [q["action"] for q in log] == ["score:view", "archive:view"]
+    assert [q["action_name"] for q in log] == ["查看信用评价", "查看信用档案"]
     assert log[1]["purpose"] == "复核档案" and log[1]["basis"] == "administration"
+    assert log[1]["who"] == "示范市信用办" and log[1]["time"].endswith("（北京时间）")
     assert number not in result.stdout
+    # The table reads as a person would: Beijing time, the office's name, no account names.
+    table = runner.invoke(app, ["queries", number])
+    assert "北京时间" in table.stdout and "示范市信用办" in table.stdout
+    assert "cli:" not in table.stdout and "score:view" not in table.stdout

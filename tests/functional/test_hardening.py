@@ -204,3 +204,72 @@ def test_xlsx_bomb_upload_is_refused(https_client: TestClient, world: World, tmp
     assert resp.status_code == 422
     assert resp.json()["error"]["code"] == "too_large"
     assert "压缩炸弹" in resp.json()["error"]["message"]
+
+
+def test_spoofed_forwarded_for_does_not_pick_a_fresh_bucket(
+    https_client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that is not a configured proxy cannot dodge the limit with X-Forwarded-For."""
+    statuses = [
+        https_client.post(
+            "/api/v1/auth/token",
+            json={"username": f"guess{i}", "password": "wrong"},
+            headers={"X-Forwarded-For": f"10.0.0.{i}"},
+        ).status_code
+        for i in range(11)
+    ]
+    assert statuses[:10] == [401] * 10
+    assert statuses[-1] == 429
+    # Tip-offs too: a new forged address each time, the same peer.
+    from xinyong.web.api import workflows as workflows_api
+
+    monkeypatch.setattr(workflows_api, "_limiter", None)
+    tip = {"about": "某商户", "content": "长期以次充好、虚假宣传，欺骗消费者。"}
+    answers = [
+        https_client.post(
+            "/api/v1/tipoffs", json=tip, headers={"X-Forwarded-For": f"10.1.0.{i}"}
+        ).status_code
+        for i in range(6)
+    ]
+    assert answers[:5] == [201] * 5 and answers[-1] == 429
+
+
+def test_forwarded_for_counts_from_a_trusted_proxy(
+    https_client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xinyong.config import get_settings
+
+    monkeypatch.setenv("XINYONG_TRUSTED_PROXIES", "testclient, 192.0.2.1")
+    get_settings.cache_clear()
+    try:
+        for i in range(11):  # behind the proxy, each real client has its own bucket
+            resp = https_client.post(
+                "/api/v1/auth/token",
+                json={"username": f"guess{i}", "password": "wrong"},
+                headers={"X-Forwarded-For": f"198.51.100.{i}, 192.0.2.1"},
+            )
+            assert resp.status_code == 401, (i, resp.text)
+        statuses = [
+            https_client.post(
+                "/api/v1/auth/token",
+                json={"username": f"again{i}", "password": "wrong"},
+                headers={"X-Forwarded-For": "198.51.100.7"},
+            ).status_code
+            for i in range(10)
+        ]
+        assert statuses[-1] == 429  # 198.51.100.7 had one attempt already
+    finally:
+        get_settings.cache_clear()
+
+
+def test_server_leaves_forwarded_for_to_the_application(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's own proxy handling trusts any caller on loopback; the server turns it off so
+    that only XINYONG_TRUSTED_PROXIES decides."""
+    import uvicorn
+
+    from xinyong.cli import setup
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
+    setup._serve("127.0.0.1", 8000, 1)
+    assert seen["proxy_headers"] is False

@@ -179,3 +179,20 @@ def test_person_marks_notices_read_one_and_all(
         ).status_code
         == 403
     )
+
+
+def test_auditor_reads_the_trail_not_the_interview(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    record = _record_of(session, world.subject_id)
+    _login(https_client, "clerk1")
+    token = _csrf(https_client.get("/workbench/interviews").text)
+    https_client.post("/workbench/interviews", data=_form(str(record.id)) | {"csrf_token": token})
+    assert session.scalars(select(Interview)).one()
+    url = f"/api/v1/subjects/{world.subject_id}/interviews"
+    refused = https_client.get(url, headers=world.auth("auditor"))
+    assert refused.status_code == 403
+    assert "市民中心三楼约谈室" not in refused.text and "未按期履行" not in refused.text
+    # The department that recorded it and the person still read it.
+    assert "市民中心三楼约谈室" in https_client.get(url, headers=world.auth("clerk")).text
+    assert "市民中心三楼约谈室" in https_client.get(url, headers=world.auth("person")).text

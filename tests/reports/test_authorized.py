@@ -55,6 +55,10 @@ def test_institution_gets_the_authorized_version_and_the_query_is_logged(
     )
     text = pdf_text(issued.pdf, tmp_path)
     assert "授权查询版" in text and "信贷" in text  # the authorization's purpose
+    # It names who asked, under which authorization (HTML and PDF alike).
+    assert "测试银行" in text and f"第 {auth.id} 号" in text
+    html = issued.html.decode()
+    assert "查询机构" in html and "测试银行" in html and f"第 {auth.id} 号" in html
     assert number not in text and "李**" in text
     assert "合同违约" in text  # open level 授权查询
     assert "刑事判决" not in text and "交通违法" not in text  # government only

@@ -105,3 +105,33 @@ def test_authorized_report_at_the_window_for_the_institution(
         app, [*base, "--authorization", str(auth.id), "--institution", "窗口银行"]
     )
     assert again.exit_code == 1  # a one-time authorization is used up
+
+
+def test_authorized_report_needs_only_the_authorization(
+    session: Session, person: tuple[str, Subject], tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from xinyong.accounts.services import ensure_institution
+    from xinyong.actors import Actor, Role
+    from xinyong.authorizations.services import grant
+
+    number, subject = person
+    bank = ensure_institution(session, "窗口银行")
+    me = Actor(name="user:li", role=Role.PERSON, subject_id=subject.id)
+    auth = grant(
+        session, me, institution_id=bank.id, scope=["report"], purpose="lease",
+        valid_until=dt.date.today() + dt.timedelta(days=7),
+    )  # fmt: skip
+    session.commit()
+    out = tmp_path / "b.pdf"
+    args = ["report", "--audience", "authorized", "--authorization", str(auth.id)]
+    no_number = runner.invoke(app, ["report", "--out", str(out)])
+    assert no_number.exit_code == 1 and "身份证号" in no_number.output
+    ok = runner.invoke(app, [*args, "--institution", "窗口银行", "--out", str(out)])
+    assert ok.exit_code == 0, ok.output
+    text = pdf_text(out.read_bytes(), tmp_path)
+    assert "窗口银行" in text and f"第 {auth.id} 号" in text and "租赁" in text
+    assert number not in text
+    unknown = runner.invoke(app, ["report", "--audience", "authorized", "--authorization", "999999", "--institution", "窗口银行", "--out", str(out)])  # fmt: skip
+    assert unknown.exit_code == 1 and "不存在" in unknown.output

@@ -78,7 +78,7 @@ def _summaries(session: Session, day: dt.date) -> list[rules.EventSummary]:
             AuditEvent.occurred_at < end,
             or_(
                 AuditEvent.action.in_(watched),
-                AuditEvent.role.in_(rules.STAFF_ROLES) & AuditEvent.action.startswith("query:"),
+                AuditEvent.role.in_(rules.OPERATOR_ROLES) & AuditEvent.action.startswith("query:"),
             ),
         )
     )
@@ -90,7 +90,7 @@ def _summaries(session: Session, day: dt.date) -> list[rules.EventSummary]:
             role,
             organisation,
             target,
-            json.loads(details) if action in watched else {},
+            json.loads(details) if action in watched or action.startswith("query:") else {},
         )
         for at, action, actor, role, organisation, target, details in rows
     ]
@@ -123,6 +123,7 @@ def scan(session: Session, actor: Actor, days: list[dt.date]) -> ScanResult:
         drafts += rules.refused_queries(events, t)
         drafts += rules.bulk_export(day, events, t)
         drafts += rules.failed_logins(events, t)
+        drafts += rules.unrelated_reads(day, events)
     if not drafts:
         record_event(session, actor, "audit:scan:completed", details={"days": result.days, "raised": 0})  # fmt: skip
         return result

@@ -14,6 +14,8 @@ Rules (thresholds are settings, see ``config.py``):
 - ``bulk_export``: many persons' data exported (batch comparison rows, reports) in a day.
 - ``failed_logins``: many failed logins for one account, or for unknown usernames from
   everywhere together, within an hour.
+- ``unrelated_reads``: a department account read persons its department has no record,
+  check or list procedure about (查询使用登记和审查): one alert per account and day.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ RULE_NAMES = {
     "refused_queries": "多次查询被拒",
     "bulk_export": "批量导出个人信息",
     "failed_logins": "多次登录失败",
+    "unrelated_reads": "查询无业务关联的个人",
 }
 SEVERITY_NAMES = {"high": "高", "medium": "中", "low": "低"}
 
@@ -285,6 +288,35 @@ def failed_logins(events: Iterable[EventSummary], t: Thresholds) -> list[AlertDr
                 hour + dt.timedelta(hours=1),
                 message,
                 evidence,
+            )
+        )
+    return drafts
+
+
+def unrelated_reads(day: dt.date, events: Iterable[EventSummary]) -> list[AlertDraft]:
+    """Reads flagged ``unrelated`` when logged (queries.services.unrelated_to_department)."""
+    per_actor: dict[str, list[EventSummary]] = defaultdict(list)
+    for e in events:
+        if e.action.startswith("query:") and e.details.get("unrelated"):
+            per_actor[e.actor].append(e)
+    start, end = day_window(day)
+    drafts = []
+    for actor, found in sorted(per_actor.items()):
+        persons = sorted({e.target_id for e in found if e.target_id})
+        references = sorted(
+            {str(e.details["reference"]) for e in found if e.details.get("reference")}
+        )
+        drafts.append(
+            AlertDraft(
+                "unrelated_reads",
+                "medium" if len(persons) >= 5 else "low",
+                actor,
+                found[0].organisation,
+                start,
+                end,
+                f"{actor} 于 {day:%Y-%m-%d} 查询了 {len(persons)} 名本部门无记录、无核查、"
+                "无名单程序的信息主体，请核对其事由和业务编号",
+                {"persons": len(persons), "reads": len(found), "references": references[:20]},
             )
         )
     return drafts

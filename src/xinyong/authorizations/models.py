@@ -27,3 +27,6 @@ class Authorization(Base):
     granted_at: Mapped[created_at]
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # The one query occasion of a one-time authorization: when it began, what it read.
+    first_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    used_scopes: Mapped[list[str] | None] = mapped_column(JsonDoc)

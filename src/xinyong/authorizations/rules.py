@@ -61,6 +61,10 @@ class Grant:
     repeated: bool
     uses: int
     revoked: bool
+    # A one-time authorization is one query occasion (一次查询): the scopes it names may be
+    # read together within a short window from the first read, each once.
+    first_used_at: dt.datetime | None = None
+    used_scopes: frozenset[str] = frozenset()
 
 
 def grant_problem(
@@ -98,8 +102,13 @@ def refusal(
     subject_id: int | None,
     scope: str,
     today: dt.date,
+    now: dt.datetime | None = None,
+    occasion: dt.timedelta = dt.timedelta(minutes=30),
 ) -> tuple[str, str] | None:
-    """(code, Chinese reason) why a query may not rely on this grant; ``None`` if it may."""
+    """(code, Chinese reason) why a query may not rely on this grant; ``None`` if it may.
+
+    A one-time grant already used allows, within ``occasion`` of its first read (at
+    ``now``), the scopes of the same occasion not yet read; nothing after that."""
     if grant is None:
         return "authorization_not_found", "授权不存在"
     if institution_id is None or grant.institution_id != institution_id:
@@ -116,5 +125,12 @@ def refusal(
         label = SCOPE_LABELS.get(scope, scope)
         return "authorization_out_of_scope", f"授权范围不包括“{label}”"
     if not grant.repeated and grant.uses > 0:
-        return "authorization_used", "该授权为一次性授权，已使用过"
+        same_occasion = (
+            grant.first_used_at is not None
+            and now is not None
+            and now - grant.first_used_at <= occasion
+            and scope not in grant.used_scopes
+        )
+        if not same_occasion:
+            return "authorization_used", "该授权为一次性授权，已使用过"
     return None

@@ -13,6 +13,7 @@ from xinyong.actors import Actor, Role
 from xinyong.audit.services import record_event
 from xinyong.authorizations.models import Authorization
 from xinyong.authorizations.rules import Grant, grant_problem, refusal
+from xinyong.config import get_settings
 from xinyong.db import utcnow
 from xinyong.errors import Forbidden, InvalidInput, NotFound
 
@@ -114,7 +115,7 @@ def status_of(auth: Authorization, today: dt.date) -> str:
     if today < auth.valid_from:
         return "未生效"
     if not auth.repeated and auth.uses > 0:
-        return "已使用"
+        return "已使用"  # its occasion may still be open for a few minutes (rules.refusal)
     return "有效"
 
 
@@ -130,6 +131,8 @@ def _as_grant(auth: Authorization | None) -> Grant | None:
         repeated=auth.repeated,
         uses=auth.uses,
         revoked=auth.revoked_at is not None,
+        first_used_at=auth.first_used_at,
+        used_scopes=frozenset(auth.used_scopes or ()),
     )
 
 
@@ -155,12 +158,15 @@ def require_authorization(
         auth = session.scalar(
             select(Authorization).where(Authorization.id == authorization_id).with_for_update()
         )
+    now = utcnow()
     problem = refusal(
         _as_grant(auth),
         institution_id=actor.institution_id,
         subject_id=subject_id,
         scope=scope,
         today=today or dt.date.today(),
+        now=now,
+        occasion=dt.timedelta(minutes=get_settings().authorization_occasion_minutes),
     )
     if problem is not None:
         code, reason = problem
@@ -174,6 +180,8 @@ def require_authorization(
         raise Forbidden(f"查询被拒绝：{reason}", code=code)
     assert auth is not None
     auth.uses += 1
-    auth.last_used_at = utcnow()
+    auth.last_used_at = now
+    auth.first_used_at = auth.first_used_at or now
+    auth.used_scopes = sorted({*(auth.used_scopes or ()), scope})
     session.flush()
     return auth

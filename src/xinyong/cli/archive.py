@@ -136,18 +136,15 @@ def register_queries(app: typer.Typer) -> None:
         if as_json:
             print_json(rows)
             return
-        table = Table("时间", "查询人", "单位", "事项", "目的", "依据")
+        console.print("时间均为北京时间（UTC+8）；本人查看已合并为一行；被拒绝的查询也列出。")
+        table = Table("时间", "查询方", "事项", "目的", "依据")
         for q in rows:
-            basis = q["basis_name"]
-            if q["authorization_id"]:
-                basis += f"（授权 #{q['authorization_id']}）"
             table.add_row(
-                q["queried_at"][:19].replace("T", " "),
-                q["actor"],
-                q["organisation"] or "-",
+                q["time"].removesuffix("（北京时间）"),
+                q["who"],
                 q["action_name"],
                 q["purpose"],
-                basis,
+                q["basis_name"],
             )
         console.print(table)
 

@@ -22,10 +22,11 @@ from xinyong.subjects.services import find_subject
 
 
 class _IssueByDefault(TyperGroup):
-    """``xinyong report ID …`` is ``xinyong report issue ID …``."""
+    """``xinyong report ID …`` (or ``xinyong report --authorization N …``, the person named
+    by the authorization) is ``xinyong report issue …``."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's vendored click
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["issue", *args]
         return super().parse_args(ctx, args)
 
@@ -62,8 +63,11 @@ def _window_institution(session: Session, name: str | None) -> Actor:
 
 @report_app.command("issue")
 def issue(
-    id_number: Annotated[str, typer.Argument(help="身份证号或统一社会信用代码")],
     out: Annotated[Path, typer.Option("--out", help="PDF 文件写入位置")],
+    id_number: Annotated[
+        str | None,
+        typer.Argument(help="身份证号或统一社会信用代码（授权查询版可省略：以授权所指的人为准）"),
+    ] = None,
     audience: Annotated[
         AudienceChoice,
         typer.Option(help="报告版本：self 本人版、authorized 授权查询版、public 社会公开版"),
@@ -86,7 +90,18 @@ def issue(
 
     protector = protector_for()
     with cli_session() as session:
-        subject = find_subject(session, protector, id_number)
+        if id_number is None:
+            if audience is not AudienceChoice.AUTHORIZED or authorization is None:
+                fail("请给出身份证号或统一社会信用代码（授权查询版可只给 --authorization）")
+            from xinyong.authorizations.models import Authorization
+            from xinyong.subjects.models import Subject
+
+            granted = session.get(Authorization, authorization)
+            subject = session.get(Subject, granted.subject_id) if granted else None
+            if subject is None:
+                fail(f"授权第 {authorization} 号不存在")
+        else:
+            subject = find_subject(session, protector, id_number)
         if subject is None:
             fail("档案中没有该主体")
         actor = cli_operator()

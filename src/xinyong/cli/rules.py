@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from xinyong import partitions
 from xinyong.actors import cli_operator
@@ -25,6 +28,7 @@ from xinyong.lists.services import (
     decide_blacklisting,
     entries_of,
     notify_blacklisting,
+    submit_defence,
 )
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
@@ -34,8 +38,10 @@ from xinyong.records.services import change_grade
 from xinyong.scoring.presentation import score_as_dict
 from xinyong.scoring.services import rescore as run_rescore
 from xinyong.scoring.services import score_history, score_subject
+from xinyong.subjects.models import LinkRole, SubjectLink
 from xinyong.subjects.services import find_subject
 from xinyong.workdays.services import calendar_for
+from xinyong.workflows.evidence import Upload
 
 lists_app = typer.Typer(help="红黑名单与重点关注名单", no_args_is_help=True)
 
@@ -177,6 +183,18 @@ def register(app: typer.Typer) -> None:
     app.add_typer(lists_app, name="lists")
 
 
+def _organisation_of(session: Session, parent_entry_id: int | None) -> str | None:
+    """落实到人: the organisation whose entry reached this person."""
+    if parent_entry_id is None:
+        return None
+    from xinyong.lists.models import ListEntry
+    from xinyong.subjects.models import Subject
+
+    parent = session.get(ListEntry, parent_entry_id)
+    org = session.get(Subject, parent.subject_id) if parent else None
+    return org.name if org else None
+
+
 @lists_app.command("show")
 def lists_show(
     id_number: Annotated[str, typer.Argument(help="身份证号或统一社会信用代码")],
@@ -205,6 +223,10 @@ def lists_show(
                 "end_reason": e.end_reason,
                 "end_reason_name": label(END_REASON_NAMES, e.end_reason),
                 "defence_until": e.defence_until.isoformat() if e.defence_until else None,
+                "defence_statement": e.defence_statement,
+                "decision_reasons": e.decision_reasons,
+                "defence_review": e.defence_review,
+                "organisation": _organisation_of(session, e.parent_entry_id),
             }
             for e in entries_of(session, subject.id)
         ]
@@ -231,7 +253,8 @@ def lists_show(
             str(r["start_date"] or "—"),
             str(r["ended_on"] or r["end_date"] or "—"),
             str(r["end_reason_name"]),
-            str(r["reasons"] or "")[:40],
+            (f"所在组织 {r['organisation']}：" if r["organisation"] else "")
+            + str(r["reasons"] or "")[:40],
         )
     console.print(table)
     if clean:
@@ -267,11 +290,74 @@ def lists_decide(
     entry_id: int,
     list_subject: Annotated[bool, typer.Option("--list/--withdraw", help="列入或不予列入")],
     reasons: Annotated[str | None, typer.Option(help="决定理由")] = None,
+    defence_review: Annotated[
+        str | None,
+        typer.Option("--defence-review", help="对陈述申辩意见的审查和采纳情况（有申辩时必填）"),
+    ] = None,
 ) -> None:
-    """作出列入或不予列入决定（陈述申辩期满后）。"""
+    """作出列入或不予列入决定（陈述申辩期满后，或当事人已申辩）。"""
     with cli_session() as session:
         entry = decide_blacklisting(
-            session, cli_operator(), entry_id, list_subject=list_subject, reasons=reasons
+            session,
+            cli_operator(),
+            entry_id,
+            list_subject=list_subject,
+            reasons=reasons,
+            defence_review=defence_review,
         )
         status = entry.status
     console.print(f"条目 {entry_id}：{status}")
+
+
+@lists_app.command("defence")
+def lists_defence(
+    entry_id: int,
+    statement: Annotated[str, typer.Option(help="陈述申辩意见（当事人书面提交的，由信用办登记）")],
+    files: Annotated[list[Path] | None, typer.Option("--file", help="证明材料，可多次给出")] = None,
+) -> None:
+    """登记当事人以书面方式提交的陈述申辩（本人可在个人中心直接提交）。"""
+    uploads = [Upload(f.name, f.read_bytes()) for f in files or []]
+    with cli_session() as session:
+        entry = submit_defence(session, cli_operator(), entry_id, statement, evidence=uploads)
+        until = entry.defence_until
+    console.print(f"条目 {entry_id}：已登记陈述申辩（期限 {until}），证明材料 {len(uploads)} 个")
+
+
+@lists_app.command("link")
+def lists_link(
+    organisation: Annotated[str, typer.Argument(help="组织的统一社会信用代码")],
+    person: Annotated[str, typer.Argument(help="法定代表人或相关责任人的身份证号")],
+    role: Annotated[
+        str,
+        typer.Option(help="legal_representative（法定代表人）或 responsible_person（相关责任人）"),
+    ] = "legal_representative",
+    valid_from: Annotated[str | None, typer.Option("--from", help="任职起（YYYY-MM-DD）")] = None,
+    valid_until: Annotated[str | None, typer.Option("--until", help="任职止（YYYY-MM-DD）")] = None,
+) -> None:
+    """登记法定代表人、相关责任人的任职期间：落实到人只及于行为发生时在任者。"""
+    if role not in {r.value for r in LinkRole}:
+        fail(f"角色 {role} 不存在：应为 legal_representative 或 responsible_person")
+    start = _date(valid_from) if valid_from else None
+    end = _date(valid_until) if valid_until else None
+    if start and end and end < start:
+        fail(f"任职止（{end}）早于任职起（{start}）")
+    with cli_session() as session:
+        protector = protector_for()
+        org = find_subject(session, protector, organisation)
+        someone = find_subject(session, protector, person)
+        if org is None or org.kind != "organisation":
+            fail("档案中没有该组织")
+        if someone is None or someone.kind != "person":
+            fail("档案中没有该自然人")
+        link = session.scalar(
+            select(SubjectLink).where(
+                SubjectLink.organisation_id == org.id,
+                SubjectLink.person_id == someone.id,
+                SubjectLink.role == role,
+            )
+        )
+        if link is None:
+            link = SubjectLink(organisation_id=org.id, person_id=someone.id, role=role)
+            session.add(link)
+        link.valid_from, link.valid_until = start, end
+    console.print(f"已登记任职期间：{start or '不详'} 至 {end or '至今'}")

@@ -128,5 +128,8 @@ def _serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         access_log=False,
+        # X-Forwarded-For is read by the application, from XINYONG_TRUSTED_PROXIES only;
+        # uvicorn's own handling trusts any caller on loopback.
+        proxy_headers=False,
         log_level=get_settings().log_level,
     )

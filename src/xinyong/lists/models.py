@@ -94,6 +94,9 @@ class ListEntry(Base):
     notified_on: Mapped[dt.date | None] = mapped_column(Date)  # 告知日期
     defence_until: Mapped[dt.date | None] = mapped_column(Date)  # 陈述申辩截止
     defence_statement: Mapped[str | None] = mapped_column(Text)
+    defence_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # 申辩提交时间
+    defence_review: Mapped[str | None] = mapped_column(Text)  # 对陈述申辩的审查意见
+    decision_reasons: Mapped[str | None] = mapped_column(Text)  # 决定理由 (notice's stay)
     decided_on: Mapped[dt.date | None] = mapped_column(Date)
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)  # planned end

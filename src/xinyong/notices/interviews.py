@@ -153,7 +153,12 @@ def list_interviews(session: Session, actor: Actor, *, limit: int = 200) -> list
 
 
 def interviews_of(session: Session, actor: Actor, subject_id: int) -> list[dict[str, Any]]:
-    """The interviews of a person its reader may see; the read is logged."""
+    """The interviews of a person its reader may see; the read is logged.
+
+    Auditors read the trail (who read or recorded an interview, in the audit log and the
+    query log), not the interview's content: place, attendees, reasons, outcome."""
+    if actor.role == Role.AUDITOR:
+        raise Forbidden("审计人员查看留痕记录，不查看约谈内容", code="auditor_reads_trail")
     rows = [
         i
         for i in session.scalars(

@@ -33,6 +33,7 @@ class QueryLog(Base):
     channel: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(64))
     purpose: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str | None] = mapped_column(String(100))  # 业务编号 of a department read
     basis: Mapped[str] = mapped_column(String(32))
     authorization_id: Mapped[int | None] = mapped_column(BigId)
     returned: Mapped[dict[str, Any]] = mapped_column(JsonDoc)

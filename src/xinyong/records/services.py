@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -135,6 +136,7 @@ def read_archive(
     on: dt.date | None = None,
     authorization_id: int | None = None,
     full: bool = False,
+    reference: str | None = None,
 ) -> Archive:
     """The archive as ``audience`` may see it, and the read logged in the same transaction.
 
@@ -212,6 +214,7 @@ def read_archive(
         purpose=purpose,
         basis=basis,
         authorization_id=authorization_id,
+        reference=reference,
         returned={
             "audience": "full" if full else audience.value,
             "records": [e.record.id for e in entries],
@@ -274,6 +277,49 @@ def _version_dict(
         "superseded_at": version.superseded_at.isoformat(),
         "superseded_by_batch": version.superseded_by_batch,
         "provenance": _provenance(version, batches).as_dict(),
+    }
+
+
+def shown_record_ids(
+    session: Session,
+    audience: Audience,
+    on: dt.date,
+    *,
+    subject_id: int | None = None,
+    record_ids: Collection[int] = (),
+) -> set[int]:
+    """The records (of ``subject_id``, or among ``record_ids``) that ``audience`` is shown
+    on ``on``: the archive's own rule, :func:`visibility`, for every derived view (score
+    reasons, what-if, lists, reports) so that none shows more than the archive does."""
+    stmt = select(
+        Record.id,
+        Record.state,
+        Record.open_level,
+        Record.display_from,
+        Record.display_until,
+        Record.grade,
+    )
+    if subject_id is not None:
+        stmt = stmt.where(Record.subject_id == subject_id)
+    ids = list(record_ids)
+    if ids:
+        stmt = stmt.where(Record.id.in_(ids))
+    elif subject_id is None:
+        return set()
+    publish_minor = get_settings().publish_minor
+    return {
+        rid
+        for rid, state, level, start, until, grade in session.execute(stmt)
+        if visibility(
+            state=state,
+            open_level=level,
+            display_from=start,
+            display_until=until,
+            audience=audience,
+            on=on,
+            grade=grade,
+            publish_minor=publish_minor,
+        ).shown
     }
 
 

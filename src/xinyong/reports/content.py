@@ -151,6 +151,9 @@ class ReportHeader:
     purpose: str
     verify_url: str
     city: str
+    # The authorized version names who asked and under which authorization.
+    recipient: str | None = None  # 查询机构
+    authorization_number: str | None = None  # 授权编号
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +398,16 @@ def assemble(
         notes=_notes(header, hidden_state),
         footer="信息主体对报告内容有异议的，可申请异议处理；符合条件的失信信息，可依法申请信用修复。",
     )
+
+
+def cover_facts(header: ReportHeader) -> list[tuple[str, str]]:
+    """The recipient and authorization lines of the cover, for the PDF and the HTML alike."""
+    facts = []
+    if header.recipient:
+        facts.append(("查询机构", header.recipient))
+    if header.authorization_number:
+        facts.append(("授权编号", header.authorization_number))
+    return facts
 
 
 def _rights(header: ReportHeader) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from xinyong.reports.content import SHANGHAI, ReportContent
+from xinyong.reports.content import SHANGHAI, ReportContent, cover_facts
 from xinyong.reports.qr import qr_svg
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
@@ -35,6 +35,7 @@ def render_html(content: ReportContent) -> bytes:
         # Generated from the code's own module matrix, not from user input.
         qr=Markup(qr_svg(content.header.verify_url)),
         numerals="一二三四五六七八九十",
+        cover_facts=cover_facts(content.header),
     )
     return text.encode("utf-8")
 

@@ -37,6 +37,7 @@ from xinyong.reports.content import (
     ReportContent,
     ScoreBlock,
     Subsection,
+    cover_facts,
 )
 from xinyong.reports.fonts import report_font
 from xinyong.reports.qr import QUIET_ZONE, dark_runs, qr_modules
@@ -244,6 +245,7 @@ def _cover(content: ReportContent, st: dict[str, ParagraphStyle], font: str) -> 
         ("信息主体", content.subject_name),
         ("证件号码", content.subject_number),
         ("报告版本", content.audience_label),
+        *cover_facts(h),
         ("查询目的", h.purpose),
         ("验证码", h.verification_code),
     ]

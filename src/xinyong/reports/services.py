@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from xinyong.accounts.models import Institution
 from xinyong.actors import Actor, Role
 from xinyong.authorizations.models import Authorization
 from xinyong.authorizations.rules import PURPOSE_LABELS
@@ -321,8 +322,17 @@ def issue_report(
     now = now or utcnow()
     if audience is Audience.SELF:
         _check_self_report_limit(session, subject.id, now)
-    if not (purpose or "").strip() and authorization is not None:
-        purpose = authorization.purpose_text or PURPOSE_LABELS.get(authorization.purpose)
+    recipient = authorization_number = None
+    if authorization is not None:
+        # The authorized version names the institution, the authorization and its purpose
+        # (the purpose the person authorized, not one the institution chooses).
+        institution = session.get(Institution, authorization.institution_id)
+        recipient = institution.name if institution else None
+        authorization_number = (
+            f"第 {authorization.id} 号（有效期至 {authorization.valid_until:%Y年%m月%d日}）"
+        )
+        label = PURPOSE_LABELS.get(authorization.purpose, authorization.purpose)
+        purpose = f"{label}：{authorization.purpose_text}" if authorization.purpose_text else label
     purpose = (purpose or "").strip()[:200] or DEFAULT_PURPOSES[audience]
     on = now.astimezone(SHANGHAI).date()
     person = subject_fact(protector, subject)
@@ -339,6 +349,8 @@ def issue_report(
             purpose=purpose,
             verify_url=verify_url(code),
             city=get_settings().city_name,
+            recipient=recipient,
+            authorization_number=authorization_number,
         )
         content = assemble(header, person, facts.records, facts.lists, facts.score, on)
         pdf = pdf_render.render_pdf(content)

@@ -67,6 +67,9 @@ class SubjectLink(Base):
     organisation_id: Mapped[int] = mapped_column(BigId, ForeignKey("subjects.id"), index=True)
     person_id: Mapped[int] = mapped_column(BigId, ForeignKey("subjects.id"), index=True)
     role: Mapped[str] = mapped_column(String(32))
+    # Term of office (任职期间); None: not stated, taken as open on that side.
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
     source_batch_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[created_at]
 

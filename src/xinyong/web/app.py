@@ -32,6 +32,7 @@ from xinyong.web.api import (
     users,
     workflows,
 )
+from xinyong.web.api import lists as lists_api
 from xinyong.web.errors import (
     HEADINGS,
     INTERNAL_ERROR,
@@ -51,6 +52,7 @@ from xinyong.web.pages import (
     workbench,
 )
 from xinyong.web.pages import audit as audit_pages
+from xinyong.web.pages import blacklist as blacklist_pages
 from xinyong.web.pages import reports as report_pages
 from xinyong.web.pages.common import error_page
 from xinyong.web.security import BodySizeLimit, SecurityHeaders
@@ -176,6 +178,8 @@ def create_app() -> FastAPI:
     app.include_router(audit_pages.router)
     app.include_router(interviews.router)
     app.include_router(institution.router)
+    app.include_router(lists_api.router, prefix="/api/v1")
+    app.include_router(blacklist_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Innermost: after the security headers and the body limit, before the routing.
     app.add_middleware(checks.CheckRoute)

@@ -118,9 +118,19 @@ limiter = RateLimiter()
 
 
 def client_address(request: Request) -> str:
-    """The client's address as the server sees it. Behind a reverse proxy, run uvicorn with
-    ``--forwarded-allow-ips`` so that this is the real client, not the proxy."""
-    return request.client.host if request.client else "unknown"
+    """The client's address: the direct peer, or, when the peer is one of the configured
+    trusted proxies (``XINYONG_TRUSTED_PROXIES``), the last address in X-Forwarded-For that
+    is not itself a trusted proxy. Anyone else's X-Forwarded-For is ignored: a client must
+    not choose its own rate-limit bucket."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = {p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip()}
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop
+    return peer
 
 
 def rate_limit(name: str, key: Callable[[Request], str] = client_address) -> Any:

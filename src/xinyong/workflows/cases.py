@@ -13,6 +13,7 @@ from xinyong.workflows.models import EvidenceFile
 def read_evidence(session: Session, actor: Actor, evidence_id: int) -> EvidenceFile:
     """An evidence file of an objection, a repair application or a tip-off; reading the
     evidence of a person's case is logged like any read of their data."""
+    from xinyong.lists.models import ListEntry
     from xinyong.objections.models import Objection
     from xinyong.repair.models import RepairApplication
     from xinyong.tipoffs.services import get_tipoff
@@ -23,8 +24,11 @@ def read_evidence(session: Session, actor: Actor, evidence_id: int) -> EvidenceF
     if evidence.owner_kind == "tipoff":
         get_tipoff(session, actor, evidence.owner_id)  # NotFound unless the actor handles it
         return evidence
-    case: Objection | RepairApplication | None
-    if evidence.owner_kind == "objection":
+    case: Objection | RepairApplication | ListEntry | None
+    filer: str | None = None
+    if evidence.owner_kind == "list_entry":  # a defence (陈述申辩) in the black-list procedure
+        case = session.get(ListEntry, evidence.owner_id)
+    elif evidence.owner_kind == "objection":
         case = session.get(Objection, evidence.owner_id)
         filer = case.filed_by if case else None
     else:

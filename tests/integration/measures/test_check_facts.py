@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tests import factories
 from xinyong.actors import Actor, cli_operator
 from xinyong.catalog.services import current_catalog
+from xinyong.lists.models import ListEntry
 from xinyong.lists.services import decide_blacklisting, notify_blacklisting
 from xinyong.measures.models import Check
 from xinyong.measures.services import facts_by_index, load_facts_bulk, run_check
@@ -38,6 +39,7 @@ def city(session: Session) -> list[str]:
             legal_rep=("钱七", rep),
             dept=dept,
             decided=(TODAY - dt.timedelta(days=60)).isoformat(),
+            **{"罚款金额（万元）": "25"},
         ),
         factories.penalty_row(id_number=rep, dept=dept, category="罚款", fine="30"),
         factories.penalty_row(id_number=plain, dept=dept, category="警告"),
@@ -70,6 +72,11 @@ def city(session: Session) -> list[str]:
     decide_blacklisting(
         session, ADMIN, entry.id, list_subject=True, on=TODAY - dt.timedelta(days=30)
     )
+    # 落实到人: the legal representative, told on their own, is decided after their defence.
+    for reached in session.scalars(select(ListEntry).where(ListEntry.parent_entry_id == entry.id)):
+        decide_blacklisting(
+            session, ADMIN, reached.id, list_subject=True, on=TODAY - dt.timedelta(days=15)
+        )
     debtor_index = blind_index_for(protector_for(), debtor)
     debtor_id = session.scalar(select(Subject.id).where(Subject.id_index == debtor_index))
     disputed = session.scalars(

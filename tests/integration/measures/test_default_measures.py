@@ -221,6 +221,7 @@ def test_black_listed_organisation_reaches_its_legal_representative(
         legal_rep=("周九", rep),
         dept=dept,
         decided=(TODAY - dt.timedelta(days=60)).isoformat(),
+        **{"罚款金额（万元）": "25"},
     )
     assert factories.submit_rows(session, [row]).accepted == 1
     org_record = session.scalars(
@@ -238,6 +239,11 @@ def test_black_listed_organisation_reaches_its_legal_representative(
     decide_blacklisting(
         session, ADMIN, entry.id, list_subject=True, on=TODAY - dt.timedelta(days=30)
     )
+    # 落实到人: the legal representative, told on their own, is decided after their defence.
+    for reached in session.scalars(select(ListEntry).where(ListEntry.parent_entry_id == entry.id)):
+        decide_blacklisting(
+            session, ADMIN, reached.id, list_subject=True, on=TODAY - dt.timedelta(days=15)
+        )
     actor = actor_for(dept)
 
     result = check(session, actor, rep, "SOE_EXECUTIVE")

@@ -126,7 +126,9 @@ def test_red_list_honour(session: Session) -> None:
 def test_black_list_procedure_notice_defence_decision(session: Session) -> None:
     dept = factories.department(session)
     number = factories.resident_id()
-    factories.submit_rows(session, [factories.penalty_row(id_number=number, dept=dept)])
+    factories.submit_rows(
+        session, [factories.penalty_row(id_number=number, dept=dept, **{"罚款金额（万元）": "25"})]
+    )
     record = records_of(session, number)[0]
     monday = dt.date(2025, 9, 29)  # the defence period crosses National Day 2025
     entry = notify_blacklisting(
@@ -138,12 +140,19 @@ def test_black_list_procedure_notice_defence_decision(session: Session) -> None:
     assert "陈述和申辩" in notice.body
     with pytest.raises(InvalidTransition):
         decide_blacklisting(session, ADMIN, entry.id, list_subject=True, on=dt.date(2025, 10, 9))
-    submit_defence(session, entry.id, "我已经履行", on=dt.date(2025, 10, 10))
+    submit_defence(session, ADMIN, entry.id, "我已经履行", on=dt.date(2025, 10, 10))
     with pytest.raises(InvalidTransition):
-        submit_defence(session, entry.id, "太晚了", on=dt.date(2025, 10, 14))
+        submit_defence(session, ADMIN, entry.id, "太晚了", on=dt.date(2025, 10, 14))
     decided = decide_blacklisting(
-        session, ADMIN, entry.id, list_subject=True, on=dt.date(2025, 10, 14)
+        session,
+        ADMIN,
+        entry.id,
+        list_subject=True,
+        on=dt.date(2025, 10, 14),
+        reasons="经核实，当事人未履行",
+        defence_review="所称已履行与执行记录不符，不予采纳",
     )
+    assert decided.reasons == "拒不履行" and decided.decision_reasons == "经核实，当事人未履行"
     assert decided.status == "listed" and decided.start_date == dt.date(2025, 10, 14)
     assert session.scalar(
         select(func.count()).select_from(Notice).where(Notice.kind == "blacklist:decision")
@@ -155,7 +164,9 @@ def test_black_list_procedure_notice_defence_decision(session: Session) -> None:
 def test_withdrawal_after_defence(session: Session) -> None:
     dept = factories.department(session)
     number = factories.resident_id()
-    factories.submit_rows(session, [factories.penalty_row(id_number=number, dept=dept)])
+    factories.submit_rows(
+        session, [factories.penalty_row(id_number=number, dept=dept, **{"罚款金额（万元）": "25"})]
+    )
     record = records_of(session, number)[0]
     entry = notify_blacklisting(session, ADMIN, record.id, reasons="r", basis="b")
     withdrawn = decide_blacklisting(session, ADMIN, entry.id, list_subject=False, reasons="已整改")
@@ -167,8 +178,9 @@ def test_organisation_black_listing_reaches_its_legal_representative(session: Se
     org_code = factories.credit_code_for(777001)
     rep = factories.resident_id()
     row = factories.penalty_row(
-        name="甲公司", org_code=org_code, legal_rep=("周九", rep), dept=dept
-    )
+        name="甲公司", org_code=org_code, legal_rep=("周九", rep), dept=dept,
+        **{"罚款金额（万元）": "25"},
+    )  # fmt: skip
     factories.submit_rows(session, [row])
     org_record = session.scalars(select(Record).order_by(Record.id.desc())).first()
     assert org_record is not None
@@ -178,7 +190,9 @@ def test_organisation_black_listing_reaches_its_legal_representative(session: Se
     decide_blacklisting(session, ADMIN, entry.id, list_subject=True, on=dt.date(2025, 3, 20))
     children = session.scalars(select(ListEntry).where(ListEntry.parent_entry_id == entry.id)).all()
     assert len(children) == 1 and children[0].source == "responsible_person"
-    assert children[0].status == "listed"
+    # The representative is told on their own and has their own defence period.
+    assert children[0].status == "notified" and children[0].notified_on == dt.date(2025, 3, 20)
+    assert children[0].defence_until == dt.date(2025, 3, 27)
 
 
 def test_list_sync_scoped_to_subjects_looks_at_no_one_else(session: Session) -> None:

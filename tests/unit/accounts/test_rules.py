@@ -188,3 +188,29 @@ def test_verify_password_rejects_wrong_and_garbage() -> None:
     assert passwords.verify_password(encoded, "Right-password-1")
     assert not passwords.verify_password(encoded, "wrong-password-1")
     assert not passwords.verify_password("not a hash", "Right-password-1")
+
+
+NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("minutes_ago", "read", "scope", "allowed"),
+    [
+        (5, {"archive"}, "report", True),  # same occasion, another scope
+        (5, {"archive"}, "archive", False),  # each scope once
+        (31, {"archive"}, "report", False),  # the occasion is over
+        (None, set(), "report", False),  # used before occasions were kept: spent
+    ],
+)
+def test_one_time_grant_is_one_occasion(
+    minutes_ago: int | None, read: set[str], scope: str, allowed: bool
+) -> None:
+    first = None if minutes_ago is None else NOW - dt.timedelta(minutes=minutes_ago)
+    g = grant(uses=len(read) or 1, first_used_at=first, used_scopes=frozenset(read))
+    result = refusal(
+        g, institution_id=10, subject_id=1, scope=scope, today=TODAY, now=NOW,
+        occasion=dt.timedelta(minutes=30),
+    )  # fmt: skip
+    assert (result is None) == allowed
+    if result:
+        assert result[0] == "authorization_used"

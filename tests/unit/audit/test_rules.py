@@ -164,3 +164,21 @@ def test_fingerprint_is_stable_per_rule_actor_window() -> None:
 
 def test_working_hours_setting() -> None:
     assert rules.parse_working_hours("08:30-17:30") == (dt.time(8, 30), dt.time(17, 30))
+
+
+def test_unrelated_reads_one_alert_per_account_and_day() -> None:
+    from xinyong.audit.rules import EventSummary, unrelated_reads
+
+    at = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)
+    events = [
+        EventSummary(at, "query:archive:view", "user:clerk1", "clerk", "市场监管局", str(n),
+                     {"unrelated": True, "reference": "许1"})
+        for n in range(6)
+    ] + [
+        EventSummary(at, "query:archive:view", "user:clerk2", "clerk", "市场监管局", "9", {}),
+        EventSummary(at, "accounts:login:failed", "user:clerk3", "clerk", None, None, {"unrelated": True}),
+    ]  # fmt: skip
+    drafts = unrelated_reads(dt.date(2026, 12, 7), events)
+    assert [(d.actor, d.severity) for d in drafts] == [("user:clerk1", "medium")]
+    assert drafts[0].evidence == {"persons": 6, "reads": 6, "references": ["许1"]}
+    assert "6 名" in drafts[0].message

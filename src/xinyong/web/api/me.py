@@ -89,18 +89,22 @@ def my_lists(session: SessionDep, actor: PersonDep) -> Any:
 
 
 class QueryLogRead(BaseModel):
-    id: int
-    queried_at: str
-    actor: str
+    kind: str = Field(
+        description="query 他人查询；own 本人查看（已折叠为一行）；refused 被拒绝的查询"
+    )
+    id: int | None
+    queried_at: str = Field(description="北京时间（UTC+8），ISO 8601")
+    time: str = Field(description="北京时间，如 2026年12月07日 09:30:00（北京时间）")
+    who: str = Field(description="查询方：单位名称，或“本人”")
     organisation: str | None
-    channel: str
-    action: str
+    channel_name: str
     action_name: str
     purpose: str
     basis: str
     basis_name: str
     authorization_id: int | None
-    returned: dict[str, Any]
+    reference: str | None = Field(description="部门查询的业务编号")
+    count: int
 
 
 @router.get("/me/queries", response_model=list[QueryLogRead])
@@ -110,7 +114,8 @@ def my_queries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Any:
-    """Who read the person's data, when, why and on what basis (newest first)."""
+    """Who read the person's data, when (Beijing time), why and on what basis, newest
+    first; the person's own views folded into one line; refused attempts listed."""
     assert actor.subject_id is not None
     return query_log_view(session, actor.subject_id, limit=limit, offset=offset)
 

@@ -120,7 +120,17 @@ def _read(report: CreditReport) -> dict[str, Any]:
 
 @router.post("/reports", response_model=ReportRead, status_code=201)
 def create(body: ReportCreate, session: SessionDep, actor: ReportActorDep) -> Any:
-    """出具信用报告 (PDF + HTML); the read is logged in the person's query log."""
+    """出具信用报告 (PDF + HTML); the read is logged in the person's query log. The
+    authorized version needs no identity number: the authorization names the person."""
+    if (
+        body.audience == Audience.AUTHORIZED.value
+        and body.authorization_id is not None
+        and body.subject_id is None
+        and body.id_number is None
+    ):
+        from xinyong.web.api.authorized import authorized_report
+
+        return _read(authorized_report(session, actor, body.authorization_id))
     subject = _subject(session, actor, body)
     issued = issue_report(
         session,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from xinyong.accounts.permissions import Permission
 from xinyong.actors import Actor
-from xinyong.errors import NotFound
+from xinyong.errors import InvalidInput, NotFound
 from xinyong.identity.masking import Audience
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.reads import read_lists, read_score
@@ -117,22 +117,56 @@ class ArchiveRead(BaseModel):
     records: list[ArchiveRecord]
 
 
+PurposeQuery = Annotated[
+    str | None, Query(max_length=200, description="事由（部门查询必填），如“行政许可审查”")
+]
+ReferenceQuery = Annotated[
+    str | None,
+    Query(max_length=100, description="业务编号（部门查询必填），如受理编号、案件编号"),
+]
+
+
+def business_matter(
+    actor: Actor, purpose: str | None, reference: str | None
+) -> tuple[str, str | None]:
+    """(事由, 业务编号) of a government read. A department reads only for a stated matter
+    with its business reference, both kept in the query log (查询使用登记); the credit
+    office's own management reads may omit them."""
+    matter, ref = (purpose or "").strip(), (reference or "").strip()
+    if actor.is_department and not (matter and ref):
+        missing = (
+            "事由和业务编号" if not (matter or ref) else ("事由" if not matter else "业务编号")
+        )
+        raise InvalidInput(
+            f"部门查询信用档案须写明{missing}（purpose、reference），将记入查询日志",
+            code="business_reference_required",
+        )
+    return matter or government_basis(actor)[1], ref or None
+
+
 @router.get("/subjects/{subject_id}/archive", response_model=ArchiveRead)
 def archive(
-    subject_id: PathId, session: SessionDep, actor: LookupDep, purpose: str | None = None
+    subject_id: PathId,
+    session: SessionDep,
+    actor: LookupDep,
+    purpose: PurposeQuery = None,
+    reference: ReferenceQuery = None,
 ) -> Any:
     """The subject's archive as government sees it (共享, by open level); the read is logged
-    with the purpose and basis (信用办管理 or 依法履职)."""
+    with the matter, business reference and basis (信用办管理 or 依法履职). A department must
+    state the matter (事由) and business reference (业务编号)."""
+    matter, ref = business_matter(actor, purpose, reference)
     subject = get_subject(session, subject_id)
-    basis, default_purpose = government_basis(actor)
+    basis, _ = government_basis(actor)
     result = read_archive(
         session,
         actor,
         protector_for(),
         subject,
         audience=Audience.GOVERNMENT,
-        purpose=purpose or default_purpose,
+        purpose=matter,
         basis=basis,
+        reference=ref,
     )
     return result.as_dict()
 
@@ -180,6 +214,9 @@ class ScoreRead(BaseModel):
     model: str
     model_version: int
     reasons: list[ReasonRead]
+    hidden_reasons: int = Field(
+        default=0, description="计入积分但依开放等级不向本查询方列示的记录数"
+    )
     history: list[dict[str, Any]]
 
 
@@ -206,13 +243,28 @@ class ListEntryRead(BaseModel):
     end_date: str | None
     ended_on: str | None
     end_reason: str | None
+    organisation: str | None = Field(default=None, description="落实到人：经由其列入的所在组织名称")
 
 
 @router.get("/subjects/{subject_id}/lists", response_model=list[ListEntryRead])
-def lists(subject_id: PathId, session: SessionDep, actor: LookupDep) -> Any:
-    """Red, black and watch list memberships, with their history; the read is logged."""
+def lists(
+    subject_id: PathId,
+    session: SessionDep,
+    actor: LookupDep,
+    purpose: PurposeQuery = None,
+    reference: ReferenceQuery = None,
+) -> Any:
+    """Red, black and watch list memberships, with their history; the read is logged with
+    the matter and business reference (required of a department)."""
+    matter, ref = business_matter(actor, purpose, reference)
     subject = get_subject(session, subject_id)
-    basis, purpose = government_basis(actor)
+    basis, _ = government_basis(actor)
     return read_lists(
-        session, actor, subject.id, audience=Audience.GOVERNMENT, purpose=purpose, basis=basis
+        session,
+        actor,
+        subject.id,
+        audience=Audience.GOVERNMENT,
+        purpose=matter,
+        basis=basis,
+        reference=ref,
     )

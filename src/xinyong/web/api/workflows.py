@@ -29,7 +29,7 @@ from xinyong.repair import services as repair
 from xinyong.tipoffs import services as tipoffs
 from xinyong.tipoffs.workflow import RateLimiter
 from xinyong.web.deps import ActorDep, PathId, PersonDep, SessionDep, permission
-from xinyong.web.ratelimit import rate_limit
+from xinyong.web.ratelimit import client_address, rate_limit
 from xinyong.workflows.cases import read_evidence
 from xinyong.workflows.evidence import Upload
 
@@ -373,8 +373,7 @@ def _rate_limit(request: Request) -> None:
     limit = get_settings().tipoff_per_hour
     if _limiter is None or _limiter.limit != limit:
         _limiter = RateLimiter(limit)
-    client = request.client.host if request.client else "unknown"
-    if not _limiter.allow(client):
+    if not _limiter.allow(client_address(request)):
         raise TooManyRequests("提交过于频繁，请稍后再试", code="too_many_requests")
 
 

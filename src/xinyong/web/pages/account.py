@@ -26,6 +26,7 @@ from xinyong.config import get_settings
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
 from xinyong.lists.models import ENTRY_STATUS_NAMES, LIST_NAMES
+from xinyong.lists.procedure import procedures_of_subject
 from xinyong.notices import interviews as interview_service
 from xinyong.notices import services as notice_service
 from xinyong.notices.services import notices_of
@@ -210,6 +211,7 @@ def personal_centre(request: Request, session: SessionDep, caller: OptionalCalle
         score=score,
         queries=query_log_view(session, subject.id, limit=50),
         lists=lists,
+        procedures=procedures_of_subject(session, subject.id),  # 告知 and 陈述申辩
         list_names=LIST_NAMES,
         list_status_names=LIST_STATUS_NAMES,
         notices=notices_of(session, subject.id)[:50],

@@ -42,6 +42,7 @@ from xinyong.records.ingest import protector_for
 from xinyong.subjects.services import find_subject
 from xinyong.web.deps import OptionalCallerDep, SessionDep
 from xinyong.web.pages.common import EXTRA_NAV, render
+from xinyong.web.ratelimit import client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,9 +60,8 @@ def search_limiter(request: Request) -> TokenBucket:
 
 
 def client_key(request: Request) -> str:
-    # The direct peer: a deployment behind a reverse proxy limits there (X-Forwarded-For
-    # is not trusted here, or anyone could pick their own bucket).
-    return request.client.host if request.client else "unknown"
+    # X-Forwarded-For counts only from a configured trusted proxy (web/ratelimit.py).
+    return client_address(request)
 
 
 def national_links() -> list[tuple[str, str]]:

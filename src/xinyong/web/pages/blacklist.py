@@ -1,0 +1,186 @@
+"""The black-list procedure on the pages: the person reads the notice (告知) and answers
+(陈述申辩) with evidence files; the deciding department sees the defence and decides.
+
+The pages call ``lists.services`` and ``lists.procedure``, the services behind
+``/api/v1/me/blacklist-procedures`` and ``/api/v1/blacklist-procedures``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from xinyong.accounts.services import Caller
+from xinyong.errors import InvalidInput, XinyongError
+from xinyong.lists import procedure
+from xinyong.lists import services as lists
+from xinyong.web.deps import OptionalCallerDep, PathId, SessionDep
+from xinyong.web.pages.cases import _staff
+from xinyong.web.pages.common import render
+from xinyong.web.pages.remedies import _person, _uploads
+from xinyong.web.pages.workbench import _common
+
+router = APIRouter(include_in_schema=False)
+
+
+# -- the person ---------------------------------------------------------------------------
+
+
+def _defence_page(
+    request: Request,
+    session: SessionDep,
+    caller: Caller,
+    entry_id: int,
+    *,
+    error: str | None = None,
+    statement: str = "",
+    status_code: int = 200,
+) -> Response:
+    entry = procedure.own_procedure(session, caller.actor, entry_id)
+    return render(
+        request,
+        "lists/defence.html",
+        caller,
+        status_code=status_code,
+        p=procedure.procedure_as_dict(session, entry),
+        error=error,
+        statement=statement,
+    )
+
+
+@router.get("/me/blacklist/{entry_id}", response_class=HTMLResponse)
+def defence_form(
+    entry_id: PathId, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    access = _person(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    return _defence_page(request, session, access, entry_id)
+
+
+@router.post("/me/blacklist/{entry_id}/defence", response_class=HTMLResponse)
+async def submit_defence(
+    entry_id: PathId, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    access = _person(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    procedure.own_procedure(session, access.actor, entry_id)
+    form = await request.form()
+    statement = str(form.get("statement") or "")
+    try:
+        lists.submit_defence(
+            session, access.actor, entry_id, statement, evidence=await _uploads(form)
+        )
+    except XinyongError as exc:
+        session.rollback()
+        return _defence_page(
+            request,
+            session,
+            access,
+            entry_id,
+            error=exc.message,
+            statement=statement,
+            status_code=exc.http_status,
+        )
+    return RedirectResponse("/me?message=陈述申辩意见已提交#lists", status_code=303)
+
+
+# -- the deciding department --------------------------------------------------------------
+
+
+def _workbench(
+    request: Request,
+    session: SessionDep,
+    caller: Caller,
+    *,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    decision_error: tuple[int, str, dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "lists/workbench.html",
+        caller,
+        status_code=status_code,
+        procedures=procedure.procedures_of_department(session, caller.actor),
+        error=error,
+        form=form or {"record": request.query_params.get("record", "")},
+        decision_error=decision_error,
+        message=request.query_params.get("message"),
+        **_common(session, caller),
+    )
+
+
+@router.get("/workbench/blacklist", response_class=HTMLResponse)
+def workbench_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    return _workbench(request, session, access)
+
+
+@router.post("/workbench/blacklist", response_class=HTMLResponse)
+async def notify(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+    """告知: start the procedure on one of the department's 严重 records."""
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    data = await request.form()
+    form = {k: str(data.get(k) or "").strip() for k in ("record", "reasons", "basis")}
+    try:
+        if not form["record"].isdigit():
+            raise InvalidInput("请填写记录编号（数字）", code="bad_record")
+        if not form["reasons"] or not form["basis"]:
+            raise InvalidInput("须填写拟列入理由和列入依据", code="field_required")
+        entry = lists.notify_blacklisting(
+            session, access.actor, int(form["record"]), reasons=form["reasons"], basis=form["basis"]
+        )
+    except XinyongError as exc:
+        session.rollback()
+        return _workbench(
+            request, session, access, error=exc.message, form=form, status_code=exc.http_status
+        )
+    return RedirectResponse(
+        f"/workbench/blacklist?message=已告知，陈述申辩截止 {entry.defence_until}", status_code=303
+    )
+
+
+@router.post("/workbench/blacklist/{entry_id}/decision", response_class=HTMLResponse)
+async def decide(
+    entry_id: PathId, request: Request, session: SessionDep, caller: OptionalCallerDep
+) -> Response:
+    """列入 or 不予列入, with reasons and how the defence was weighed."""
+    access = _staff(request, caller)
+    if not isinstance(access, Caller):
+        return access
+    data = await request.form()
+    form: dict[str, Any] = {
+        k: str(data.get(k) or "").strip() for k in ("decision", "reasons", "defence_review")
+    }
+    try:
+        if form["decision"] not in ("list", "withdraw"):
+            raise InvalidInput("请选择列入或不予列入", code="bad_decision")
+        if not form["reasons"]:
+            raise InvalidInput("须填写决定理由", code="field_required")
+        lists.decide_blacklisting(
+            session,
+            access.actor,
+            entry_id,
+            list_subject=form["decision"] == "list",
+            reasons=form["reasons"],
+            defence_review=form["defence_review"] or None,
+        )
+    except XinyongError as exc:
+        session.rollback()
+        return _workbench(
+            request,
+            session,
+            access,
+            decision_error=(entry_id, exc.message, form),
+            status_code=exc.http_status,
+        )
+    return RedirectResponse("/workbench/blacklist?message=已作出决定", status_code=303)
