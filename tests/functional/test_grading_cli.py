@@ -115,7 +115,9 @@ def test_full_archive_api_is_the_offices_alone(
     assert log.purpose == "档案核查"
     # The department's own archive route still answers by open level, with provenance.
     plain = client.get(
-        f"/api/v1/subjects/{world.subject_id}/archive", headers=world.auth("department")
+        f"/api/v1/subjects/{world.subject_id}/archive",
+        params={"purpose": "行政许可审查", "reference": "许可〔2026〕1号"},
+        headers=world.auth("department"),
     )
     assert plain.status_code == 200
     assert all(r.get("history") is None for r in plain.json()["records"])
@@ -221,6 +223,10 @@ def test_grade_and_lists_speak_chinese(session: Session) -> None:
     graded = runner.invoke(app, ["grade", str(record.id), "--to", "一般", "--reason", "复核"])
     assert graded.exit_code == 0, graded.output
     assert "已调整为 一般" in graded.stdout and "general" not in graded.stdout
+    # Back to 严重: only such a record may start the black-list procedure below.
+    again = runner.invoke(app, ["grade", str(record.id), "--to", "严重", "--reason", "再复核"])
+    assert again.exit_code == 0, again.output
+    assert "已调整为 严重" in again.stdout and "serious" not in again.stdout
     notified = runner.invoke(
         app,
         [

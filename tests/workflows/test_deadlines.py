@@ -130,9 +130,9 @@ def test_filings_into_2027_and_2030_get_deadlines_marked_provisional(
 def test_loading_2027_moves_the_open_deadlines_and_clears_provisional(
     session: Session, dept: Department
 ) -> None:
-    cases = [
-        submit_record(session, dept, "RUMOUR_SPREADING", decided=D(2026, 1, 5)) for _ in "abcd"
-    ]
+    cases = [submit_record(session, dept, "RUMOUR_SPREADING", decided=D(2026, 1, 5)) for _ in "abc"]
+    # Only a record graded 严重 may start the black-list procedure.
+    cases.append(submit_record(session, dept, "FISCAL_FUND_FRAUD", decided=D(2026, 1, 5)))
     spring = file_objection(
         session, cases[0].person, cases[0].record.id, reason="甲", on=D(2027, 2, 1)
     )

@@ -48,6 +48,7 @@ class EventTag(enum.StrEnum):
     EXCHANGE_LISTS_SERVED = "exchange:lists:served"
     # lists, measures, notices
     LISTS_BLACKLIST_NOTIFIED = "lists:blacklist:notified"
+    LISTS_BLACKLIST_DEFENCE = "lists:blacklist:defence"
     MEASURES_FEEDBACK_ADDED = "measures:feedback:added"
     NOTICES_INTERVIEW_RECORDED = "notices:interview:recorded"
     NOTICES_INTERVIEW_CONCLUDED = "notices:interview:concluded"
@@ -62,6 +63,8 @@ class EventTag(enum.StrEnum):
     QUERY_COMMITMENT_VIEW = "query:commitment:view"
     QUERY_INTERVIEW_VIEW = "query:interview:view"
     QUERY_LISTS_VIEW = "query:lists:view"
+    QUERY_BLACKLIST_VIEW = "query:blacklist:view"
+    QUERY_LIST_ENTRY_EVIDENCE = "query:list_entry:evidence"
     QUERY_OBJECTION_VIEW = "query:objection:view"
     QUERY_REPAIR_CHECK = "query:repair:check"
     QUERY_REPAIR_OPTIONS = "query:repair:options"
@@ -105,6 +108,7 @@ LABELS: dict[EventTag, str] = {
     EventTag.EXCHANGE_LISTS_PULLED: "拉取上级平台名单",
     EventTag.EXCHANGE_LISTS_SERVED: "向下级平台提供名单",
     EventTag.LISTS_BLACKLIST_NOTIFIED: "黑名单告知",
+    EventTag.LISTS_BLACKLIST_DEFENCE: "提交陈述申辩",
     EventTag.MEASURES_FEEDBACK_ADDED: "反馈措施实施情况",
     EventTag.NOTICES_INTERVIEW_RECORDED: "登记约谈",
     EventTag.NOTICES_INTERVIEW_CONCLUDED: "登记约谈结果",
@@ -118,6 +122,8 @@ LABELS: dict[EventTag, str] = {
     EventTag.QUERY_COMMITMENT_VIEW: "查看信用承诺",
     EventTag.QUERY_INTERVIEW_VIEW: "查看约谈记录",
     EventTag.QUERY_LISTS_VIEW: "查看名单",
+    EventTag.QUERY_BLACKLIST_VIEW: "查看列入严重失信名单程序",
+    EventTag.QUERY_LIST_ENTRY_EVIDENCE: "查看陈述申辩证明材料",
     EventTag.QUERY_OBJECTION_VIEW: "查看异议",
     EventTag.QUERY_REPAIR_CHECK: "信用修复预检",
     EventTag.QUERY_REPAIR_OPTIONS: "查看可修复记录",
