@@ -101,6 +101,29 @@ def test_a_message_in_the_query_string_is_never_shown(
         assert phishing not in page.text, path
 
 
+def test_no_staff_page_shows_a_message_from_the_query_string(
+    https_client: TestClient, world: World
+) -> None:
+    _login(https_client, "admin1")
+    phishing = "您的账号已被冻结，请立即联系"
+    pages = (
+        "/console",
+        "/console/accounts",
+        "/console/catalog",
+        "/console/calendar",
+        "/console/articles",
+        "/console/audit",
+        "/console/audit/alerts",
+        "/console/audit/chain",
+        "/workbench",
+        "/workbench/batches",
+    )
+    for path in pages:
+        page = https_client.get(path, params={"message": phishing})
+        assert page.status_code == 200, path
+        assert phishing not in page.text, path
+
+
 def test_a_flash_cookie_not_signed_for_this_session_is_ignored(
     https_client: TestClient, world: World
 ) -> None:

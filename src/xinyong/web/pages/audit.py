@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ from xinyong.catalog.models import Department
 from xinyong.errors import XinyongError
 from xinyong.identity.scrub import scrub_text
 from xinyong.web.deps import OptionalCallerDep, PathId, SessionDep
-from xinyong.web.pages.common import SHANGHAI, page_access, render
+from xinyong.web.pages.common import SHANGHAI, flash_redirect, page_access, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -276,7 +276,6 @@ def _alerts_page(
         error=error,
         error_alert=error_alert,
         note=note,
-        message=request.query_params.get("message"),
     )
 
 
@@ -314,4 +313,4 @@ def acknowledge_alert(
             note=note,
             status_code=exc.http_status,
         )
-    return RedirectResponse(f"/console/audit/alerts?message=已确认告警 {alert_id}", 303)
+    return flash_redirect(request, "/console/audit/alerts", f"已确认告警 {alert_id}")
