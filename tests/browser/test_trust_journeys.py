@@ -67,7 +67,9 @@ def _person(server: Server, username: str) -> tuple[str, str]:
         return protector.decrypt(subject.id_cipher, subject.id_index), subject.name
 
 
-def _import_penalty(server: Server, name: str, number: str, document: str, tmp: Path) -> None:
+def _import_penalty(
+    server: Server, name: str, number: str, document: str, tmp: Path, fine: str = "0.05"
+) -> None:
     """The office imports one public 双公示 penalty of the person from the command line."""
     from xinyong.workbench.templates import SGS_PENALTY_HEADERS
 
@@ -82,8 +84,8 @@ def _import_penalty(server: Server, name: str, number: str, document: str, tmp: 
         "违法事实": "经查，当事人在人行道摆摊经营",
         "处罚依据": "《城市市容和环境卫生管理条例》第三十六条",
         "处罚类别": "罚款",
-        "处罚内容": "罚款 0.05 万元",
-        "罚款金额（万元）": "0.05",
+        "处罚内容": f"罚款 {fine} 万元",
+        "罚款金额（万元）": fine,
         "处罚决定日期": (dt.date.today() - dt.timedelta(days=3)).isoformat(),
         "处罚机关": "市市场监督管理局",
     }

@@ -38,6 +38,10 @@ AUDITORS = frozenset({"admin", "auditor"})
 APPLICANTS = frozenset({"person", "institution", "admin"})  # 本人, 受托机构, 信用办窗口
 REVIEWERS = frozenset({"admin", "reviewer"})
 STAFF = frozenset({"admin", "clerk", "reviewer"})
+# Auditors read the trail, not the content: a person's case (statements, evidence files,
+# commitments, tip-offs, interviews) is refused them with 403 auditor_reads_trail
+# (workflows.access.refuse_auditor); who read or handled it is in the audit trail.
+CASE_READERS = AUTHENTICATED - {"auditor"}
 
 API_MATRIX: dict[str, frozenset[str]] = {
     "POST /api/v1/submissions": SUBMITTERS,
@@ -79,40 +83,40 @@ API_MATRIX: dict[str, frozenset[str]] = {
     "GET /api/v1/exchange/lists": frozenset({"platform"}),
     # workflows: objections, repair, commitments, tip-offs, notices, interviews
     "POST /api/v1/objections": APPLICANTS,
-    "GET /api/v1/objections": AUTHENTICATED,
-    "GET /api/v1/objections/{objection_id}": AUTHENTICATED,
+    "GET /api/v1/objections": CASE_READERS,
+    "GET /api/v1/objections/{objection_id}": CASE_READERS,
     "POST /api/v1/objections/{objection_id}/accept": STAFF,
     "POST /api/v1/objections/{objection_id}/extend": REVIEWERS,
     "POST /api/v1/objections/{objection_id}/decide": REVIEWERS,
     "POST /api/v1/objections/{objection_id}/withdraw": APPLICANTS,
     "POST /api/v1/records/{record_id}/review-outcome": REVIEWERS,
-    "GET /api/v1/records/{record_id}/repair-eligibility": AUTHENTICATED,
+    "GET /api/v1/records/{record_id}/repair-eligibility": CASE_READERS,
     "POST /api/v1/repair-applications": APPLICANTS,
-    "GET /api/v1/repair-applications": AUTHENTICATED,
-    "GET /api/v1/repair-applications/{application_id}": AUTHENTICATED,
+    "GET /api/v1/repair-applications": CASE_READERS,
+    "GET /api/v1/repair-applications/{application_id}": CASE_READERS,
     "POST /api/v1/repair-applications/{application_id}/decide": REVIEWERS,
     "POST /api/v1/repair-applications/{application_id}/withdraw": APPLICANTS,
     "POST /api/v1/commitments": APPLICANTS,
-    "GET /api/v1/commitments": AUTHENTICATED,
-    "GET /api/v1/commitments/{commitment_id}": AUTHENTICATED,
+    "GET /api/v1/commitments": CASE_READERS,
+    "GET /api/v1/commitments/{commitment_id}": CASE_READERS,
     "POST /api/v1/commitments/{commitment_id}/assess": STAFF | {"department"},
     "POST /api/v1/tipoffs": EVERYONE,
     "POST /api/v1/tipoffs/track": EVERYONE,
-    "GET /api/v1/tipoffs": GOVERNMENT | {"auditor"},
+    "GET /api/v1/tipoffs": GOVERNMENT,
     "POST /api/v1/tipoffs/{tipoff_id}/actions": STAFF,
     "GET /api/v1/notices": PERSON,
     "POST /api/v1/notices/{notice_id}/read": PERSON,
     "POST /api/v1/notices/read": PERSON,
     "POST /api/v1/interviews": STAFF,
     "POST /api/v1/interviews/{interview_id}/outcome": STAFF,
-    "GET /api/v1/subjects/{subject_id}/interviews": AUTHENTICATED - {"auditor"},
+    "GET /api/v1/subjects/{subject_id}/interviews": CASE_READERS,
     # the black-list procedure: the person answers, the department notifies and decides
     "GET /api/v1/me/blacklist-procedures": PERSON,
     "POST /api/v1/me/blacklist-procedures/{entry_id}/defence": PERSON,
     "GET /api/v1/blacklist-procedures": GOVERNMENT,
     "POST /api/v1/blacklist-procedures": GOVERNMENT,
     "POST /api/v1/blacklist-procedures/{entry_id}/decision": GOVERNMENT,
-    "GET /api/v1/evidence/{evidence_id}": AUTHENTICATED,
+    "GET /api/v1/evidence/{evidence_id}": CASE_READERS,
     "GET /api/v1/repair-options": PERSON,
     "POST /api/v1/reports": AUTHENTICATED - {"auditor", "platform"},
     "GET /api/v1/reports/{report_number}.pdf": AUTHENTICATED - {"auditor", "platform"},
@@ -179,6 +183,34 @@ def test_api_access(https_client: TestClient, world: World, operation: str) -> N
         assert denied == (role not in allowed), (operation, role, resp.status_code, resp.text[:200])
         if denied:
             assert resp.status_code == (401 if role == "anonymous" else 403)
+
+
+AUDITOR_READS_TRAIL = (
+    "GET /api/v1/objections",
+    "GET /api/v1/objections/{objection_id}",
+    "GET /api/v1/records/{record_id}/repair-eligibility",
+    "GET /api/v1/repair-applications",
+    "GET /api/v1/repair-applications/{application_id}",
+    "GET /api/v1/commitments",
+    "GET /api/v1/commitments/{commitment_id}",
+    "GET /api/v1/tipoffs",
+    "GET /api/v1/subjects/{subject_id}/interviews",
+    "GET /api/v1/evidence/{evidence_id}",
+)
+
+
+@pytest.mark.parametrize("operation", AUDITOR_READS_TRAIL)
+def test_auditor_reads_the_trail_not_the_content(
+    https_client: TestClient, world: World, operation: str
+) -> None:
+    """Each route that returns a person's case content refuses the auditor in words, with
+    the one code, whether or not the case exists (the refusal comes before the look-up)."""
+    assert "auditor" not in API_MATRIX[operation]
+    resp = _call(https_client, world, operation, "auditor")
+    assert resp.status_code == 403, (operation, resp.text[:200])
+    error = resp.json()["error"]
+    assert error["code"] == "auditor_reads_trail"
+    assert error["message"].startswith("审计人员查看留痕记录，不查看")
 
 
 PAGES: dict[str, dict[str, int]] = {

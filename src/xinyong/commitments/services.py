@@ -34,6 +34,7 @@ from xinyong.workflows.access import (
     log_case_read,
     log_case_reads,
     may_read_subject,
+    refuse_auditor,
     require_department,
     require_for_subject,
 )
@@ -287,6 +288,7 @@ def commitment_as_dict(session: Session, commitment: Commitment) -> dict[str, An
 
 
 def list_commitments(session: Session, actor: Actor, *, limit: int = 200) -> list[Commitment]:
+    refuse_auditor(actor, "信用承诺内容")
     stmt = select(Commitment).order_by(Commitment.id.desc()).limit(limit)
     if actor.role == Role.PERSON:
         stmt = stmt.where(Commitment.subject_id == (actor.subject_id or -1))
@@ -294,7 +296,7 @@ def list_commitments(session: Session, actor: Actor, *, limit: int = 200) -> lis
         stmt = stmt.where(Commitment.made_by == actor.name[:200])
     elif actor.is_department:
         stmt = stmt.where(Commitment.department_id == (actor.department_id or -1))
-    elif not (actor.is_admin or actor.role == Role.AUDITOR):
+    elif not actor.is_admin:
         raise Forbidden("无权查看信用承诺", code="forbidden")
     rows = list(session.scalars(stmt))
     log_case_reads(
@@ -309,6 +311,7 @@ def list_commitments(session: Session, actor: Actor, *, limit: int = 200) -> lis
 
 def read_commitment(session: Session, actor: Actor, commitment_id: int) -> Commitment:
     """One commitment for a reader who may see it; the read is logged."""
+    refuse_auditor(actor, "信用承诺内容")
     commitment = get_commitment(session, commitment_id)
     if not readable(actor, commitment):
         raise NotFound("信用承诺不存在", code="commitment_not_found")

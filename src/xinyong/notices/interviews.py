@@ -17,7 +17,12 @@ from xinyong.notices.models import Interview
 from xinyong.notices.services import queue_notice
 from xinyong.records.models import Record
 from xinyong.subjects.services import get_subject
-from xinyong.workflows.access import log_case_read, log_case_reads, may_read_subject
+from xinyong.workflows.access import (
+    log_case_read,
+    log_case_reads,
+    may_read_subject,
+    refuse_auditor,
+)
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -136,6 +141,7 @@ def interview_as_dict(interview: Interview) -> dict[str, Any]:
 
 def list_interviews(session: Session, actor: Actor, *, limit: int = 200) -> list[dict[str, Any]]:
     """A department's interviews (the office: all), newest first; each person's read logged."""
+    refuse_auditor(actor, "约谈内容")
     stmt = select(Interview).order_by(Interview.held_at.desc(), Interview.id.desc()).limit(limit)
     if actor.is_department:
         stmt = stmt.where(Interview.department_id == (actor.department_id or -1))
@@ -157,8 +163,7 @@ def interviews_of(session: Session, actor: Actor, subject_id: int) -> list[dict[
 
     Auditors read the trail (who read or recorded an interview, in the audit log and the
     query log), not the interview's content: place, attendees, reasons, outcome."""
-    if actor.role == Role.AUDITOR:
-        raise Forbidden("审计人员查看留痕记录，不查看约谈内容", code="auditor_reads_trail")
+    refuse_auditor(actor, "约谈内容")
     rows = [
         i
         for i in session.scalars(

@@ -35,6 +35,7 @@ from xinyong.workflows.access import (
     log_case_read,
     log_case_reads,
     may_read_subject,
+    refuse_auditor,
     require_department,
     require_for_subject,
 )
@@ -489,6 +490,7 @@ def objection_as_dict(
 
 def read_objection(session: Session, actor: Actor, objection_id: int) -> dict[str, Any]:
     """One objection as its reader may see it; the read is logged (it is the person's data)."""
+    refuse_auditor(actor, "异议内容")
     objection = get_objection(session, objection_id)
     filed_by_me = actor.role == Role.INSTITUTION and objection.filed_by == actor.name[:200]
     if not (filed_by_me or may_read_subject(actor, objection.subject_id, objection.department_id)):
@@ -501,6 +503,7 @@ def list_objections(
     session: Session, actor: Actor, *, state: str | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The person's own objections; a department's queue; everything for the office."""
+    refuse_auditor(actor, "异议内容")
     stmt = select(Objection).order_by(Objection.id.desc()).limit(limit)
     if actor.role == Role.PERSON:
         stmt = stmt.where(Objection.subject_id == (actor.subject_id or -1))
@@ -508,7 +511,7 @@ def list_objections(
         stmt = stmt.where(Objection.filed_by == actor.name[:200])
     elif actor.is_department:
         stmt = stmt.where(Objection.department_id == (actor.department_id or -1))
-    elif not (actor.is_admin or actor.role == Role.AUDITOR):
+    elif not actor.is_admin:
         raise Forbidden("无权查看异议", code="forbidden")
     if state:
         stmt = stmt.where(Objection.state == state)

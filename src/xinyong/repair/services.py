@@ -47,6 +47,7 @@ from xinyong.workflows.access import (
     log_case_read,
     log_case_reads,
     may_read_subject,
+    refuse_auditor,
     require_department,
     require_for_subject,
 )
@@ -159,6 +160,7 @@ def check_repair(
     authorization_id: int | None = None,
 ) -> dict[str, Any]:
     """Whether this record may be repaired now; if not, from when and what is missing."""
+    refuse_auditor(actor, "信用记录内容")
     on = on or dt.date.today()
     record = _record(session, record_id)
     basis = _require_reader(session, actor, record, authorization_id)
@@ -494,6 +496,7 @@ def application_as_dict(
 
 
 def read_application(session: Session, actor: Actor, application_id: int) -> dict[str, Any]:
+    refuse_auditor(actor, "信用修复申请内容")
     application = get_application(session, application_id)
     mine = actor.role == Role.INSTITUTION and application.applied_by == actor.name[:200]
     if not (mine or may_read_subject(actor, application.subject_id, application.department_id)):
@@ -505,6 +508,7 @@ def read_application(session: Session, actor: Actor, application_id: int) -> dic
 def list_applications(
     session: Session, actor: Actor, *, state: str | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
+    refuse_auditor(actor, "信用修复申请内容")
     stmt = select(RepairApplication).order_by(RepairApplication.id.desc()).limit(limit)
     if actor.role == Role.PERSON:
         stmt = stmt.where(RepairApplication.subject_id == (actor.subject_id or -1))
@@ -512,7 +516,7 @@ def list_applications(
         stmt = stmt.where(RepairApplication.applied_by == actor.name[:200])
     elif actor.is_department:
         stmt = stmt.where(RepairApplication.department_id == (actor.department_id or -1))
-    elif not (actor.is_admin or actor.role == Role.AUDITOR):
+    elif not actor.is_admin:
         raise Forbidden("无权查看修复申请", code="forbidden")
     if state:
         stmt = stmt.where(RepairApplication.state == state)

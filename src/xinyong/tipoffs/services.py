@@ -21,6 +21,7 @@ from xinyong.tipoffs.workflow import (
     scrub_identity_numbers,
     tracking_hash,
 )
+from xinyong.workflows.access import refuse_auditor
 from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
 from xinyong.workflows.history import history_as_dicts, history_of, record_transition
 
@@ -122,11 +123,10 @@ def track_tipoff(session: Session, code: str) -> dict[str, Any]:
 
 
 def get_tipoff(session: Session, actor: Actor, tipoff_id: int) -> Tipoff:
+    refuse_auditor(actor, "举报内容")
     tipoff = session.get(Tipoff, tipoff_id)
     if tipoff is None or not (
-        actor.is_admin
-        or actor.role == Role.AUDITOR
-        or (actor.is_department and tipoff.department_id == actor.department_id)
+        actor.is_admin or (actor.is_department and tipoff.department_id == actor.department_id)
     ):
         raise NotFound("举报不存在", code="tipoff_not_found")
     return tipoff
@@ -185,10 +185,11 @@ def tipoff_as_dict(session: Session, tipoff: Tipoff) -> dict[str, Any]:
 
 
 def list_tipoffs(session: Session, actor: Actor, *, state: str | None = None) -> list[Tipoff]:
+    refuse_auditor(actor, "举报内容")
     stmt = select(Tipoff).order_by(Tipoff.id.desc()).limit(500)
     if actor.is_department:
         stmt = stmt.where(Tipoff.department_id == (actor.department_id or -1))
-    elif not (actor.is_admin or actor.role == Role.AUDITOR):
+    elif not actor.is_admin:
         raise Forbidden("无权查看举报", code="forbidden")
     if state:
         stmt = stmt.where(Tipoff.state == state)

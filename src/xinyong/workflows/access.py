@@ -55,9 +55,22 @@ def require_department(actor: Actor, department_id: int) -> None:
     raise Forbidden("无权处理", code="forbidden")
 
 
+def refuse_auditor(actor: Actor, what: str) -> None:
+    """Auditors read the trail, not the content (DOMAIN §2: audit trail, alerts, statistics).
+
+    Who read or handled a case is in the audit log and the query log; the case itself (an
+    objection's or repair's statement, a defence, a commitment, a tip-off, an interview, an
+    evidence file) is the person's data and an auditor is refused it outright, before any
+    look-up, so the refusal says nothing about whether the case exists."""
+    if actor.role == Role.AUDITOR:
+        raise Forbidden(f"审计人员查看留痕记录，不查看{what}", code="auditor_reads_trail")
+
+
 def may_read_subject(actor: Actor, subject_id: int, department_id: int | None) -> bool:
-    """Reading a workflow's case: the person, the deciding department, the office, auditors."""
-    if actor.is_admin or actor.role == Role.AUDITOR:
+    """Reading a workflow's case: the person, the deciding department, the office.
+
+    Auditors never (``refuse_auditor``): they read the trail of the case, not the case."""
+    if actor.is_admin:
         return True
     if actor.role == Role.PERSON:
         return actor.subject_id == subject_id

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor, Role
 from xinyong.errors import NotFound
-from xinyong.workflows.access import log_case_read, may_read_subject
+from xinyong.workflows.access import log_case_read, may_read_subject, refuse_auditor
 from xinyong.workflows.models import EvidenceFile
 
 
@@ -18,6 +18,7 @@ def read_evidence(session: Session, actor: Actor, evidence_id: int) -> EvidenceF
     from xinyong.repair.models import RepairApplication
     from xinyong.tipoffs.services import get_tipoff
 
+    refuse_auditor(actor, "证明材料")
     evidence = session.get(EvidenceFile, evidence_id)
     if evidence is None:
         raise NotFound("文件不存在", code="evidence_not_found")

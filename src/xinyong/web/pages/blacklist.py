@@ -18,7 +18,7 @@ from xinyong.lists import procedure
 from xinyong.lists import services as lists
 from xinyong.web.deps import OptionalCallerDep, PathId, SessionDep
 from xinyong.web.pages.cases import _staff
-from xinyong.web.pages.common import render
+from xinyong.web.pages.common import flash_redirect, render
 from xinyong.web.pages.remedies import _person, _uploads
 from xinyong.web.pages.workbench import _common
 
@@ -85,7 +85,10 @@ async def submit_defence(
             statement=statement,
             status_code=exc.http_status,
         )
-    return RedirectResponse("/me?message=陈述申辩意见已提交#lists", status_code=303)
+    # The /me page shows only flash messages (a link cannot make it say anything).
+    return flash_redirect(
+        request, "/me#lists", f"陈述申辩意见已提交（程序 {entry_id}），认定部门审查后作出决定"
+    )
 
 
 # -- the deciding department --------------------------------------------------------------
