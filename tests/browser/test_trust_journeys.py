@@ -68,9 +68,10 @@ def _person(server: Server, username: str) -> tuple[str, str]:
 
 
 def _import_penalty(
-    server: Server, name: str, number: str, document: str, tmp: Path, fine: str = "0.05"
+    server: Server, name: str, number: str, document: str, tmp: Path, fine: str = "2"
 ) -> None:
-    """The office imports one public 双公示 penalty of the person from the command line."""
+    """The office imports one public 双公示 penalty of the person from the command line (a
+    fine of 1 万元 or more is 一般 and published; a smaller one is 轻微, kept off the portal)."""
     from xinyong.workbench.templates import SGS_PENALTY_HEADERS
 
     row = dict.fromkeys(SGS_PENALTY_HEADERS, "")
