@@ -137,3 +137,21 @@ def test_cli_calendar_load_and_list(session: Session) -> None:
 
     bad = runner.invoke(app, ["calendar", "load", str(FIXTURE.with_name("missing.yaml"))])
     assert bad.exit_code != 0
+
+
+def test_cli_calendar_load_of_an_impossible_yaml_date_is_a_chinese_error(
+    session: Session, tmp_path: Path
+) -> None:
+    # YAML reads 2027-13-01 as a timestamp and fails inside the loader: the office must get
+    # the file's place and the reason, not a traceback, and nothing is loaded.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "year: 2027\nholidays:\n  - name: 国庆节\n    off_days: [2027-13-01]\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["calendar", "load", str(bad)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "bad.yaml" in result.output and "日期" in result.output
+    assert "Traceback" not in result.output and "month must be" not in result.output
+    assert session.scalar(select(func.count()).select_from(HolidaySchedule)) == 0

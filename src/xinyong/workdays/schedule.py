@@ -97,9 +97,20 @@ def _add(year: _Year, day: dt.date, off: bool, name: str, where: str) -> None:
         year.work[day] = name
 
 
+class _DatesAsText(yaml.SafeLoader):
+    """Dates stay text, so an impossible one (2027-13-01) is reported with its place by
+    ``_date`` instead of failing inside the YAML loader."""
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _parse_yaml(text: str, source: str) -> list[_Year]:
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        documents = [d for d in yaml.load_all(text, Loader=_DatesAsText) if d is not None]
     except yaml.YAMLError as exc:
         raise ScheduleError(f"{source}：YAML 格式错误：{exc}") from None
     blocks: list[Any] = []
