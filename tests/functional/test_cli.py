@@ -101,3 +101,20 @@ def test_every_read_is_in_the_query_log(session: Session, tmp_path: Path) -> Non
     assert [q["action"] for q in log] == ["score:view", "archive:view"]
     assert log[1]["purpose"] == "复核档案" and log[1]["basis"] == "administration"
     assert number not in result.stdout
+
+
+def test_catalog_load_of_an_impossible_date_is_a_chinese_error_with_its_line(
+    session: Session, tmp_path: Path
+) -> None:
+    # An unquoted 2027-13-01 made YAML's own date constructor fail: a traceback, no line.
+    bad = tmp_path / "dates.yaml"
+    bad.write_text(
+        "version: 2\nscenarios:\n  - code: TEST_DATE\n    name: 测试场景\n"
+        "    mandatory: 2027-13-01\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["catalog", "load", str(bad)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "dates.yaml" in result.output and "第 5 行" in result.output
+    assert "month must be" not in result.output

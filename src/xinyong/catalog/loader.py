@@ -24,7 +24,16 @@ class ParsedEntry:
 
 
 class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that remembers the line where every mapping starts."""
+    """A SafeLoader that remembers the line where every mapping starts.
+
+    Catalogs hold no dates: an unquoted date-like value stays text, so an impossible one
+    (2027-13-01) is reported by validation with its line instead of failing in the loader."""
+
+
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
