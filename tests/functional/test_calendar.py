@@ -155,3 +155,26 @@ def test_cli_calendar_load_of_an_impossible_yaml_date_is_a_chinese_error(
     assert "bad.yaml" in result.output and "日期" in result.output
     assert "Traceback" not in result.output and "month must be" not in result.output
     assert session.scalar(select(func.count()).select_from(HolidaySchedule)) == 0
+
+
+def test_pages_name_who_acted_in_chinese_not_by_internal_actor_codes(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    # The office loads a year at the server's console; the world's records were imported
+    # there too. Neither page may show the internal actor code (cli:…).
+    from xinyong.records.models import SubmissionBatch
+
+    loaded = CliRunner().invoke(app, ["calendar", "load", str(FIXTURE)])
+    assert loaded.exit_code == 0, loaded.output
+    _login(https_client, "admin1")
+    row = _row(https_client.get("/console/calendar").text, 2027)
+    assert "第 1 版" in row and "信用办（命令行）" in row and "cli:" not in row
+    https_client.cookies.clear()
+
+    batch_id = session.scalar(select(func.max(SubmissionBatch.id)))
+    _login(https_client, "clerk1")
+    page = https_client.get(f"/workbench/batches/{batch_id}")
+    assert page.status_code == 200
+    submitter = re.search(r"<dt>提交人</dt><dd>(.*?)</dd>", page.text)
+    assert submitter is not None and "cli:" not in submitter.group(1)
+    assert submitter.group(1).startswith("信用办（命令行）")

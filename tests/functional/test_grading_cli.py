@@ -70,7 +70,7 @@ def test_office_sees_the_whole_archive_with_provenance_and_history(
     assert full.exit_code == 0, full.output
     assert "完整档案，共 2 条记录" in full.stdout
     # The version the correction replaced, with where it came from.
-    assert "第 1 版" in full.stdout and "报送人 cli:cli" in full.stdout
+    assert "第 1 版" in full.stdout and "报送人 信用办（命令行）" in full.stdout
 
     data = json.loads(
         runner.invoke(app, ["archive", code, "--full", "--purpose", "档案核查", "--json"]).stdout
@@ -337,6 +337,8 @@ def test_console_archive_page_shows_every_state_to_the_office_alone(
     assert "已修复" in page.text and repaired.document_number in page.text
     assert check_html(page.text) == []
     assert "批次" in page.text and "定级规则" in page.text
+    # The world's rows were imported at the server's console: named so, not by its code.
+    assert "信用办（命令行）" in page.text and "cli:" not in page.text
     assert not FULL_ID.search(re.sub(r"<[^>]+>", " ", page.text))
     log = session.scalars(
         select(QueryLog).where(
