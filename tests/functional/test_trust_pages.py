@@ -405,3 +405,60 @@ def test_an_unexpected_error_on_a_page_is_a_500_page(
         _is_site_page(resp.text)
         assert "服务器内部错误" in resp.text and "boom" not in resp.text
         assert client.get("/api/v1/nope").json()["error"]["code"] == "not_found"
+
+
+def _this_months_statistics(client: TestClient) -> tuple[int, int]:
+    """The front page's 公示统计 for the current month: (信用记录, 名单列入)."""
+    row = re.search(
+        r"<tr><td>\d{4}-\d{2}（本月至今）</td><td class=\"num\">([\d,]+)</td>"
+        r"<td class=\"num\">([\d,]+)</td>",
+        client.get("/").text,
+    )
+    assert row is not None
+    return int(row.group(1).replace(",", "")), int(row.group(2).replace(",", ""))
+
+
+def test_public_statistics_count_only_what_the_public_may_see(
+    https_client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    today = dt.date.today().isoformat()
+    dept = factories.department(session, code="STAT", name="统计测试局")
+    before = _this_months_statistics(https_client)
+    # A warning (轻微, not published) on an organisation, and a person's fine.
+    from xinyong.demo import credit_code_for
+
+    org_code = credit_code_for(777)
+    factories.submit_rows(
+        session,
+        [
+            factories.penalty_row(
+                name="警示商贸有限公司",
+                org_code=org_code,
+                category="警告",
+                decided=today,
+                dept=dept,
+            ),
+            factories.penalty_row(
+                name="王五", id_number=factories.resident_id(), decided=today, dept=dept
+            ),
+        ],
+    )
+    grades = set(session.scalars(select(Record.grade).where(Record.department_id == dept.id)))
+    assert grades == {"minor", "general"}
+    # A 政务共享 record that puts a person on the watch list (重点关注, not published).
+    factories.submit_rows(
+        session,
+        [factories.generic_row("FINANCIAL_FRAUD", session=session, decided=today)],
+        department_code="STAT",
+    )
+    # The minor record is not counted, nor the shared one or its watch-list entry; the
+    # person's fine is (the setting is on).
+    assert _this_months_statistics(https_client) == (before[0] + 1, before[1])
+    monkeypatch.setenv("XINYONG_PUBLISH_INDIVIDUAL_PENALTIES", "false")
+    get_settings.cache_clear()
+    try:
+        assert _this_months_statistics(https_client)[0] == before[0]
+    finally:
+        get_settings.cache_clear()

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, join, or_, select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
@@ -414,10 +414,15 @@ def public_statistics(
 ) -> dict[str, Any]:
     """Public statistics by month: records collected, list entries, repairs approved.
 
-    The current month is partial and marked so (a chart must not draw it as a drop)."""
+    Only what the portal shows the public today is counted, by the month of its decision
+    or listing — the same rule as the disclosures (``_public_record_clause``, ``_query``):
+    no 政务共享 or 授权查询 record, no 轻微 one unless published, no individual's penalty
+    unless the setting publishes them, no watch-list entry. The current month is partial
+    and marked so (a chart must not draw it as a drop)."""
     from xinyong.repair.models import RepairApplication
 
     on = on or dt.date.today()
+    catalog = current_catalog(session)
     first = dt.date(on.year, on.month, 1)
     labels = []
     y, m = first.year, first.month
@@ -427,11 +432,12 @@ def public_statistics(
     labels.reverse()
     start = dt.date(int(labels[0][:4]), int(labels[0][5:]), 1)
 
-    def per_month(column: Any, *where: Any) -> list[int]:
+    def per_month(column: Any, *where: Any, source: Any = None) -> list[int]:
         counts: dict[str, int] = dict.fromkeys(labels, 0)
-        for day, n in session.execute(
-            select(column, func.count()).where(column >= start, *where).group_by(column)
-        ):
+        stmt = select(column, func.count())
+        if source is not None:
+            stmt = stmt.select_from(source)
+        for day, n in session.execute(stmt.where(column >= start, *where).group_by(column)):
             if day is None:
                 continue
             key = f"{day.year:04d}-{day.month:02d}"
@@ -443,8 +449,20 @@ def public_statistics(
         "labels": labels,
         "partial": labels[-1],
         "series": {
-            "信用记录": per_month(Record.decision_date),
-            "名单列入": per_month(ListEntry.start_date),
+            "信用记录": per_month(
+                Record.decision_date,
+                _public_record_clause(on, catalog),
+                source=join(Record, Subject, Subject.id == Record.subject_id),
+            ),
+            "名单列入": per_month(
+                ListEntry.start_date,
+                or_(
+                    *(
+                        ListEntry.id.in_(_query(c, catalog, on).with_only_columns(ListEntry.id))
+                        for c in (Category.BLACK, Category.RED)
+                    )
+                ),
+            ),
             "信用修复": per_month(
                 RepairApplication.decided_on, RepairApplication.state == "approved"
             ),
