@@ -35,6 +35,9 @@ def _is_site_page(text: str) -> None:
         ("/article/999", 404, "文章不存在"),
         ("/disclosures?page=abc", 422, "「page」须为整数"),
         ("/static/nope.css", 404, "页面不存在"),
+        # A path segment is named by what was typed, not by the route's parameter name.
+        ("/article/abc", 422, "网址中的“abc”须为整数"),
+        ("/articles/nope", 404, "栏目不存在"),
     ],
 )
 def test_page_urls_answer_a_chinese_page_in_the_site_layout(
@@ -48,6 +51,7 @@ def test_page_urls_answer_a_chinese_page_in_the_site_layout(
         _is_site_page(resp.text)
         assert words in resp.text
         assert "Not Found" not in resp.text and "Field required" not in resp.text
+        assert "article_id" not in resp.text
 
 
 def test_an_objection_form_for_a_bad_record_id_is_a_page(
