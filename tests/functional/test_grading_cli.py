@@ -169,7 +169,9 @@ items:
     result = runner.invoke(app, ["catalog", "load", str(path)])
     assert result.exit_code == 1
     out = result.output
-    assert "3 处错误" in out
+    # Every error in one pass: the three entry errors and the valid entry's period.
+    assert "4 处错误" in out
+    assert "第 3 行：目录项 EXAM_CHEATING 一般等级的最长公示期限 24 个月超出上限" in out
     assert "第 15 行（items BAD_NATURE）：nature 应为以下之一：negative、positive、neutral" in out
     assert "第 16 行（items NO_DOMAIN）：domain 缺少必填项" in out
     assert "第 20 行（items NO_DOMAIN）：deadline_days 应不小于 0" in out
