@@ -466,3 +466,56 @@ def test_public_statistics_count_only_what_the_public_may_see(
         assert _this_months_statistics(https_client)[0] == before[0]
     finally:
         get_settings.cache_clear()
+
+
+def test_subject_page_names_only_list_memberships_the_public_may_see(
+    https_client: TestClient, session: Session
+) -> None:
+    # A black-list entry whose record is disputed (异议中: never published) must not be
+    # named on the subject's public page; the red-list entry still is.
+    from xinyong.actors import Actor, Role
+    from xinyong.lists.models import ListEntry
+    from xinyong.objections.services import file_objection
+    from xinyong.subjects.models import Subject
+
+    factories.department(session, code="LSTP", name="名单测试局")
+    number = factories.resident_id()
+    factories.submit_rows(
+        session,
+        [
+            factories.generic_row(
+                "DISHONEST_JUDGMENT_DEBTOR", session=session, id_number=number, name="钱七"
+            ),
+            factories.generic_row("MORAL_MODEL", session=session, id_number=number, name="钱七"),
+        ],
+        department_code="LSTP",
+    )
+    subject_id = session.scalar(
+        select(Record.subject_id)
+        .where(Record.item_code == "MORAL_MODEL")
+        .order_by(Record.id.desc())
+    )
+    kinds = set(
+        session.scalars(select(ListEntry.list_kind).where(ListEntry.subject_id == subject_id))
+    )
+    assert kinds == {"black", "red"}
+
+    def page() -> str:
+        resp = https_client.post("/disclosures/search", data={"q": number}, follow_redirects=False)
+        assert resp.status_code == 303
+        text = https_client.get(resp.headers["location"]).text
+        found = re.search(r"<dt>名单</dt><dd>(.*?)</dd>", text)
+        return found.group(1) if found else ""
+
+    assert "严重失信主体名单" in page() and "守信红名单" in page()
+    black = session.scalar(
+        select(Record.id).where(
+            Record.subject_id == subject_id, Record.item_code == "DISHONEST_JUDGMENT_DEBTOR"
+        )
+    )
+    assert black is not None and session.get(Subject, subject_id) is not None
+    person = Actor("person:qianqi", Role.PERSON, subject_id=subject_id, channel="web")
+    file_objection(session, person, black, reason="已履行完毕")
+    session.commit()
+    shown = page()
+    assert "守信红名单" in shown and "严重失信主体名单" not in shown

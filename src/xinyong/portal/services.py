@@ -340,17 +340,20 @@ def public_subject_by_id(
         for r in records
         if publicly_shown(r, subject, catalog, on)
     ]
-    listed = session.scalars(
-        select(ListEntry.list_kind).where(
-            ListEntry.subject_id == subject.id,
-            ListEntry.status == EntryStatus.LISTED.value,
-            ListEntry.list_kind.in_([ListKind.BLACK.value, ListKind.RED.value]),
-            or_(ListEntry.start_date.is_(None), ListEntry.start_date <= on),
-            or_(ListEntry.end_date.is_(None), ListEntry.end_date >= on),
+    # A membership is named as the list disclosures show it (``_query``): in force and
+    # resting on a record the public may see (not disputed, shared-only, 轻微…).
+    names = {Category.BLACK: "严重失信主体名单", Category.RED: "守信红名单"}
+    lists = sorted(
+        name
+        for category, name in names.items()
+        if session.scalar(
+            _query(category, catalog, on)
+            .with_only_columns(ListEntry.id)
+            .where(ListEntry.subject_id == subject.id)
+            .limit(1)
         )
+        is not None
     )
-    names = {ListKind.BLACK.value: "严重失信主体名单", ListKind.RED.value: "守信红名单"}
-    lists = sorted({names[k] for k in listed})
     if not shown and not lists:
         raise NotFound("公示信息不存在或已停止公示", code="disclosure_not_found")
     is_org = subject.kind == SubjectKind.ORGANISATION.value
