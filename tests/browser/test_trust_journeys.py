@@ -82,8 +82,9 @@ def _import_penalty(server: Server, name: str, number: str, document: str, tmp: 
         "违法事实": "经查，当事人在人行道摆摊经营",
         "处罚依据": "《城市市容和环境卫生管理条例》第三十六条",
         "处罚类别": "罚款",
-        "处罚内容": "罚款 0.05 万元",
-        "罚款金额（万元）": "0.05",
+        # 1 万元 or more: a smaller fine is 轻微 (SGS_SMALL_FINE), which is not published.
+        "处罚内容": "罚款 2 万元",
+        "罚款金额（万元）": "2",
         "处罚决定日期": (dt.date.today() - dt.timedelta(days=3)).isoformat(),
         "处罚机关": "市市场监督管理局",
     }
