@@ -102,6 +102,9 @@ def test_full_archive_api_is_the_offices_alone(
     url = f"/api/v1/subjects/{world.subject_id}/full-archive"
     assert client.get(url, params={"purpose": "档案核查"}, headers=world.auth("department")).status_code == 403  # fmt: skip
     assert client.get(url, headers=world.auth("admin")).status_code == 422  # purpose required
+    # Blanks are no purpose either (the CLI and the page refuse them too); nothing logged.
+    blank = client.get(url, params={"purpose": "   "}, headers=world.auth("admin"))
+    assert blank.status_code == 422 and "查询目的" in blank.json()["error"]["message"]
     response = client.get(url, params={"purpose": "档案核查"}, headers=world.auth("admin"))
     assert response.status_code == 200, response.text
     records = response.json()["records"]
