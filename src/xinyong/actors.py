@@ -65,6 +65,24 @@ class Actor:
 SYSTEM = Actor(name="system", role=Role.SYSTEM, channel="cli")
 
 
+def actor_label(name: str | None) -> str:
+    """An actor's name (``Actor.name``) as pages show it to people: an account by its
+    username, the server's console as 信用办（命令行）, an API key by its prefix, the
+    platform's own jobs as 系统 — never the internal ``kind:`` code."""
+    if not name:
+        return "—"
+    kind, _, rest = name.partition(":")
+    if kind == "user" and rest:
+        return rest
+    if kind == "cli":
+        return "信用办（命令行）"
+    if kind == "apikey" and rest:
+        return f"接口密钥 {rest}"
+    if kind == "system" or name == "system":
+        return "系统"
+    return name
+
+
 def cli_operator(name: str = "cli") -> Actor:
     """The operator at the server's console: acts with the credit office's authority."""
     return Actor(name=f"cli:{name}", role=Role.ADMIN, channel="cli")

@@ -28,6 +28,20 @@ TEST_CSV = (
     "日期,安排,节日\r\n"
     + "".join(f"2027-02-{d:02d},放假,春节\r\n" for d in range(5, 13))
     + "2027-02-20,上班,春节\r\n2027-01-01,放假,元旦\r\n"
+    # the other statutory holidays of 2027, so the file is a whole year's schedule
+    + "".join(
+        f"{day},放假,{name}\r\n"
+        for day, name in (
+            ("2027-04-05", "清明节"),
+            ("2027-05-01", "劳动节"),
+            ("2027-05-02", "劳动节"),
+            ("2027-06-09", "端午节"),
+            ("2027-09-15", "中秋节"),
+            ("2027-10-01", "国庆节"),
+            ("2027-10-02", "国庆节"),
+            ("2027-10-03", "国庆节"),
+        )
+    )
 )
 
 
@@ -137,3 +151,63 @@ def test_cli_calendar_load_and_list(session: Session) -> None:
 
     bad = runner.invoke(app, ["calendar", "load", str(FIXTURE.with_name("missing.yaml"))])
     assert bad.exit_code != 0
+
+
+def test_cli_calendar_load_of_an_impossible_yaml_date_is_a_chinese_error(
+    session: Session, tmp_path: Path
+) -> None:
+    # YAML reads 2027-13-01 as a timestamp and fails inside the loader: the office must get
+    # the file's place and the reason, not a traceback, and nothing is loaded.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "year: 2027\nholidays:\n  - name: 国庆节\n    off_days: [2027-13-01]\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["calendar", "load", str(bad)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "bad.yaml" in result.output and "日期" in result.output
+    assert "Traceback" not in result.output and "month must be" not in result.output
+    assert session.scalar(select(func.count()).select_from(HolidaySchedule)) == 0
+
+
+def test_pages_name_who_acted_in_chinese_not_by_internal_actor_codes(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    # The office loads a year at the server's console; the world's records were imported
+    # there too. Neither page may show the internal actor code (cli:…).
+    from xinyong.records.models import SubmissionBatch
+
+    loaded = CliRunner().invoke(app, ["calendar", "load", str(FIXTURE)])
+    assert loaded.exit_code == 0, loaded.output
+    _login(https_client, "admin1")
+    row = _row(https_client.get("/console/calendar").text, 2027)
+    assert "第 1 版" in row and "信用办（命令行）" in row and "cli:" not in row
+    https_client.cookies.clear()
+
+    batch_id = session.scalar(select(func.max(SubmissionBatch.id)))
+    _login(https_client, "clerk1")
+    page = https_client.get(f"/workbench/batches/{batch_id}")
+    assert page.status_code == 200
+    submitter = re.search(r"<dt>提交人</dt><dd>(.*?)</dd>", page.text)
+    assert submitter is not None and "cli:" not in submitter.group(1)
+    assert submitter.group(1).startswith("信用办（命令行）")
+
+
+def test_a_schedule_missing_a_statutory_holiday_is_refused(
+    session: Session, tmp_path: Path
+) -> None:
+    # A 2027 file with the Spring Festival only: loading it would make 国庆 working days
+    # for every deadline. Statutory holidays are always days off, so the file is incomplete.
+    partial = tmp_path / "2027.yaml"
+    partial.write_text(
+        "year: 2027\nholidays:\n  - name: 春节\n    off_days: 2027-02-05..2027-02-12\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["calendar", "load", str(partial)])
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert (
+        "2027 年缺少法定节假日" in output and "国庆节 2027-10-01、2027-10-02、2027-10-03" in output
+    )
+    assert session.scalar(select(func.count()).select_from(HolidaySchedule)) == 0

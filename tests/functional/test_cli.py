@@ -106,3 +106,66 @@ def test_every_read_is_in_the_query_log(session: Session, tmp_path: Path) -> Non
     table = runner.invoke(app, ["queries", number])
     assert "北京时间" in table.stdout and "示范市信用办" in table.stdout
     assert "cli:" not in table.stdout and "score:view" not in table.stdout
+
+
+def test_catalog_load_of_an_impossible_date_is_a_chinese_error_with_its_line(
+    session: Session, tmp_path: Path
+) -> None:
+    # An unquoted 2027-13-01 made YAML's own date constructor fail: a traceback, no line.
+    bad = tmp_path / "dates.yaml"
+    bad.write_text(
+        "version: 2\nscenarios:\n  - code: TEST_DATE\n    name: 测试场景\n"
+        "    mandatory: 2027-13-01\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["catalog", "load", str(bad)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "dates.yaml" in result.output and "第 5 行" in result.output
+    assert "month must be" not in result.output
+
+
+def test_catalog_load_reports_entry_and_reference_errors_in_one_pass(
+    session: Session, tmp_path: Path
+) -> None:
+    # One entry with a bad open level, another naming an information type that does not
+    # exist: the editor must see both at once, not the second only after fixing the first.
+    bad = tmp_path / "items.yaml"
+    bad.write_text(
+        "version: 2\nitems:\n"
+        "  - code: TEST_ONE\n    name: 测试一\n    info_type: ADMINISTRATIVE\n"
+        "    domain: GENERAL\n    nature: negative\n    subject_kinds: [person]\n"
+        "    open_level: secret\n    default_grade: general\n"
+        "  - code: TEST_TWO\n    name: 测试二\n    info_type: NO_SUCH_TYPE\n"
+        "    domain: GENERAL\n    nature: negative\n    subject_kinds: [person]\n"
+        "    open_level: public\n    default_grade: general\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["catalog", "load", str(bad)])
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert "有 2 处错误" in output
+    assert "第 9 行（items TEST_ONE）：open_level" in output
+    assert "第 11 行：目录项 TEST_TWO 的信息类别 NO_SUCH_TYPE 不存在" in output
+    from xinyong.catalog.services import current_catalog
+
+    assert "TEST_TWO" not in current_catalog(session).items
+
+
+def test_catalog_load_does_not_report_a_reference_to_an_invalid_entry_of_the_file(
+    session: Session, tmp_path: Path
+) -> None:
+    # The domain is broken (no name); the item naming it is fine once the domain is fixed:
+    # only the domain's error is reported.
+    bad = tmp_path / "domain.yaml"
+    bad.write_text(
+        "version: 2\ndomains:\n  - code: NEW_DOMAIN\n"
+        "items:\n  - code: TEST_THREE\n    name: 测试三\n    info_type: ADMINISTRATIVE\n"
+        "    domain: NEW_DOMAIN\n    nature: negative\n    subject_kinds: [person]\n"
+        "    open_level: public\n    default_grade: general\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["catalog", "load", str(bad)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1 and "有 1 处错误" in output
+    assert "name 缺少必填项" in output and "NEW_DOMAIN 不存在" not in output

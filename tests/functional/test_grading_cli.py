@@ -70,7 +70,7 @@ def test_office_sees_the_whole_archive_with_provenance_and_history(
     assert full.exit_code == 0, full.output
     assert "完整档案，共 2 条记录" in full.stdout
     # The version the correction replaced, with where it came from.
-    assert "第 1 版" in full.stdout and "报送人 cli:cli" in full.stdout
+    assert "第 1 版" in full.stdout and "报送人 信用办（命令行）" in full.stdout
 
     data = json.loads(
         runner.invoke(app, ["archive", code, "--full", "--purpose", "档案核查", "--json"]).stdout
@@ -102,6 +102,9 @@ def test_full_archive_api_is_the_offices_alone(
     url = f"/api/v1/subjects/{world.subject_id}/full-archive"
     assert client.get(url, params={"purpose": "档案核查"}, headers=world.auth("department")).status_code == 403  # fmt: skip
     assert client.get(url, headers=world.auth("admin")).status_code == 422  # purpose required
+    # Blanks are no purpose either (the CLI and the page refuse them too); nothing logged.
+    blank = client.get(url, params={"purpose": "   "}, headers=world.auth("admin"))
+    assert blank.status_code == 422 and "查询目的" in blank.json()["error"]["message"]
     response = client.get(url, params={"purpose": "档案核查"}, headers=world.auth("admin"))
     assert response.status_code == 200, response.text
     records = response.json()["records"]
@@ -171,7 +174,9 @@ items:
     result = runner.invoke(app, ["catalog", "load", str(path)])
     assert result.exit_code == 1
     out = result.output
-    assert "3 处错误" in out
+    # Every error in one pass: the three entry errors and the valid entry's period.
+    assert "4 处错误" in out
+    assert "第 3 行：目录项 EXAM_CHEATING 一般等级的最长公示期限 24 个月超出上限" in out
     assert "第 15 行（items BAD_NATURE）：nature 应为以下之一：negative、positive、neutral" in out
     assert "第 16 行（items NO_DOMAIN）：domain 缺少必填项" in out
     assert "第 20 行（items NO_DOMAIN）：deadline_days 应不小于 0" in out
@@ -343,6 +348,8 @@ def test_console_archive_page_shows_every_state_to_the_office_alone(
     assert "已修复" in page.text and repaired.document_number in page.text
     assert check_html(page.text) == []
     assert "批次" in page.text and "定级规则" in page.text
+    # The world's rows were imported at the server's console: named so, not by its code.
+    assert "信用办（命令行）" in page.text and "cli:" not in page.text
     assert not FULL_ID.search(re.sub(r"<[^>]+>", " ", page.text))
     log = session.scalars(
         select(QueryLog).where(

@@ -35,6 +35,9 @@ def _is_site_page(text: str) -> None:
         ("/article/999", 404, "文章不存在"),
         ("/disclosures?page=abc", 422, "「page」须为整数"),
         ("/static/nope.css", 404, "页面不存在"),
+        # A path segment is named by what was typed, not by the route's parameter name.
+        ("/article/abc", 422, "网址中的“abc”须为整数"),
+        ("/articles/nope", 404, "栏目不存在"),
     ],
 )
 def test_page_urls_answer_a_chinese_page_in_the_site_layout(
@@ -48,6 +51,7 @@ def test_page_urls_answer_a_chinese_page_in_the_site_layout(
         _is_site_page(resp.text)
         assert words in resp.text
         assert "Not Found" not in resp.text and "Field required" not in resp.text
+        assert "article_id" not in resp.text
 
 
 def test_an_objection_form_for_a_bad_record_id_is_a_page(
@@ -428,3 +432,113 @@ def test_an_unexpected_error_on_a_page_is_a_500_page(
         _is_site_page(resp.text)
         assert "服务器内部错误" in resp.text and "boom" not in resp.text
         assert client.get("/api/v1/nope").json()["error"]["code"] == "not_found"
+
+
+def _this_months_statistics(client: TestClient) -> tuple[int, int]:
+    """The front page's 公示统计 for the current month: (信用记录, 名单列入)."""
+    row = re.search(
+        r"<tr><td>\d{4}-\d{2}（本月至今）</td><td class=\"num\">([\d,]+)</td>"
+        r"<td class=\"num\">([\d,]+)</td>",
+        client.get("/").text,
+    )
+    assert row is not None
+    return int(row.group(1).replace(",", "")), int(row.group(2).replace(",", ""))
+
+
+def test_public_statistics_count_only_what_the_public_may_see(
+    https_client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    today = dt.date.today().isoformat()
+    dept = factories.department(session, code="STAT", name="统计测试局")
+    before = _this_months_statistics(https_client)
+    # A warning (轻微, not published) on an organisation, and a person's fine.
+    from xinyong.demo import credit_code_for
+
+    org_code = credit_code_for(777)
+    factories.submit_rows(
+        session,
+        [
+            factories.penalty_row(
+                name="警示商贸有限公司",
+                org_code=org_code,
+                category="警告",
+                decided=today,
+                dept=dept,
+            ),
+            factories.penalty_row(
+                name="王五", id_number=factories.resident_id(), decided=today, dept=dept
+            ),
+        ],
+    )
+    grades = set(session.scalars(select(Record.grade).where(Record.department_id == dept.id)))
+    assert grades == {"minor", "general"}
+    # A 政务共享 record that puts a person on the watch list (重点关注, not published).
+    factories.submit_rows(
+        session,
+        [factories.generic_row("FINANCIAL_FRAUD", session=session, decided=today)],
+        department_code="STAT",
+    )
+    # The minor record is not counted, nor the shared one or its watch-list entry; the
+    # person's fine is (the setting is on).
+    assert _this_months_statistics(https_client) == (before[0] + 1, before[1])
+    monkeypatch.setenv("XINYONG_PUBLISH_INDIVIDUAL_PENALTIES", "false")
+    get_settings.cache_clear()
+    try:
+        assert _this_months_statistics(https_client)[0] == before[0]
+    finally:
+        get_settings.cache_clear()
+
+
+def test_subject_page_names_only_list_memberships_the_public_may_see(
+    https_client: TestClient, session: Session
+) -> None:
+    # A black-list entry whose record is disputed (异议中: never published) must not be
+    # named on the subject's public page; the red-list entry still is.
+    from xinyong.actors import Actor, Role
+    from xinyong.lists.models import ListEntry
+    from xinyong.objections.services import file_objection
+    from xinyong.subjects.models import Subject
+
+    factories.department(session, code="LSTP", name="名单测试局")
+    number = factories.resident_id()
+    factories.submit_rows(
+        session,
+        [
+            factories.generic_row(
+                "DISHONEST_JUDGMENT_DEBTOR", session=session, id_number=number, name="钱七"
+            ),
+            factories.generic_row("MORAL_MODEL", session=session, id_number=number, name="钱七"),
+        ],
+        department_code="LSTP",
+    )
+    subject_id = session.scalar(
+        select(Record.subject_id)
+        .where(Record.item_code == "MORAL_MODEL")
+        .order_by(Record.id.desc())
+    )
+    kinds = set(
+        session.scalars(select(ListEntry.list_kind).where(ListEntry.subject_id == subject_id))
+    )
+    assert kinds == {"black", "red"}
+
+    def page() -> str:
+        resp = https_client.post("/disclosures/search", data={"q": number}, follow_redirects=False)
+        assert resp.status_code == 303
+        text = https_client.get(resp.headers["location"]).text
+        found = re.search(r"<dt>名单</dt><dd>(.*?)</dd>", text)
+        return found.group(1) if found else ""
+
+    assert "严重失信主体名单" in page() and "守信红名单" in page()
+    black = session.scalar(
+        select(Record.id).where(
+            Record.subject_id == subject_id, Record.item_code == "DISHONEST_JUDGMENT_DEBTOR"
+        )
+    )
+    assert black is not None and session.get(Subject, subject_id) is not None
+    person = Actor("person:qianqi", Role.PERSON, subject_id=subject_id, channel="web")
+    file_objection(session, person, black, reason="已履行完毕")
+    session.commit()
+    shown = page()
+    assert "守信红名单" in shown and "严重失信主体名单" not in shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -135,3 +136,46 @@ def test_authorized_report_needs_only_the_authorization(
     assert number not in text
     unknown = runner.invoke(app, ["report", "--audience", "authorized", "--authorization", "999999", "--institution", "窗口银行", "--out", str(out)])  # fmt: skip
     assert unknown.exit_code == 1 and "不存在" in unknown.output
+
+
+def test_public_report_keeps_a_persons_penalty_out_when_the_setting_does(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DOMAIN §17: with XINYONG_PUBLISH_INDIVIDUAL_PENALTIES off a person's 双公示 penalty
+    # is not published — the 社会公开版 report is published information too. The person's
+    # own version still shows it.
+    from tests import factories
+    from xinyong.config import get_settings
+
+    dept = factories.department(session, code="RPEN", name="报告处罚局")
+    number = factories.resident_id()
+    document = "报罚〔2026〕00077号"
+    factories.submit_rows(
+        session,
+        [factories.penalty_row(name="赵六", id_number=number, document=document, dept=dept)],
+    )
+    monkeypatch.setenv("XINYONG_PUBLISH_INDIVIDUAL_PENALTIES", "false")
+    get_settings.cache_clear()
+    try:
+        pages = {}
+        for audience in ("public", "self"):
+            html = tmp_path / f"{audience}.html"
+            result = runner.invoke(
+                app,
+                [
+                    "report",
+                    number,
+                    "--audience",
+                    audience,
+                    "--out",
+                    str(tmp_path / f"{audience}.pdf"),
+                    "--html",
+                    str(html),
+                ],
+            )
+            assert result.exit_code == 0, result.output
+            pages[audience] = html.read_text(encoding="utf-8")
+    finally:
+        get_settings.cache_clear()
+    assert document not in pages["public"]
+    assert document in pages["self"]

@@ -23,8 +23,36 @@ class ParsedEntry:
     line: int
 
 
+class CatalogFileProblems(InvalidInput):
+    """A catalog file's entry problems, with the entries that were valid: the loader checks
+    those against the catalog too, so every error of the file is reported in one pass."""
+
+    def __init__(
+        self,
+        source: str,
+        problems: list[str],
+        entries: list[ParsedEntry],
+        code: str,
+        invalid_codes: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(f"{source} 有 {len(problems)} 处错误：\n" + "\n".join(problems), code=code)
+        self.source = source
+        self.problems = problems
+        self.entries = entries
+        self.invalid_codes = invalid_codes  # codes of the file's entries that failed
+
+
 class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that remembers the line where every mapping starts."""
+    """A SafeLoader that remembers the line where every mapping starts.
+
+    Catalogs hold no dates: an unquoted date-like value stays text, so an impossible one
+    (2027-13-01) is reported by validation with its line instead of failing in the loader."""
+
+
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
@@ -129,6 +157,7 @@ def parse_catalog_text(text: str, source: str) -> list[ParsedEntry]:
         problems.append(f"第 {line} 行：未知的目录部分 {name}")
         codes.add("catalog_section")
     entries: list[ParsedEntry] = []
+    invalid_codes: set[str] = set()
     seen: set[tuple[str, str]] = set()
     for section, model in SECTION_MODELS.items():
         raw_list = doc.get(section) or []
@@ -146,6 +175,8 @@ def parse_catalog_text(text: str, source: str) -> list[ParsedEntry]:
             try:
                 entry = model.model_validate(_strip_lines(raw))
             except ValidationError as exc:
+                if raw.get("code") is not None:
+                    invalid_codes.add(str(raw["code"]))
                 label = f"{section} {raw.get('code', '')}".strip()
                 for error in exc.errors():
                     loc = tuple(error["loc"])
@@ -165,9 +196,12 @@ def parse_catalog_text(text: str, source: str) -> list[ParsedEntry]:
             seen.add(key)
             entries.append(ParsedEntry(section, entry, line))
     if problems:
-        raise InvalidInput(
-            f"{source} 有 {len(problems)} 处错误：\n" + "\n".join(problems),
-            code=codes.pop() if len(codes) == 1 else "catalog_entry",
+        raise CatalogFileProblems(
+            source,
+            problems,
+            entries,
+            codes.pop() if len(codes) == 1 else "catalog_entry",
+            frozenset(invalid_codes),
         )
     return entries
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from xinyong.catalog.catalog import Catalog
-from xinyong.catalog.loader import ParsedEntry, default_catalog_files, parse_catalog_file
+from xinyong.catalog.loader import (
+    CatalogFileProblems,
+    ParsedEntry,
+    default_catalog_files,
+    parse_catalog_file,
+)
 from xinyong.catalog.models import CatalogEntry, Department
 from xinyong.catalog.schemas import SECTION_KINDS, SECTION_MODELS
 from xinyong.config import get_settings
@@ -28,12 +34,9 @@ class LoadResult:
     unchanged: int = 0
 
 
-def load_entries(session: Session, entries: list[ParsedEntry], source: str) -> LoadResult:
-    """Store entries as new versions where they differ; keep old versions.
-
-    The whole file is checked against the catalog it would produce before anything is
-    written, so a file with a dangling reference changes nothing.
-    """
+def reference_problems(session: Session, entries: list[ParsedEntry]) -> list[str]:
+    """What is wrong with ``entries`` against the catalog they would produce (dangling
+    references, display periods outside the national bounds), each with its line."""
     from xinyong.records.display import period_problems
 
     current = current_catalog(session).copy()
@@ -42,12 +45,22 @@ def load_entries(session: Session, entries: list[ParsedEntry], source: str) -> L
     problems = current.check_references()
     # 国家发展改革委令第36号's bounds, unless the city profile widens them.
     problems += period_problems(current.grades, current.items.values(), get_settings().profile)
-    if problems:
-        lines = {(p.section, p.entry.code): p.line for p in entries}
-        messages = []
-        for section, code, message in problems:
-            line = lines.get((section, code))
-            messages.append(f"第 {line} 行：{message}" if line else message)
+    lines = {(p.section, p.entry.code): p.line for p in entries}
+    messages = []
+    for section, code, message in problems:
+        line = lines.get((section, code))
+        messages.append(f"第 {line} 行：{message}" if line else message)
+    return messages
+
+
+def load_entries(session: Session, entries: list[ParsedEntry], source: str) -> LoadResult:
+    """Store entries as new versions where they differ; keep old versions.
+
+    The whole file is checked against the catalog it would produce before anything is
+    written, so a file with a dangling reference changes nothing.
+    """
+    messages = reference_problems(session, entries)
+    if messages:
         raise InvalidInput(
             f"{source} 有 {len(messages)} 处错误：\n" + "\n".join(messages),
             code="catalog_reference",
@@ -98,7 +111,27 @@ def load_entries(session: Session, entries: list[ParsedEntry], source: str) -> L
 
 
 def load_file(session: Session, path: Path) -> LoadResult:
-    return load_entries(session, parse_catalog_file(path), path.name)
+    try:
+        entries = parse_catalog_file(path)
+    except CatalogFileProblems as exc:
+        # The valid entries are checked too, so the editor sees every error in one pass.
+        # A reference to an entry of the file that is itself invalid is not reported: it
+        # is fixed with that entry.
+        extra = [
+            m
+            for m in reference_problems(session, exc.entries)
+            if not any(
+                re.search(rf"(?<![\w.-]){re.escape(code)}(?![\w.-])", m)
+                for code in exc.invalid_codes
+            )
+        ]
+        if not extra:
+            raise
+        messages = exc.problems + extra
+        raise InvalidInput(
+            f"{exc.source} 有 {len(messages)} 处错误：\n" + "\n".join(messages), code=exc.code
+        ) from None
+    return load_entries(session, entries, path.name)
 
 
 def load_defaults(session: Session) -> LoadResult:

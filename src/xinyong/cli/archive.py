@@ -9,7 +9,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from xinyong.accounts.permissions import Permission, require
-from xinyong.actors import cli_operator
+from xinyong.actors import actor_label, cli_operator
 from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.identity.masking import Audience
 from xinyong.queries.models import QueryBasis
@@ -114,7 +114,7 @@ def _provenance_text(department: str, provenance: dict[str, Any]) -> str:
             where += f" 第 {provenance['row_number']} 行"
         parts.append(where)
     if provenance.get("submitted_by"):
-        parts.append(f"报送人 {provenance['submitted_by']}")
+        parts.append(f"报送人 {actor_label(provenance['submitted_by'])}")
     return "，".join(parts) or "-"
 
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, join, or_, select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
@@ -340,17 +340,20 @@ def public_subject_by_id(
         for r in records
         if publicly_shown(r, subject, catalog, on)
     ]
-    listed = session.scalars(
-        select(ListEntry.list_kind).where(
-            ListEntry.subject_id == subject.id,
-            ListEntry.status == EntryStatus.LISTED.value,
-            ListEntry.list_kind.in_([ListKind.BLACK.value, ListKind.RED.value]),
-            or_(ListEntry.start_date.is_(None), ListEntry.start_date <= on),
-            or_(ListEntry.end_date.is_(None), ListEntry.end_date >= on),
+    # A membership is named as the list disclosures show it (``_query``): in force and
+    # resting on a record the public may see (not disputed, shared-only, 轻微…).
+    names = {Category.BLACK: "严重失信主体名单", Category.RED: "守信红名单"}
+    lists = sorted(
+        name
+        for category, name in names.items()
+        if session.scalar(
+            _query(category, catalog, on)
+            .with_only_columns(ListEntry.id)
+            .where(ListEntry.subject_id == subject.id)
+            .limit(1)
         )
+        is not None
     )
-    names = {ListKind.BLACK.value: "严重失信主体名单", ListKind.RED.value: "守信红名单"}
-    lists = sorted({names[k] for k in listed})
     if not shown and not lists:
         raise NotFound("公示信息不存在或已停止公示", code="disclosure_not_found")
     is_org = subject.kind == SubjectKind.ORGANISATION.value
@@ -414,10 +417,15 @@ def public_statistics(
 ) -> dict[str, Any]:
     """Public statistics by month: records collected, list entries, repairs approved.
 
-    The current month is partial and marked so (a chart must not draw it as a drop)."""
+    Only what the portal shows the public today is counted, by the month of its decision
+    or listing — the same rule as the disclosures (``_public_record_clause``, ``_query``):
+    no 政务共享 or 授权查询 record, no 轻微 one unless published, no individual's penalty
+    unless the setting publishes them, no watch-list entry. The current month is partial
+    and marked so (a chart must not draw it as a drop)."""
     from xinyong.repair.models import RepairApplication
 
     on = on or dt.date.today()
+    catalog = current_catalog(session)
     first = dt.date(on.year, on.month, 1)
     labels = []
     y, m = first.year, first.month
@@ -427,11 +435,12 @@ def public_statistics(
     labels.reverse()
     start = dt.date(int(labels[0][:4]), int(labels[0][5:]), 1)
 
-    def per_month(column: Any, *where: Any) -> list[int]:
+    def per_month(column: Any, *where: Any, source: Any = None) -> list[int]:
         counts: dict[str, int] = dict.fromkeys(labels, 0)
-        for day, n in session.execute(
-            select(column, func.count()).where(column >= start, *where).group_by(column)
-        ):
+        stmt = select(column, func.count())
+        if source is not None:
+            stmt = stmt.select_from(source)
+        for day, n in session.execute(stmt.where(column >= start, *where).group_by(column)):
             if day is None:
                 continue
             key = f"{day.year:04d}-{day.month:02d}"
@@ -443,8 +452,20 @@ def public_statistics(
         "labels": labels,
         "partial": labels[-1],
         "series": {
-            "信用记录": per_month(Record.decision_date),
-            "名单列入": per_month(ListEntry.start_date),
+            "信用记录": per_month(
+                Record.decision_date,
+                _public_record_clause(on, catalog),
+                source=join(Record, Subject, Subject.id == Record.subject_id),
+            ),
+            "名单列入": per_month(
+                ListEntry.start_date,
+                or_(
+                    *(
+                        ListEntry.id.in_(_query(c, catalog, on).with_only_columns(ListEntry.id))
+                        for c in (Category.BLACK, Category.RED)
+                    )
+                ),
+            ),
             "信用修复": per_month(
                 RepairApplication.decided_on, RepairApplication.state == "approved"
             ),

@@ -145,6 +145,9 @@ def read_archive(
     labelled, with its earlier versions; the read is logged as ``archive:full`` with its
     stated purpose. Everyone else sees what :func:`visibility` lets ``audience`` see.
     """
+    if full and len(purpose.strip()) < 2:
+        # Every channel (API, page, CLI) reads the whole archive through here.
+        raise InvalidInput("查看完整档案须说明查询目的（将记入查询记录）", code="purpose_required")
     on = on or dt.date.today()
     catalog = current_catalog(session)
     publish_minor = get_settings().publish_minor

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from xinyong.identity.masking import Audience, mask_id_number, mask_name
@@ -120,6 +120,8 @@ class RecordFact:
     summary: str = ""
     grade: str | None = None
     publish_minor: bool = False  # settings.publish_minor when the report was made
+    # individual_penalty_public(...) when the report was made (DOMAIN §17's setting)
+    penalty_publishable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +268,7 @@ def public_mask(subject: SubjectFact) -> tuple[str, str]:
 
 
 def _vis(record: RecordFact, audience: Audience, on: dt.date) -> Visibility:
-    return visibility(
+    vis = visibility(
         state=record.state,
         open_level=record.open_level,
         display_from=record.display_from,
@@ -276,6 +278,9 @@ def _vis(record: RecordFact, audience: Audience, on: dt.date) -> Visibility:
         grade=record.grade,
         publish_minor=record.publish_minor,
     )
+    if audience is Audience.PUBLIC and not record.penalty_publishable:
+        return replace(vis, shown=False)
+    return vis
 
 
 def _subsection_of(record: RecordFact, section: str) -> str:

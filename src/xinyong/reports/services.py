@@ -38,6 +38,7 @@ from xinyong.identity.protection import IdentityProtector
 from xinyong.lists.services import entries_of
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
+from xinyong.records.display import individual_penalty_public
 from xinyong.records.models import Record
 from xinyong.reports import html as html_render
 from xinyong.reports import pdf as pdf_render
@@ -200,7 +201,9 @@ def _summary(item: InformationItem | None, record: Record) -> str:
     return summary if len(summary) <= SUMMARY_CHARS else summary[: SUMMARY_CHARS - 1] + "…"
 
 
-def _record_fact(record: Record, catalog: Catalog, departments: dict[int, str]) -> RecordFact:
+def _record_fact(
+    record: Record, catalog: Catalog, departments: dict[int, str], subject_kind: str
+) -> RecordFact:
     item = catalog.items.get(record.item_code)
     grade = catalog.grades.get(record.grade or "")
     return RecordFact(
@@ -220,6 +223,11 @@ def _record_fact(record: Record, catalog: Catalog, departments: dict[int, str]) 
         summary=_summary(item, record),
         grade=record.grade,
         publish_minor=get_settings().publish_minor,
+        penalty_publishable=individual_penalty_public(
+            item.record_format if item else "generic",
+            subject_kind,
+            publish=get_settings().publish_individual_penalties,
+        ),
     )
 
 
@@ -249,13 +257,20 @@ def gather(session: Session, subject: Subject, on: dt.date) -> ArchiveFacts:
     catalog = current_catalog(session)
     departments = {d.id: d.name for d in session.scalars(select(Department))}
     own = list(session.scalars(select(Record).where(Record.subject_id == subject.id)))
-    facts = {r.id: _record_fact(r, catalog, departments) for r in own}
+    facts = {r.id: _record_fact(r, catalog, departments, subject.kind) for r in own}
     entries = entries_of(session, subject.id)
     # Memberships reaching a person through an organisation's record (落实到人).
     missing = {e.record_id for e in entries if e.record_id is not None} - facts.keys()
     if missing:
+        kinds = dict(
+            session.execute(
+                select(Subject.id, Subject.kind).where(
+                    Subject.id.in_(select(Record.subject_id).where(Record.id.in_(missing)))
+                )
+            ).all()
+        )
         for r in session.scalars(select(Record).where(Record.id.in_(missing))):
-            facts[r.id] = _record_fact(r, catalog, departments)
+            facts[r.id] = _record_fact(r, catalog, departments, kinds.get(r.subject_id, ""))
     lists = [
         ListFact(
             list_kind=e.list_kind,

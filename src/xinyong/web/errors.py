@@ -125,5 +125,9 @@ def validation_sentence(errors: Sequence[Mapping[str, Any]]) -> str:
         loc = list(e.get("loc", ()))
         place = FIELD_PLACES.get(str(loc[0]), "") if loc else ""
         field = ".".join(str(p) for p in loc[1:])
+        if loc and loc[0] == "path":
+            # The route's parameter name is internal: name the segment the person typed.
+            parts.append(f"网址中的“{str(e.get('input', ''))[:40]}”{validation_reason(e)}")
+            continue
         parts.append(f"{place}「{field}」{validation_reason(e)}" if field else validation_reason(e))
     return "；".join(parts)

@@ -24,7 +24,10 @@ from typing import Any
 import yaml
 
 from xinyong.errors import InvalidInput
-from xinyong.workdays import YearSchedule
+from xinyong.workdays import YearSchedule, statutory_holidays
+
+# The first year of the statutory holidays ``statutory_holidays`` knows (2024 amendment).
+STATUTORY_RULE_FROM = 2025
 
 OFF_WORDS = {"放假", "休息", "休", "off"}
 WORK_WORDS = {"上班", "调休上班", "班", "work"}
@@ -97,9 +100,20 @@ def _add(year: _Year, day: dt.date, off: bool, name: str, where: str) -> None:
         year.work[day] = name
 
 
+class _DatesAsText(yaml.SafeLoader):
+    """Dates stay text, so an impossible one (2027-13-01) is reported with its place by
+    ``_date`` instead of failing inside the YAML loader."""
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _parse_yaml(text: str, source: str) -> list[_Year]:
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        documents = [d for d in yaml.load_all(text, Loader=_DatesAsText) if d is not None]
     except yaml.YAMLError as exc:
         raise ScheduleError(f"{source}：YAML 格式错误：{exc}") from None
     blocks: list[Any] = []
@@ -190,6 +204,20 @@ def parse_schedule(data: bytes, filename: str) -> list[YearSchedule]:
         seen.add(year.year)
         if not year.off:
             raise ScheduleError(f"{source}：{year.year} 年没有放假日期")
+        # The statutory holidays are always days off (《全国年节及纪念日放假办法》, 2024
+        # amendment, in force from 2025): a schedule without one of them is incomplete.
+        if year.year >= STATUTORY_RULE_FROM:
+            missing = sorted(set(statutory_holidays(year.year)) - set(year.off))
+            if missing:
+                names = statutory_holidays(year.year)
+                by_name: dict[str, list[str]] = {}
+                for day in missing:
+                    by_name.setdefault(names[day], []).append(day.isoformat())
+                listed = "；".join(f"{n} {'、'.join(ds)}" for n, ds in by_name.items())
+                raise ScheduleError(
+                    f"{source}：{year.year} 年缺少法定节假日（{listed}）："
+                    "法定节假日必定放假，请核对文件是否为完整的全年安排"
+                )
     if not years:
         raise ScheduleError(f"{source}：文件中没有年度安排")
     return [

@@ -23,12 +23,31 @@ def test_the_test_fixture_reads_as_one_year() -> None:
 
 
 def test_a_gbk_csv_of_two_years() -> None:
-    text = (
-        "日期,安排,节日\r\n2027-01-01,放假,元旦\r\n2027/2/20,上班,春节\r\n2028-01-01,放假,元旦\r\n"
-    )
+    from xinyong.workdays import statutory_holidays
+
+    # Every statutory holiday of each year (a schedule lacking one is refused), 2027's
+    # 元旦 written with slashes as Excel may save it.
+    rows = [
+        f"{day.isoformat()},放假,{name}"
+        for year in (2027, 2028)
+        for day, name in sorted(statutory_holidays(year).items())
+    ]
+    rows[0] = "2027/1/1,放假,元旦"
+    text = "日期,安排,节日\r\n" + "\r\n".join(rows) + "\r\n2027/2/20,上班,春节\r\n"
     years = parse_schedule(text.encode("gbk"), "安排.csv")
     assert [y.year for y in years] == [2027, 2028]
-    assert years[0].work_days == {D(2027, 2, 20)} and years[0].off_days == {D(2027, 1, 1)}
+    assert years[0].work_days == {D(2027, 2, 20)}
+    assert years[0].off_days == set(statutory_holidays(2027))
+    assert years[1].holiday_names[D(2028, 1, 1)] == "元旦"
+
+
+def test_a_year_without_one_of_its_statutory_holidays_is_refused() -> None:
+    text = "日期,安排,节日\r\n2027-01-01,放假,元旦\r\n"
+    with pytest.raises(ScheduleError) as exc:
+        parse_schedule(text.encode("gbk"), "安排.csv")
+    assert "2027 年缺少法定节假日" in exc.value.message and "春节 2027-02-05" in exc.value.message
+    # Years before the 2024 amendment had other holidays: not checked against it.
+    assert parse_schedule("日期,安排\r\n2024-01-01,放假\r\n".encode(), "a.csv")[0].year == 2024
 
 
 @pytest.mark.parametrize(
@@ -71,3 +90,12 @@ def test_any_bytes_are_read_or_refused_clearly(data: bytes, name: str) -> None:
         assert exc.message
     else:
         assert all(y.off_days for y in years)
+
+
+def test_the_shipped_schedules_give_every_statutory_holiday_off() -> None:
+    # The rule a loaded file is held to agrees with the State Council's own schedules.
+    from xinyong.workdays import WorkdayCalendar, statutory_holidays
+
+    calendar = WorkdayCalendar()
+    for year in (2025, 2026):
+        assert not any(calendar.is_workday(day) for day in statutory_holidays(year))

@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from xinyong.accounts.permissions import PERMISSION_DENIED, Permission, can
 from xinyong.accounts.services import Caller
-from xinyong.actors import ROLE_LABELS
+from xinyong.actors import ROLE_LABELS, actor_label
 from xinyong.config import get_settings
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -32,6 +32,7 @@ def localtime(value: dt.datetime | None) -> str:
 
 
 templates.env.filters["localtime"] = localtime
+templates.env.filters["actor_label"] = actor_label
 
 
 def may(actor: object, permission: str) -> bool:

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.errors import XinyongError
+from xinyong.errors import InvalidInput, NotFound, XinyongError
 from xinyong.portal.models import ARTICLE_KIND_NAMES, ArticleKind
 from xinyong.portal.ratelimit import TokenBucket
 from xinyong.portal.services import (
@@ -238,7 +238,10 @@ def articles(
     caller: OptionalCallerDep,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    chosen = article_kind(kind)
+    try:
+        chosen = article_kind(kind)
+    except InvalidInput:
+        raise NotFound("栏目不存在", code="unknown_article_kind") from None
     total = count_published(session, chosen)
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(page, pages)
