@@ -82,7 +82,9 @@ def test_institution_queries_and_is_refused_under_a_revoked_one(
     me = person.new_page()
     login(me, "person1")
     log = me.locator("#queries tbody tr").filter(has_text="示范市商业银行")
-    expect(log.first).to_contain_text(f"授权 #{valid}")
+    # The query under the valid authorization names it; the refused attempts are listed too.
+    expect(log.filter(has_text=f"授权第 {valid} 号").first).to_be_visible()
+    expect(log.filter(has_text="被拒绝").first).to_contain_text("授权已过期")
     person.close()
 
 
