@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, cast
@@ -63,7 +64,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any, busy_ms: int = 30000) -> None:
     # Let SQLAlchemy, not pysqlite, decide where transactions begin, so that SAVEPOINT
     # and statements outside the ORM (staging tables) share one real transaction.
     dbapi_connection.isolation_level = None
@@ -71,7 +72,9 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    # A writer waits this long for the write lock (another request's commit, a job's
+    # chunk); past it the request is answered 503 系统繁忙 (web.app), never 500.
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: imports stay under 300 MB
     cursor.close()
 
@@ -86,7 +89,8 @@ def make_engine(settings: Settings | None = None, url: str | None = None) -> Eng
     if url.startswith("sqlite"):
         settings.home.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_ms = int(settings.db_busy_seconds * 1000)
+        event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, busy_ms=busy_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # No pre-ping: it costs a round trip on every checkout of the hot check path; stale
@@ -136,6 +140,16 @@ def transaction() -> Iterator[Session]:
 def affected(result: Result[Any]) -> int:
     """Rows an INSERT/UPDATE/DELETE touched."""
     return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """The database could not take a lock in time: SQLite's write lock past the busy
+    timeout, PostgreSQL's ``lock_timeout``. The request should be retried, not reported."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, sqlite3.OperationalError):
+        message = str(orig)
+        return "database is locked" in message or "database table is locked" in message
+    return getattr(orig, "sqlstate", None) == "55P03"  # lock_not_available
 
 
 def is_postgres(session: Session) -> bool:
