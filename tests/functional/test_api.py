@@ -14,6 +14,7 @@ from tests import factories
 from xinyong.accounts.models import KeyRole
 from xinyong.accounts.services import issue_api_key
 from xinyong.queries.services import queries_of
+from xinyong.records.jobs import run_pending_jobs
 from xinyong.records.models import Record
 from xinyong.web.app import create_app
 
@@ -96,10 +97,14 @@ def test_file_upload_submission(client: TestClient, keys: dict[str, str], tmp_pa
             files={"file": ("处罚.csv", fh, "text/csv")},
             headers=auth(keys["dept"]),
         )
-    assert resp.status_code == 200, resp.text
-    assert resp.json()["accepted"] == 1
+    # Stored and queued at once (202); the job runner imports it (records.jobs).
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["status"] == "queued"
+    assert resp.headers["Location"] == f"/api/v1/submissions/{resp.json()['batch_id']}"
+    assert run_pending_jobs() == 1
     batch = client.get(f"/api/v1/submissions/{resp.json()['batch_id']}", headers=auth(keys["dept"]))
     assert batch.status_code == 200 and batch.json()["status"] == "done"
+    assert batch.json()["accepted"] == 1 and batch.json()["filename"] == "处罚.csv"
     hidden = client.get(
         f"/api/v1/submissions/{resp.json()['batch_id']}", headers=auth(keys["other"])
     )
@@ -112,8 +117,11 @@ def test_unreadable_upload_is_a_clear_error(client: TestClient, keys: dict[str, 
         files={"file": ("x.xlsx", b"PK\x03\x04truncated", "application/octet-stream")},
         headers=auth(keys["dept"]),
     )
-    assert resp.status_code == 422
-    assert resp.json()["error"]["code"] in ("corrupt_xlsx", "unreadable_file")
+    assert resp.status_code == 202
+    run_pending_jobs()
+    batch = client.get(resp.json()["status_url"], headers=auth(keys["dept"])).json()
+    assert batch["status"] == "failed"
+    assert batch["failure"].split(":")[0] in ("corrupt_xlsx", "unreadable_file")
 
 
 @pytest.mark.parametrize("header", [None, "Bearer nope", "Bearer "])

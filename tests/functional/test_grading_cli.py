@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from tests import factories
 from tests.functional.conftest import World
+from xinyong.records.jobs import run_pending_jobs
 from xinyong.cli.main import app
 from xinyong.config import get_settings
 from xinyong.notices.models import Notice
@@ -422,6 +423,7 @@ def test_workbench_batch_page_shows_what_decided_the_grades(
         follow_redirects=False,
     )
     assert resp.status_code == 303, resp.text[:300]
+    run_pending_jobs()
     shown = https_client.get(resp.headers["location"])
     assert shown.status_code == 200
     assert "定级依据" in shown.text and "信用行为分类目录：醉酒驾驶机动车：1 条" in shown.text
