@@ -15,12 +15,12 @@ from typer.testing import CliRunner
 
 from tests import factories
 from tests.functional.conftest import World
-from xinyong.records.jobs import run_pending_jobs
 from xinyong.cli.main import app
 from xinyong.config import get_settings
 from xinyong.notices.models import Notice
 from xinyong.queries.models import QueryLog
 from xinyong.records.ingest import protector_for
+from xinyong.records.jobs import run_pending_jobs
 from xinyong.records.models import Record
 from xinyong.subjects.services import find_subject
 from xinyong.web.app import create_app

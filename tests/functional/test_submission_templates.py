@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from tests.functional.conftest import World
 from tests.functional.test_web_pages import _login
-from xinyong.records.jobs import run_pending_jobs
 from xinyong.catalog.services import current_catalog
+from xinyong.records.jobs import run_pending_jobs
 from xinyong.workbench.templates import SGS_LICENSE_HEADERS, SGS_PENALTY_HEADERS
 
 

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from tests import factories
 from tests.functional.conftest import PASSWORD, World
-from xinyong.records.jobs import run_pending_jobs
 from xinyong.accounts.services import create_user
 from xinyong.config import get_settings
 from xinyong.demo import SGS_PENALTY_HEADERS
 from xinyong.identity.masking import mask_id_number
+from xinyong.records.jobs import run_pending_jobs
 from xinyong.records.models import Record, SubmissionBatch
 
 FULL_ID = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dX](?![0-9A-Za-z])")

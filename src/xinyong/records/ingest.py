@@ -796,6 +796,7 @@ class _Merger:
         self._staged = False
         # Until a chunk meets a record that exists, chunks are inserted without staging.
         self._fresh_keys = True
+        self._probed = False  # whether the first chunk has shown if the file is new
 
     def _ensure_stage(self) -> None:
         if self._staged:
@@ -1019,7 +1020,7 @@ class _Merger:
             )
             for r in rows
         ]
-        if self._fresh_keys:
+        if self._fresh_keys and self._probed:
             try:
                 with self.session.begin_nested():
                     self._insert_new(stage_rows)
@@ -1031,6 +1032,14 @@ class _Merger:
                 self._link_legal_representatives(rows)
                 return len(stage_rows), 0
         created, updated = self._merge_keyed(stage_rows)
+        if not self._probed:
+            # The first chunk takes the keyed merge: all new, the next chunks are inserted
+            # straight; some existing (a resubmission), every chunk is merged. A direct
+            # insert that meets an existing record is undone by its savepoint, but on
+            # PostgreSQL the rows it wrote before the conflict stay as dead tuples: an
+            # unchanged file submitted again must write nothing to ``records``.
+            self._probed = True
+            self._fresh_keys = created == len(stage_rows)
         self._link_legal_representatives(rows)
         return created, updated
 

@@ -163,7 +163,6 @@ class BatchRead(BaseModel):
     errors_truncated: bool = False
 
 
-
 @router.get("/submissions/{batch_id}", response_model=BatchRead)
 def get_batch(batch_id: PathId, session: SessionDep, actor: SubmissionsReaderDep) -> Any:
     """A batch: `status` queued（排队中）→ running（运行中; `total_rows` so far are its
