@@ -1,0 +1,120 @@
+"""A write that cannot take the database's lock in time is answered 503 系统繁忙 with
+Retry-After (the API's error shape; a Chinese page for page URLs), never 500.
+
+On SQLite the lock is the database's one write lock, held here by another connection
+(as a running job's chunk would) in a database file of the test's own: the tests' shared
+connection keeps a transaction open, which would itself hold that lock. On PostgreSQL a
+writer waits for a table another connection has locked, past a ``lock_timeout``.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests import factories
+from tests.functional.conftest import PASSWORD
+from xinyong import db
+from xinyong.accounts.models import KeyRole
+from xinyong.accounts.services import create_user, issue_api_key
+from xinyong.config import get_settings
+from xinyong.web.app import create_app
+
+
+def _submission(session: Session) -> tuple[dict[str, str], list[dict[str, str]]]:
+    dept = factories.department(session, code="BUSYDEPT", name="繁忙测试局")
+    create_user(
+        session, username="busyclerk", password=PASSWORD, role="clerk", department_code=dept.code
+    )
+    key = issue_api_key(session, KeyRole.DEPARTMENT, "busy", dept)
+    session.commit()
+    row = factories.penalty_row(dept=dept, name="赵忙")
+    return {"Authorization": f"Bearer {key}"}, [row]
+
+
+def _assert_busy_api(resp_status: int, headers: dict[str, str], body: dict[str, object]) -> None:
+    assert resp_status == 503
+    assert int(headers["retry-after"]) > 0
+    assert body == {"error": {"code": "busy", "message": "系统繁忙，请稍后重试", "details": []}}
+
+
+@pytest.fixture()
+def own_sqlite(engine: Engine, tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
+    """A committed copy of the migrated test database, with a short busy bound."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the SQLite write lock; PostgreSQL: test_a_lock_timeout_answers_503")
+    source = engine.url.database
+    assert source
+    target = tmp_path / "busy.sqlite3"
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    settings = get_settings().model_copy(update={"db_busy_seconds": 0.3})
+    own = db.make_engine(settings, url=f"sqlite:///{target}")
+    saved = db._factory
+    db._factory = sessionmaker(own, expire_on_commit=False)
+    try:
+        yield own, target
+    finally:
+        db._factory = saved
+        own.dispose()
+
+
+def test_api_and_page_answer_503_while_another_connection_writes(
+    own_sqlite: tuple[Engine, Path],
+) -> None:
+    own, path = own_sqlite
+    with Session(own) as session:
+        headers, rows = _submission(session)
+    with TestClient(
+        create_app(), base_url="https://testserver", raise_server_exceptions=False
+    ) as client:
+        login = client.get("/login")
+        assert login.status_code == 200
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # the write lock, as a job's chunk holds it
+        holder.execute("UPDATE departments SET name = name")
+        try:
+            resp = client.post("/api/v1/submissions", json={"rows": rows}, headers=headers)
+            _assert_busy_api(resp.status_code, dict(resp.headers), resp.json())
+            token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+            assert token is not None
+            page = client.post(  # signing in writes the session
+                "/login",
+                data={"username": "busyclerk", "password": PASSWORD, "csrf_token": token[1]},
+                follow_redirects=False,
+            )
+            assert page.status_code == 503
+            assert page.headers["content-type"].startswith("text/html")
+            assert "系统繁忙" in page.text and "请稍后重试" in page.text
+            assert int(page.headers["retry-after"]) > 0
+        finally:
+            holder.rollback()
+            holder.close()
+        # The lock released, the same submission goes through.
+        resp = client.post("/api/v1/submissions", json={"rows": rows}, headers=headers)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["accepted"] == 1
+
+
+def test_a_lock_timeout_answers_503(session: Session, engine: Engine) -> None:
+    """PostgreSQL: another connection holds the table the submission writes first."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("lock_timeout is PostgreSQL's; SQLite: the test above")
+    headers, rows = _submission(session)
+    session.execute(text("SET LOCAL lock_timeout = '300ms'"))  # ends with the test
+    schema = session.execute(text("SELECT current_schema()")).scalar()
+    with engine.connect() as other:
+        other.execute(text(f"SET search_path = {schema}"))
+        other.execute(text("LOCK TABLE submission_batches IN ACCESS EXCLUSIVE MODE"))
+        with TestClient(create_app(), raise_server_exceptions=False) as client:
+            resp = client.post("/api/v1/submissions", json={"rows": rows}, headers=headers)
+        _assert_busy_api(resp.status_code, dict(resp.headers), resp.json())
+        other.rollback()
