@@ -80,7 +80,11 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any, busy_ms: int 
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A transaction that will write takes the write lock when it begins (IMMEDIATE),
+    # waiting up to the busy timeout: a deferred one that read first cannot wait for it
+    # once another writer has committed since its read (SQLITE_BUSY_SNAPSHOT, at once).
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(settings: Settings | None = None, url: str | None = None) -> Engine:
@@ -121,6 +125,17 @@ def session_factory() -> sessionmaker[Session]:
     if _factory is None:
         _factory = sessionmaker(get_engine(), expire_on_commit=False)
     return _factory
+
+
+def request_session(*, writes: bool) -> Session:
+    """A session for one request; ``writes``: on SQLite its transaction begins IMMEDIATE
+    (lazily, at its first statement), so that it waits for a job's chunk to commit
+    instead of failing after having read."""
+    factory = session_factory()
+    bind = factory.kw.get("bind")
+    if writes and isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        return factory(bind=bind.execution_options(sqlite_immediate=True))
+    return factory()
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests import factories
@@ -56,7 +58,7 @@ def own_sqlite(engine: Engine, tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
     target = tmp_path / "busy.sqlite3"
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
-    settings = get_settings().model_copy(update={"db_busy_seconds": 0.3})
+    settings = get_settings().model_copy(update={"db_busy_seconds": 1.0})
     own = db.make_engine(settings, url=f"sqlite:///{target}")
     saved = db._factory
     db._factory = sessionmaker(own, expire_on_commit=False)
@@ -78,7 +80,7 @@ def test_api_and_page_answer_503_while_another_connection_writes(
     ) as client:
         login = client.get("/login")
         assert login.status_code == 200
-        holder = sqlite3.connect(path, isolation_level=None)
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         holder.execute("BEGIN IMMEDIATE")  # the write lock, as a job's chunk holds it
         holder.execute("UPDATE departments SET name = name")
         try:
@@ -98,10 +100,57 @@ def test_api_and_page_answer_503_while_another_connection_writes(
         finally:
             holder.rollback()
             holder.close()
-        # The lock released, the same submission goes through.
-        resp = client.post("/api/v1/submissions", json={"rows": rows}, headers=headers)
+        # A lock released within the bound (a job's chunk committing): the writer waits.
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE departments SET name = name")
+        release = threading.Timer(0.2, holder.rollback)
+        release.start()
+        try:
+            resp = client.post("/api/v1/submissions", json={"rows": rows}, headers=headers)
+        finally:
+            release.join()
+            holder.close()
         assert resp.status_code == 200, resp.text
         assert resp.json()["accepted"] == 1
+
+
+def test_a_request_that_writes_takes_the_lock_before_it_reads(
+    own_sqlite: tuple[Engine, Path],
+) -> None:
+    """A deferred transaction that read, then meets another writer's commit, cannot wait
+    for the lock (SQLITE_BUSY_SNAPSHOT); a request's writing transaction begins IMMEDIATE."""
+    _own, path = own_sqlite
+    other = sqlite3.connect(path, isolation_level=None, timeout=5, check_same_thread=False)
+    other.execute("CREATE TABLE busy_probe (x integer)")
+    update = "INSERT INTO busy_probe VALUES (1)"
+    try:
+        deferred = db.request_session(writes=False)
+        deferred.execute(text("SELECT count(*) FROM busy_probe")).scalar()
+        other.execute(update)  # another writer commits after the read
+        with pytest.raises(OperationalError, match="locked"):
+            deferred.execute(text(update))
+        deferred.close()
+
+        immediate = db.request_session(writes=True)
+        immediate.execute(text("SELECT count(*) FROM busy_probe")).scalar()
+        done = threading.Event()
+
+        def write_elsewhere() -> None:
+            other.execute(update)  # waits for the request's commit
+            done.set()
+
+        thread = threading.Thread(target=write_elsewhere)
+        thread.start()
+        immediate.execute(text(update))
+        assert not done.is_set()
+        immediate.commit()
+        immediate.close()
+        thread.join(5)
+        assert done.is_set()
+        assert other.execute("SELECT count(*) FROM busy_probe").fetchone() == (3,)
+    finally:
+        other.close()
 
 
 def test_a_lock_timeout_answers_503(session: Session, engine: Engine) -> None:
