@@ -138,6 +138,18 @@ def request_session(*, writes: bool) -> Session:
     return factory()
 
 
+def begin_writing(session: Session) -> None:
+    """End what the session did so far (reads: authentication) and begin its next
+    transaction IMMEDIATE on SQLite. For requests that stream a large body (uploads):
+    their session is not taken IMMEDIATE, which would hold the write lock while the file
+    arrives."""
+    if session.in_transaction():
+        session.commit()
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_immediate": True})
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""

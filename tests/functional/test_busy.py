@@ -114,6 +114,25 @@ def test_api_and_page_answer_503_while_another_connection_writes(
         assert resp.status_code == 200, resp.text
         assert resp.json()["accepted"] == 1
 
+        # An upload is stored before its session takes the lock (db.begin_writing); the
+        # queued batch is written once the lock is free.
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE departments SET name = name")
+        release = threading.Timer(0.2, holder.rollback)
+        release.start()
+        try:
+            upload = client.post(
+                "/api/v1/submissions",
+                files={"file": ("处罚.csv", b"a,b\n1,2\n", "text/csv")},
+                headers=headers,
+            )
+        finally:
+            release.join()
+            holder.close()
+        assert upload.status_code == 202, upload.text
+        assert upload.json()["status"] == "queued"
+
 
 def test_a_request_that_writes_takes_the_lock_before_it_reads(
     own_sqlite: tuple[Engine, Path],

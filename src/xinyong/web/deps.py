@@ -44,8 +44,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, else rolled back.
-    A POST/PUT/DELETE takes SQLite's write lock when it begins (db.request_session)."""
-    session = request_session(writes=request.method not in SAFE_METHODS)
+    A POST/PUT/DELETE takes SQLite's write lock when it begins (db.request_session),
+    except an upload (multipart), which calls db.begin_writing once the file is stored."""
+    streams = request.headers.get("content-type", "").startswith("multipart/form-data")
+    session = request_session(writes=request.method not in SAFE_METHODS and not streams)
     try:
         yield session
         session.commit()

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
+from xinyong.db import begin_writing
 from xinyong.errors import InvalidInput, NotFound
 from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows, json_headers
 from xinyong.records.jobs import queue_file
@@ -88,6 +89,7 @@ async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> 
     rejected with reasons; good rows land."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
+        session.commit()  # no transaction (no snapshot) held while the file arrives
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
@@ -126,6 +128,7 @@ async def _queue_file(
 ) -> Response:
     path = await store_upload(upload)
     try:
+        begin_writing(session)
         batch = queue_file(
             session, actor, path, channel="api", item_code=item, department_code=department
         )

@@ -27,6 +27,7 @@ from xinyong.accounts.services import Caller
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
+from xinyong.db import begin_writing
 from xinyong.errors import InvalidInput, NotFound, XinyongError
 from xinyong.identity.masking import mask_value
 from xinyong.measures.batch import compare_file
@@ -163,6 +164,7 @@ async def upload(request: Request, session: SessionDep, caller: OptionalCallerDe
     except XinyongError as exc:
         return _upload_error(request, session, access, exc.message)
     try:
+        begin_writing(session)
         batch = queue_file(
             session,
             access.actor,
