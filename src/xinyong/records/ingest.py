@@ -677,13 +677,14 @@ def mark_interrupted_batches(session: Session, now: dt.datetime | None = None) -
         select(SubmissionBatch).where(SubmissionBatch.status == BatchStatus.RUNNING.value)
     ).all()
     marked = 0
+    changed = False
     for batch in batches:
         last = batch.heartbeat_at or batch.started_at
         if last is not None and last < stale:
             from xinyong.records.jobs import requeue_or_drop
 
             if requeue_or_drop(batch):  # a job whose file is kept: run it again
-                marked += 1
+                changed = True
                 continue
             batch.status = BatchStatus.INTERRUPTED.value
             batch.failure = (
@@ -691,7 +692,7 @@ def mark_interrupted_batches(session: Session, now: dt.datetime | None = None) -
             )
             batch.finished_at = now
             marked += 1
-    if marked:
+    if marked or changed:
         session.flush()
     return marked
 

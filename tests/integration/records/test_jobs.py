@@ -273,3 +273,16 @@ def test_reimporting_unchanged_rows_writes_nothing_but_the_batch(
     file_size = path.stat().st_size
     growth = _database_bytes(session, is_postgres) - before_bytes
     assert growth <= 0.05 * file_size, (growth, file_size)
+
+
+def test_the_jobs_command_runs_the_queue(session: Session) -> None:
+    from typer.testing import CliRunner
+
+    from xinyong.cli.main import app
+
+    dept = factories.department(session)
+    batch = _queued(session, dept, _rows(dept, 5))
+    result = CliRunner().invoke(app, ["jobs"])
+    assert result.exit_code == 0, result.output
+    assert "已运行导入作业 1 个" in result.stdout
+    assert _status(session, batch.id) == "done"
