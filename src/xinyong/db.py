@@ -138,6 +138,15 @@ def request_session(*, writes: bool) -> Session:
     return factory()
 
 
+def writing_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """``factory`` whose transactions begin IMMEDIATE on SQLite (a job's, which writes in
+    every transaction); unchanged elsewhere (PostgreSQL, a factory bound to a connection)."""
+    bind = factory.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        return sessionmaker(bind.execution_options(sqlite_immediate=True), expire_on_commit=False)
+    return factory
+
+
 def begin_writing(session: Session) -> None:
     """End what the session did so far (reads: authentication) and begin its next
     transaction IMMEDIATE on SQLite. For requests that stream a large body (uploads):

@@ -9,9 +9,11 @@ writer waits for a table another connection has locked, past a ``lock_timeout``.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -186,3 +188,61 @@ def test_a_lock_timeout_answers_503(session: Session, engine: Engine) -> None:
             resp = client.post("/api/v1/submissions", json={"rows": rows}, headers=headers)
         _assert_busy_api(resp.status_code, dict(resp.headers), resp.json())
         other.rollback()
+
+
+def test_the_servers_job_runner_imports_an_upload_while_other_writes_succeed(
+    own_sqlite: tuple[Engine, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lifespan's runner thread (records.jobs.start_worker) imports a file in chunks
+    while the same server answers other submissions: none of them gets a 5xx."""
+    own, _ = own_sqlite
+    with Session(own) as session:
+        headers, rows = _submission(session)
+        dept_credit = rows[0]["数据来源单位统一社会信用代码"]
+    monkeypatch.setenv("XINYONG_JOB_WORKER", "1")
+    monkeypatch.setenv("XINYONG_JOB_POLL_SECONDS", "0.05")
+    monkeypatch.setenv("XINYONG_IMPORT_CHUNK_ROWS", "200")
+    monkeypatch.setenv("XINYONG_DB_BUSY_SECONDS", "10")
+    get_settings.cache_clear()
+    try:
+        many = [
+            factories.penalty_row(
+                name="钱多",
+                id_number=factories.resident_id(
+                    birth=dt.date(1970, 1, 1) + dt.timedelta(days=i // 900), seq=i % 900
+                ),
+                document=f"忙罚〔2026〕{i:05d}号",
+                数据来源单位统一社会信用代码=dept_credit,
+            )
+            for i in range(2000)
+        ]
+        path = factories.write_csv(tmp_path / "大文件.csv", many, encoding="gb18030")
+        with TestClient(create_app(), raise_server_exceptions=False) as client:
+            resp = client.post(
+                "/api/v1/submissions",
+                files={"file": ("大文件.csv", path.read_bytes(), "text/csv")},
+                headers=headers,
+            )
+            assert resp.status_code == 202, resp.text
+            url = resp.json()["status_url"]
+            statuses: list[int] = []
+            seen: list[tuple[str, int]] = []
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                batch = client.get(url, headers=headers).json()
+                seen.append((batch["status"], batch["total_rows"]))
+                if batch["status"] not in ("queued", "running"):
+                    break
+                one = factories.penalty_row(dept=None, name="孙闲")
+                one["数据来源单位统一社会信用代码"] = dept_credit
+                statuses.append(
+                    client.post(
+                        "/api/v1/submissions", json={"rows": [one]}, headers=headers
+                    ).status_code
+                )
+        assert batch["status"] == "done", batch
+        assert (batch["total_rows"], batch["accepted"], batch["created"]) == (2000, 2000, 2000)
+        assert statuses and set(statuses) == {200}, statuses
+        assert any(s == "running" and 0 < n < 2000 for s, n in seen), seen
+    finally:
+        get_settings.cache_clear()

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from xinyong.actors import Actor
 from xinyong.audit.services import record_event
 from xinyong.config import Settings, get_settings
-from xinyong.db import affected, is_busy_error, is_postgres, utcnow
+from xinyong.db import affected, is_busy_error, is_postgres, utcnow, writing_factory
 from xinyong.errors import UnreadableFile, XinyongError
 from xinyong.records.models import BatchStatus, SubmissionBatch
 
@@ -157,7 +157,9 @@ def run_pending_jobs(
     from xinyong.db import session_factory
     from xinyong.records.ingest import mark_interrupted_batches
 
-    factory = factory or session_factory()
+    # Every transaction of the runner writes: on SQLite it takes the lock when it begins
+    # and waits for it, rather than failing after a read (db.request_session).
+    factory = writing_factory(factory or session_factory())
     ran = 0
     while limit is None or ran < limit:
         if stop is not None and stop.is_set():
