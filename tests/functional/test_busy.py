@@ -54,7 +54,10 @@ def _assert_busy_api(resp_status: int, headers: dict[str, str], body: dict[str, 
 def own_sqlite(engine: Engine, tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
     """A committed copy of the migrated test database, with a short busy bound."""
     if engine.dialect.name != "sqlite":
-        pytest.skip("the SQLite write lock; PostgreSQL: test_a_lock_timeout_answers_503")
+        pytest.skip(
+            "needs a committed SQLite file of its own (its write lock, a second thread); the "
+            "PostgreSQL test schema is one uncommitted transaction: test_a_lock_timeout_answers_503"
+        )
     source = engine.url.database
     assert source
     target = tmp_path / "busy.sqlite3"
