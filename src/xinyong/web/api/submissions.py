@@ -82,14 +82,16 @@ class QueuedRead(BaseModel):
     responses={202: {"model": QueuedRead, "description": "文件已保存并排队导入"}},
 )
 async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> Any:
-    """Submit rows as `application/json` ({item, rows}, at most 50 000: merged at once,
-    answered 200 with the result) or a file as `multipart/form-data` (fields `file`,
+    """Submit rows as `application/json` ({item, rows}, at most 50 000: merged in the
+    request, committed per chunk, answered 200 with the result) or a file as `multipart/form-data` (fields `file`,
     optional `item`, `department`: stored and queued, answered 202 with the batch number;
     `GET /api/v1/submissions/{batch_id}` shows its progress and result). Bad rows are
     rejected with reasons; good rows land."""
+    # No transaction (no lock, no snapshot) is held while the body arrives: the session
+    # read the key; its next transaction begins when the rows are merged.
+    session.commit()
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        session.commit()  # no transaction (no snapshot) held while the file arrives
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
@@ -115,6 +117,9 @@ async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> 
         item_code=payload.item,
         department_code=payload.department,
         channel="api",
+        # Rows in the request, committed per chunk like a job's: a writer waits at most
+        # a chunk (records.ingest.SQLITE_CHUNK_ROWS on SQLite) for the write lock.
+        on_chunk=session.commit,
     )
     return result.as_dict()
 
