@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -61,6 +62,7 @@ from xinyong.web.security import BodySizeLimit, SecurityHeaders
 
 log = logging.getLogger("xinyong.web")
 STATIC_DIR = Path(__file__).parent / "static"
+JOB_STOP_SECONDS = 60  # at shutdown, how long the job runner may finish its chunk
 
 
 def _wants_page(request: Request) -> bool:
@@ -77,6 +79,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     if worker is not None:
         worker[1].set()  # a running job is queued again after its chunk in flight
+        await asyncio.to_thread(worker[0].join, JOB_STOP_SECONDS)
     # The check API's reader pool and journal of this worker (measures.fastpath).
     await fastpath.close_for_this_loop()
 
