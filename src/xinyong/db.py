@@ -71,6 +71,9 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any, busy_ms: int 
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # The WAL file is cut back to this size after a checkpoint: a long import (while
+    # readers keep the checkpoint from resetting it) would otherwise leave it at its peak.
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.execute("PRAGMA foreign_keys=ON")
     # A writer waits this long for the write lock (another request's commit, a job's
     # chunk); past it the request is answered 503 系统繁忙 (web.app), never 500.
