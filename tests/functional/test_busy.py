@@ -230,6 +230,7 @@ def test_the_servers_job_runner_imports_an_upload_while_other_writes_succeed(
             url = resp.json()["status_url"]
             statuses: list[int] = []
             seen: list[tuple[str, int]] = []
+            between: list[bool] = []  # a write that went through between two chunks
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 batch = client.get(url, headers=headers).json()
@@ -243,9 +244,12 @@ def test_the_servers_job_runner_imports_an_upload_while_other_writes_succeed(
                         "/api/v1/submissions", json={"rows": [one]}, headers=headers
                     ).status_code
                 )
+                after = client.get(url, headers=headers).json()
+                between.append(after["status"] == "running" and after["total_rows"] < 2000)
         assert batch["status"] == "done", batch
         assert (batch["total_rows"], batch["accepted"], batch["created"]) == (2000, 2000, 2000)
         assert statuses and set(statuses) == {200}, statuses
         assert any(s == "running" and 0 < n < 2000 for s, n in seen), seen
+        assert any(between), (seen, between)  # writes wait a chunk, not the whole job
     finally:
         get_settings.cache_clear()

@@ -22,9 +22,11 @@ tests and ``xinyong jobs run`` call it directly.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import shutil
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ log = logging.getLogger("xinyong.jobs")
 # its process every time is marked 中断 rather than retried for ever.
 MAX_ATTEMPTS = 3
 INTERNAL_FAILURE = "internal: 导入时发生内部错误，请联系信用办"
+SQLITE_YIELD_SECONDS = 0.15  # after each chunk's commit on SQLite (see run_job)
 
 
 class JobStopped(Exception):
@@ -157,22 +160,54 @@ def run_pending_jobs(
     from xinyong.db import session_factory
     from xinyong.records.ingest import mark_interrupted_batches
 
-    # Every transaction of the runner writes: on SQLite it takes the lock when it begins
-    # and waits for it, rather than failing after a read (db.request_session).
-    factory = writing_factory(factory or session_factory())
+    reader = factory or session_factory()
+    # Every transaction of the runner that writes takes SQLite's lock when it begins and
+    # waits for it, rather than failing after a read (db.request_session); an idle runner
+    # only reads, so it never queues behind a running job's chunk.
+    writer = writing_factory(reader)
     ran = 0
+    recovered = False
     while limit is None or ran < limit:
         if stop is not None and stop.is_set():
             break
-        with factory() as session:
-            mark_interrupted_batches(session)
-            session.commit()
+        with reader() as session:
+            queued, stale, busy = _waiting(session)
+        if stale and not recovered:
+            with writer() as session:
+                mark_interrupted_batches(session)
+                session.commit()
+            recovered = True
+            continue
+        if not queued or busy:
+            break
+        with writer() as session:
             batch_id = claim_next(session)
         if batch_id is None:
             break
-        run_job(factory, batch_id, stop=stop)
+        run_job(writer, batch_id, stop=stop)
         ran += 1
     return ran
+
+
+def _waiting(session: Session) -> tuple[bool, bool, bool]:
+    """(a batch is queued, a running batch went silent, SQLite is running a job already)."""
+    from xinyong.records.ingest import STALE_BATCH_MINUTES
+
+    queued = session.scalar(
+        select(SubmissionBatch.id)
+        .where(SubmissionBatch.status == BatchStatus.QUEUED.value)
+        .limit(1)
+    )
+    stale_before = utcnow() - dt.timedelta(minutes=STALE_BATCH_MINUTES)
+    running = session.execute(
+        select(SubmissionBatch.heartbeat_at, SubmissionBatch.started_at, SubmissionBatch.job).where(
+            SubmissionBatch.status == BatchStatus.RUNNING.value
+        )
+    ).all()
+    stale = any((beat or started) < stale_before for beat, started, _ in running)
+    busy = not is_postgres(session) and any(job is not None for *_, job in running)
+    session.rollback()
+    return queued is not None, stale, busy
 
 
 def run_job(
@@ -191,10 +226,17 @@ def run_job(
         session.commit()
         actor = Actor(**job["actor"])
 
+        sqlite = not is_postgres(session)
+
         def chunk_done() -> None:
             session.commit()
             if stop is not None and stop.is_set():
                 raise JobStopped
+            if sqlite:
+                # Let the writers waiting in their busy handlers (which sleep up to 100 ms
+                # between tries) take the lock before the next chunk does: without the
+                # pause the job would take it again at once and starve them for its length.
+                time.sleep(SQLITE_YIELD_SECONDS)
 
         try:
             ingest_file(
@@ -270,8 +312,11 @@ def start_worker(settings: Settings | None = None) -> tuple[threading.Thread, th
         while not stop.is_set():
             try:
                 run_pending_jobs(stop=stop)
-            except Exception:  # the database may be briefly unavailable; try again later
-                log.exception("submission job runner")
+            except Exception as exc:  # the database may be briefly unavailable: try again
+                if is_busy_error(exc):
+                    log.warning("submission job runner: database busy, trying again")
+                else:
+                    log.exception("submission job runner")
             stop.wait(settings.job_poll_seconds)
 
     thread = threading.Thread(target=loop, name="xinyong-jobs", daemon=True)
