@@ -205,6 +205,26 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024, description="Largest accepted submission file."
     )
+    # -- submission jobs and SQLite's one writer (issue 20) --------------------------------
+    job_dir: Path | None = Field(
+        default=None,
+        description="Folder where uploaded files wait for the job runner (default: "
+        "`home`/jobs). Shared by every server process.",
+    )
+    job_worker: bool = Field(
+        default=True,
+        description="Run the submission job runner in each server process (a background "
+        "thread); off: only `xinyong jobs run` runs queued uploads.",
+    )
+    job_poll_seconds: float = Field(
+        default=2.0, gt=0, description="How often an idle job runner looks for queued uploads."
+    )
+    db_busy_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a write waits for SQLite's write lock (busy timeout) before "
+        "the request is answered 503 系统繁忙 with Retry-After.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="The platform's public address; report QR codes and verification links "
@@ -389,6 +409,10 @@ class Settings(BaseSettings):
     @property
     def anchor_dir(self) -> Path:
         return self.audit_anchor_dir or self.home / "anchors"
+
+    @property
+    def effective_job_dir(self) -> Path:
+        return self.job_dir or self.home / "jobs"
 
 
 class Keys:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, cast
@@ -63,21 +64,30 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any, busy_ms: int = 30000) -> None:
     # Let SQLAlchemy, not pysqlite, decide where transactions begin, so that SAVEPOINT
     # and statements outside the ORM (staging tables) share one real transaction.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # The WAL file is cut back to this size after a checkpoint: a long import (while
+    # readers keep the checkpoint from resetting it) would otherwise leave it at its peak.
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    # A writer waits this long for the write lock (another request's commit, a job's
+    # chunk); past it the request is answered 503 系统繁忙 (web.app), never 500.
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: imports stay under 300 MB
     cursor.close()
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A transaction that will write takes the write lock when it begins (IMMEDIATE),
+    # waiting up to the busy timeout: a deferred one that read first cannot wait for it
+    # once another writer has committed since its read (SQLITE_BUSY_SNAPSHOT, at once).
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(settings: Settings | None = None, url: str | None = None) -> Engine:
@@ -86,7 +96,8 @@ def make_engine(settings: Settings | None = None, url: str | None = None) -> Eng
     if url.startswith("sqlite"):
         settings.home.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_ms = int(settings.db_busy_seconds * 1000)
+        event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, busy_ms=busy_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # No pre-ping: it costs a round trip on every checkout of the hot check path; stale
@@ -119,6 +130,38 @@ def session_factory() -> sessionmaker[Session]:
     return _factory
 
 
+def request_session(*, writes: bool) -> Session:
+    """A session for one request; ``writes``: on SQLite its transaction begins IMMEDIATE
+    (lazily, at its first statement), so that it waits for a job's chunk to commit
+    instead of failing after having read."""
+    factory = session_factory()
+    bind = factory.kw.get("bind")
+    if writes and isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        return factory(bind=bind.execution_options(sqlite_immediate=True))
+    return factory()
+
+
+def writing_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """``factory`` whose transactions begin IMMEDIATE on SQLite (a job's, which writes in
+    every transaction); unchanged elsewhere (PostgreSQL, a factory bound to a connection)."""
+    bind = factory.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        return sessionmaker(bind.execution_options(sqlite_immediate=True), expire_on_commit=False)
+    return factory
+
+
+def begin_writing(session: Session) -> None:
+    """End what the session did so far (reads: authentication) and begin its next
+    transaction IMMEDIATE on SQLite. For requests that stream a large body (uploads):
+    their session is not taken IMMEDIATE, which would hold the write lock while the file
+    arrives."""
+    if session.in_transaction():
+        session.commit()
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_immediate": True})
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
@@ -136,6 +179,16 @@ def transaction() -> Iterator[Session]:
 def affected(result: Result[Any]) -> int:
     """Rows an INSERT/UPDATE/DELETE touched."""
     return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """The database could not take a lock in time: SQLite's write lock past the busy
+    timeout, PostgreSQL's ``lock_timeout``. The request should be retried, not reported."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, sqlite3.OperationalError):
+        message = str(orig)
+        return "database is locked" in message or "database table is locked" in message
+    return getattr(orig, "sqlstate", None) == "55P03"  # lock_not_available
 
 
 def is_postgres(session: Session) -> bool:

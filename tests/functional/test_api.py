@@ -14,6 +14,7 @@ from tests import factories
 from xinyong.accounts.models import KeyRole
 from xinyong.accounts.services import issue_api_key
 from xinyong.queries.services import queries_of
+from xinyong.records.jobs import run_pending_jobs
 from xinyong.records.models import Record
 from xinyong.web.app import create_app
 
@@ -104,10 +105,14 @@ def test_file_upload_submission(client: TestClient, keys: dict[str, str], tmp_pa
             files={"file": ("处罚.csv", fh, "text/csv")},
             headers=auth(keys["dept"]),
         )
-    assert resp.status_code == 200, resp.text
-    assert resp.json()["accepted"] == 1
+    # Stored and queued at once (202); the job runner imports it (records.jobs).
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["status"] == "queued"
+    assert resp.headers["Location"] == f"/api/v1/submissions/{resp.json()['batch_id']}"
+    assert run_pending_jobs() == 1
     batch = client.get(f"/api/v1/submissions/{resp.json()['batch_id']}", headers=auth(keys["dept"]))
     assert batch.status_code == 200 and batch.json()["status"] == "done"
+    assert batch.json()["accepted"] == 1 and batch.json()["filename"] == "处罚.csv"
     hidden = client.get(
         f"/api/v1/submissions/{resp.json()['batch_id']}", headers=auth(keys["other"])
     )
@@ -120,8 +125,11 @@ def test_unreadable_upload_is_a_clear_error(client: TestClient, keys: dict[str, 
         files={"file": ("x.xlsx", b"PK\x03\x04truncated", "application/octet-stream")},
         headers=auth(keys["dept"]),
     )
-    assert resp.status_code == 422
-    assert resp.json()["error"]["code"] in ("corrupt_xlsx", "unreadable_file")
+    assert resp.status_code == 202
+    run_pending_jobs()
+    batch = client.get(resp.json()["status_url"], headers=auth(keys["dept"])).json()
+    assert batch["status"] == "failed"
+    assert batch["failure"].split(":")[0] in ("corrupt_xlsx", "unreadable_file")
 
 
 @pytest.mark.parametrize("header", [None, "Bearer nope", "Bearer "])
@@ -202,3 +210,49 @@ def test_json_rows_with_keys_after_the_first_and_a_fifteen_digit_number(
     batch = client.get(f"/api/v1/submissions/{body['batch_id']}", headers=auth(keys["dept"]))
     assert batch.json()["status"] == "done"
     assert batch.json()["notes"][0]["message"].startswith("证件号码已由 15 位号码转换")
+
+
+def test_file_submission_progress_and_result(
+    client: TestClient, keys: dict[str, str], tmp_path, session: Session
+) -> None:
+    """submit → queued → running (rows done so far) → done with counts, errors and notes."""
+    from xinyong.db import session_factory
+    from xinyong.records.jobs import claim_next, run_job
+    from xinyong.records.models import SubmissionBatch
+
+    rows = [factories.penalty_row() for _ in range(30)]
+    for row in rows:
+        row["数据来源单位统一社会信用代码"] = keys["dept_credit"]
+    rows[4]["证件号码"] = "123"  # line 6 of the file (the header is line 1)
+    path = factories.write_csv(tmp_path / "up.csv", rows, encoding="gb18030")
+    resp = client.post(
+        "/api/v1/submissions",
+        files={"file": ("处罚.csv", path.read_bytes(), "text/csv")},
+        headers=auth(keys["dept"]),
+    )
+    assert resp.status_code == 202
+    url = resp.json()["status_url"]
+    queued = client.get(url, headers=auth(keys["dept"])).json()
+    assert (queued["status"], queued["total_rows"], queued["finished_at"]) == ("queued", 0, None)
+
+    batch_id = claim_next(session)
+    assert batch_id == resp.json()["batch_id"]
+    # Half-way, as another request sees it after a chunk's commit.
+    batch = session.get(SubmissionBatch, batch_id)
+    assert batch is not None
+    batch.total_rows, batch.accepted = 10, 10
+    session.commit()
+    running = client.get(url, headers=auth(keys["dept"])).json()
+    assert (running["status"], running["total_rows"]) == ("running", 10)
+
+    assert run_job(session_factory(), batch_id) == "done"
+    done = client.get(url, headers=auth(keys["dept"])).json()
+    assert done["status"] == "done" and done["finished_at"] is not None
+    assert (done["total_rows"], done["accepted"], done["rejected"], done["created"]) == (
+        30,
+        29,
+        1,
+        29,
+    )
+    assert done["errors"][0]["row"] == 6 and done["errors"][0]["code"] == "id_length"
+    assert done["errors_truncated"] is False

@@ -20,6 +20,7 @@ from xinyong.config import get_settings
 from xinyong.notices.models import Notice
 from xinyong.queries.models import QueryLog
 from xinyong.records.ingest import protector_for
+from xinyong.records.jobs import run_pending_jobs
 from xinyong.records.models import Record
 from xinyong.subjects.services import find_subject
 from xinyong.web.app import create_app
@@ -435,6 +436,7 @@ def test_workbench_batch_page_shows_what_decided_the_grades(
         follow_redirects=False,
     )
     assert resp.status_code == 303, resp.text[:300]
+    run_pending_jobs()
     shown = https_client.get(resp.headers["location"])
     assert shown.status_code == 200
     assert "定级依据" in shown.text and "信用行为分类目录：醉酒驾驶机动车：1 条" in shown.text

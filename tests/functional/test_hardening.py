@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.functional.conftest import PASSWORD, World
+from xinyong.records.jobs import run_pending_jobs
 from xinyong.web.ratelimit import limiter
 
 
@@ -201,9 +202,12 @@ def test_xlsx_bomb_upload_is_refused(https_client: TestClient, world: World, tmp
         files={"file": ("bomb.xlsx", path.read_bytes(), "application/octet-stream")},
         headers=world.auth("department"),
     )
-    assert resp.status_code == 422
-    assert resp.json()["error"]["code"] == "too_large"
-    assert "压缩炸弹" in resp.json()["error"]["message"]
+    # Stored and queued; the job refuses it and the batch says why.
+    assert resp.status_code == 202
+    run_pending_jobs()
+    batch = https_client.get(resp.json()["status_url"], headers=world.auth("department")).json()
+    assert batch["status"] == "failed"
+    assert batch["failure"].startswith("too_large:") and "压缩炸弹" in batch["failure"]
 
 
 def test_spoofed_forwarded_for_does_not_pick_a_fresh_bucket(

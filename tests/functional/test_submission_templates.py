@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tests.functional.conftest import World
 from tests.functional.test_web_pages import _login
 from xinyong.catalog.services import current_catalog
+from xinyong.records.jobs import run_pending_jobs
 from xinyong.workbench.templates import SGS_LICENSE_HEADERS, SGS_PENALTY_HEADERS
 
 
@@ -63,8 +64,9 @@ def test_every_catalog_item_has_a_template_the_pipeline_accepts(
             headers=world.auth("department"),
             files={"file": (f"{code}.csv", out.getvalue().encode("gbk"), "text/csv")},
         )
-        assert resp.status_code == 200, (code, resp.text[:300])
-        body = resp.json()
+        assert resp.status_code == 202, (code, resp.text[:300])
+        run_pending_jobs()
+        body = https_client.get(resp.json()["status_url"], headers=world.auth("department")).json()
         assert (body["accepted"], body["rejected"]) == (1, 0), (code, body)
 
 

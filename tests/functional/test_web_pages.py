@@ -18,6 +18,7 @@ from xinyong.accounts.services import create_user
 from xinyong.config import get_settings
 from xinyong.demo import SGS_PENALTY_HEADERS
 from xinyong.identity.masking import mask_id_number
+from xinyong.records.jobs import run_pending_jobs
 from xinyong.records.models import Record, SubmissionBatch
 
 FULL_ID = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dX](?![0-9A-Za-z])")
@@ -208,8 +209,13 @@ def test_clerk_upload_error_file_and_department_scope(
     assert resp.status_code == 303
     location = resp.headers["location"]
     batch_id = int(location.rsplit("/", 1)[1])
+    # Queued: the page polls (排队中) until the job runner has imported the file.
+    waiting = https_client.get(location).text
+    assert "排队中" in waiting and f"/workbench/batches/{batch_id}/status" in waiting
+    assert run_pending_jobs() == 1
     batch = session.get(SubmissionBatch, batch_id)
     assert batch is not None and batch.channel == "web"
+    session.refresh(batch)
     assert (batch.accepted, batch.rejected) == (1, 2)
     shown = https_client.get(location).text
     assert "拒收 2 行" in shown and "校验码" in shown and wrong not in shown
@@ -250,6 +256,8 @@ def test_upload_without_a_file_or_unreadable(https_client: TestClient, world: Wo
         data={"csrf_token": _csrf(page.text)},
         files={"file": ("x.csv", "姓名,年龄\n张三,3\n".encode(), "text/csv")},
     )
+    run_pending_jobs()
+    junk = https_client.get(junk.url)
     assert junk.status_code == 200 and "文件无法读取" in junk.text and "缺少" in junk.text
 
 
@@ -392,6 +400,7 @@ def test_upload_shows_every_error_of_a_row_and_the_notes_of_accepted_rows(
     )
     assert resp.status_code == 303
     location = resp.headers["location"]
+    run_pending_jobs()
     shown = https_client.get(location).text
     assert "拒收 1 行" in shown
     for reason in ("校验码", "处罚决定日期", "处罚类别的值不在允许范围内"):

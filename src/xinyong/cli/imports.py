@@ -65,6 +65,17 @@ def register(app: typer.Typer) -> None:
         _report(result, as_json)
         raise typer.Exit(result.exit_code)
 
+    @app.command("jobs")
+    def jobs_(
+        limit: Annotated[int | None, typer.Option(help="最多运行的作业数")] = None,
+    ) -> None:
+        """运行排队中的上传文件（网页、接口上传的导入作业）。服务进程已运行作业线程时无需执行；
+        关闭作业线程（XINYONG_JOB_WORKER=0）时由定时任务调用。"""
+        from xinyong.records.jobs import run_pending_jobs
+
+        ran = run_pending_jobs(session_factory(), limit=limit)
+        console.print(f"已运行导入作业 {ran} 个")
+
 
 def _fail_file(exc: XinyongError, as_json: bool) -> None:
     if as_json:

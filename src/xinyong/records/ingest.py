@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
@@ -236,38 +236,11 @@ def _check_headers(columns: ColumnMap, catalog: Catalog, fixed_item: Any) -> Non
         raise UnreadableFile("文件缺少必需的列：" + "、".join(missing), code="missing_columns")
 
 
-def ingest_table(
-    session: Session,
-    actor: Actor,
-    table: TableInput,
-    *,
-    department_code: str | None = None,
-    item_code: str | None = None,
-    channel: str = "cli",
-    chunk_rows: int | None = None,
-    protector: IdentityProtector | None = None,
-    on_chunk: Callable[[], None] | None = None,
-    progress: Callable[[int], None] | None = None,
-    queue_for_upper: bool = True,
-) -> ImportResult:
-    """Validate and merge every row; reject bad rows with reasons; return the summary.
-
-    ``queue_for_upper=False`` keeps the batch out of the exchange outbox: records pulled
-    from the upper platform are not pushed back to it.
-
-    ``on_chunk`` is called after each chunk has been flushed: the CLI commits there, so a
-    large file is merged in bounded transactions.
-    """
-    settings = get_settings()
-    protector = protector or protector_for(settings)
-    catalog = current_catalog(session)
-    if not chunk_rows:
-        chunk_rows = settings.import_chunk_rows
-        if not is_postgres(session):
-            # Two chunks are alive at once (one merging, the next validated); on SQLite
-            # the database shares the process's memory, so its chunks are smaller.
-            chunk_rows = min(chunk_rows, SQLITE_CHUNK_ROWS)
-
+def submitting_department(
+    session: Session, actor: Actor, department_code: str | None
+) -> Department | None:
+    """The department a submission is filed under (None: each row names its own), or why
+    the actor may not submit for it."""
     fixed_department: Department | None = None
     if actor.is_department:
         if actor.department_id is None:
@@ -283,7 +256,46 @@ def ingest_table(
             raise NotFound(f"部门 {department_code} 未登记", code="unknown_department")
     elif not actor.is_admin:
         raise Forbidden("无权报送", code="forbidden")
+    return fixed_department
 
+
+def ingest_table(
+    session: Session,
+    actor: Actor,
+    table: TableInput,
+    *,
+    department_code: str | None = None,
+    item_code: str | None = None,
+    channel: str = "cli",
+    chunk_rows: int | None = None,
+    protector: IdentityProtector | None = None,
+    on_chunk: Callable[[], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    queue_for_upper: bool = True,
+    batch: SubmissionBatch | None = None,
+) -> ImportResult:
+    """Validate and merge every row; reject bad rows with reasons; return the summary.
+
+    ``queue_for_upper=False`` keeps the batch out of the exchange outbox: records pulled
+    from the upper platform are not pushed back to it.
+
+    ``on_chunk`` is called after each chunk has been flushed: the CLI commits there, so a
+    large file is merged in bounded transactions.
+
+    ``batch`` is the batch of a queued job (records.jobs), already claimed 运行中: it is
+    filled in (and, when the job is resumed, its earlier counts and errors replaced).
+    """
+    settings = get_settings()
+    protector = protector or protector_for(settings)
+    catalog = current_catalog(session)
+    if not chunk_rows:
+        chunk_rows = settings.import_chunk_rows
+        if not is_postgres(session):
+            # Two chunks are alive at once (one merging, the next validated); on SQLite
+            # the database shares the process's memory, so its chunks are smaller.
+            chunk_rows = min(chunk_rows, SQLITE_CHUNK_ROWS)
+
+    fixed_department = submitting_department(session, actor, department_code)
     mark_interrupted_batches(session)
     legacy = legacy_headers(table.headers)
     if legacy is not None:  # the earlier 双公示 generation, read as today's
@@ -320,16 +332,21 @@ def ingest_table(
     )
     validator = RowValidator(ctx, columns)
 
-    batch = SubmissionBatch(
-        department_id=fixed_department.id if fixed_department else None,
-        submitted_by=actor.name,
-        channel=channel,
-        filename=table.filename,
-        file_sha256=table.file_sha256,
-        record_format=record_format,
-        item_code=fixed_item.code if fixed_item else None,
-    )
-    session.add(batch)
+    if batch is None:
+        batch = SubmissionBatch(
+            department_id=fixed_department.id if fixed_department else None,
+            submitted_by=actor.name,
+            channel=channel,
+        )
+        session.add(batch)
+    else:  # a job, perhaps resumed: what an earlier run counted is counted again
+        session.execute(delete(SubmissionError).where(SubmissionError.batch_id == batch.id))
+        batch.total_rows = batch.accepted = batch.rejected = 0
+        batch.created = batch.updated = batch.unchanged = 0
+    batch.filename = table.filename
+    batch.file_sha256 = table.file_sha256
+    batch.record_format = record_format
+    batch.item_code = fixed_item.code if fixed_item else None
     session.flush()
     result = ImportResult(
         batch_id=batch.id,
@@ -622,6 +639,7 @@ def ingest_file(
     protector: IdentityProtector | None = None,
     on_chunk: Callable[[], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    batch: SubmissionBatch | None = None,
 ) -> ImportResult:
     settings = get_settings()
     digest = _file_sha256(path)
@@ -640,11 +658,15 @@ def ingest_file(
             protector=protector,
             on_chunk=on_chunk,
             progress=progress,
+            batch=batch,
         )
 
 
 def mark_interrupted_batches(session: Session, now: dt.datetime | None = None) -> int:
     """Mark 中断 the batches whose import was killed: still 运行中, silent for too long.
+
+    A job's batch (records.jobs) whose file is still kept is queued again instead, and
+    the job runner runs the file again (harmless: the merge is keyed).
 
     Run at the start of every import and by the daily job; the rows merged before the
     interruption stay (each chunk was its own transaction), the batch says it is incomplete.
@@ -655,16 +677,22 @@ def mark_interrupted_batches(session: Session, now: dt.datetime | None = None) -
         select(SubmissionBatch).where(SubmissionBatch.status == BatchStatus.RUNNING.value)
     ).all()
     marked = 0
+    changed = False
     for batch in batches:
         last = batch.heartbeat_at or batch.started_at
         if last is not None and last < stale:
+            from xinyong.records.jobs import requeue_or_drop
+
+            if requeue_or_drop(batch):  # a job whose file is kept: run it again
+                changed = True
+                continue
             batch.status = BatchStatus.INTERRUPTED.value
             batch.failure = (
                 "interrupted: 导入进程在完成前中止，已入库的行保留，其余行未处理，请重新提交该文件"
             )
             batch.finished_at = now
             marked += 1
-    if marked:
+    if marked or changed:
         session.flush()
     return marked
 
@@ -769,6 +797,7 @@ class _Merger:
         self._staged = False
         # Until a chunk meets a record that exists, chunks are inserted without staging.
         self._fresh_keys = True
+        self._probed = False  # whether the first chunk has shown if the file is new
 
     def _ensure_stage(self) -> None:
         if self._staged:
@@ -992,7 +1021,7 @@ class _Merger:
             )
             for r in rows
         ]
-        if self._fresh_keys:
+        if self._fresh_keys and self._probed:
             try:
                 with self.session.begin_nested():
                     self._insert_new(stage_rows)
@@ -1004,6 +1033,14 @@ class _Merger:
                 self._link_legal_representatives(rows)
                 return len(stage_rows), 0
         created, updated = self._merge_keyed(stage_rows)
+        if not self._probed:
+            # The first chunk takes the keyed merge: all new, the next chunks are inserted
+            # straight; some existing (a resubmission), every chunk is merged. A direct
+            # insert that meets an existing record is undone by its savepoint, but on
+            # PostgreSQL the rows it wrote before the conflict stay as dead tuples: an
+            # unchanged file submitted again must write nothing to ``records``.
+            self._probed = True
+            self._fresh_keys = created == len(stage_rows)
         self._link_legal_representatives(rows)
         return created, updated
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -11,13 +12,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong import __version__
 from xinyong.config import get_settings, refuse_default_secrets
+from xinyong.db import is_busy_error
 from xinyong.errors import InvalidInput, TooManyRequests, XinyongError
 from xinyong.measures import fastpath
+from xinyong.records.jobs import start_worker
 from xinyong.web.api import (
     audit,
     auth,
@@ -34,6 +37,8 @@ from xinyong.web.api import (
 )
 from xinyong.web.api import lists as lists_api
 from xinyong.web.errors import (
+    BUSY_ERROR,
+    BUSY_RETRY_AFTER,
     HEADINGS,
     INTERNAL_ERROR,
     error_body,
@@ -59,6 +64,7 @@ from xinyong.web.security import BodySizeLimit, SecurityHeaders
 
 log = logging.getLogger("xinyong.web")
 STATIC_DIR = Path(__file__).parent / "static"
+JOB_STOP_SECONDS = 60  # at shutdown, how long the job runner may finish its chunk
 
 
 def _wants_page(request: Request) -> bool:
@@ -69,7 +75,13 @@ def _wants_page(request: Request) -> bool:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The submission job runner of this worker process (records.jobs): claims are
+    # conditional UPDATEs, so several processes share the queue safely.
+    worker = start_worker() if get_settings().job_worker else None
     yield
+    if worker is not None:
+        worker[1].set()  # a running job is queued again after its chunk in flight
+        await asyncio.to_thread(worker[0].join, JOB_STOP_SECONDS)
     # The check API's reader pool and journal of this worker (measures.fastpath).
     await fastpath.close_for_this_loop()
 
@@ -136,6 +148,21 @@ def create_app() -> FastAPI:
         if "out of range" in str(exc.orig):
             return await number_out_of_range(request, exc)
         return await unexpected(request, exc)
+
+    @app.exception_handler(OperationalError)
+    async def busy(request: Request, exc: OperationalError) -> Response:
+        # Another writer held the lock past the busy bound (SQLite's busy timeout, a
+        # lock_timeout on PostgreSQL): the client should come back, the server is fine.
+        if not is_busy_error(exc):
+            return await unexpected(request, exc)
+        log.warning("database busy on %s", request.url.path)
+        response: Response
+        if _wants_page(request):
+            response = error_page(request, 503, HEADINGS[503], BUSY_ERROR["error"]["message"])
+        else:
+            response = JSONResponse(BUSY_ERROR, status_code=503)
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -27,7 +27,7 @@ from xinyong.accounts.services import (
     authenticate_session,
 )
 from xinyong.actors import Actor, Role
-from xinyong.db import session_factory
+from xinyong.db import request_session
 from xinyong.errors import Forbidden, Unauthorized
 
 log = logging.getLogger("xinyong.web.auth")
@@ -42,9 +42,12 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session() -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, else rolled back."""
-    session = session_factory()()
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, else rolled back.
+    A POST/PUT/DELETE takes SQLite's write lock when it begins (db.request_session),
+    except an upload (multipart), which calls db.begin_writing once the file is stored."""
+    streams = request.headers.get("content-type", "").startswith("multipart/form-data")
+    session = request_session(writes=request.method not in SAFE_METHODS and not streams)
     try:
         yield session
         session.commit()

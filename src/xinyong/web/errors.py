@@ -28,7 +28,13 @@ HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
     422: ("invalid_request", "请求格式不正确", "请求参数不正确，请检查后重试"),
     429: ("too_many_requests", "请求过于频繁", "请求过于频繁，请稍后再试"),
     500: ("internal", "服务器内部错误", "服务器内部错误，请稍后再试"),
+    503: ("busy", "系统繁忙", "系统繁忙，请稍后重试"),
 }
+# The database was busy (another writer held its lock past the bound): come back later.
+BUSY_ERROR: dict[str, Any] = {
+    "error": {"code": "busy", "message": "系统繁忙，请稍后重试", "details": []}
+}
+BUSY_RETRY_AFTER = 5  # seconds
 
 HEADINGS: dict[int, str] = {status: heading for status, (_, heading, _) in HTTP_ERRORS.items()}
 

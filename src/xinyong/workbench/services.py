@@ -35,6 +35,7 @@ ID_COLUMNS = frozenset(
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 
 BATCH_STATUS_NAMES = {
+    "queued": "排队中",
     "running": "处理中",
     "done": "已完成",
     "failed": "无法读取",

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from xinyong.config import get_settings
-from xinyong.errors import InvalidInput, NotFound, UnreadableFile
-from xinyong.records.ingest import (
-    TableInput,
-    ingest_file,
-    ingest_table,
-    iter_json_rows,
-    json_headers,
-    record_unreadable,
-)
+from xinyong.db import begin_writing
+from xinyong.errors import InvalidInput, NotFound
+from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows, json_headers
+from xinyong.records.jobs import queue_file
 from xinyong.records.models import SubmissionBatch
 from xinyong.web.deps import ActorDep, PathId, SessionDep, SubmissionsReaderDep, SubmitterDep
+from xinyong.web.uploads import drop_upload, store_upload
+from xinyong.workbench.services import batch_errors
 
 router = APIRouter(tags=["归集 submissions"])
 
 MAX_JSON_ROWS = 50_000
+MAX_BATCH_ERRORS = 1000
 
 
 class RowsSubmission(BaseModel):
@@ -74,11 +70,26 @@ class SubmissionRead(BaseModel):
     notes_truncated: bool = False
 
 
-@router.post("/submissions", response_model=SubmissionRead)
+class QueuedRead(BaseModel):
+    batch_id: int
+    status: str = Field(description="queued（排队中）：文件已保存，等待导入")
+    status_url: str = Field(description="进度与结果：GET 此地址")
+
+
+@router.post(
+    "/submissions",
+    response_model=SubmissionRead,
+    responses={202: {"model": QueuedRead, "description": "文件已保存并排队导入"}},
+)
 async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> Any:
-    """Submit rows as `application/json` ({item, rows}) or a file as `multipart/form-data`
-    (fields `file`, optional `item`, `department`). Bad rows are rejected with reasons;
-    good rows land."""
+    """Submit rows as `application/json` ({item, rows}, at most 50 000: merged in the
+    request, committed per chunk, answered 200 with the result) or a file as `multipart/form-data` (fields `file`,
+    optional `item`, `department`: stored and queued, answered 202 with the batch number;
+    `GET /api/v1/submissions/{batch_id}` shows its progress and result). Bad rows are
+    rejected with reasons; good rows land."""
+    # No transaction (no lock, no snapshot) is held while the body arrives: the session
+    # read the key; its next transaction begins when the rows are merged.
+    session.commit()
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
@@ -87,7 +98,7 @@ async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> 
             raise InvalidInput("请以 file 字段上传文件", code="missing_file")
         item = form.get("item")
         department = form.get("department")
-        return await _submit_file(
+        return await _queue_file(
             session,
             actor,
             upload,
@@ -106,45 +117,37 @@ async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> 
         item_code=payload.item,
         department_code=payload.department,
         channel="api",
+        # Rows in the request, committed per chunk like a job's: a writer waits at most
+        # a chunk (records.ingest.SQLITE_CHUNK_ROWS on SQLite) for the write lock.
+        on_chunk=session.commit,
     )
     return result.as_dict()
 
 
-async def _submit_file(
+async def _queue_file(
     session: SessionDep,
     actor: ActorDep,
     upload: UploadFile,
     item: str | None,
     department: str | None,
-) -> Any:
-    settings = get_settings()
-    limit = settings.max_upload_bytes
-    with tempfile.TemporaryDirectory(prefix="xinyong-upload-") as tmp:
-        path = Path(tmp) / Path(upload.filename or "upload").name
-        size = 0
-        with path.open("wb") as out:
-            while block := await upload.read(1 << 20):
-                size += len(block)
-                if size > limit:
-                    raise InvalidInput(f"文件超过 {limit // (1 << 20)} MB 上限", code="too_large")
-                out.write(block)
-        try:
-            result = ingest_file(
-                session,
-                actor,
-                path,
-                item_code=item,
-                department_code=department,
-                channel="api",
-                on_chunk=session.commit,
-            )
-        except UnreadableFile as exc:
-            session.rollback()
-            record_unreadable(session, actor, upload.filename, exc, "api")
-            session.commit()
-            raise
-    shutil.rmtree(tmp, ignore_errors=True)
-    return result.as_dict()
+) -> Response:
+    path = await store_upload(upload)
+    try:
+        begin_writing(session)
+        batch = queue_file(
+            session, actor, path, channel="api", item_code=item, department_code=department
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        drop_upload(path)
+        raise
+    body = QueuedRead(
+        batch_id=batch.id,
+        status=batch.status,
+        status_url=f"/api/v1/submissions/{batch.id}",
+    )
+    return JSONResponse(body.model_dump(), status_code=202, headers={"Location": body.status_url})
 
 
 class BatchRead(BaseModel):
@@ -160,11 +163,29 @@ class BatchRead(BaseModel):
     unchanged: int
     failure: str | None
     notes: list[SubmissionNoteRead] | None = None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    errors: list[SubmissionErrorRead] = Field(
+        default=[], description=f"拒收行的原因（前 {MAX_BATCH_ERRORS} 条）"
+    )
+    errors_truncated: bool = False
 
 
 @router.get("/submissions/{batch_id}", response_model=BatchRead)
 def get_batch(batch_id: PathId, session: SessionDep, actor: SubmissionsReaderDep) -> Any:
+    """A batch: `status` queued（排队中）→ running（运行中; `total_rows` so far are its
+    progress）→ done, failed（`failure`）or interrupted（中断）; the counts, the rejected
+    rows' reasons and the notes on accepted rows."""
     batch = session.get(SubmissionBatch, batch_id)
     if batch is None or (not actor.is_admin and batch.department_id != actor.department_id):
         raise NotFound("批次不存在", code="batch_not_found")
-    return batch
+    errors = batch_errors(session, batch_id, limit=MAX_BATCH_ERRORS + 1)
+    body = BatchRead.model_validate(batch, from_attributes=True)
+    body.errors = [
+        SubmissionErrorRead(
+            row=e.row_number, column=e.column, code=e.code, message=e.message, value=e.value_masked
+        )
+        for e in errors[:MAX_BATCH_ERRORS]
+    ]
+    body.errors_truncated = len(errors) > MAX_BATCH_ERRORS
+    return body

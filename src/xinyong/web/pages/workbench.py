@@ -27,17 +27,20 @@ from xinyong.accounts.services import Caller
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.errors import InvalidInput, NotFound, UnreadableFile, XinyongError
+from xinyong.db import begin_writing
+from xinyong.errors import InvalidInput, NotFound, XinyongError
 from xinyong.identity.masking import mask_value
 from xinyong.measures.batch import compare_file
 from xinyong.measures.engine import VERDICT_NAMES
 from xinyong.measures.models import Check, CheckFeedback
 from xinyong.measures.services import add_feedback, run_check
 from xinyong.records.formats import FORMAT_NAMES
-from xinyong.records.ingest import ingest_file, protector_for, record_unreadable
+from xinyong.records.ingest import protector_for
+from xinyong.records.jobs import queue_file
 from xinyong.records.models import CHANNEL_NAMES, BatchStatus
 from xinyong.web.deps import OptionalCallerDep, SessionDep
 from xinyong.web.pages.common import flash_redirect, page_access, render
+from xinyong.web.uploads import drop_upload, store_upload
 from xinyong.workbench.services import (
     BATCH_STATUS_NAMES,
     batch_errors,
@@ -154,41 +157,32 @@ async def upload(request: Request, session: SessionDep, caller: OptionalCallerDe
         department = None  # a department submits for itself only
     if not isinstance(upload_file, UploadFile) or not upload_file.filename:
         return _upload_error(request, session, access, "请选择要上传的文件")
-    limit = get_settings().max_upload_bytes
-    tmp = Path(tempfile.mkdtemp(prefix="xinyong-upload-"))
+    # Stored under the job folder and queued: the job runner (records.jobs) imports it,
+    # and the batch page shows its progress while the request is long answered.
     try:
-        path = tmp / Path(upload_file.filename).name
-        size = 0
-        with path.open("wb") as out:
-            while block := await upload_file.read(1 << 20):
-                size += len(block)
-                if size > limit:
-                    return _upload_error(
-                        request, session, access, f"文件超过 {limit // (1 << 20)} MB 上限"
-                    )
-                out.write(block)
-        try:
-            result = await run_in_threadpool(
-                ingest_file,
-                session,
-                access.actor,
-                path,
-                item_code=item,
-                department_code=department,
-                channel="web",
-                on_chunk=session.commit,
-            )
-        except UnreadableFile as exc:
-            session.rollback()
-            batch_id = record_unreadable(session, access.actor, upload_file.filename, exc, "web")
-            session.commit()
-            return RedirectResponse(f"/workbench/batches/{batch_id}", status_code=303)
-        except XinyongError as exc:
-            session.rollback()
-            return _upload_error(request, session, access, exc.message)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return RedirectResponse(f"/workbench/batches/{result.batch_id}", status_code=303)
+        path = await store_upload(upload_file)
+    except XinyongError as exc:
+        return _upload_error(request, session, access, exc.message)
+    try:
+        begin_writing(session)
+        batch = queue_file(
+            session,
+            access.actor,
+            path,
+            channel="web",
+            item_code=item,
+            department_code=department,
+        )
+        session.commit()
+    except XinyongError as exc:
+        session.rollback()
+        drop_upload(path)
+        return _upload_error(request, session, access, exc.message)
+    except BaseException:
+        session.rollback()
+        drop_upload(path)
+        raise
+    return RedirectResponse(f"/workbench/batches/{batch.id}", status_code=303)
 
 
 def _upload_error(
@@ -231,7 +225,7 @@ def _batch_context(session: SessionDep, caller: Caller, batch_id: int) -> dict[s
     return {
         "batch": batch,
         "batch_department": dept.name if dept else "信用办代报",
-        "running": batch.status == BatchStatus.RUNNING.value,
+        "running": batch.status in (BatchStatus.QUEUED.value, BatchStatus.RUNNING.value),
         **_common(session, caller),
     }
 

@@ -1,0 +1,38 @@
+"""Uploaded files streamed to the job folder (records.jobs), never held in memory."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from starlette.datastructures import UploadFile
+
+from xinyong.config import get_settings
+from xinyong.errors import InvalidInput
+from xinyong.records.jobs import new_job_folder
+
+
+async def store_upload(upload: UploadFile) -> Path:
+    """Write the upload under a folder of its own in the job folder, block by block; the
+    file's path. Past ``max_upload_bytes`` the partial file is removed and the request
+    refused."""
+    settings = get_settings()
+    limit = settings.max_upload_bytes
+    folder = new_job_folder(settings)
+    path = folder / (Path(upload.filename or "upload").name or "upload")
+    size = 0
+    try:
+        with path.open("wb") as out:
+            while block := await upload.read(1 << 20):
+                size += len(block)
+                if size > limit:
+                    raise InvalidInput(f"文件超过 {limit // (1 << 20)} MB 上限", code="too_large")
+                out.write(block)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return path
+
+
+def drop_upload(path: Path) -> None:
+    shutil.rmtree(path.parent, ignore_errors=True)
