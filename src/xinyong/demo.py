@@ -136,13 +136,12 @@ def _department_for(
     item: InformationItem, by_domain: dict[str, str], catalog: Catalog
 ) -> str | None:
     """A demo department that provides the item (the domain's first), or ``None``."""
-    known = frozenset(p for it in catalog.items.values() for p in it.providing_departments)
     names = {code: name for code, name, _ in DEMO_DEPARTMENTS}
     preferred = by_domain.get(item.domain)
     candidates = ([preferred] if preferred in names else []) + list(names)
     for code in candidates:
         assert code is not None
-        if department_provides(item, names[code], code, known):
+        if department_provides(item, names[code], code):
             return code
     return None
 
