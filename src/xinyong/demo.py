@@ -132,9 +132,7 @@ def _value_for(
     return f"{label}（示范数据）"
 
 
-def _department_for(
-    item: InformationItem, by_domain: dict[str, str], catalog: Catalog
-) -> str | None:
+def _department_for(item: InformationItem, by_domain: dict[str, str]) -> str | None:
     """A demo department that provides the item (the domain's first), or ``None``."""
     names = {code: name for code, name, _ in DEMO_DEPARTMENTS}
     preferred = by_domain.get(item.domain)
@@ -158,7 +156,7 @@ def _generic_rows(
     senders = {
         i.code: dept
         for i in catalog.items.values()
-        if (dept := _department_for(i, by_domain, catalog)) is not None
+        if (dept := _department_for(i, by_domain)) is not None
     }
     items = [
         i
