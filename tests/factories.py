@@ -8,6 +8,7 @@ import itertools
 import random
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.catalog.models import Department
@@ -17,6 +18,9 @@ from xinyong.identity.numbers import resident_id_check_char
 from xinyong.records.ingest import ImportResult
 
 _serial = itertools.count(1)
+# The name of the factory's departments by default: a local office no catalog item names,
+# so it may submit only the items a class of providers (各行政执法部门…) admits it to.
+LOCAL_OFFICE = "测试部门"
 # Recent enough that every grade is still on display.
 RECENT = (dt.date.today() - dt.timedelta(days=20)).isoformat()
 
@@ -29,11 +33,45 @@ def resident_id(
     return first17 + resident_id_check_char(first17)
 
 
-def department(session: Session, code: str | None = None, name: str | None = None) -> Department:
+def department(
+    session: Session,
+    code: str | None = None,
+    name: str | None = None,
+    *,
+    provides: str | None = None,
+) -> Department:
+    """A registered department; with ``provides`` (an item code) one the catalog has provide
+    that item (示范市公安局 for 市公安局), else a local office no catalog item names."""
     n = next(_serial)
+    if name is None and provides is not None:
+        name = _provider_name(session, provides)
     return add_department(
-        session, code or f"D{n:04d}", name or f"测试部门{n}", credit_code_for(10_000 + n)
+        session, code or f"D{n:04d}", name or f"{LOCAL_OFFICE}{n}", credit_code_for(10_000 + n)
     )
+
+
+def _provider_name(session: Session, item: str) -> str:
+    from xinyong.catalog.services import current_catalog
+
+    providers = current_catalog(session).items[item].providing_departments
+    named = [p for p in providers if not p.startswith("各")]
+    if not named:
+        return f"{LOCAL_OFFICE}{next(_serial)}"  # a class of providers admits every department
+    return f"示范{named[0]}" if named[0].startswith("市") else named[0]
+
+
+def provider_of(session: Session, item: str, dept: Department | None = None) -> Department:
+    """``dept`` if it may submit ``item``, else a department that may (made once)."""
+    from xinyong.catalog.services import current_catalog
+    from xinyong.records.validation import department_provides
+
+    spec = current_catalog(session).items[item]
+    if dept is not None and department_provides(spec, dept.name, dept.code):
+        return dept
+    for found in session.scalars(select(Department).order_by(Department.id)):
+        if department_provides(spec, found.name, found.code):
+            return found
+    return department(session, provides=item)
 
 
 def penalty_row(
@@ -145,6 +183,10 @@ def generic_row(
                     "enum": spec.choices[0] if spec.choices else "",
                     "enum_multi": spec.choices[0] if spec.choices else "",
                 }.get(spec.type, f"{spec.label}（测试）")
+        named = session.scalar(select(Department).where(Department.code == fields.get("部门代码")))
+        if named is not None and named.name.startswith(LOCAL_OFFICE):
+            # The factory's unnamed office sends the item through a department providing it.
+            fields = {**fields, "部门代码": provider_of(session, item, named).code}
     row.update(fields)
     return row
 
@@ -179,7 +221,7 @@ def person_archive(
     """A person with ``records`` records (penalties and every item above, in turn), submitted
     through the real pipeline; returns the identity number."""
     number = id_number or resident_id()
-    dept = dept or department(session)
+    dept = dept or department(session)  # the penalties' (every administrative organ's)
     today = dt.date.today()
     penalties: list[dict[str, str]] = []
     generic: list[dict[str, str]] = []
@@ -196,7 +238,7 @@ def person_archive(
                 id_number=number,
                 name=name,
                 decided=decided,
-                部门代码=dept.code,
+                部门代码=provider_of(session, item, dept).code,
             )
         )
     for rows in (penalties, generic):

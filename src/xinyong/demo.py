@@ -132,17 +132,14 @@ def _value_for(
     return f"{label}（示范数据）"
 
 
-def _department_for(
-    item: InformationItem, by_domain: dict[str, str], catalog: Catalog
-) -> str | None:
+def _department_for(item: InformationItem, by_domain: dict[str, str]) -> str | None:
     """A demo department that provides the item (the domain's first), or ``None``."""
-    known = frozenset(p for it in catalog.items.values() for p in it.providing_departments)
     names = {code: name for code, name, _ in DEMO_DEPARTMENTS}
     preferred = by_domain.get(item.domain)
     candidates = ([preferred] if preferred in names else []) + list(names)
     for code in candidates:
         assert code is not None
-        if department_provides(item, names[code], code, known):
+        if department_provides(item, names[code], code):
             return code
     return None
 
@@ -159,7 +156,7 @@ def _generic_rows(
     senders = {
         i.code: dept
         for i in catalog.items.values()
-        if (dept := _department_for(i, by_domain, catalog)) is not None
+        if (dept := _department_for(i, by_domain)) is not None
     }
     items = [
         i

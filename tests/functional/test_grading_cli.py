@@ -127,11 +127,15 @@ def test_full_archive_api_is_the_offices_alone(
     assert all(r.get("history") is None for r in plain.json()["records"])
 
 
-def test_submission_api_reports_what_decided_each_grade(client: TestClient, world: World) -> None:
+def test_submission_api_reports_what_decided_each_grade(
+    client: TestClient, world: World, session: Session
+) -> None:
+    traffic = factories.department(session, provides="SERIOUS_TRAFFIC_VIOLATION")
+    session.commit()
     row = {"目录项": "SERIOUS_TRAFFIC_VIOLATION", "姓名": "冯十一", "证件类型": "身份证", "证件号码": factories.resident_id(), "文书号": "公交决字〔2026〕88号", "决定日期": factories.RECENT, "行为": "DRUNK_DRIVING", "严重违法类型": "醉酒驾驶"}  # fmt: skip
     response = client.post(
         "/api/v1/submissions",
-        json={"rows": [row], "department": world.department_code},
+        json={"rows": [row], "department": traffic.code},
         headers=world.auth("admin"),
     )
     assert response.status_code == 200, response.text
@@ -402,9 +406,24 @@ def test_a_food_safety_penalty_reaches_the_food_domains_measures(
 
 
 def test_workbench_batch_page_shows_what_decided_the_grades(
-    https_client: TestClient, world: World, tmp_path: Path
+    https_client: TestClient, world: World, tmp_path: Path, session: Session
 ) -> None:
     import openpyxl
+
+    from tests.functional.conftest import PASSWORD
+    from xinyong.accounts.services import create_user
+    from xinyong.actors import Role
+
+    # The traffic police's clerk: a department submits only the items it provides.
+    traffic = factories.department(session, provides="SERIOUS_TRAFFIC_VIOLATION")
+    create_user(
+        session,
+        username="clerk_jj",
+        password=PASSWORD,
+        role=Role.CLERK,
+        department_code=traffic.code,
+    )
+    session.commit()
 
     from tests.browser.test_pages_quality import check_html
     from tests.functional.test_web_pages import _csrf, _login
@@ -427,7 +446,7 @@ def test_workbench_batch_page_shows_what_decided_the_grades(
     path = tmp_path / "严重交通违法.xlsx"
     book.save(path)
 
-    _login(https_client, "clerk1")
+    _login(https_client, "clerk_jj")
     page = https_client.get("/workbench")
     resp = https_client.post(
         "/workbench/upload",

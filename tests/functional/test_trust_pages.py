@@ -308,7 +308,13 @@ def test_individual_penalty_rule_and_its_sql_agree_on_every_kind_of_row(
     )
     factories.submit_rows(
         session,
-        [factories.generic_row("FOOD_DRUG_VIOLATION", session=session, 部门代码="MIX")],
+        [
+            factories.generic_row(
+                "FOOD_DRUG_VIOLATION",
+                session=session,
+                部门代码=factories.provider_of(session, "FOOD_DRUG_VIOLATION").code,
+            )
+        ],
     )
     session.commit()
     catalog = current_catalog(session)

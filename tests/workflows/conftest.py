@@ -55,6 +55,7 @@ def submit_record(
     document: str | None = None,
 ) -> Case:
     number = number or factories.resident_id()
+    dept = factories.provider_of(session, item, dept)  # a department sends only its items
     row = factories.generic_row(
         item,
         session=session,
@@ -79,9 +80,9 @@ def submit_record(
 
 @pytest.fixture()
 def dept(session: Session) -> Department:
-    return factories.department(session)
+    return factories.department(session, provides="RUMOUR_SPREADING")  # the cases' item
 
 
 @pytest.fixture()
 def other_dept(session: Session) -> Department:
-    return factories.department(session)
+    return factories.department(session, provides="RUMOUR_SPREADING")

@@ -317,7 +317,13 @@ def ingest_table(
     _check_headers(columns, catalog, fixed_item)
 
     by_credit, by_code = _department_maps(session)
-    names = {d.id: (d.name, d.code) for d in session.scalars(select(Department))}
+    # Who may submit which item is checked where a department submits; what another platform
+    # passes on (the upper platform's lists, a city's records) was checked where collected.
+    names = (
+        {}
+        if channel == "exchange"
+        else {d.id: (d.name, d.code) for d in session.scalars(select(Department))}
+    )
     ctx = RowContext(
         catalog=catalog,
         protector=protector,

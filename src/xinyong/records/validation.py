@@ -208,24 +208,19 @@ def item_min_age(catalog: Catalog, item: InformationItem) -> int | None:
     return max(ages) if ages else None
 
 
-def department_provides(
-    item: InformationItem, name: str, code: str, known_providers: frozenset[str]
-) -> bool:
+def department_provides(item: InformationItem, name: str, code: str) -> bool:
     """Whether a department may submit an item: the item's providing departments include it.
 
     A provider named as a class (各行政执法部门, 各行业协会商会…) includes every department; 高等学校
     includes universities and colleges. A department is recognised by its code or by its
     name, with or without the city's name before 市… (示范市公安局 is the catalog's 市公安局).
-    A department the catalog does not name as the provider of any item (registered under a
-    local name) is not restricted: the catalog cannot say what it provides.
+    A department the catalog names nowhere (registered under a local name) is no exception:
+    it submits only the items a class of providers admits it to (DOMAIN §4).
     """
     providers = item.providing_departments
     if not providers or any(p.startswith("各") for p in providers):
         return True
-    for provider in providers:
-        if _names_department(provider, name, code):
-            return True
-    return not any(_names_department(p, name, code) for p in known_providers)
+    return any(_names_department(provider, name, code) for provider in providers)
 
 
 def _names_department(provider: str, name: str, code: str) -> bool:
@@ -290,9 +285,6 @@ class RowValidator:
         self._headers = list(columns.columns) + list(columns.unknown)
         self._per_item: dict[str, ColumnMap] = {}
         self.field_headers: set[str] = set()
-        self._known_providers = frozenset(
-            p for it in ctx.catalog.items.values() for p in it.providing_departments
-        )
         self._provides: dict[tuple[str, int], bool] = {}
         self._min_ages: dict[str, int | None] = {}
         self.name_header = self._header("subject_name")
@@ -769,9 +761,7 @@ class RowValidator:
         allowed = self._provides.get(key)
         if allowed is None:
             named = self.ctx.department_names.get(department_id)
-            allowed = named is None or department_provides(
-                item, named[0], named[1], self._known_providers
-            )
+            allowed = named is None or department_provides(item, named[0], named[1])
             self._provides[key] = allowed
         if not allowed:
             named = self.ctx.department_names[department_id]

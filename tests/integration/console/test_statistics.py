@@ -59,7 +59,7 @@ def test_assessment_rates_and_ranking(session: Session) -> None:
 
 def test_feedback_rate_counts_checks_with_measures(session: Session) -> None:
     dept = factories.department(session, code="CHK", name="核查局")
-    court = factories.department(session, code="CRT", name="测试法院")
+    court = factories.department(session, code="CRT", name="示范市中级人民法院")
     listed = factories.resident_id(seq=431)
     factories.submit_rows(
         session,

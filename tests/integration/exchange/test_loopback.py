@@ -139,7 +139,7 @@ def test_city_pulls_national_lists_interrupted_resumed_and_removed(tmp_path: Pat
     province, city = tmp_path / "province", tmp_path / "city"
     assert _run(province, "init").returncode == 0
     code = credit_code_for(4343)
-    assert _run(province, "department", "add", "COURT", "最高人民法院", "--credit-code", code).returncode == 0  # fmt: skip
+    assert _run(province, "department", "add", "COURT", "示范市中级人民法院", "--credit-code", code).returncode == 0  # fmt: skip
     numbers = [
         factories.resident_id(birth=dt.date(1970, 6, 1), seq=100 + i) for i in range(DEBTORS)
     ]

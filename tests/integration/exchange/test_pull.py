@@ -234,7 +234,7 @@ def _debtor_row(session: Session, number: str, dept: Department) -> dict[str, st
 def test_the_upper_platform_serves_its_lists_incrementally_without_echo(
     session: Session,
 ) -> None:
-    court = factories.department(session)
+    court = factories.department(session, provides="DISHONEST_JUDGMENT_DEBTOR")
     local = _numbers(2)
     assert factories.submit_rows(session, [_debtor_row(session, n, court) for n in local]).accepted == 2  # fmt: skip
     # One entry the city itself sent up: never served back to it.

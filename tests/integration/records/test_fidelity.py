@@ -311,6 +311,44 @@ def test_department_submits_only_the_items_it_provides(session: Session, tmp_pat
     assert session.scalars(select(Record)).one().department_id == police.id
 
 
+def test_a_department_the_catalog_names_nowhere_submits_only_what_a_class_admits(
+    session: Session, tmp_path: Path
+) -> None:
+    # A newly registered office: no catalog item names it as a provider.
+    office = factories.department(session, code="SJZY", name="示范市数据资源局")
+    fraud, enforced = factories.resident_id(), factories.resident_id()
+    rows = [
+        factories.generic_row("TELECOM_FRAUD", session=session, id_number=fraud),
+        # 各行政执法部门: a class of providers that admits every department.
+        factories.generic_row("ADMIN_ENFORCEMENT", session=session, id_number=enforced),
+    ]
+    for row in rows:
+        row["部门代码"] = office.code
+    headers = list(dict.fromkeys(h for row in rows for h in row))
+    path = factories.write_csv(tmp_path / "报送.csv", rows, "gbk", headers)
+
+    result = ingest_file(session, ADMIN, path)
+
+    assert (result.accepted, result.rejected) == (1, 1)
+    (error,) = result.errors
+    assert (error.row, error.code, error.column, error.value) == (
+        2,  # the file's line: the headers are line 1
+        "not_provider",
+        "目录项",
+        "TELECOM_FRAUD",
+    )
+    assert error.message == (
+        "示范市数据资源局不是目录项“电信诈骗”的提供单位（目录规定由市公安局报送），不能报送该项"
+    )
+    (record,) = session.scalars(select(Record))
+    assert (record.item_code, record.department_id) == ("ADMIN_ENFORCEMENT", office.id)
+    assert find_subject(session, protector_for(), fraud) is None
+    # Its 双公示 penalties (各行政执法部门) are accepted as well, in the national format.
+    penalty = factories.penalty_row(dept=office)
+    sgs = ingest_file(session, ADMIN, factories.write_csv(tmp_path / "罚.csv", [penalty], "gbk"))
+    assert (sgs.accepted, sgs.rejected) == (1, 0)
+
+
 # -- 15. a killed import ----------------------------------------------------------------
 
 

@@ -65,7 +65,7 @@ def traffic_row(number: str, behaviour: str, kind: str, **extra: str) -> dict[st
 def test_drunk_driving_from_an_xlsx_is_serious_by_the_behaviour_catalog(
     session: Session, tmp_path: Path
 ) -> None:
-    dept = factories.department(session)
+    dept = factories.department(session, provides="SERIOUS_TRAFFIC_VIOLATION")
     drunk, drinking, vague = (factories.resident_id() for _ in range(3))
     path = write_xlsx(
         tmp_path / "严重交通违法.xlsx",
@@ -101,7 +101,7 @@ def test_drunk_driving_from_an_xlsx_is_serious_by_the_behaviour_catalog(
 def test_free_text_behaviour_is_accepted_and_noted_in_the_batch_result(
     session: Session, tmp_path: Path
 ) -> None:
-    dept = factories.department(session)
+    dept = factories.department(session, provides="EXAM_CHEATING")
     numbers = [factories.resident_id() for _ in range(3)]
     base = {"目录项": "EXAM_CHEATING", "姓名": "吴十", "证件类型": "身份证", "决定日期": factories.RECENT, "考试名称": "2026年全国硕士研究生招生考试"}  # fmt: skip
     rows = [
@@ -133,15 +133,16 @@ def test_free_text_behaviour_is_accepted_and_noted_in_the_batch_result(
 def test_behaviour_text_quoting_an_identity_number_is_masked_in_the_result(
     session: Session, tmp_path: Path
 ) -> None:
-    dept = factories.department(session)
     quoted = factories.resident_id()
     rows = [
         traffic_row(factories.resident_id(), f"冒用{quoted}驾驶证", "其他"),
         factories.generic_row("EXAM_CHEATING", session=session, 行为=f"冒用{quoted}参考"),
     ]
+    for row in rows:  # each row from a department that provides its item
+        row["部门代码"] = factories.provider_of(session, row["目录项"]).code
     headers = list(dict.fromkeys(h for row in rows for h in row))
     path = factories.write_csv(tmp_path / "行为.csv", rows, headers=headers)
-    result = ingest_file(session, ADMIN, path, department_code=dept.code)
+    result = ingest_file(session, ADMIN, path)
     assert (result.accepted, result.rejected) == (1, 1)
     summary = json.dumps(result.as_dict(), ensure_ascii=False)
     assert quoted not in summary
@@ -151,7 +152,6 @@ def test_behaviour_text_quoting_an_identity_number_is_masked_in_the_result(
 def test_department_grade_is_kept_where_the_catalog_permits_it(
     session: Session, tmp_path: Path
 ) -> None:
-    dept = factories.department(session)
     stated, refused = factories.resident_id(), factories.resident_id()
     rows = [
         traffic_row(stated, "DRUNK_DRIVING", "醉酒驾驶", 失信等级="一般"),
@@ -162,10 +162,12 @@ def test_department_grade_is_kept_where_the_catalog_permits_it(
             "失信等级": "一般",
         },
     ]
+    for row in rows:  # each row from a department that provides its item
+        row["部门代码"] = factories.provider_of(session, row["目录项"]).code
     headers = list(dict.fromkeys(h for row in rows for h in row))
     path = factories.write_csv(tmp_path / "报送.csv", rows, encoding="gbk", headers=headers)
 
-    result = ingest_file(session, ADMIN, path, department_code=dept.code)
+    result = ingest_file(session, ADMIN, path)
 
     assert (result.accepted, result.rejected) == (1, 1)
     (record,) = records_of(session, stated)
