@@ -146,7 +146,10 @@ def test_auditor_acknowledges_an_alert_with_a_note(
     assert alert is not None and alert.status == AlertStatus.ACKNOWLEDGED.value
     assert alert.acknowledged_by == "user:auditor1" and alert.note == "已核实：系统对接调试"
     assert _events(session, "audit:alert:acknowledged")
-    assert f"告警 {alert_id}" not in https_client.get("/console/audit/alerts").text
+    after = https_client.get("/console/audit/alerts").text
+    assert f"已确认告警 {alert_id}" in after  # the flash says what was done, once
+    assert after.count(f"告警 {alert_id}") == 1 and "没有待处理的告警" in after
+    assert f"已确认告警 {alert_id}" not in https_client.get("/console/audit/alerts").text
     assert "已核实：系统对接调试" in https_client.get("/console/audit/alerts?all=1").text
 
 

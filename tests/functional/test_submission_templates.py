@@ -83,7 +83,7 @@ def test_every_catalog_item_has_a_template_the_pipeline_accepts(
         )
         assert resp.status_code == 202, (code, resp.text[:300])
         run_pending_jobs()
-        body = https_client.get(resp.json()["status_url"], headers=world.auth("department")).json()
+        body = https_client.get(resp.json()["status_url"], headers=key_of(sender)).json()
         assert (body["accepted"], body["rejected"]) == (1, 0), (code, body)
 
 

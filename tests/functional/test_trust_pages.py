@@ -507,18 +507,14 @@ def test_subject_page_names_only_list_memberships_the_public_may_see(
     from xinyong.objections.services import file_objection
     from xinyong.subjects.models import Subject
 
-    factories.department(session, code="LSTP", name="名单测试局")
     number = factories.resident_id()
-    factories.submit_rows(
-        session,
-        [
-            factories.generic_row(
-                "DISHONEST_JUDGMENT_DEBTOR", session=session, id_number=number, name="钱七"
-            ),
-            factories.generic_row("MORAL_MODEL", session=session, id_number=number, name="钱七"),
-        ],
-        department_code="LSTP",
-    )
+    for item in ("DISHONEST_JUDGMENT_DEBTOR", "MORAL_MODEL"):  # each from its provider
+        result = factories.submit_rows(
+            session,
+            [factories.generic_row(item, session=session, id_number=number, name="钱七")],
+            department_code=factories.provider_of(session, item).code,
+        )
+        assert result.accepted == 1, result.errors
     subject_id = session.scalar(
         select(Record.subject_id)
         .where(Record.item_code == "MORAL_MODEL")

@@ -78,6 +78,7 @@ class EventTag(enum.StrEnum):
     RECORDS_SUBMISSION_COMPLETED = "records:submission:completed"
     RECORDS_SUBMISSION_FAILED = "records:submission:failed"
     RECORDS_SUBMISSION_MERGED = "records:submission:merged"
+    RECORDS_SUBMISSION_QUEUED = "records:submission:queued"
 
 
 LABELS: dict[EventTag, str] = {
@@ -136,6 +137,7 @@ LABELS: dict[EventTag, str] = {
     EventTag.RECORDS_SUBMISSION_COMPLETED: "报送完成",
     EventTag.RECORDS_SUBMISSION_FAILED: "报送失败",
     EventTag.RECORDS_SUBMISSION_MERGED: "报送入库",
+    EventTag.RECORDS_SUBMISSION_QUEUED: "报送排队待处理",
 }
 
 # The workflow-step family: workflows:<workflow>:<step>.
