@@ -6,16 +6,31 @@ prints the message and exits non-zero.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 
 class XinyongError(Exception):
     code = "error"
     http_status = 400
+    # The work done before the error stands although the request fails (a refused query's
+    # audit trail, a failed login's count): the web's unit of work (web.deps.get_session)
+    # commits it instead of rolling back. Set with ``keep_work``.
+    work_kept = False
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+
+
+_E = TypeVar("_E", bound=XinyongError)
+
+
+def keep_work(exc: _E) -> _E:
+    """``exc``, marked so that the transaction's work so far is committed, not rolled back."""
+    exc.work_kept = True
+    return exc
 
 
 class ConfigurationError(XinyongError):

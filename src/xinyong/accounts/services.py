@@ -36,7 +36,7 @@ from xinyong.audit.services import record_event
 from xinyong.catalog.models import Department
 from xinyong.config import get_settings
 from xinyong.db import utcnow
-from xinyong.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from xinyong.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, keep_work
 from xinyong.identity.protection import IdentityProtector
 from xinyong.subjects.services import ensure_person, link_alias
 
@@ -227,9 +227,8 @@ def authenticate_password(
 ) -> User:
     """The user if the password is right. Wrong or locked: one message that reveals nothing.
 
-    Failed attempts are counted in their own transaction by the caller committing; here
-    the counter is updated (and the failure audited) and the caller decides to commit even
-    when raising.
+    A failure is counted (and audited) and its error marked ``keep_work``: the count
+    stands although the request fails (the web's unit of work commits it).
     """
     settings = get_settings()
     user = session.scalar(select(User).where(User.username == username))
@@ -238,10 +237,12 @@ def authenticate_password(
     if user is None:
         verify_password(DUMMY_HASH, password)  # same time as a real check
         record_event(session, who, "accounts:login:failed", target_type="user", details={"reason": "unknown_user"})  # fmt: skip
-        raise Unauthorized("用户名或密码错误", code="bad_credentials")
+        raise keep_work(Unauthorized("用户名或密码错误", code="bad_credentials"))
     if user.locked_until is not None and user.locked_until > now:
         record_event(session, who, "accounts:login:refused", target_type="user", target_id=user.id, details={"reason": "locked"})  # fmt: skip
-        raise Unauthorized("登录失败次数过多，账号已暂时锁定，请稍后再试", code="account_locked")
+        raise keep_work(
+            Unauthorized("登录失败次数过多，账号已暂时锁定，请稍后再试", code="account_locked")
+        )
     if not verify_password(user.password_hash, password):
         user.failed_logins += 1
         minutes = lockout_minutes(user.failed_logins, settings.max_failed_logins)
@@ -250,10 +251,10 @@ def authenticate_password(
         session.flush()
         log.info("failed login user_id=%s failures=%s", user.id, user.failed_logins)
         record_event(session, who, "accounts:login:failed", target_type="user", target_id=user.id, details={"reason": "bad_password", "failures": user.failed_logins, "locked_minutes": minutes})  # fmt: skip
-        raise Unauthorized("用户名或密码错误", code="bad_credentials")
+        raise keep_work(Unauthorized("用户名或密码错误", code="bad_credentials"))
     if not user.is_active:
         record_event(session, who, "accounts:login:refused", target_type="user", target_id=user.id, details={"reason": "disabled"})  # fmt: skip
-        raise Unauthorized("账号已停用，请联系信用办", code="account_disabled")
+        raise keep_work(Unauthorized("账号已停用，请联系信用办", code="account_disabled"))
     record_event(session, who, "accounts:login:succeeded", target_type="user", target_id=user.id)  # fmt: skip
     user.failed_logins = 0
     user.locked_until = None

@@ -28,7 +28,7 @@ from xinyong.accounts.services import (
 )
 from xinyong.actors import Actor, Role
 from xinyong.db import request_session
-from xinyong.errors import Forbidden, Unauthorized
+from xinyong.errors import Forbidden, Unauthorized, XinyongError
 
 log = logging.getLogger("xinyong.web.auth")
 
@@ -43,7 +43,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, else rolled back.
+    """The unit of work: one transaction per request, committed when the handler returns,
+    else rolled back; the only place a request commits. A domain error marked
+    ``errors.keep_work`` (a refused query's audit trail, a failed login's count) commits
+    what was done before it, then goes out as the error.
     A POST/PUT/DELETE takes SQLite's write lock when it begins (db.request_session),
     except an upload (multipart), which calls db.begin_writing once the file is stored."""
     streams = request.headers.get("content-type", "").startswith("multipart/form-data")
@@ -51,11 +54,28 @@ def get_session(request: Request) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except XinyongError as exc:
+        if exc.work_kept:
+            try:
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        else:
+            session.rollback()
+        raise
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def undo_failed_work(session: Session, exc: XinyongError) -> None:
+    """After a domain error a handler answers itself (a page showing the reason): roll back
+    the request's work, unless the error keeps it (``errors.keep_work``)."""
+    if not exc.work_kept:
+        session.rollback()
 
 
 # scope="function": commit before the response is sent, so that a browser following a

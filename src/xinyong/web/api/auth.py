@@ -15,7 +15,6 @@ from xinyong.accounts.services import (
     register_person,
 )
 from xinyong.actors import ROLE_LABELS
-from xinyong.errors import Unauthorized
 from xinyong.records.ingest import protector_for
 from xinyong.web.deps import SESSION_COOKIE, CallerDep, SessionDep
 from xinyong.web.ratelimit import client_address, limiter
@@ -42,11 +41,7 @@ def token(request: Request, body: Credentials, session: SessionDep) -> Any:
     address and per username (429 with Retry-After)."""
     limiter.hit("login", "ip:" + client_address(request))
     limiter.hit("login", "user:" + body.username.lower())
-    try:
-        user = authenticate_password(session, body.username, body.password)
-    except Unauthorized:
-        session.commit()  # keep the failure count
-        raise
+    user = authenticate_password(session, body.username, body.password)  # failures kept
     opened = open_session(session, user, SessionKind.BEARER)
     return {
         "token": opened.token,

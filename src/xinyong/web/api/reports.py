@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from xinyong.accounts.permissions import Permission
 from xinyong.actors import Actor, Role
+from xinyong.authorizations.queries import authorized_report
 from xinyong.errors import InvalidInput, NotFound
 from xinyong.identity.masking import Audience
 from xinyong.records.ingest import protector_for
@@ -128,8 +129,6 @@ def create(body: ReportCreate, session: SessionDep, actor: ReportActorDep) -> An
         and body.subject_id is None
         and body.id_number is None
     ):
-        from xinyong.web.api.authorized import authorized_report
-
         return _read(authorized_report(session, actor, body.authorization_id))
     subject = _subject(session, actor, body)
     issued = issue_report(

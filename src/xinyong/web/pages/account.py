@@ -97,8 +97,7 @@ def login(
         return _login_error(request, exc.message, next, exc.http_status)
     try:
         user = authenticate_password(session, username, password, channel="web")
-    except XinyongError as exc:
-        session.commit()  # keep the failure count
+    except XinyongError as exc:  # the failure count is kept: the page returns normally
         return _login_error(request, exc.message, next, 401)
     opened = open_session(session, user, SessionKind.COOKIE)
     response = RedirectResponse(safe_next(next, _home_for(user.role)), status_code=303)

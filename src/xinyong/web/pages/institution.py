@@ -17,14 +17,14 @@ from pydantic import TypeAdapter
 
 from xinyong.accounts.permissions import Permission
 from xinyong.accounts.services import Caller
+from xinyong.authorizations.queries import authorized_read, authorized_report, granted_rows
 from xinyong.authorizations.rules import SCOPE_LABELS, Scope
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
 from xinyong.lists.models import LIST_NAMES
 from xinyong.reports.content import AUDIENCE_LABELS
-from xinyong.web.api.authorized import authorized_read, authorized_report, granted_rows
 from xinyong.web.api.subjects import ArchiveRead, ListEntryRead, ScoreRead
-from xinyong.web.deps import OptionalCallerDep, SessionDep
+from xinyong.web.deps import OptionalCallerDep, SessionDep, undo_failed_work
 from xinyong.web.pages.account import LIST_STATUS_NAMES
 from xinyong.web.pages.common import page_access, render
 
@@ -112,8 +112,7 @@ def institution_query(
                 session, access.actor, auth_id, kind, id_number.strip() or None
             )
     except XinyongError as exc:
-        # The refusal is already committed to the audit trail by the query's check.
-        session.rollback()
+        undo_failed_work(session, exc)  # a refusal's audit trail is kept
         return _home(
             request, session, access, form=form, error=exc.message, status_code=exc.http_status
         )
