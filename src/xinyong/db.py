@@ -150,13 +150,20 @@ def writing_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     return factory
 
 
+def end_reads(session: Session) -> None:
+    """End the transaction of what the session read so far (authentication), so that no
+    snapshot or lock is held while a request's long body arrives; the next statement
+    begins the next transaction."""
+    if session.in_transaction():
+        session.commit()
+
+
 def begin_writing(session: Session) -> None:
     """End what the session did so far (reads: authentication) and begin its next
     transaction IMMEDIATE on SQLite. For requests that stream a large body (uploads):
     their session is not taken IMMEDIATE, which would hold the write lock while the file
     arrives."""
-    if session.in_transaction():
-        session.commit()
+    end_reads(session)
     bind = session.get_bind()
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
         session.connection(execution_options={"sqlite_immediate": True})

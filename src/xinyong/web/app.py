@@ -59,7 +59,7 @@ from xinyong.web.pages import (
 from xinyong.web.pages import audit as audit_pages
 from xinyong.web.pages import blacklist as blacklist_pages
 from xinyong.web.pages import reports as report_pages
-from xinyong.web.pages.common import error_page
+from xinyong.web.pages.common import PageRefused, error_page
 from xinyong.web.security import BodySizeLimit, SecurityHeaders
 
 log = logging.getLogger("xinyong.web")
@@ -108,6 +108,11 @@ def create_app() -> FastAPI:
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
+
+    @app.exception_handler(PageRefused)
+    async def page_refused(request: Request, exc: PageRefused) -> Response:
+        # A page's access dependency (pages.common.require_page): login, or the 403 page.
+        return exc.response(request)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
@@ -42,6 +42,21 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+ON_ROLLBACK = "xinyong.on_rollback"
+
+
+def on_rollback(session: Session, undo: Callable[[], None]) -> None:
+    """``undo`` runs if the request's work is rolled back, its commit included (a stored
+    upload that no queued batch will ever read)."""
+    session.info.setdefault(ON_ROLLBACK, []).append(undo)
+
+
+def _roll_back(session: Session) -> None:
+    session.rollback()
+    for undo in session.info.pop(ON_ROLLBACK, []):
+        undo()
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """The unit of work: one transaction per request, committed when the handler returns,
     else rolled back; the only place a request commits. A domain error marked
@@ -59,13 +74,13 @@ def get_session(request: Request) -> Iterator[Session]:
             try:
                 session.commit()
             except BaseException:
-                session.rollback()
+                _roll_back(session)
                 raise
         else:
-            session.rollback()
+            _roll_back(session)
         raise
     except BaseException:
-        session.rollback()
+        _roll_back(session)
         raise
     finally:
         session.close()

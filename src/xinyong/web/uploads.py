@@ -1,15 +1,17 @@
-"""Uploaded files streamed to the job folder (records.jobs), never held in memory."""
+"""Uploaded files: submissions streamed to the job folder (records.jobs), never held in
+memory; evidence files read from a form."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from xinyong.config import get_settings
 from xinyong.errors import InvalidInput
 from xinyong.records.jobs import new_job_folder
+from xinyong.workflows.evidence import Upload
 
 
 async def store_upload(upload: UploadFile) -> Path:
@@ -36,3 +38,20 @@ async def store_upload(upload: UploadFile) -> Path:
 
 def drop_upload(path: Path) -> None:
     shutil.rmtree(path.parent, ignore_errors=True)
+
+
+async def evidence_from_form(form: FormData, field: str = "evidence") -> list[Upload]:
+    """The evidence files (证明材料) a form posted in ``field``, each within the size limit."""
+    limit = get_settings().evidence_max_bytes
+    uploads = []
+    for value in form.getlist(field):
+        if not isinstance(value, UploadFile) or not value.filename:
+            continue
+        content = await value.read(limit + 1)
+        if len(content) > limit:
+            raise InvalidInput(
+                f"文件“{value.filename[:100]}”超过大小上限 {limit // (1024 * 1024) or 1} MB",
+                code="evidence_too_large",
+            )
+        uploads.append(Upload(value.filename, content))
+    return uploads

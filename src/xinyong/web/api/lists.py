@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from xinyong.lists import procedure
 from xinyong.lists import services as lists
-from xinyong.web.api.workflows import EvidenceIn, _uploads
+from xinyong.lists.schemas import DepartmentProcedureRead, ProcedureRead
+from xinyong.web.api.workflows import EvidenceIn, evidence_uploads
 from xinyong.web.deps import BodyId, PathId, PersonDep, SessionDep, SubmissionsReaderDep
 
 router = APIRouter(tags=["严重失信主体名单程序 lists"])
@@ -35,32 +36,32 @@ class DecisionIn(BaseModel):
     )
 
 
-@router.get("/me/blacklist-procedures")
+@router.get("/me/blacklist-procedures", response_model=list[ProcedureRead])
 def my_procedures(session: SessionDep, actor: PersonDep) -> Any:
     """拟列入告知 and decisions about me: reasons, basis, rights, deadline, my defence."""
     assert actor.subject_id is not None
     return procedure.procedures_of_subject(session, actor.subject_id)
 
 
-@router.post("/me/blacklist-procedures/{entry_id}/defence")
+@router.post("/me/blacklist-procedures/{entry_id}/defence", response_model=ProcedureRead)
 def submit_my_defence(
     entry_id: PathId, body: DefenceIn, session: SessionDep, actor: PersonDep
 ) -> Any:
     """陈述申辩 within the defence period, with evidence files (Base64 in the body)."""
     procedure.own_procedure(session, actor, entry_id)
     entry = lists.submit_defence(
-        session, actor, entry_id, body.statement, evidence=_uploads(body.evidence)
+        session, actor, entry_id, body.statement, evidence=evidence_uploads(body.evidence)
     )
     return procedure.procedure_as_dict(session, entry)
 
 
-@router.get("/blacklist-procedures")
+@router.get("/blacklist-procedures", response_model=list[DepartmentProcedureRead])
 def department_procedures(session: SessionDep, actor: SubmissionsReaderDep) -> Any:
     """The procedures the department decides, those with a defence to weigh first."""
     return procedure.procedures_of_department(session, actor)
 
 
-@router.post("/blacklist-procedures", status_code=201)
+@router.post("/blacklist-procedures", response_model=ProcedureRead, status_code=201)
 def notify(body: NoticeIn, session: SessionDep, actor: SubmissionsReaderDep) -> Any:
     """告知: starts the procedure on one of the department's 严重 records."""
     entry = lists.notify_blacklisting(
@@ -69,7 +70,7 @@ def notify(body: NoticeIn, session: SessionDep, actor: SubmissionsReaderDep) -> 
     return procedure.procedure_as_dict(session, entry)
 
 
-@router.post("/blacklist-procedures/{entry_id}/decision")
+@router.post("/blacklist-procedures/{entry_id}/decision", response_model=ProcedureRead)
 def decide(
     entry_id: PathId, body: DecisionIn, session: SessionDep, actor: SubmissionsReaderDep
 ) -> Any:

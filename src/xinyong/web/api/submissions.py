@@ -10,12 +10,19 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from xinyong.db import begin_writing
+from xinyong.db import begin_writing, end_reads
 from xinyong.errors import InvalidInput, NotFound
 from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows, json_headers
 from xinyong.records.jobs import queue_file
 from xinyong.records.models import SubmissionBatch
-from xinyong.web.deps import ActorDep, PathId, SessionDep, SubmissionsReaderDep, SubmitterDep
+from xinyong.web.deps import (
+    ActorDep,
+    PathId,
+    SessionDep,
+    SubmissionsReaderDep,
+    SubmitterDep,
+    on_rollback,
+)
 from xinyong.web.uploads import drop_upload, store_upload
 from xinyong.workbench.services import batch_errors
 
@@ -89,7 +96,7 @@ async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> 
     rejected with reasons; good rows land."""
     # No transaction (no lock, no snapshot) is held while the body arrives: the session
     # read the key; its next transaction begins when the rows are merged.
-    session.commit()
+    end_reads(session)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
@@ -132,16 +139,11 @@ async def _queue_file(
     department: str | None,
 ) -> Response:
     path = await store_upload(upload)
-    try:
-        begin_writing(session)
-        batch = queue_file(
-            session, actor, path, channel="api", item_code=item, department_code=department
-        )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        drop_upload(path)
-        raise
+    on_rollback(session, lambda: drop_upload(path))  # also when the commit fails
+    begin_writing(session)
+    batch = queue_file(
+        session, actor, path, channel="api", item_code=item, department_code=department
+    )
     body = QueuedRead(
         batch_id=batch.id,
         status=batch.status,

@@ -32,6 +32,22 @@ from xinyong.web.deps import ActorDep, PathId, PersonDep, SessionDep, permission
 from xinyong.web.ratelimit import client_address, rate_limit
 from xinyong.workflows.cases import read_evidence
 from xinyong.workflows.evidence import Upload
+from xinyong.workflows.schemas import (
+    CommitmentRead,
+    InterviewOutcomeRead,
+    InterviewRead,
+    InterviewRecordedRead,
+    MarkedRead,
+    NoticeRead,
+    ObjectionRead,
+    RepairApplicationRead,
+    RepairEligibilityRead,
+    RepairOptionRead,
+    ReviewOutcomeRead,
+    TipoffRead,
+    TipoffSubmittedRead,
+    TipoffTrackRead,
+)
 
 router = APIRouter(tags=["异议、信用修复、信用承诺、举报 workflows"])
 
@@ -75,7 +91,7 @@ class EvidenceIn(BaseModel):
     content_base64: str = Field(description="文件内容（Base64）")
 
 
-def _uploads(items: list[EvidenceIn]) -> list[Upload]:
+def evidence_uploads(items: list[EvidenceIn]) -> list[Upload]:
     limit = get_settings().evidence_max_bytes
     uploads = []
     for item in items:
@@ -95,7 +111,11 @@ def _uploads(items: list[EvidenceIn]) -> list[Upload]:
     return uploads
 
 
-@router.get("/evidence/{evidence_id}")
+@router.get(
+    "/evidence/{evidence_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "文件原样"}},
+)
 def download_evidence(evidence_id: PathId, session: SessionDep, actor: ActorDep) -> Response:
     """An evidence file or tip-off attachment, to those who may read its case."""
     evidence = read_evidence(session, actor, evidence_id)
@@ -131,7 +151,7 @@ class ReasonIn(BaseModel):
     reason: str = Field(min_length=1, max_length=4000)
 
 
-@router.post("/objections", status_code=201)
+@router.post("/objections", response_model=ObjectionRead, status_code=201)
 def file_objection(body: ObjectionCreate, session: SessionDep, actor: ApplicantDep) -> Any:
     """提出异议: the record is marked 异议处理中 at once and goes to its department."""
     objection = objections.file_objection(
@@ -139,30 +159,30 @@ def file_objection(body: ObjectionCreate, session: SessionDep, actor: ApplicantD
         actor,
         body.record_id,
         reason=body.reason,
-        evidence=_uploads(body.evidence),
+        evidence=evidence_uploads(body.evidence),
         authorization_id=body.authorization_id,
     )
     return objections.objection_as_dict(session, objection, actor)
 
 
-@router.get("/objections")
+@router.get("/objections", response_model=list[ObjectionRead])
 def list_objections(session: SessionDep, actor: ActorDep, state: str | None = None) -> Any:
     """The person's own objections, a department's queue, or all (credit office)."""
     return objections.list_objections(session, actor, state=state)
 
 
-@router.get("/objections/{objection_id}")
+@router.get("/objections/{objection_id}", response_model=ObjectionRead)
 def read_objection(objection_id: PathId, session: SessionDep, actor: ActorDep) -> Any:
     return objections.read_objection(session, actor, objection_id)
 
 
-@router.post("/objections/{objection_id}/accept")
+@router.post("/objections/{objection_id}/accept", response_model=ObjectionRead)
 def accept_objection(objection_id: PathId, session: SessionDep, actor: MarkerDep) -> Any:
     objection = objections.accept_objection(session, actor, objection_id)
     return objections.objection_as_dict(session, objection, actor)
 
 
-@router.post("/objections/{objection_id}/extend")
+@router.post("/objections/{objection_id}/extend", response_model=ObjectionRead)
 def extend_objection(
     objection_id: PathId, body: ReasonIn, session: SessionDep, actor: ReviewerDep
 ) -> Any:
@@ -170,7 +190,7 @@ def extend_objection(
     return objections.objection_as_dict(session, objection, actor)
 
 
-@router.post("/objections/{objection_id}/decide")
+@router.post("/objections/{objection_id}/decide", response_model=ObjectionRead)
 def decide_objection(
     objection_id: PathId, body: ObjectionDecide, session: SessionDep, actor: ReviewerDep
 ) -> Any:
@@ -185,7 +205,7 @@ def decide_objection(
     return objections.objection_as_dict(session, objection, actor)
 
 
-@router.post("/objections/{objection_id}/withdraw")
+@router.post("/objections/{objection_id}/withdraw", response_model=ObjectionRead)
 def withdraw_objection(objection_id: PathId, session: SessionDep, actor: ApplicantDep) -> Any:
     objection = objections.withdraw_objection(session, actor, objection_id)
     return objections.objection_as_dict(session, objection, actor)
@@ -199,7 +219,7 @@ class ReviewOutcome(BaseModel):
     corrections: dict[str, Any] | None = None
 
 
-@router.post("/records/{record_id}/review-outcome")
+@router.post("/records/{record_id}/review-outcome", response_model=ReviewOutcomeRead)
 def review_outcome(
     record_id: PathId, body: ReviewOutcome, session: SessionDep, actor: ReviewerDep
 ) -> Any:
@@ -220,7 +240,7 @@ def review_outcome(
 # -- repair -------------------------------------------------------------------------------
 
 
-@router.get("/records/{record_id}/repair-eligibility")
+@router.get("/records/{record_id}/repair-eligibility", response_model=RepairEligibilityRead)
 def repair_eligibility(
     record_id: PathId, session: SessionDep, actor: ActorDep, authorization_id: int | None = None
 ) -> Any:
@@ -228,7 +248,7 @@ def repair_eligibility(
     return repair.check_repair(session, actor, record_id, authorization_id=authorization_id)
 
 
-@router.get("/repair-options")
+@router.get("/repair-options", response_model=list[RepairOptionRead])
 def repair_options(session: SessionDep, actor: PersonDep) -> Any:
     """本人: every negative record with whether it may be repaired now, from when, and what
     is missing."""
@@ -254,7 +274,7 @@ class RepairDecide(BaseModel):
     reason: str = Field(min_length=1, max_length=4000)
 
 
-@router.post("/repair-applications", status_code=201)
+@router.post("/repair-applications", response_model=RepairApplicationRead, status_code=201)
 def apply_for_repair(body: RepairCreate, session: SessionDep, actor: ApplicantDep) -> Any:
     application = repair.apply_for_repair(
         session,
@@ -265,23 +285,23 @@ def apply_for_repair(body: RepairCreate, session: SessionDep, actor: ApplicantDe
         duties_performed=body.duties_performed,
         commit=body.commitment,
         commitment_text=body.commitment_text,
-        evidence=_uploads(body.evidence),
+        evidence=evidence_uploads(body.evidence),
         authorization_id=body.authorization_id,
     )
     return repair.application_as_dict(session, application, actor)
 
 
-@router.get("/repair-applications")
+@router.get("/repair-applications", response_model=list[RepairApplicationRead])
 def list_repair_applications(session: SessionDep, actor: ActorDep, state: str | None = None) -> Any:
     return repair.list_applications(session, actor, state=state)
 
 
-@router.get("/repair-applications/{application_id}")
+@router.get("/repair-applications/{application_id}", response_model=RepairApplicationRead)
 def read_repair_application(application_id: PathId, session: SessionDep, actor: ActorDep) -> Any:
     return repair.read_application(session, actor, application_id)
 
 
-@router.post("/repair-applications/{application_id}/decide")
+@router.post("/repair-applications/{application_id}/decide", response_model=RepairApplicationRead)
 def decide_repair(
     application_id: PathId, body: RepairDecide, session: SessionDep, actor: ReviewerDep
 ) -> Any:
@@ -291,7 +311,7 @@ def decide_repair(
     return repair.application_as_dict(session, application, actor)
 
 
-@router.post("/repair-applications/{application_id}/withdraw")
+@router.post("/repair-applications/{application_id}/withdraw", response_model=RepairApplicationRead)
 def withdraw_repair(application_id: PathId, session: SessionDep, actor: ApplicantDep) -> Any:
     application = repair.withdraw_repair(session, actor, application_id)
     return repair.application_as_dict(session, application, actor)
@@ -318,7 +338,7 @@ class CommitmentAssess(BaseModel):
     note: str = Field(min_length=1, max_length=4000)
 
 
-@router.post("/commitments", status_code=201)
+@router.post("/commitments", response_model=CommitmentRead, status_code=201)
 def make_commitment(body: CommitmentCreate, session: SessionDep, actor: ApplicantDep) -> Any:
     subject_id = body.subject_id if body.subject_id is not None else actor.subject_id
     if subject_id is None:
@@ -338,7 +358,7 @@ def make_commitment(body: CommitmentCreate, session: SessionDep, actor: Applican
     return commitments.commitment_as_dict(session, commitment)
 
 
-@router.get("/commitments")
+@router.get("/commitments", response_model=list[CommitmentRead])
 def list_commitments(session: SessionDep, actor: ActorDep) -> Any:
     return [
         commitments.commitment_as_dict(session, c)
@@ -346,13 +366,13 @@ def list_commitments(session: SessionDep, actor: ActorDep) -> Any:
     ]
 
 
-@router.get("/commitments/{commitment_id}")
+@router.get("/commitments/{commitment_id}", response_model=CommitmentRead)
 def read_commitment(commitment_id: PathId, session: SessionDep, actor: ActorDep) -> Any:
     commitment = commitments.read_commitment(session, actor, commitment_id)
     return commitments.commitment_as_dict(session, commitment)
 
 
-@router.post("/commitments/{commitment_id}/assess")
+@router.post("/commitments/{commitment_id}/assess", response_model=CommitmentRead)
 def assess_commitment(
     commitment_id: PathId, body: CommitmentAssess, session: SessionDep, actor: TrackerDep
 ) -> Any:
@@ -397,7 +417,7 @@ class TipoffAct(BaseModel):
     department_code: str | None = None
 
 
-@router.post("/tipoffs", status_code=201)
+@router.post("/tipoffs", response_model=TipoffSubmittedRead, status_code=201)
 def submit_tipoff(body: TipoffCreate, request: Request, session: SessionDep) -> Any:
     """举报 (anonymous): returns the tracking code once; keep it to follow the case."""
     _rate_limit(request)
@@ -407,18 +427,18 @@ def submit_tipoff(body: TipoffCreate, request: Request, session: SessionDep) -> 
         content=body.content,
         domain=body.domain,
         department_code=body.department_code,
-        attachments=_uploads(body.attachments),
+        attachments=evidence_uploads(body.attachments),
     )
     return {"tracking_code": code, **tipoffs.track_tipoff(session, code)}
 
 
-@router.post("/tipoffs/track", dependencies=[rate_limit("search")])
+@router.post("/tipoffs/track", response_model=TipoffTrackRead, dependencies=[rate_limit("search")])
 def track_tipoff(body: TipoffTrack, session: SessionDep) -> Any:
     """The state of a tip-off, by its tracking code (in the body, never in a URL)."""
     return tipoffs.track_tipoff(session, body.code)
 
 
-@router.get("/tipoffs")
+@router.get("/tipoffs", response_model=list[TipoffRead])
 def list_tipoffs(session: SessionDep, actor: TipoffReaderDep, state: str | None = None) -> Any:
     return [
         tipoffs.tipoff_as_dict(session, t)
@@ -426,7 +446,7 @@ def list_tipoffs(session: SessionDep, actor: TipoffReaderDep, state: str | None 
     ]
 
 
-@router.post("/tipoffs/{tipoff_id}/actions")
+@router.post("/tipoffs/{tipoff_id}/actions", response_model=TipoffRead)
 def act_on_tipoff(tipoff_id: PathId, body: TipoffAct, session: SessionDep, actor: MarkerDep) -> Any:
     tipoff = tipoffs.act_on_tipoff(
         session,
@@ -454,7 +474,7 @@ def _notice_dict(n: Notice) -> dict[str, Any]:
     }
 
 
-@router.get("/notices")
+@router.get("/notices", response_model=list[NoticeRead])
 def inbox(session: SessionDep, actor: PersonDep, unread: bool = False) -> Any:
     """站内信: the person's notices, newest first."""
     subject_id = actor.subject_id
@@ -464,12 +484,12 @@ def inbox(session: SessionDep, actor: PersonDep, unread: bool = False) -> Any:
     return [_notice_dict(n) for n in session.scalars(stmt.order_by(Notice.id.desc()).limit(500))]
 
 
-@router.post("/notices/{notice_id}/read")
+@router.post("/notices/{notice_id}/read", response_model=NoticeRead)
 def mark_read(notice_id: PathId, session: SessionDep, actor: PersonDep) -> Any:
     return _notice_dict(notices.mark_read(session, actor, notice_id))
 
 
-@router.post("/notices/read")
+@router.post("/notices/read", response_model=MarkedRead)
 def mark_all_read(session: SessionDep, actor: PersonDep) -> Any:
     """全部标为已读: every unread notice of the person."""
     return {"marked": notices.mark_all_read(session, actor)}
@@ -489,7 +509,7 @@ class InterviewConclude(BaseModel):
     outcome: str = Field(min_length=1, max_length=4000)
 
 
-@router.post("/interviews", status_code=201)
+@router.post("/interviews", response_model=InterviewRecordedRead, status_code=201)
 def record_interview(body: InterviewCreate, session: SessionDep, actor: MarkerDep) -> Any:
     """约谈: recorded with time, place, attendees and (later) its outcome."""
     interview = interviews.record_interview(
@@ -506,7 +526,7 @@ def record_interview(body: InterviewCreate, session: SessionDep, actor: MarkerDe
     return {"id": interview.id, "subject_id": interview.subject_id}
 
 
-@router.post("/interviews/{interview_id}/outcome")
+@router.post("/interviews/{interview_id}/outcome", response_model=InterviewOutcomeRead)
 def conclude_interview(
     interview_id: PathId, body: InterviewConclude, session: SessionDep, actor: MarkerDep
 ) -> Any:
@@ -514,6 +534,6 @@ def conclude_interview(
     return {"id": interview.id, "outcome": interview.outcome}
 
 
-@router.get("/subjects/{subject_id}/interviews")
+@router.get("/subjects/{subject_id}/interviews", response_model=list[InterviewRead])
 def interviews_of(subject_id: PathId, session: SessionDep, actor: ActorDep) -> Any:
     return interviews.interviews_of(session, actor, subject_id)

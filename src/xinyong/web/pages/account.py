@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from xinyong.accounts.models import Institution, SessionKind
-from xinyong.accounts.permissions import Permission
 from xinyong.accounts.services import (
     Caller,
     authenticate_password,
@@ -19,7 +18,6 @@ from xinyong.accounts.services import (
     open_session,
     register_person,
 )
-from xinyong.actors import Role
 from xinyong.authorizations import services as authz
 from xinyong.authorizations.rules import PURPOSE_LABELS, SCOPE_LABELS
 from xinyong.config import get_settings
@@ -42,9 +40,10 @@ from xinyong.web.pages.common import (
     LOGIN_CSRF_COOKIE,
     SHANGHAI,
     WORKSPACES,
+    LoggedInPage,
+    OwnArchivePage,
+    PersonPage,
     flash_redirect,
-    login_redirect,
-    page_access,
     render,
     render_with_login_csrf,
     safe_next,
@@ -169,14 +168,11 @@ def register(
 
 
 @router.get("/me", response_class=HTMLResponse)
-def personal_centre(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+def personal_centre(request: Request, session: SessionDep, caller: PersonPage) -> Response:
     from xinyong.web.pages.remedies import personal_remedies
 
-    if caller is None:
-        return login_redirect(request)
     actor = caller.actor
-    if actor.role != Role.PERSON or actor.subject_id is None:
-        return render(request, "account/not_person.html", caller, status_code=403)
+    assert actor.subject_id is not None  # PersonPage
     subject = get_subject(session, actor.subject_id)
     archive = read_archive(
         session,
@@ -231,10 +227,8 @@ def personal_centre(request: Request, session: SessionDep, caller: OptionalCalle
 
 @router.post("/me/authorizations")
 async def grant_authorization(
-    request: Request, session: SessionDep, caller: OptionalCallerDep
+    request: Request, session: SessionDep, caller: LoggedInPage
 ) -> Response:
-    if caller is None:
-        return login_redirect(request)
     form = await request.form()
     try:
         until = dt.date.fromisoformat(str(form.get("valid_until", "")))
@@ -260,10 +254,8 @@ async def grant_authorization(
 
 @router.post("/me/authorizations/{authorization_id}/revoke")
 def revoke_authorization(
-    authorization_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+    authorization_id: int, request: Request, session: SessionDep, caller: LoggedInPage
 ) -> Response:
-    if caller is None:
-        return login_redirect(request)
     try:
         authz.revoke(session, caller.actor, authorization_id)
     except XinyongError as exc:
@@ -295,20 +287,14 @@ def _notices_answer(request: Request, session: SessionDep, caller: Caller) -> Re
 
 @router.post("/me/notices/{notice_id}/read")
 def notice_read(
-    notice_id: PathId, request: Request, session: SessionDep, caller: OptionalCallerDep
+    notice_id: PathId, request: Request, session: SessionDep, access: OwnArchivePage
 ) -> Response:
-    access = page_access(request, caller, Permission.OWN_ARCHIVE)
-    if not isinstance(access, Caller):
-        return access
     notice_service.mark_read(session, access.actor, notice_id)
     return _notices_answer(request, session, access)
 
 
 @router.post("/me/notices/read")
-def notices_all_read(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+def notices_all_read(request: Request, session: SessionDep, access: OwnArchivePage) -> Response:
     """全部标为已读."""
-    access = page_access(request, caller, Permission.OWN_ARCHIVE)
-    if not isinstance(access, Caller):
-        return access
     notice_service.mark_all_read(session, access.actor)
     return _notices_answer(request, session, access)

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import ApiKey, User
-from xinyong.accounts.permissions import Permission
 from xinyong.accounts.services import Caller
 from xinyong.actors import ROLE_LABELS
 from xinyong.audit import alerts as audit_alerts
@@ -30,8 +29,13 @@ from xinyong.audit.tags import all_labels, label_of
 from xinyong.catalog.models import Department
 from xinyong.errors import XinyongError
 from xinyong.identity.scrub import scrub_text
-from xinyong.web.deps import OptionalCallerDep, PathId, SessionDep
-from xinyong.web.pages.common import SHANGHAI, flash_redirect, page_access, render
+from xinyong.web.deps import PathId, SessionDep
+from xinyong.web.pages.common import (
+    SHANGHAI,
+    AuditorPage,
+    flash_redirect,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -99,10 +103,6 @@ def operator_names(session: Session, events: list[dict[str, Any]]) -> None:
         e["organisation_name"] = org_names.get(e["organisation"], e["organisation"])
 
 
-def _auditor(request: Request, caller: Caller | None) -> Caller | Response:
-    return page_access(request, caller, Permission.READ_AUDIT)
-
-
 def _clean(value: str | None, length: int = 200) -> str:
     return scrub_text((value or "").strip())[:length]
 
@@ -119,11 +119,8 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 
 @router.get("/console/audit", response_class=HTMLResponse)
-def events_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+def events_page(request: Request, session: SessionDep, access: AuditorPage) -> Response:
     """审计记录: the trail, newest first, filtered, 50 a page (keyset: 'before' a seq)."""
-    access = _auditor(request, caller)
-    if not isinstance(access, Caller):
-        return access
     q = request.query_params
     form = {
         name: _clean(q.get(name))
@@ -209,10 +206,7 @@ def _chain_page(
 
 
 @router.get("/console/audit/chain", response_class=HTMLResponse)
-def chain_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = _auditor(request, caller)
-    if not isinstance(access, Caller):
-        return access
+def chain_page(request: Request, session: SessionDep, access: AuditorPage) -> Response:
     return _chain_page(request, session, access)
 
 
@@ -220,13 +214,10 @@ def chain_page(request: Request, session: SessionDep, caller: OptionalCallerDep)
 def chain_check(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: AuditorPage,
     latest: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """校验审计链: the latest N events, or the whole chain while it is short enough."""
-    access = _auditor(request, caller)
-    if not isinstance(access, Caller):
-        return access
     seq, _ = audit.head_of(session)
     if latest == "all":
         if seq > FULL_CHECK_LIMIT:
@@ -280,11 +271,8 @@ def _alerts_page(
 
 
 @router.get("/console/audit/alerts", response_class=HTMLResponse)
-def alerts_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+def alerts_page(request: Request, session: SessionDep, access: AuditorPage) -> Response:
     """异常告警: open alerts (or all with ?all=1), each with its evidence."""
-    access = _auditor(request, caller)
-    if not isinstance(access, Caller):
-        return access
     return _alerts_page(request, session, access)
 
 
@@ -293,13 +281,10 @@ def acknowledge_alert(
     alert_id: PathId,
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: AuditorPage,
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """确认告警 with a note, through the service (which audits the acknowledgement)."""
-    access = _auditor(request, caller)
-    if not isinstance(access, Caller):
-        return access
     try:
         audit_alerts.acknowledge(session, access.actor, alert_id, note)
     except XinyongError as exc:

@@ -16,11 +16,15 @@ from xinyong.accounts.services import Caller
 from xinyong.errors import InvalidInput, XinyongError
 from xinyong.lists import procedure
 from xinyong.lists import services as lists
-from xinyong.web.deps import OptionalCallerDep, PathId, SessionDep
-from xinyong.web.pages.cases import _staff
-from xinyong.web.pages.common import flash_redirect, render
-from xinyong.web.pages.remedies import _person, _uploads
-from xinyong.web.pages.workbench import _common
+from xinyong.web.deps import PathId, SessionDep
+from xinyong.web.pages.common import (
+    CaseStaffPage,
+    PersonPage,
+    flash_redirect,
+    render,
+    workbench_context,
+)
+from xinyong.web.uploads import evidence_from_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,27 +56,21 @@ def _defence_page(
 
 @router.get("/me/blacklist/{entry_id}", response_class=HTMLResponse)
 def defence_form(
-    entry_id: PathId, request: Request, session: SessionDep, caller: OptionalCallerDep
+    entry_id: PathId, request: Request, session: SessionDep, access: PersonPage
 ) -> Response:
-    access = _person(request, caller)
-    if not isinstance(access, Caller):
-        return access
     return _defence_page(request, session, access, entry_id)
 
 
 @router.post("/me/blacklist/{entry_id}/defence", response_class=HTMLResponse)
 async def submit_defence(
-    entry_id: PathId, request: Request, session: SessionDep, caller: OptionalCallerDep
+    entry_id: PathId, request: Request, session: SessionDep, access: PersonPage
 ) -> Response:
-    access = _person(request, caller)
-    if not isinstance(access, Caller):
-        return access
     procedure.own_procedure(session, access.actor, entry_id)
     form = await request.form()
     statement = str(form.get("statement") or "")
     try:
         lists.submit_defence(
-            session, access.actor, entry_id, statement, evidence=await _uploads(form)
+            session, access.actor, entry_id, statement, evidence=await evidence_from_form(form)
         )
     except XinyongError as exc:
         session.rollback()
@@ -114,24 +112,18 @@ def _workbench(
         form=form or {"record": request.query_params.get("record", "")},
         decision_error=decision_error,
         message=request.query_params.get("message"),
-        **_common(session, caller),
+        **workbench_context(session, caller),
     )
 
 
 @router.get("/workbench/blacklist", response_class=HTMLResponse)
-def workbench_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
+def workbench_page(request: Request, session: SessionDep, access: CaseStaffPage) -> Response:
     return _workbench(request, session, access)
 
 
 @router.post("/workbench/blacklist", response_class=HTMLResponse)
-async def notify(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+async def notify(request: Request, session: SessionDep, access: CaseStaffPage) -> Response:
     """告知: start the procedure on one of the department's 严重 records."""
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     data = await request.form()
     form = {k: str(data.get(k) or "").strip() for k in ("record", "reasons", "basis")}
     try:
@@ -154,12 +146,9 @@ async def notify(request: Request, session: SessionDep, caller: OptionalCallerDe
 
 @router.post("/workbench/blacklist/{entry_id}/decision", response_class=HTMLResponse)
 async def decide(
-    entry_id: PathId, request: Request, session: SessionDep, caller: OptionalCallerDep
+    entry_id: PathId, request: Request, session: SessionDep, access: CaseStaffPage
 ) -> Response:
     """列入 or 不予列入, with reasons and how the defence was weighed."""
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     data = await request.form()
     form: dict[str, Any] = {
         k: str(data.get(k) or "").strip() for k in ("decision", "reasons", "defence_review")

@@ -14,8 +14,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from xinyong.accounts.permissions import Permission
-from xinyong.accounts.services import Caller
 from xinyong.actors import Role
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
@@ -29,20 +27,17 @@ from xinyong.repair import services as repair
 from xinyong.repair.workflow import repair_machine
 from xinyong.tipoffs import services as tipoffs
 from xinyong.tipoffs.workflow import STATE_NAMES as TIPOFF_STATE_NAMES
-from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import flash_redirect, forbidden_page, page_access, render
-from xinyong.web.pages.workbench import _common
+from xinyong.web.deps import SessionDep
+from xinyong.web.pages.common import (
+    CaseStaffPage,
+    flash_redirect,
+    render,
+    workbench_context,
+)
 
 router = APIRouter(include_in_schema=False)
 
 CASE_ROLES = frozenset({Role.ADMIN, Role.CLERK, Role.REVIEWER})
-
-
-def _staff(request: Request, caller: Caller | None) -> Caller | Response:
-    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
-    if isinstance(access, Caller) and access.actor.role not in CASE_ROLES:
-        return forbidden_page(request, access, "仅部门工作人员和信用办可以办理")
-    return access
 
 
 def _overdue(case: dict[str, Any], today: str) -> bool:
@@ -73,11 +68,8 @@ def _record_context(session: SessionDep, record_id: int) -> dict[str, Any]:
 
 @router.get("/workbench/objections", response_class=HTMLResponse)
 def objection_queue(
-    request: Request, session: SessionDep, caller: OptionalCallerDep, state: str = ""
+    request: Request, session: SessionDep, access: CaseStaffPage, state: str = ""
 ) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     today = dt.date.today().isoformat()
     cases = objections.list_objections(session, access.actor, state=state or None)
     return render(
@@ -87,17 +79,14 @@ def objection_queue(
         cases=cases,
         overdue={c["id"] for c in cases if _overdue(c, today)},
         open_count=sum(1 for c in cases if c["actions"]),
-        **_common(session, access),
+        **workbench_context(session, access),
     )
 
 
 @router.get("/workbench/objections/{objection_id}", response_class=HTMLResponse)
 def objection_page(
-    objection_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+    objection_id: int, request: Request, session: SessionDep, access: CaseStaffPage
 ) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     case = objections.read_objection(session, access.actor, objection_id)
     catalog = current_catalog(session)
     return render(
@@ -109,7 +98,7 @@ def objection_page(
         overdue=_overdue(case, dt.date.today().isoformat()),
         grades=sorted(catalog.grades.values(), key=lambda g: g.rank),
         machine=OBJECTION_MACHINE,
-        **_common(session, access),
+        **workbench_context(session, access),
     )
 
 
@@ -119,11 +108,8 @@ def _back(request: Request, path: str, message: str) -> RedirectResponse:
 
 @router.post("/workbench/objections/{objection_id}/accept")
 def accept_objection(
-    objection_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+    objection_id: int, request: Request, session: SessionDep, access: CaseStaffPage
 ) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     path = f"/workbench/objections/{objection_id}"
     try:
         objections.accept_objection(session, access.actor, objection_id)
@@ -138,12 +124,9 @@ def extend_objection(
     objection_id: int,
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: CaseStaffPage,
     reason: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     path = f"/workbench/objections/{objection_id}"
     try:
         objections.extend_objection(session, access.actor, objection_id, reason=reason)
@@ -158,16 +141,13 @@ def decide_objection(
     objection_id: int,
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: CaseStaffPage,
     outcome: Annotated[str, Form(max_length=16)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
     grade: Annotated[str, Form(max_length=32)] = "",
     behaviour: Annotated[str, Form(max_length=500)] = "",
     decision_date: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     path = f"/workbench/objections/{objection_id}"
     corrections: dict[str, Any] | None = None
     if outcome == "corrected":
@@ -200,11 +180,8 @@ def decide_objection(
 
 @router.get("/workbench/repairs", response_class=HTMLResponse)
 def repair_queue(
-    request: Request, session: SessionDep, caller: OptionalCallerDep, state: str = ""
+    request: Request, session: SessionDep, access: CaseStaffPage, state: str = ""
 ) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     today = dt.date.today().isoformat()
     cases = repair.list_applications(session, access.actor, state=state or None)
     return render(
@@ -214,17 +191,14 @@ def repair_queue(
         cases=cases,
         overdue={c["id"] for c in cases if _overdue(c, today)},
         open_count=sum(1 for c in cases if c["actions"]),
-        **_common(session, access),
+        **workbench_context(session, access),
     )
 
 
 @router.get("/workbench/repairs/{application_id}", response_class=HTMLResponse)
 def repair_page(
-    application_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+    application_id: int, request: Request, session: SessionDep, access: CaseStaffPage
 ) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     case = repair.read_application(session, access.actor, application_id)
     return render(
         request,
@@ -234,7 +208,7 @@ def repair_page(
         record=_record_context(session, case["record_id"]),
         overdue=_overdue(case, dt.date.today().isoformat()),
         machine=repair_machine(get_settings().repair_office_review),
-        **_common(session, access),
+        **workbench_context(session, access),
     )
 
 
@@ -243,13 +217,10 @@ def decide_repair(
     application_id: int,
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: CaseStaffPage,
     approve: Annotated[str, Form(max_length=8)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     path = f"/workbench/repairs/{application_id}"
     try:
         repair.decide_repair(
@@ -265,10 +236,7 @@ def decide_repair(
 
 
 @router.get("/workbench/tipoffs", response_class=HTMLResponse)
-def tipoff_queue(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
+def tipoff_queue(request: Request, session: SessionDep, access: CaseStaffPage) -> Response:
     rows = tipoffs.list_tipoffs(session, access.actor)
     departments = list(session.scalars(select(Department).order_by(Department.code)))
     names = {d.id: d.name for d in departments}
@@ -287,7 +255,7 @@ def tipoff_queue(request: Request, session: SessionDep, caller: OptionalCallerDe
         cases=cases,
         departments=departments,
         state_names={s.value: n for s, n in TIPOFF_STATE_NAMES.items()},
-        **_common(session, access),
+        **workbench_context(session, access),
     )
 
 
@@ -296,14 +264,11 @@ def act_on_tipoff(
     tipoff_id: int,
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: CaseStaffPage,
     action: Annotated[str, Form(max_length=16)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
     department: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     try:
         tipoffs.act_on_tipoff(
             session,

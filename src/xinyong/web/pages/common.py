@@ -8,17 +8,22 @@ import hashlib
 import hmac
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from xinyong.accounts.permissions import PERMISSION_DENIED, Permission, can
 from xinyong.accounts.services import Caller
-from xinyong.actors import ROLE_LABELS, actor_label
+from xinyong.actors import ROLE_LABELS, Role, actor_label
 from xinyong.config import get_settings
+from xinyong.records.formats import FORMAT_NAMES
+from xinyong.records.models import CHANNEL_NAMES
+from xinyong.web.deps import OptionalCallerDep
+from xinyong.workbench.services import BATCH_STATUS_NAMES, department_name
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -214,15 +219,97 @@ def forbidden_page(request: Request, caller: Caller, message: str) -> HTMLRespon
     )
 
 
-def page_access(
-    request: Request, caller: Caller | None, permission: Permission
-) -> Caller | HTMLResponse | RedirectResponse:
-    """The logged-in caller holding ``permission``; else the login redirect or a 403 page."""
+# -- page access ------------------------------------------------------------------------
+# A page declares who may open it as a parameter (``access: StaffPage``). A visitor who is
+# not logged in is sent to the login page and back; a logged-in caller without the right
+# gets the 403 page with the reason. One exception handler (web.app) answers both.
+
+CASE_ROLES = frozenset({Role.ADMIN, Role.CLERK, Role.REVIEWER})
+NOT_PERSON_TEMPLATE = "account/not_person.html"
+
+
+class PageRefused(Exception):
+    """The caller may not open the page. ``caller`` None: not logged in."""
+
+    def __init__(
+        self, caller: Caller | None, message: str = "", template: str = "error.html"
+    ) -> None:
+        super().__init__(message)
+        self.caller = caller
+        self.message = message
+        self.template = template
+
+    def response(self, request: Request) -> Response:
+        if self.caller is None:
+            return login_redirect(request)
+        if self.template == NOT_PERSON_TEMPLATE:
+            return render(request, NOT_PERSON_TEMPLATE, self.caller, status_code=403)
+        return forbidden_page(request, self.caller, self.message)
+
+
+def require_page(
+    permission: Permission | None = None,
+    *,
+    roles: frozenset[str] | None = None,
+    refusal: str = "",
+) -> Any:
+    """A dependency: the logged-in caller holding ``permission`` (and in one of ``roles``);
+    else PageRefused (the login redirect or the 403 page)."""
+
+    def check(caller: OptionalCallerDep) -> Caller:
+        if caller is None:
+            raise PageRefused(None)
+        if permission is not None and not can(caller.actor, permission):
+            raise PageRefused(caller, PERMISSION_DENIED[permission])
+        if roles is not None and caller.actor.role not in roles:
+            raise PageRefused(caller, refusal)
+        return caller
+
+    return Depends(check)
+
+
+def require_person_page(caller: OptionalCallerDep) -> Caller:
+    """The information subject (信息主体) logged in; anyone else gets the page saying the
+    page is the person's own."""
     if caller is None:
-        return login_redirect(request)
-    if not can(caller.actor, permission):
-        return forbidden_page(request, caller, PERMISSION_DENIED[permission])
+        raise PageRefused(None)
+    if caller.actor.role != Role.PERSON or caller.actor.subject_id is None:
+        raise PageRefused(caller, template=NOT_PERSON_TEMPLATE)
     return caller
+
+
+LoggedInPage = Annotated[Caller, require_page()]
+PersonPage = Annotated[Caller, Depends(require_person_page)]
+OwnArchivePage = Annotated[Caller, require_page(Permission.OWN_ARCHIVE)]
+StaffPage = Annotated[Caller, require_page(Permission.VIEW_SUBMISSIONS)]
+CaseStaffPage = Annotated[
+    Caller,
+    require_page(
+        Permission.VIEW_SUBMISSIONS, roles=CASE_ROLES, refusal="仅部门工作人员和信用办可以办理"
+    ),
+]
+SubmitterPage = Annotated[Caller, require_page(Permission.SUBMIT_RECORDS)]
+CheckerPage = Annotated[Caller, require_page(Permission.RUN_CHECK)]
+FeedbackPage = Annotated[Caller, require_page(Permission.CHECK_FEEDBACK)]
+AdminPage = Annotated[Caller, require_page(Permission.READ_ARCHIVE)]
+CatalogAdminPage = Annotated[Caller, require_page(Permission.MANAGE_CATALOG)]
+AccountsAdminPage = Annotated[Caller, require_page(Permission.MANAGE_ACCOUNTS)]
+FullArchivePage = Annotated[Caller, require_page(Permission.READ_FULL_ARCHIVE)]
+AuditorPage = Annotated[Caller, require_page(Permission.READ_AUDIT)]
+InstitutionPage = Annotated[Caller, require_page(Permission.AUTHORIZED_QUERY)]
+
+
+def workbench_context(session: Session, caller: Caller) -> dict[str, Any]:
+    """What every workbench page (部门工作台) shows around its content: the department, the
+    links the caller may follow, the names of statuses, channels and formats."""
+    return {
+        "department_name": department_name(session, caller.actor),
+        "can_submit": can(caller.actor, Permission.SUBMIT_RECORDS),
+        "can_check": can(caller.actor, Permission.RUN_CHECK),
+        "status_names": BATCH_STATUS_NAMES,
+        "channel_names": CHANNEL_NAMES,
+        "format_names": FORMAT_NAMES,
+    }
 
 
 def _caller_for_error_page(request: Request) -> Caller | None:

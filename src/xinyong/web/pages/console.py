@@ -20,7 +20,6 @@ from starlette.datastructures import UploadFile
 
 from xinyong.accounts import services as accounts
 from xinyong.accounts.models import User
-from xinyong.accounts.permissions import Permission
 from xinyong.accounts.services import Caller
 from xinyong.actors import ROLE_LABELS, Role
 from xinyong.catalog.models import Department
@@ -39,8 +38,16 @@ from xinyong.identity.masking import Audience
 from xinyong.portal.models import ARTICLE_KIND_NAMES, ARTICLE_STATUS_NAMES, ArticleKind
 from xinyong.portal.services import all_articles, get_article, save_article, set_article_status
 from xinyong.web.api.users import user_as_dict
-from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import SHANGHAI, flash_redirect, page_access, render
+from xinyong.web.deps import SessionDep
+from xinyong.web.pages.common import (
+    SHANGHAI,
+    AccountsAdminPage,
+    AdminPage,
+    CatalogAdminPage,
+    FullArchivePage,
+    flash_redirect,
+    render,
+)
 from xinyong.workdays.services import load_schedule, year_views
 
 router = APIRouter(include_in_schema=False)
@@ -69,22 +76,13 @@ CHART_TYPES = {
 }
 
 
-def _admin(
-    request: Request, caller: Caller | None, permission: Permission = Permission.READ_ARCHIVE
-) -> Caller | Response:
-    return page_access(request, caller, permission)
-
-
 @router.get("/console", response_class=HTMLResponse)
 def console(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: AdminPage,
     period: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
-    access = _admin(request, caller)
-    if not isinstance(access, Caller):
-        return access
     board = dashboard(session)
     month = request.query_params.get("month", "")
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
@@ -128,10 +126,7 @@ def _flagged(lines: list[MandatoryCheckLine]) -> list[str]:
 
 
 @router.get("/console/articles", response_class=HTMLResponse)
-def articles(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = _admin(request, caller, Permission.MANAGE_CATALOG)
-    if not isinstance(access, Caller):
-        return access
+def articles(request: Request, session: SessionDep, access: CatalogAdminPage) -> Response:
     return render(
         request,
         "console/articles.html",
@@ -157,20 +152,14 @@ def _article_form(
 
 
 @router.get("/console/articles/new", response_class=HTMLResponse)
-def article_new(request: Request, caller: OptionalCallerDep) -> Response:
-    access = _admin(request, caller, Permission.MANAGE_CATALOG)
-    if not isinstance(access, Caller):
-        return access
+def article_new(request: Request, access: CatalogAdminPage) -> Response:
     return _article_form(request, access, {"kind": ArticleKind.WARNING_CASE.value})
 
 
 @router.get("/console/articles/{article_id}", response_class=HTMLResponse)
 def article_edit(
-    article_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+    article_id: int, request: Request, session: SessionDep, access: CatalogAdminPage
 ) -> Response:
-    access = _admin(request, caller, Permission.MANAGE_CATALOG)
-    if not isinstance(access, Caller):
-        return access
     a = get_article(session, article_id)
     form = {
         "id": a.id,
@@ -188,7 +177,7 @@ def article_edit(
 def article_save(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: CatalogAdminPage,
     kind: Annotated[str, Form(max_length=32)] = "",
     title: Annotated[str, Form(max_length=300)] = "",
     summary: Annotated[str, Form(max_length=600)] = "",
@@ -197,9 +186,6 @@ def article_save(
     article_id: Annotated[int | None, Form()] = None,
     publish: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    access = _admin(request, caller, Permission.MANAGE_CATALOG)
-    if not isinstance(access, Caller):
-        return access
     try:
         saved = save_article(
             session,
@@ -226,12 +212,9 @@ def article_status(
     article_id: int,
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: CatalogAdminPage,
     status: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
-    access = _admin(request, caller, Permission.MANAGE_CATALOG)
-    if not isinstance(access, Caller):
-        return access
     try:
         set_article_status(session, access.actor, article_id, status)
     except XinyongError as exc:
@@ -244,10 +227,7 @@ def article_status(
 
 
 @router.get("/console/catalog", response_class=HTMLResponse)
-def catalog_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = _admin(request, caller, Permission.MANAGE_CATALOG)
-    if not isinstance(access, Caller):
-        return access
+def catalog_page(request: Request, session: SessionDep, access: CatalogAdminPage) -> Response:
     catalog = current_catalog(session)
     section = request.query_params.get("section", "items")
     if section not in ("items", "measures", "scenarios"):
@@ -267,13 +247,8 @@ def catalog_page(request: Request, session: SessionDep, caller: OptionalCallerDe
 
 
 @router.post("/console/catalog", response_class=HTMLResponse)
-async def catalog_load(
-    request: Request, session: SessionDep, caller: OptionalCallerDep
-) -> Response:
+async def catalog_load(request: Request, session: SessionDep, access: CatalogAdminPage) -> Response:
     """Load a catalog YAML file (目录、措施清单、应用场景): changed entries become new versions."""
-    access = _admin(request, caller, Permission.MANAGE_CATALOG)
-    if not isinstance(access, Caller):
-        return access
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -300,11 +275,8 @@ def _load_summary(result: LoadResult) -> str:
 
 
 @router.get("/console/calendar", response_class=HTMLResponse)
-def calendar_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+def calendar_page(request: Request, session: SessionDep, access: CatalogAdminPage) -> Response:
     """Where each year's working days come from; upload the State Council's schedule."""
-    access = _admin(request, caller, Permission.MANAGE_CATALOG)
-    if not isinstance(access, Caller):
-        return access
     return render(
         request,
         "console/calendar.html",
@@ -315,12 +287,9 @@ def calendar_page(request: Request, session: SessionDep, caller: OptionalCallerD
 
 @router.post("/console/calendar", response_class=HTMLResponse)
 async def calendar_load(
-    request: Request, session: SessionDep, caller: OptionalCallerDep
+    request: Request, session: SessionDep, access: CatalogAdminPage
 ) -> Response:
     """Load a schedule file (YAML or CSV); the open deadlines through its years are recomputed."""
-    access = _admin(request, caller, Permission.MANAGE_CATALOG)
-    if not isinstance(access, Caller):
-        return access
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -342,10 +311,7 @@ CREATABLE_ROLES = (Role.ADMIN, Role.CLERK, Role.REVIEWER, Role.INSTITUTION, Role
 
 
 @router.get("/console/accounts", response_class=HTMLResponse)
-def accounts_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = _admin(request, caller, Permission.MANAGE_ACCOUNTS)
-    if not isinstance(access, Caller):
-        return access
+def accounts_page(request: Request, session: SessionDep, access: AccountsAdminPage) -> Response:
     return _accounts(request, session, access)
 
 
@@ -374,7 +340,7 @@ def _accounts(
 def account_create(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: AccountsAdminPage,
     username: Annotated[str, Form(max_length=64)] = "",
     display_name: Annotated[str, Form(max_length=100)] = "",
     role: Annotated[str, Form(max_length=16)] = "",
@@ -382,9 +348,6 @@ def account_create(
     institution: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
-    access = _admin(request, caller, Permission.MANAGE_ACCOUNTS)
-    if not isinstance(access, Caller):
-        return access
     if role not in {r.value for r in CREATABLE_ROLES}:
         return _accounts(request, session, access, "请选择角色")
     try:
@@ -410,12 +373,9 @@ def account_active(
     username: str,
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: AccountsAdminPage,
     active: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    access = _admin(request, caller, Permission.MANAGE_ACCOUNTS)
-    if not isinstance(access, Caller):
-        return access
     if access.actor.user_id is not None and active != "yes":
         me = session.get(User, access.actor.user_id)
         if me is not None and me.username == username:
@@ -433,10 +393,7 @@ def account_active(
 
 
 @router.get("/console/archive", response_class=HTMLResponse)
-def archive_form(request: Request, caller: OptionalCallerDep) -> Response:
-    access = _admin(request, caller, Permission.READ_FULL_ARCHIVE)
-    if not isinstance(access, Caller):
-        return access
+def archive_form(request: Request, access: FullArchivePage) -> Response:
     return render(request, "console/archive.html", access, archive=None, error=None, form={})
 
 
@@ -444,7 +401,7 @@ def archive_form(request: Request, caller: OptionalCallerDep) -> Response:
 def archive_view(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: FullArchivePage,
     id_number: Annotated[str, Form(max_length=64)] = "",
     purpose: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -456,9 +413,6 @@ def archive_view(
     from xinyong.records.services import read_archive
     from xinyong.subjects.services import find_subject
 
-    access = _admin(request, caller, Permission.READ_FULL_ARCHIVE)
-    if not isinstance(access, Caller):
-        return access
     form = {"purpose": purpose.strip()}
 
     def refuse(message: str) -> Response:

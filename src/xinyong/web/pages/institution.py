@@ -15,7 +15,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter
 
-from xinyong.accounts.permissions import Permission
 from xinyong.accounts.services import Caller
 from xinyong.authorizations.queries import authorized_read, authorized_report, granted_rows
 from xinyong.authorizations.rules import SCOPE_LABELS, Scope
@@ -24,9 +23,12 @@ from xinyong.identity.masking import Audience
 from xinyong.lists.models import LIST_NAMES
 from xinyong.reports.content import AUDIENCE_LABELS
 from xinyong.web.api.subjects import ArchiveRead, ListEntryRead, ScoreRead
-from xinyong.web.deps import OptionalCallerDep, SessionDep, undo_failed_work
+from xinyong.web.deps import SessionDep, undo_failed_work
 from xinyong.web.pages.account import LIST_STATUS_NAMES
-from xinyong.web.pages.common import page_access, render
+from xinyong.web.pages.common import (
+    InstitutionPage,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,10 +46,6 @@ ANSWER_SHAPES: dict[str, TypeAdapter[Any]] = {
     Scope.SCORE.value: TypeAdapter(ScoreRead),
     Scope.LISTS.value: TypeAdapter(list[ListEntryRead]),
 }
-
-
-def _institution(request: Request, caller: Caller | None) -> Caller | Response:
-    return page_access(request, caller, Permission.AUTHORIZED_QUERY)
 
 
 def _home(
@@ -76,10 +74,7 @@ def _home(
 
 
 @router.get("/institution", response_class=HTMLResponse)
-def institution_home(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = _institution(request, caller)
-    if not isinstance(access, Caller):
-        return access
+def institution_home(request: Request, session: SessionDep, access: InstitutionPage) -> Response:
     form = {"authorization_id": request.query_params.get("authorization", "")}
     return _home(request, session, access, form=form)
 
@@ -88,15 +83,12 @@ def institution_home(request: Request, session: SessionDep, caller: OptionalCall
 def institution_query(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: InstitutionPage,
     authorization_id: Annotated[str, Form(max_length=20)] = "",
     kind: Annotated[str, Form(max_length=16)] = "",
     id_number: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     """Runs one authorized query; a refusal comes back with its Chinese reason."""
-    access = _institution(request, caller)
-    if not isinstance(access, Caller):
-        return access
     form = {"authorization_id": authorization_id, "kind": kind}
     if not authorization_id.isdigit() or len(authorization_id) > 18:
         return _home(request, session, access, form=form, error="请选择授权", status_code=422)

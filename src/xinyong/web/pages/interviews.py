@@ -20,10 +20,14 @@ from xinyong.identity.masking import Audience, mask_name
 from xinyong.notices import interviews
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
-from xinyong.web.deps import OptionalCallerDep, PathId, SessionDep
-from xinyong.web.pages.cases import _staff
-from xinyong.web.pages.common import SHANGHAI, flash_redirect, render
-from xinyong.web.pages.workbench import _common
+from xinyong.web.deps import PathId, SessionDep
+from xinyong.web.pages.common import (
+    SHANGHAI,
+    CaseStaffPage,
+    flash_redirect,
+    render,
+    workbench_context,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -83,15 +87,12 @@ def _page(
         error=error,
         outcome_error=outcome_error,
         timezones=TIMEZONES,
-        **_common(session, caller),
+        **workbench_context(session, caller),
     )
 
 
 @router.get("/workbench/interviews", response_class=HTMLResponse)
-def interviews_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
+def interviews_page(request: Request, session: SessionDep, access: CaseStaffPage) -> Response:
     return _page(request, session, access)
 
 
@@ -99,7 +100,7 @@ def interviews_page(request: Request, session: SessionDep, caller: OptionalCalle
 def schedule_interview(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: CaseStaffPage,
     record: Annotated[str, Form(max_length=200)] = "",
     held_at: Annotated[str, Form(max_length=40)] = "",
     timezone: Annotated[str, Form(max_length=40)] = "",
@@ -108,9 +109,6 @@ def schedule_interview(
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """安排约谈; on any error the form comes back with everything as typed."""
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     form = dict(zip(FIELDS, (record, held_at, timezone, place, attendees, reason), strict=True))
     try:
         when = held_at_from_form(held_at, timezone)
@@ -140,13 +138,10 @@ def interview_outcome(
     interview_id: PathId,
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: CaseStaffPage,
     outcome: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """登记约谈结果."""
-    access = _staff(request, caller)
-    if not isinstance(access, Caller):
-        return access
     try:
         interviews.conclude_interview(session, access.actor, interview_id, outcome)
     except XinyongError as exc:

@@ -13,16 +13,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
-from starlette.datastructures import FormData, UploadFile
 
 from xinyong.accounts.services import Caller
-from xinyong.actors import Role
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
 from xinyong.commitments import services as commitments
 from xinyong.commitments.workflow import KIND_NAMES as COMMITMENT_KIND_NAMES
 from xinyong.commitments.workflow import CommitmentKind
-from xinyong.config import get_settings
 from xinyong.errors import InvalidInput, NotFound, XinyongError
 from xinyong.objections import services as objections
 from xinyong.records.models import Record
@@ -30,17 +27,17 @@ from xinyong.repair import services as repair
 from xinyong.repair.workflow import METHOD_NAMES
 from xinyong.tipoffs import services as tipoffs
 from xinyong.web.api.workflows import _rate_limit as tipoff_rate_limit
-from xinyong.web.deps import OptionalCallerDep, SessionDep
+from xinyong.web.deps import SessionDep
 from xinyong.web.pages.account import login_csrf_ok
 from xinyong.web.pages.common import (
     EXTRA_NAV,
+    PersonPage,
     flash_redirect,
-    login_redirect,
     render,
     render_with_login_csrf,
 )
 from xinyong.web.pages.home import client_key, search_limiter
-from xinyong.workflows.evidence import Upload
+from xinyong.web.uploads import evidence_from_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,30 +46,6 @@ EXTRA_NAV.append(("/tipoffs", "信用举报"))
 # Commitments a person makes on their own initiative here; the others belong to a
 # department's business (审批替代型…) or to a repair application (信用修复型).
 SELF_COMMITMENT_KINDS = (CommitmentKind.VOLUNTARY, CommitmentKind.EMPLOYMENT)
-
-
-def _person(request: Request, caller: Caller | None) -> Caller | Response:
-    if caller is None:
-        return login_redirect(request)
-    if caller.actor.role != Role.PERSON or caller.actor.subject_id is None:
-        return render(request, "account/not_person.html", caller, status_code=403)
-    return caller
-
-
-async def _uploads(form: FormData, field: str = "evidence") -> list[Upload]:
-    limit = get_settings().evidence_max_bytes
-    uploads = []
-    for value in form.getlist(field):
-        if not isinstance(value, UploadFile) or not value.filename:
-            continue
-        content = await value.read(limit + 1)
-        if len(content) > limit:
-            raise InvalidInput(
-                f"文件“{value.filename[:100]}”超过大小上限 {limit // (1024 * 1024) or 1} MB",
-                code="evidence_too_large",
-            )
-        uploads.append(Upload(value.filename, content))
-    return uploads
 
 
 def _own_record(session: SessionDep, caller: Caller, record_id: int) -> Record:
@@ -108,11 +81,8 @@ def _to_me(request: Request, message: str, anchor: str) -> RedirectResponse:
 
 @router.get("/me/objections/new", response_class=HTMLResponse)
 def objection_form(
-    request: Request, session: SessionDep, caller: OptionalCallerDep, record: int = 0
+    request: Request, session: SessionDep, access: PersonPage, record: int = 0
 ) -> Response:
-    access = _person(request, caller)
-    if not isinstance(access, Caller):
-        return access
     found = _own_record(session, access, record)
     return render(
         request, "remedies/objection_form.html", access, record=_record_view(session, found)
@@ -120,12 +90,7 @@ def objection_form(
 
 
 @router.post("/me/objections", response_class=HTMLResponse)
-async def file_objection(
-    request: Request, session: SessionDep, caller: OptionalCallerDep
-) -> Response:
-    access = _person(request, caller)
-    if not isinstance(access, Caller):
-        return access
+async def file_objection(request: Request, session: SessionDep, access: PersonPage) -> Response:
     form = await request.form()
     try:
         record_id = int(str(form.get("record_id") or 0))
@@ -135,7 +100,7 @@ async def file_objection(
     reason = str(form.get("reason") or "")
     try:
         filed = objections.file_objection(
-            session, access.actor, record.id, reason=reason, evidence=await _uploads(form)
+            session, access.actor, record.id, reason=reason, evidence=await evidence_from_form(form)
         )
     except XinyongError as exc:
         session.rollback()
@@ -153,11 +118,8 @@ async def file_objection(
 
 @router.post("/me/objections/{objection_id}/withdraw")
 def withdraw_objection(
-    objection_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+    objection_id: int, request: Request, session: SessionDep, access: PersonPage
 ) -> Response:
-    access = _person(request, caller)
-    if not isinstance(access, Caller):
-        return access
     try:
         objections.withdraw_objection(session, access.actor, objection_id)
     except XinyongError as exc:
@@ -171,11 +133,8 @@ def withdraw_objection(
 
 @router.get("/me/repairs/new", response_class=HTMLResponse)
 def repair_form(
-    request: Request, session: SessionDep, caller: OptionalCallerDep, record: int = 0
+    request: Request, session: SessionDep, access: PersonPage, record: int = 0
 ) -> Response:
-    access = _person(request, caller)
-    if not isinstance(access, Caller):
-        return access
     found = _own_record(session, access, record)
     eligibility = repair.check_repair(session, access.actor, found.id)
     return render(
@@ -189,12 +148,7 @@ def repair_form(
 
 
 @router.post("/me/repairs", response_class=HTMLResponse)
-async def apply_for_repair(
-    request: Request, session: SessionDep, caller: OptionalCallerDep
-) -> Response:
-    access = _person(request, caller)
-    if not isinstance(access, Caller):
-        return access
+async def apply_for_repair(request: Request, session: SessionDep, access: PersonPage) -> Response:
     form = await request.form()
     try:
         record_id = int(str(form.get("record_id") or 0))
@@ -216,7 +170,7 @@ async def apply_for_repair(
             duties_performed=form.get("duties_performed") == "on",
             commit=form.get("commitment") == "on",
             commitment_text=values["commitment_text"] or None,
-            evidence=await _uploads(form),
+            evidence=await evidence_from_form(form),
         )
     except XinyongError as exc:
         session.rollback()
@@ -236,11 +190,8 @@ async def apply_for_repair(
 
 @router.post("/me/repairs/{application_id}/withdraw")
 def withdraw_repair(
-    application_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+    application_id: int, request: Request, session: SessionDep, access: PersonPage
 ) -> Response:
-    access = _person(request, caller)
-    if not isinstance(access, Caller):
-        return access
     try:
         repair.withdraw_repair(session, access.actor, application_id)
     except XinyongError as exc:
@@ -253,12 +204,7 @@ def withdraw_repair(
 
 
 @router.post("/me/commitments")
-async def make_commitment(
-    request: Request, session: SessionDep, caller: OptionalCallerDep
-) -> Response:
-    access = _person(request, caller)
-    if not isinstance(access, Caller):
-        return access
+async def make_commitment(request: Request, session: SessionDep, access: PersonPage) -> Response:
     form = await request.form()
     kind = str(form.get("kind") or "")
     if kind not in {k.value for k in SELF_COMMITMENT_KINDS}:
@@ -353,7 +299,7 @@ async def submit_tipoff(request: Request, session: SessionDep) -> Response:
             content=values["content"],
             domain=values["domain"] or None,
             department_code=values["department"] or None,
-            attachments=await _uploads(form, "attachments"),
+            attachments=await evidence_from_form(form, "attachments"),
         )
     except XinyongError as exc:
         session.rollback()

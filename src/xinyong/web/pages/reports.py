@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from xinyong.actors import Role
+from xinyong.accounts.services import Caller
 from xinyong.errors import InvalidInput, XinyongError
 from xinyong.identity.masking import Audience
 from xinyong.records.ingest import protector_for
@@ -23,7 +23,11 @@ from xinyong.reports.services import (
 from xinyong.subjects.services import get_subject
 from xinyong.web.api.reports import MAX_VERIFY_BYTES
 from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import flash_redirect, login_redirect, render
+from xinyong.web.pages.common import (
+    PersonPage,
+    flash_redirect,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,16 +92,13 @@ def verify_upload_page(
 def _own_reports_page(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    caller: Caller,
     *,
     message: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    if caller is None:
-        return login_redirect(request)
     actor = caller.actor
-    if actor.role != Role.PERSON or actor.subject_id is None:
-        return render(request, "account/not_person.html", caller, status_code=403)
+    assert actor.subject_id is not None  # PersonPage
     reports: list[dict[str, Any]] = [
         {
             "number": r.report_number,
@@ -121,7 +122,7 @@ def _own_reports_page(
 
 
 @router.get("/me/reports", response_class=HTMLResponse)
-def own_reports(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
+def own_reports(request: Request, session: SessionDep, caller: PersonPage) -> Response:
     """本人信用报告: issue one (free, no limit by default) and download earlier ones."""
     return _own_reports_page(request, session, caller)
 
@@ -130,14 +131,11 @@ def own_reports(request: Request, session: SessionDep, caller: OptionalCallerDep
 def issue_own_report(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    caller: PersonPage,
     audience: str = Form("self"),
 ) -> Response:
-    if caller is None:
-        return login_redirect(request)
     actor = caller.actor
-    if actor.role != Role.PERSON or actor.subject_id is None:
-        return render(request, "account/not_person.html", caller, status_code=403)
+    assert actor.subject_id is not None  # PersonPage
     try:
         if audience not in (Audience.SELF.value, Audience.PUBLIC.value):
             raise InvalidInput("报告版本只能是本人版或社会公开版", code="bad_audience")

@@ -32,45 +32,35 @@ from xinyong.errors import InvalidInput, NotFound, XinyongError
 from xinyong.identity.masking import mask_value
 from xinyong.measures.batch import compare_file
 from xinyong.measures.engine import VERDICT_NAMES
-from xinyong.measures.models import Check, CheckFeedback
 from xinyong.measures.services import add_feedback, run_check
-from xinyong.records.formats import FORMAT_NAMES
 from xinyong.records.ingest import protector_for
 from xinyong.records.jobs import queue_file
-from xinyong.records.models import CHANNEL_NAMES, BatchStatus
-from xinyong.web.deps import OptionalCallerDep, SessionDep
-from xinyong.web.pages.common import flash_redirect, page_access, render
+from xinyong.records.models import BatchStatus
+from xinyong.web.deps import SessionDep, on_rollback
+from xinyong.web.pages.common import (
+    CheckerPage,
+    FeedbackPage,
+    StaffPage,
+    SubmitterPage,
+    flash_redirect,
+    render,
+    workbench_context,
+)
 from xinyong.web.uploads import drop_upload, store_upload
 from xinyong.workbench.services import (
-    BATCH_STATUS_NAMES,
     batch_errors,
     batch_for,
     batch_grade_sources,
     batches_of,
+    check_for,
+    checks_of,
+    feedback_of,
     write_error_file,
 )
 from xinyong.workbench.templates import build_template, template_csv, template_xlsx
 
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _department_name(session: SessionDep, caller: Caller) -> str:
-    if caller.actor.department_id is None:
-        return "信用办（全部部门）"
-    dept = session.get(Department, caller.actor.department_id)
-    return dept.name if dept else ""
-
-
-def _common(session: SessionDep, caller: Caller) -> dict[str, Any]:
-    return {
-        "department_name": _department_name(session, caller),
-        "can_submit": can(caller.actor, Permission.SUBMIT_RECORDS),
-        "can_check": can(caller.actor, Permission.RUN_CHECK),
-        "status_names": BATCH_STATUS_NAMES,
-        "channel_names": CHANNEL_NAMES,
-        "format_names": FORMAT_NAMES,
-    }
 
 
 def _upload_form_context(session: SessionDep, caller: Caller) -> dict[str, Any]:
@@ -85,16 +75,13 @@ def _upload_form_context(session: SessionDep, caller: Caller) -> dict[str, Any]:
 
 
 @router.get("/workbench", response_class=HTMLResponse)
-def workbench(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
-    if not isinstance(access, Caller):
-        return access
+def workbench(request: Request, session: SessionDep, access: StaffPage) -> Response:
     return render(
         request,
         "workbench/index.html",
         access,
         recent=batches_of(session, access.actor, 1, 10),
-        **_common(session, access),
+        **workbench_context(session, access),
         **_upload_form_context(session, access),
     )
 
@@ -103,17 +90,18 @@ def workbench(request: Request, session: SessionDep, caller: OptionalCallerDep) 
 
 
 @router.get("/workbench/templates", response_class=HTMLResponse)
-def templates_page(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
-    if not isinstance(access, Caller):
-        return access
+def templates_page(request: Request, session: SessionDep, access: StaffPage) -> Response:
     catalog = current_catalog(session)
     items = sorted(
         catalog.items.values(),
         key=lambda i: (i.record_format == "generic", i.code),
     )
     return render(
-        request, "workbench/templates.html", access, items=items, **_common(session, access)
+        request,
+        "workbench/templates.html",
+        access,
+        items=items,
+        **workbench_context(session, access),
     )
 
 
@@ -123,11 +111,8 @@ def template_file(
     ext: Annotated[str, FastPath(max_length=4)],
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: StaffPage,
 ) -> Response:
-    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
-    if not isinstance(access, Caller):
-        return access
     item = current_catalog(session).items.get(item_code)
     if item is None or ext not in ("xlsx", "csv"):
         raise NotFound("没有这个目录项的模板", code="template_not_found")
@@ -145,10 +130,7 @@ def template_file(
 
 
 @router.post("/workbench/upload", response_class=HTMLResponse)
-async def upload(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = page_access(request, caller, Permission.SUBMIT_RECORDS)
-    if not isinstance(access, Caller):
-        return access
+async def upload(request: Request, session: SessionDep, access: SubmitterPage) -> Response:
     form = await request.form()
     upload_file = form.get("file")
     item = str(form.get("item") or "") or None
@@ -163,6 +145,7 @@ async def upload(request: Request, session: SessionDep, caller: OptionalCallerDe
         path = await store_upload(upload_file)
     except XinyongError as exc:
         return _upload_error(request, session, access, exc.message)
+    on_rollback(session, lambda: drop_upload(path))  # also when the commit fails
     try:
         begin_writing(session)
         batch = queue_file(
@@ -173,15 +156,10 @@ async def upload(request: Request, session: SessionDep, caller: OptionalCallerDe
             item_code=item,
             department_code=department,
         )
-        session.commit()
     except XinyongError as exc:
         session.rollback()
         drop_upload(path)
         return _upload_error(request, session, access, exc.message)
-    except BaseException:
-        session.rollback()
-        drop_upload(path)
-        raise
     return RedirectResponse(f"/workbench/batches/{batch.id}", status_code=303)
 
 
@@ -195,7 +173,7 @@ def _upload_error(
         status_code=422,
         error=message,
         recent=batches_of(session, caller.actor, 1, 10),
-        **_common(session, caller),
+        **workbench_context(session, caller),
         **_upload_form_context(session, caller),
     )
 
@@ -204,18 +182,15 @@ def _upload_error(
 def batches(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: StaffPage,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
-    if not isinstance(access, Caller):
-        return access
     return render(
         request,
         "workbench/batches.html",
         access,
         result=batches_of(session, access.actor, page),
-        **_common(session, access),
+        **workbench_context(session, access),
     )
 
 
@@ -226,17 +201,12 @@ def _batch_context(session: SessionDep, caller: Caller, batch_id: int) -> dict[s
         "batch": batch,
         "batch_department": dept.name if dept else "信用办代报",
         "running": batch.status in (BatchStatus.QUEUED.value, BatchStatus.RUNNING.value),
-        **_common(session, caller),
+        **workbench_context(session, caller),
     }
 
 
 @router.get("/workbench/batches/{batch_id}", response_class=HTMLResponse)
-def batch_page(
-    batch_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
-) -> Response:
-    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
-    if not isinstance(access, Caller):
-        return access
+def batch_page(batch_id: int, request: Request, session: SessionDep, access: StaffPage) -> Response:
     context = _batch_context(session, access, batch_id)
     return render(
         request,
@@ -250,12 +220,9 @@ def batch_page(
 
 @router.get("/workbench/batches/{batch_id}/status", response_class=HTMLResponse)
 def batch_status(
-    batch_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+    batch_id: int, request: Request, session: SessionDep, access: StaffPage
 ) -> Response:
     """The progress fragment htmx polls while a batch is running."""
-    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
-    if not isinstance(access, Caller):
-        return access
     context = _batch_context(session, access, batch_id)
     response = render(request, "workbench/_batch_status.html", access, **context)
     if not context["running"]:
@@ -265,11 +232,8 @@ def batch_status(
 
 @router.get("/workbench/batches/{batch_id}/errors.xlsx")
 def batch_error_file(
-    batch_id: int, request: Request, session: SessionDep, caller: OptionalCallerDep
+    batch_id: int, request: Request, session: SessionDep, access: StaffPage
 ) -> Response:
-    access = page_access(request, caller, Permission.VIEW_SUBMISSIONS)
-    if not isinstance(access, Caller):
-        return access
     batch = batch_for(session, access.actor, batch_id, own_only=True)
     if not batch.rejected:
         raise NotFound("该批次没有拒收行", code="no_rejected_rows")
@@ -296,16 +260,13 @@ def _scenarios(session: SessionDep) -> list[Any]:
 
 
 @router.get("/workbench/check", response_class=HTMLResponse)
-def check_form(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = page_access(request, caller, Permission.RUN_CHECK)
-    if not isinstance(access, Caller):
-        return access
+def check_form(request: Request, session: SessionDep, access: CheckerPage) -> Response:
     return render(
         request,
         "workbench/check.html",
         access,
         scenarios=_scenarios(session),
-        **_common(session, access),
+        **workbench_context(session, access),
     )
 
 
@@ -313,15 +274,12 @@ def check_form(request: Request, session: SessionDep, caller: OptionalCallerDep)
 def check_run(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: CheckerPage,
     id_number: Annotated[str, Form(max_length=64)] = "",
     scenario: Annotated[str, Form(max_length=64)] = "",
     operator: Annotated[str, Form(max_length=200)] = "",
     business_ref: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    access = page_access(request, caller, Permission.RUN_CHECK)
-    if not isinstance(access, Caller):
-        return access
     try:
         if not id_number.strip():
             raise InvalidInput("请输入证件号码", code="missing_number")
@@ -344,9 +302,8 @@ def check_run(
             error=exc.message,
             scenarios=_scenarios(session),
             form={"scenario": scenario, "operator": operator, "business_ref": business_ref},
-            **_common(session, access),
+            **workbench_context(session, access),
         )
-    session.commit()
     # The number stays out of the URL: the result page is addressed by the check's id.
     return RedirectResponse(
         f"/workbench/checks/{result.check_id}?n={mask_value(id_number)}", status_code=303
@@ -357,51 +314,24 @@ def check_run(
 def checks_list(
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: CheckerPage,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """The department's checks, newest first, with the ones still awaiting 反馈 marked."""
-    access = page_access(request, caller, Permission.RUN_CHECK)
-    if not isinstance(access, Caller):
-        return access
-    per_page = 20
-    stmt = select(Check)
-    if not access.actor.is_admin:
-        stmt = stmt.where(Check.department_id == access.actor.department_id)
-    checks = list(
-        session.scalars(
-            stmt.order_by(Check.id.desc()).limit(per_page + 1).offset((page - 1) * per_page)
-        )
-    )
-    has_next = len(checks) > per_page
-    checks = checks[:per_page]
-    answered = set(
-        session.scalars(
-            select(CheckFeedback.check_id).where(CheckFeedback.check_id.in_([c.id for c in checks]))
-        )
-    )
+    result = checks_of(session, access.actor, page)
     scenarios = current_catalog(session).scenarios
     return render(
         request,
         "workbench/checks.html",
         access,
-        checks=checks,
-        answered=answered,
+        checks=result.checks,
+        answered=result.answered,
         scenario_names={code: s.name for code, s in scenarios.items()},
         verdict_names=VERDICT_NAMES,
-        page=page,
-        has_next=has_next,
-        **_common(session, access),
+        page=result.page,
+        has_next=result.has_next,
+        **workbench_context(session, access),
     )
-
-
-def _check_for(session: SessionDep, caller: Caller, check_id: int) -> Check:
-    check = session.get(Check, check_id)
-    if check is None or (
-        not caller.actor.is_admin and check.department_id != caller.actor.department_id
-    ):
-        raise NotFound("核查记录不存在", code="check_not_found")
-    return check
 
 
 @router.get("/workbench/checks/{check_id}", response_class=HTMLResponse)
@@ -409,20 +339,11 @@ def check_page(
     check_id: int,
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: CheckerPage,
     n: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    access = page_access(request, caller, Permission.RUN_CHECK)
-    if not isinstance(access, Caller):
-        return access
-    check = _check_for(session, access, check_id)
-    feedback = list(
-        session.scalars(
-            select(CheckFeedback)
-            .where(CheckFeedback.check_id == check.id)
-            .order_by(CheckFeedback.id)
-        )
-    )
+    check = check_for(session, access.actor, check_id)
+    feedback = feedback_of(session, check)
     scenario = current_catalog(session).scenarios.get(check.scenario)
     return render(
         request,
@@ -435,7 +356,7 @@ def check_page(
         feedback=feedback,
         given={f.measure_code for f in feedback},
         can_feedback=can(access.actor, Permission.CHECK_FEEDBACK),
-        **_common(session, access),
+        **workbench_context(session, access),
     )
 
 
@@ -444,15 +365,12 @@ def check_feedback(
     check_id: int,
     request: Request,
     session: SessionDep,
-    caller: OptionalCallerDep,
+    access: FeedbackPage,
     measure: Annotated[str, Form(max_length=64)] = "",
     applied: Annotated[str, Form(max_length=8)] = "yes",
     outcome: Annotated[str, Form(max_length=200)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    access = page_access(request, caller, Permission.CHECK_FEEDBACK)
-    if not isinstance(access, Caller):
-        return access
     try:
         add_feedback(
             session,
@@ -470,24 +388,18 @@ def check_feedback(
 
 
 @router.get("/workbench/compare", response_class=HTMLResponse)
-def compare_form(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = page_access(request, caller, Permission.RUN_CHECK)
-    if not isinstance(access, Caller):
-        return access
+def compare_form(request: Request, session: SessionDep, access: CheckerPage) -> Response:
     return render(
         request,
         "workbench/compare.html",
         access,
         scenarios=_scenarios(session),
-        **_common(session, access),
+        **workbench_context(session, access),
     )
 
 
 @router.post("/workbench/compare")
-async def compare(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Response:
-    access = page_access(request, caller, Permission.RUN_CHECK)
-    if not isinstance(access, Caller):
-        return access
+async def compare(request: Request, session: SessionDep, access: CheckerPage) -> Response:
     form = await request.form()
     upload_file = form.get("file")
     scenario = str(form.get("scenario") or "")
@@ -507,7 +419,7 @@ async def compare(request: Request, session: SessionDep, caller: OptionalCallerD
             status_code=422,
             error=error,
             scenarios=_scenarios(session),
-            **_common(session, access),
+            **workbench_context(session, access),
         )
     limit = get_settings().max_upload_bytes
     tmp = Path(tempfile.mkdtemp(prefix="xinyong-compare-"))
@@ -541,7 +453,7 @@ async def compare(request: Request, session: SessionDep, caller: OptionalCallerD
             status_code=422,
             error=exc.message,
             scenarios=_scenarios(session),
-            **_common(session, access),
+            **workbench_context(session, access),
         )
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
