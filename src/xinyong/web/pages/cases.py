@@ -14,7 +14,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from xinyong.actors import Role
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
@@ -36,8 +35,6 @@ from xinyong.web.pages.common import (
 )
 
 router = APIRouter(include_in_schema=False)
-
-CASE_ROLES = frozenset({Role.ADMIN, Role.CLERK, Role.REVIEWER})
 
 
 def _overdue(case: dict[str, Any], today: str) -> bool:

@@ -224,6 +224,7 @@ def forbidden_page(request: Request, caller: Caller, message: str) -> HTMLRespon
 # not logged in is sent to the login page and back; a logged-in caller without the right
 # gets the 403 page with the reason. One exception handler (web.app) answers both.
 
+# Who handles cases (异议, 信用修复, 举报, 约谈, 名单程序) on the workbench.
 CASE_ROLES = frozenset({Role.ADMIN, Role.CLERK, Role.REVIEWER})
 NOT_PERSON_TEMPLATE = "account/not_person.html"
 
