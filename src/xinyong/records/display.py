@@ -1,7 +1,8 @@
 """Display periods (公示期限) and the one decision of whether a record is shown, shared, used.
 
 Nothing else in the code decides visibility: pages, reports, checks, lists and scores all
-ask :func:`visibility`. Periods come from the grade's bounds (national defaults of
+ask :func:`visibility` (or its SQL form in :mod:`xinyong.records.display_sql`). Pure: no
+SQLAlchemy, so the engines that use it import without the database layer. Periods come from the grade's bounds (national defaults of
 《信用修复管理办法》第36号令: 轻微 ≤ 3 months, 一般 3–12 months, 严重 1–3 years), overridden
 per catalog item, and per city profile (Changsha §(十): three years for every negative
 record).
@@ -13,8 +14,6 @@ import calendar
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-
-from sqlalchemy import ColumnElement, and_, or_
 
 from xinyong.catalog.schemas import Grade, InformationItem, Nature, OpenLevel
 from xinyong.identity.masking import Audience
@@ -230,54 +229,13 @@ def visibility(
     return Visibility(shown=visible, shared=used and allowed, used=used, label=label)
 
 
-def published_clause(on: dt.date, publish_minor: bool = False) -> ColumnElement[bool]:
-    """The SQL form of ``visibility(..., audience=Audience.PUBLIC).shown`` for the portal.
-
-    It must agree with :func:`visibility`; a property test holds them together.
-    """
-    from xinyong.records.models import Record
-
-    clause = and_(used_clause(on), Record.open_level == OpenLevel.PUBLIC.value)
-    if publish_minor:
-        return clause
-    return and_(clause, or_(Record.grade.is_(None), Record.grade != MINOR_GRADE))
-
-
-def used_clause(on: dt.date) -> ColumnElement[bool]:
-    """The SQL form of ``visibility(...).used``, for set-based work (scores, lists, checks).
-
-    It must agree with :func:`visibility`; a property test holds them together.
-    """
-    from xinyong.records.models import Record
-
-    return and_(
-        Record.state == RecordState.ACTIVE.value,
-        Record.display_from <= on,
-        or_(Record.display_until.is_(None), Record.display_until >= on),
-    )
-
-
 # -- public display of individuals' administrative penalties (DOMAIN §17) ------------------
 # Some provinces publish 行政处罚 on natural persons only in principle or not at all: the
 # setting ``publish_individual_penalties`` decides, for the public audience only. The portal
-# asks these two (the rule and its SQL twin, held together by a property test) beside
-# ``visibility`` and ``used_clause``.
+# asks this rule beside ``visibility``; their SQL twins (``records.display_sql``:
+# ``individual_penalty_clause``, ``used_clause``) are held to them by property tests.
 
 
 def individual_penalty_public(record_format: str, subject_kind: str, *, publish: bool) -> bool:
     """Whether a record of this 双公示 format about this kind of subject may be published."""
     return publish or not (record_format == "sgs_penalty" and subject_kind == "person")
-
-
-def individual_penalty_clause(
-    penalty_item_codes: list[str], *, publish: bool
-) -> ColumnElement[bool]:
-    """The SQL form of :func:`individual_penalty_public` (``Record`` joined to ``Subject``)."""
-    from sqlalchemy import true
-
-    from xinyong.records.models import Record
-    from xinyong.subjects.models import Subject
-
-    if publish or not penalty_item_codes:
-        return true()
-    return or_(Subject.kind != "person", Record.item_code.not_in(penalty_item_codes))

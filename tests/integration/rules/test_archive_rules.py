@@ -25,7 +25,8 @@ from xinyong.lists.services import (
 )
 from xinyong.notices.models import Notice
 from xinyong.records import lifecycle
-from xinyong.records.display import used_clause, visibility
+from xinyong.records.display import visibility
+from xinyong.records.display_sql import used_clause
 from xinyong.records.lifecycle import expire
 from xinyong.records.models import Record
 from xinyong.scoring.models import ScoreHistory, SubjectScore
