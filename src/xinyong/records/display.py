@@ -12,14 +12,29 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from xinyong.catalog.periods import (  # re-exported: the catalog's bounds of these periods
+    CHANGSHA_NEGATIVE_MONTHS as CHANGSHA_NEGATIVE_MONTHS,
+)
+from xinyong.catalog.periods import (
+    NATIONAL_PERIOD_BOUNDS as NATIONAL_PERIOD_BOUNDS,
+)
+from xinyong.catalog.periods import (
+    NATIONAL_SPAN as NATIONAL_SPAN,
+)
+from xinyong.catalog.periods import (
+    PeriodBounds as PeriodBounds,
+)
+from xinyong.catalog.periods import (
+    period_problems as period_problems,
+)
+from xinyong.catalog.periods import (
+    permitted_bounds as permitted_bounds,
+)
 from xinyong.catalog.schemas import Grade, InformationItem, Nature, OpenLevel
 from xinyong.identity.masking import Audience
 from xinyong.records.states import STATE_NAMES, RecordState
-
-CHANGSHA_NEGATIVE_MONTHS = 36
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -31,80 +46,9 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, last))
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodBounds:
-    min_months: int
-    max_months: int
-
-
-# 国家发展改革委令第36号 (in force 2026-04-01): how long a negative record of each grade may
-# be shown. A catalog may set shorter periods within them, never longer or shorter ones.
-NATIONAL_PERIOD_BOUNDS = {
-    "minor": PeriodBounds(0, 3),
-    "general": PeriodBounds(3, 12),
-    "serious": PeriodBounds(12, 36),
-}
-# A grade the national rules do not name (a city's own) stays within their widest span.
-NATIONAL_SPAN = PeriodBounds(0, 36)
 # The grade whose records the public portal does not show (SAMR Order 107: 警告 not
 # displayed; 第36号令: 轻微 normally not shown), unless settings.publish_minor says so.
 MINOR_GRADE = "minor"
-
-
-def permitted_bounds(grade_code: str, profile: str = "national") -> PeriodBounds:
-    """The display periods a catalog may give a grade under the rule profile.
-
-    The Changsha profile widens every grade to its three years (长政办发〔2017〕62号 §(十))."""
-    bounds = NATIONAL_PERIOD_BOUNDS.get(grade_code, NATIONAL_SPAN)
-    if profile == "changsha":
-        return PeriodBounds(bounds.min_months, max(bounds.max_months, CHANGSHA_NEGATIVE_MONTHS))
-    return bounds
-
-
-def period_problems(
-    grades: Mapping[str, Grade], items: Iterable[InformationItem], profile: str = "national"
-) -> list[tuple[str, str, str]]:
-    """(section, code, message) of every grade and item period outside the permitted bounds."""
-    problems: list[tuple[str, str, str]] = []
-
-    def check(section: str, code: str, what: str, grade: str, low: int, high: int) -> None:
-        allowed = permitted_bounds(grade, profile)
-        name = grades[grade].name if grade in grades else grade
-        rule = (
-            f"（{name}：{allowed.min_months}–{allowed.max_months} 个月，"
-            "国家发展改革委令第36号"
-            + ("，长沙规则放宽至 36 个月" if profile == "changsha" else "")
-            + "）"
-        )
-        if high > allowed.max_months:
-            problems.append(
-                (section, code, f"{what}{name}等级的最长公示期限 {high} 个月超出上限{rule}")
-            )
-        if low < allowed.min_months:
-            problems.append(
-                (section, code, f"{what}{name}等级的最短公示期限 {low} 个月低于下限{rule}")
-            )
-
-    for grade in grades.values():
-        check(
-            "grades",
-            grade.code,
-            f"等级 {grade.code} ",
-            grade.code,
-            grade.min_months,
-            grade.max_months,
-        )
-    for item in items:
-        for grade_code, period in item.periods.items():
-            check(
-                "items",
-                item.code,
-                f"目录项 {item.code} ",
-                grade_code,
-                period.min_months,
-                period.max_months,
-            )
-    return problems
 
 
 def period_bounds(item: InformationItem, grade: Grade, profile: str = "national") -> PeriodBounds:

@@ -1,4 +1,4 @@
-"""Uploaded files streamed to the job folder (records.jobs), never held in memory."""
+"""Uploaded files streamed to the job folder (submissions.jobs), never held in memory."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from starlette.datastructures import UploadFile
 
 from xinyong.config import get_settings
 from xinyong.errors import InvalidInput
-from xinyong.records.jobs import new_job_folder
+from xinyong.submissions.jobs import new_job_folder
 
 
 async def store_upload(upload: UploadFile) -> Path:

@@ -16,7 +16,7 @@ from xinyong.accounts.services import (
 )
 from xinyong.actors import ROLE_LABELS
 from xinyong.errors import Unauthorized
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.web.deps import SESSION_COOKIE, CallerDep, SessionDep
 from xinyong.web.ratelimit import client_address, limiter
 

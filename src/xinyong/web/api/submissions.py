@@ -12,9 +12,9 @@ from starlette.datastructures import UploadFile
 
 from xinyong.db import begin_writing
 from xinyong.errors import InvalidInput, NotFound
-from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows, json_headers
-from xinyong.records.jobs import queue_file
 from xinyong.records.models import SubmissionBatch
+from xinyong.submissions.ingest import TableInput, ingest_table, iter_json_rows, json_headers
+from xinyong.submissions.jobs import queue_file
 from xinyong.web.deps import ActorDep, PathId, SessionDep, SubmissionsReaderDep, SubmitterDep
 from xinyong.web.uploads import drop_upload, store_upload
 from xinyong.workbench.services import batch_errors
@@ -118,7 +118,7 @@ async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> 
         department_code=payload.department,
         channel="api",
         # Rows in the request, committed per chunk like a job's: a writer waits at most
-        # a chunk (records.ingest.SQLITE_CHUNK_ROWS on SQLite) for the write lock.
+        # a chunk (submissions.ingest.SQLITE_CHUNK_ROWS on SQLite) for the write lock.
         on_chunk=session.commit,
     )
     return result.as_dict()

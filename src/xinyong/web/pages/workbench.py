@@ -30,14 +30,14 @@ from xinyong.config import get_settings
 from xinyong.db import begin_writing
 from xinyong.errors import InvalidInput, NotFound, XinyongError
 from xinyong.identity.masking import mask_value
+from xinyong.identity.protection import protector_for
 from xinyong.measures.batch import compare_file
 from xinyong.measures.engine import VERDICT_NAMES
 from xinyong.measures.models import Check, CheckFeedback
 from xinyong.measures.services import add_feedback, run_check
 from xinyong.records.formats import FORMAT_NAMES
-from xinyong.records.ingest import protector_for
-from xinyong.records.jobs import queue_file
 from xinyong.records.models import CHANNEL_NAMES, BatchStatus
+from xinyong.submissions.jobs import queue_file
 from xinyong.web.deps import OptionalCallerDep, SessionDep
 from xinyong.web.pages.common import flash_redirect, page_access, render
 from xinyong.web.uploads import drop_upload, store_upload
@@ -157,7 +157,7 @@ async def upload(request: Request, session: SessionDep, caller: OptionalCallerDe
         department = None  # a department submits for itself only
     if not isinstance(upload_file, UploadFile) or not upload_file.filename:
         return _upload_error(request, session, access, "请选择要上传的文件")
-    # Stored under the job folder and queued: the job runner (records.jobs) imports it,
+    # Stored under the job folder and queued: the job runner (submissions.jobs) imports it,
     # and the batch page shows its progress while the request is long answered.
     try:
         path = await store_upload(upload_file)
