@@ -22,6 +22,7 @@ PURE_MODULES = [
     "xinyong.reports.content",
     "xinyong.records.display",
     "xinyong.records.states",
+    "xinyong.catalog.periods",
     "xinyong.lists.kinds",
     "xinyong.repair.workflow",
     "xinyong.authorizations.rules",
@@ -30,6 +31,8 @@ PURE_MODULES = [
     "xinyong.objections.workflow",
     "xinyong.commitments.workflow",
     "xinyong.tipoffs.workflow",
+    "xinyong.audit.chain",
+    "xinyong.audit.rules",
 ]
 
 _PROBE = """
