@@ -1,12 +1,12 @@
 """Changes to a record outside a submission: what a workflow does to a record (change its
 state, correct it) and a department's re-grading, each bringing lists and scores up to
-date in the same transaction (moved here from ``changes.records`` and
+date in the same transaction (moved here from ``workflows.records`` and
 ``records.services``).
 
 Whether a record in a given state is shown, shared or used is decided in one place only,
-:func:`xinyong.records.display.visibility` (and its SQL twin ``used_clause``): a disputed
-record is kept and labelled 异议处理中 but not used; repaired and revoked records are
-neither shown to others, shared nor used. This module only changes the state.
+:func:`xinyong.records.display.visibility` (and its SQL twin
+``records.display_sql.used_clause``): a disputed record is kept and labelled 异议处理中 but
+not used; repaired and revoked records are neither shown to others, shared nor used. This module only changes the state.
 """
 
 from __future__ import annotations
