@@ -116,8 +116,8 @@ def main() -> None:
     from xinyong.actors import Actor, Role
     from xinyong.config import get_settings
     from xinyong.db import session_factory
+    from xinyong.identity.protection import protector_for
     from xinyong.measures.services import run_check
-    from xinyong.records.ingest import protector_for
 
     settings = get_settings()
     protector = protector_for(settings)

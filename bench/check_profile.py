@@ -36,8 +36,8 @@ def main() -> None:
     from xinyong.accounts.services import authenticate_api_key, issue_api_key
     from xinyong.catalog.services import get_department
     from xinyong.db import session_factory
+    from xinyong.identity.protection import protector_for
     from xinyong.measures.services import run_check
-    from xinyong.records.ingest import protector_for
 
     factory = session_factory()
     with factory() as session:

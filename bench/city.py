@@ -190,7 +190,7 @@ def protect_subjects(env: dict[str, str]) -> int:
     ):
         os.environ[key] = env[key]
     from xinyong.identity.numbers import IdType, resident_id_check_char
-    from xinyong.records.ingest import protector_for
+    from xinyong.identity.protection import protector_for
 
     protector = protector_for()
     kind = IdType.RESIDENT_ID.value

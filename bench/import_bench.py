@@ -354,8 +354,8 @@ def profile(rows: int, encoding: str, top: int, sqlite: bool) -> None:
 
     from xinyong.actors import cli_operator
     from xinyong.db import get_engine, session_factory
-    from xinyong.records import ingest
-    from xinyong.records.ingest import ingest_file
+    from xinyong.submissions import ingest
+    from xinyong.submissions.ingest import ingest_file
 
     ingest.VALIDATE_IN_BACKGROUND = False  # so that cProfile sees the validation too
 

@@ -101,8 +101,8 @@ def main() -> None:
     from xinyong.catalog.services import load_defaults
     from xinyong.config import get_settings
     from xinyong.identity.masking import Audience
+    from xinyong.identity.protection import protector_for
     from xinyong.migrate import upgrade
-    from xinyong.records.ingest import protector_for
     from xinyong.records.models import Record
     from xinyong.reports import pdf as pdf_render
     from xinyong.reports.services import issue_report

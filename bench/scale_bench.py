@@ -142,9 +142,9 @@ def latencies(db: str, samples: int) -> dict[str, Any]:
     from xinyong.catalog.services import get_department
     from xinyong.db import session_factory
     from xinyong.identity.masking import Audience
+    from xinyong.identity.protection import protector_for
     from xinyong.measures.services import run_check
     from xinyong.queries.models import QueryBasis
-    from xinyong.records.ingest import protector_for
     from xinyong.records.services import read_archive
     from xinyong.subjects.services import find_subject
 

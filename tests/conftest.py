@@ -27,7 +27,7 @@ os.environ["XINYONG_DEMO"] = "1"
 # cannot see a test's uncommitted data: tests/integration/measures/test_fast_path.py runs
 # it against a committed schema; everything else takes the one-transaction path.
 os.environ["XINYONG_CHECK_FAST_PATH"] = "0"
-# Queued uploads are run by the tests themselves (records.jobs.run_pending_jobs), not by a
+# Queued uploads are run by the tests themselves (submissions.jobs.run_pending_jobs), not by a
 # background thread sharing the test's connection.
 os.environ["XINYONG_JOB_WORKER"] = "0"
 TEST_DATABASE_URL = os.environ.get("XINYONG_TEST_DATABASE_URL") or ""

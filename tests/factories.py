@@ -15,7 +15,7 @@ from xinyong.catalog.models import Department
 from xinyong.catalog.services import add_department
 from xinyong.demo import SGS_PENALTY_HEADERS, credit_code_for
 from xinyong.identity.numbers import resident_id_check_char
-from xinyong.records.ingest import ImportResult
+from xinyong.submissions.ingest import ImportResult
 
 _serial = itertools.count(1)
 # The name of the factory's departments by default: a local office no catalog item names,
@@ -145,7 +145,7 @@ def submit_rows(
 ) -> ImportResult:
     """Submit rows through the real pipeline, as a department system posting JSON would."""
     from xinyong.actors import cli_operator
-    from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows
+    from xinyong.submissions.ingest import TableInput, ingest_table, iter_json_rows
 
     table = TableInput(headers=list(rows[0].keys()), rows=iter_json_rows(list(rows)))
     return ingest_table(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faker import Faker
+from rich.console import Console
 from rich.progress import Progress, TaskID
 from sqlalchemy import insert, select
 from stdnum.cn import uscc
@@ -39,22 +40,21 @@ from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import InformationItem, Nature
 from xinyong.catalog.services import current_catalog
-from xinyong.cli.common import console
 from xinyong.config import get_settings
+from xinyong.daily import run_daily
 from xinyong.db import session_factory, utcnow
 from xinyong.errors import XinyongError
 from xinyong.identity.numbers import IdType, region_known, resident_id_check_char
-from xinyong.identity.protection import IdentityProtector
+from xinyong.identity.protection import IdentityProtector, protector_for
 from xinyong.notices.interviews import record_interview
 from xinyong.notices.services import queue_notice
 from xinyong.portal.demo import seed_demo_articles
 from xinyong.records.formats import SUBJECT_COLUMNS
-from xinyong.records.ingest import ingest_file, protector_for
-from xinyong.records.lifecycle import run_daily
 from xinyong.records.models import Record
 from xinyong.records.validation import age_on, department_provides, item_min_age
 from xinyong.subjects.models import KeyGroupMembership, Subject
 from xinyong.subjects.services import find_subject
+from xinyong.submissions.ingest import ingest_file
 from xinyong.workbench.templates import SGS_PENALTY_HEADERS as TEMPLATE_PENALTY_HEADERS
 
 # County-level codes of Changsha (4301xx) and its neighbours; checked against GB/T 2260.
@@ -84,6 +84,9 @@ DEMO_DEPARTMENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("GYSY", "市公用事业管理局", ("PUBLIC_UTILITY",)),
     ("XYB", "市信用办", ()),
 )
+
+# As the CLI's (cli.common.console): the demo runs from ``xinyong demo``, below the CLI.
+console = Console(emoji=False)
 
 
 def credit_code_for(seed: int) -> str:

@@ -19,7 +19,7 @@ from xinyong.accounts.services import (
     register_person,
 )
 from xinyong.actors import Role
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.web.app import create_app
 
 PASSWORD = "Test-password-2026"

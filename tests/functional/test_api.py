@@ -14,8 +14,8 @@ from tests import factories
 from xinyong.accounts.models import KeyRole
 from xinyong.accounts.services import issue_api_key
 from xinyong.queries.services import queries_of
-from xinyong.records.jobs import run_pending_jobs
 from xinyong.records.models import Record
+from xinyong.submissions.jobs import run_pending_jobs
 from xinyong.web.app import create_app
 
 
@@ -105,7 +105,7 @@ def test_file_upload_submission(client: TestClient, keys: dict[str, str], tmp_pa
             files={"file": ("处罚.csv", fh, "text/csv")},
             headers=auth(keys["dept"]),
         )
-    # Stored and queued at once (202); the job runner imports it (records.jobs).
+    # Stored and queued at once (202); the job runner imports it (submissions.jobs).
     assert resp.status_code == 202, resp.text
     assert resp.json()["status"] == "queued"
     assert resp.headers["Location"] == f"/api/v1/submissions/{resp.json()['batch_id']}"
@@ -217,8 +217,8 @@ def test_file_submission_progress_and_result(
 ) -> None:
     """submit → queued → running (rows done so far) → done with counts, errors and notes."""
     from xinyong.db import session_factory
-    from xinyong.records.jobs import claim_next, run_job
     from xinyong.records.models import SubmissionBatch
+    from xinyong.submissions.jobs import claim_next, run_job
 
     rows = [factories.penalty_row() for _ in range(30)]
     for row in rows:

@@ -196,7 +196,7 @@ def test_a_lock_timeout_answers_503(session: Session, engine: Engine) -> None:
 def test_the_servers_job_runner_imports_an_upload_while_other_writes_succeed(
     own_sqlite: tuple[Engine, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The lifespan's runner thread (records.jobs.start_worker) imports a file in chunks
+    """The lifespan's runner thread (submissions.jobs.start_worker) imports a file in chunks
     while the same server answers other submissions: none of them gets a 5xx."""
     own, _ = own_sqlite
     with Session(own) as session:

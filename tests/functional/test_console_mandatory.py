@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from tests import factories
 from tests.functional.conftest import PASSWORD, World
 from xinyong.actors import Actor, Role
+from xinyong.identity.protection import protector_for
 from xinyong.measures.services import run_check
-from xinyong.records.ingest import protector_for
 
 
 def _login(client: TestClient, username: str) -> None:

@@ -17,12 +17,12 @@ from tests import factories
 from tests.functional.conftest import World
 from xinyong.cli.main import app
 from xinyong.config import get_settings
+from xinyong.identity.protection import protector_for
 from xinyong.notices.models import Notice
 from xinyong.queries.models import QueryLog
-from xinyong.records.ingest import protector_for
-from xinyong.records.jobs import run_pending_jobs
 from xinyong.records.models import Record
 from xinyong.subjects.services import find_subject
+from xinyong.submissions.jobs import run_pending_jobs
 from xinyong.web.app import create_app
 
 runner = CliRunner()

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.functional.conftest import PASSWORD, World
-from xinyong.records.jobs import run_pending_jobs
+from xinyong.submissions.jobs import run_pending_jobs
 from xinyong.web.ratelimit import limiter
 
 

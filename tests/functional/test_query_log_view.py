@@ -17,8 +17,8 @@ from tests.functional.test_accounts import grant, query
 from tests.functional.test_web_pages import _login
 from xinyong.audit.models import AuditEvent
 from xinyong.cli.main import app
+from xinyong.identity.protection import protector_for
 from xinyong.queries.models import QueryLog
-from xinyong.records.ingest import protector_for
 from xinyong.subjects.services import find_subject
 
 runner = CliRunner()

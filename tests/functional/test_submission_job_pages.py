@@ -9,8 +9,8 @@ from tests import factories
 from tests.functional.conftest import World
 from tests.functional.test_web_pages import _csrf, _login
 from xinyong.db import session_factory
-from xinyong.records.jobs import claim_next, run_job
 from xinyong.records.models import SubmissionBatch
+from xinyong.submissions.jobs import claim_next, run_job
 
 
 def test_the_batch_page_follows_the_job(

@@ -18,7 +18,7 @@ from xinyong.accounts.models import KeyRole
 from xinyong.accounts.services import issue_api_key
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
-from xinyong.records.jobs import run_pending_jobs
+from xinyong.submissions.jobs import run_pending_jobs
 from xinyong.workbench.templates import SGS_LICENSE_HEADERS, SGS_PENALTY_HEADERS
 
 

@@ -291,7 +291,7 @@ def test_individual_penalty_rule_and_its_sql_agree_on_every_kind_of_row(
     from xinyong.catalog.services import current_catalog
     from xinyong.demo import credit_code_for
     from xinyong.portal.services import _items_of_format
-    from xinyong.records.display import individual_penalty_clause
+    from xinyong.records.display_sql import individual_penalty_clause
     from xinyong.subjects.models import Subject
 
     dept = factories.department(session, code="MIX", name="混合局")

@@ -18,8 +18,8 @@ from xinyong.accounts.services import create_user
 from xinyong.config import get_settings
 from xinyong.demo import SGS_PENALTY_HEADERS
 from xinyong.identity.masking import mask_id_number
-from xinyong.records.jobs import run_pending_jobs
 from xinyong.records.models import Record, SubmissionBatch
+from xinyong.submissions.jobs import run_pending_jobs
 
 FULL_ID = re.compile(r"(?<![0-9A-Za-z*])\d{17}[\dX](?![0-9A-Za-z])")
 
@@ -421,7 +421,7 @@ def test_a_killed_import_is_shown_as_interrupted(
     https_client: TestClient, world: World, session: Session
 ) -> None:
     from xinyong.catalog.models import Department
-    from xinyong.records.ingest import mark_interrupted_batches
+    from xinyong.submissions.ingest import mark_interrupted_batches
 
     dept = session.scalars(select(Department).where(Department.code == "WDEPT")).one()
     started = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)

@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests import factories
-from xinyong.identity.protection import IdentityProtector
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import IdentityProtector, protector_for
 from xinyong.subjects.models import Subject
 from xinyong.subjects.services import find_subject
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tests import factories
 from xinyong.actors import Actor, Role, cli_operator
 from xinyong.catalog.models import Department
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.records.models import Record
 from xinyong.subjects.services import find_subject
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tests.workflows.conftest import ADMIN, submit_record
 from xinyong.audit.models import AuditEvent
 from xinyong.catalog.models import Department
+from xinyong.deadlines import load_schedule
 from xinyong.errors import InvalidInput
 from xinyong.lists.services import notify_blacklisting
 from xinyong.notices.models import Notice
@@ -27,7 +28,7 @@ from xinyong.objections.workflow import deadlines
 from xinyong.repair.services import application_as_dict, apply_for_repair
 from xinyong.workdays import WorkdayCalendar
 from xinyong.workdays.models import HolidaySchedule
-from xinyong.workdays.services import calendar_for, load_schedule
+from xinyong.workdays.services import calendar_for
 
 CAL = WorkdayCalendar()
 D = dt.date

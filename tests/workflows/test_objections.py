@@ -15,6 +15,7 @@ from xinyong.catalog.models import Department
 from xinyong.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from xinyong.exchange.models import ExchangeOutbox
 from xinyong.identity.masking import Audience
+from xinyong.identity.protection import protector_for
 from xinyong.lists.models import ListEntry
 from xinyong.measures.services import run_check
 from xinyong.notices.models import Notice
@@ -29,7 +30,6 @@ from xinyong.objections.services import (
     withdraw_objection,
 )
 from xinyong.queries.models import QueryBasis, QueryLog
-from xinyong.records.ingest import protector_for
 from xinyong.records.models import Record, RecordVersion
 from xinyong.records.services import read_archive
 from xinyong.scoring.services import stored_score

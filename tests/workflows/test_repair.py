@@ -18,13 +18,13 @@ from xinyong.config import get_settings
 from xinyong.errors import Conflict, Forbidden, InvalidInput
 from xinyong.exchange.models import ExchangeOutbox
 from xinyong.identity.masking import Audience
+from xinyong.identity.protection import protector_for
 from xinyong.lists.models import ListEntry
 from xinyong.measures.services import run_check
 from xinyong.notices.models import Notice
 from xinyong.objections.services import file_objection
 from xinyong.queries.models import QueryBasis
 from xinyong.records.display import add_months
-from xinyong.records.ingest import protector_for
 from xinyong.records.services import read_archive
 from xinyong.repair.models import RepairApplication
 from xinyong.repair.services import apply_for_repair, check_repair, decide_repair, withdraw_repair

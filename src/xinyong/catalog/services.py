@@ -19,6 +19,7 @@ from xinyong.catalog.loader import (
     parse_catalog_file,
 )
 from xinyong.catalog.models import CatalogEntry, Department
+from xinyong.catalog.periods import period_problems
 from xinyong.catalog.schemas import SECTION_KINDS, SECTION_MODELS
 from xinyong.config import get_settings
 from xinyong.errors import Conflict, InvalidInput, NotFound
@@ -37,8 +38,6 @@ class LoadResult:
 def reference_problems(session: Session, entries: list[ParsedEntry]) -> list[str]:
     """What is wrong with ``entries`` against the catalog they would produce (dangling
     references, display periods outside the national bounds), each with its line."""
-    from xinyong.records.display import period_problems
-
     current = current_catalog(session).copy()
     for parsed in entries:
         current.section(parsed.section)[parsed.entry.code] = parsed.entry

@@ -14,7 +14,7 @@ from xinyong.accounts.models import Institution, User
 from xinyong.actors import ROLE_LABELS, cli_operator
 from xinyong.catalog.models import Department
 from xinyong.cli.common import cli_session, console, fail, print_json
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import protector_for
 
 user_app = typer.Typer(help="账号管理", no_args_is_help=True)
 

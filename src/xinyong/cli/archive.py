@@ -12,8 +12,8 @@ from xinyong.accounts.permissions import Permission, require
 from xinyong.actors import actor_label, cli_operator
 from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.identity.masking import Audience
+from xinyong.identity.protection import protector_for
 from xinyong.queries.models import QueryBasis
-from xinyong.records.ingest import protector_for
 from xinyong.records.models import Record
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import find_subject

@@ -10,7 +10,8 @@ from rich.table import Table
 
 from xinyong.actors import cli_operator
 from xinyong.cli.common import cli_session, console, print_json
-from xinyong.workdays.services import load_schedule, year_views
+from xinyong.deadlines import load_schedule
+from xinyong.workdays.services import year_views
 
 calendar_app = typer.Typer(help="节假日安排（工作日计算）", no_args_is_help=True)
 

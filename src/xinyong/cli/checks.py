@@ -9,9 +9,9 @@ import typer
 
 from xinyong.actors import cli_operator
 from xinyong.cli.common import cli_session, console, fail, print_json
+from xinyong.identity.protection import protector_for
 from xinyong.measures.engine import VERDICT_NAMES
 from xinyong.measures.services import run_check
-from xinyong.records.ingest import protector_for
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ from xinyong.exchange.models import ExchangeOutbox
 from xinyong.exchange.pull import http_fetcher, pull, pull_watermark
 from xinyong.exchange.push import http_sender, push, watermark
 from xinyong.exchange.wire import PAGE_LIMIT
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import protector_for
 
 exchange_app = typer.Typer(
     help="共享交换：向上级信用平台推送变更、拉取国家名单", no_args_is_help=True

@@ -13,7 +13,7 @@ from xinyong.cli.common import console, err_console, print_json
 from xinyong.db import session_factory
 from xinyong.errors import UnreadableFile, XinyongError
 from xinyong.records.formats import FORMAT_NAMES
-from xinyong.records.ingest import ImportResult, ingest_file, record_unreadable
+from xinyong.submissions.ingest import ImportResult, ingest_file, record_unreadable
 
 
 def register(app: typer.Typer) -> None:
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """运行排队中的上传文件（网页、接口上传的导入作业）。服务进程已运行作业线程时无需执行；
         关闭作业线程（XINYONG_JOB_WORKER=0）时由定时任务调用。"""
-        from xinyong.records.jobs import run_pending_jobs
+        from xinyong.submissions.jobs import run_pending_jobs
 
         ran = run_pending_jobs(session_factory(), limit=limit)
         console.print(f"已运行导入作业 {ran} 个")

@@ -16,7 +16,7 @@ from xinyong.actors import Actor, Role, cli_operator
 from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.reports.content import AUDIENCE_LABELS
 from xinyong.subjects.services import find_subject
 

@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 from xinyong import partitions
 from xinyong.actors import cli_operator
 from xinyong.catalog.services import current_catalog
+from xinyong.changes.records import change_grade
 from xinyong.cli.common import cli_session, console, fail, print_json
+from xinyong.daily import run_daily
+from xinyong.identity.protection import protector_for
 from xinyong.lists.models import (
     END_REASON_NAMES,
     ENTRY_SOURCE_NAMES,
@@ -32,9 +35,6 @@ from xinyong.lists.services import (
 )
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
-from xinyong.records.ingest import protector_for
-from xinyong.records.lifecycle import run_daily
-from xinyong.records.services import change_grade
 from xinyong.scoring.presentation import score_as_dict
 from xinyong.scoring.services import rescore as run_rescore
 from xinyong.scoring.services import score_history, score_subject

@@ -219,8 +219,9 @@ def assess_commitment(
 
 
 def _breach_record(session: Session, actor: Actor, commitment: Commitment, on: dt.date) -> int:
-    from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows, protector_for
+    from xinyong.identity.protection import protector_for
     from xinyong.subjects.services import reveal_number
+    from xinyong.submissions.ingest import TableInput, ingest_table, iter_json_rows
 
     subject = get_subject(session, commitment.subject_id)
     dept = session.get(Department, commitment.department_id)

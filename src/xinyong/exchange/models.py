@@ -1,29 +1,17 @@
-"""Exchange tables: the outbox of changes the upper platform must receive (written in the
-same transaction as the change, consumed by ``push`` in id order), the watermarks of the
-push and pull streams, the inbox of changes received from lower platforms, and the list
+"""Exchange tables: the outbox of changes the upper platform must receive (defined in
+:mod:`xinyong.changes.outbox`, where changes write it; consumed by ``push`` in id order),
+the watermarks of the push and pull streams, the inbox of changes received from lower platforms, and the list
 feed this platform serves to the platforms below it."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from xinyong.db import Base, BigId, JsonDoc, UtcDateTime, created_at, pk
-
-
-class ExchangeOutbox(Base):
-    __tablename__ = "exchange_outbox"
-
-    id: Mapped[pk]
-    kind: Mapped[str] = mapped_column(String(64))  # e.g. record:repaired, record:revoked
-    entity: Mapped[str] = mapped_column(String(32))  # record, list_entry
-    entity_id: Mapped[int] = mapped_column(BigId)
-    payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
-    created_at: Mapped[created_at]
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+from xinyong.changes.outbox import ExchangeOutbox as ExchangeOutbox  # re-exported
+from xinyong.db import Base, BigId, UtcDateTime, created_at, pk
 
 
 class ExchangeState(Base):

@@ -41,10 +41,10 @@ from xinyong.exchange.services import lock_stream
 from xinyong.exchange.wire import PAGE_LIMIT, ListPage, WireListEntry, as_row, parse_list_page
 from xinyong.lists.models import EndReason, EntryStatus, ListEntry, ListKind
 from xinyong.lists.services import DEFAULT_TEXTS, sync_entries_from_records
-from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows
 from xinyong.records.models import Record
 from xinyong.records.states import RecordState
 from xinyong.scoring.services import rescore_subjects
+from xinyong.submissions.ingest import TableInput, ingest_table, iter_json_rows
 
 PULL_STREAM = "pull:lists"
 UPPER_SOURCE = "upper_platform"  # ListEntry.source of pulled entries
@@ -114,7 +114,7 @@ def _apply_listed(
     session: Session, dept: Department, entry: WireListEntry, record: Record, on: dt.date
 ) -> None:
     if record.state in RELISTABLE:
-        from xinyong.workflows.records import set_record_state
+        from xinyong.changes.records import set_record_state
 
         set_record_state(session, SYSTEM, record, RecordState.ACTIVE, action="exchange:list:relisted", reason=f"上级平台 {dept.name} 重新列入名单", on=on)  # fmt: skip
     held = session.scalar(
@@ -173,7 +173,7 @@ def _apply_ended(
     if target is not None and record.state == RecordState.ACTIVE.value:
         # The record upstream left use (repaired, revoked, display over): here too, so
         # that punishments tied to the item itself stop as well.
-        from xinyong.workflows.records import set_record_state
+        from xinyong.changes.records import set_record_state
 
         set_record_state(session, SYSTEM, record, target, action="exchange:list:ended", reason=f"上级平台 {dept.name} 移出名单", on=on)  # fmt: skip
 

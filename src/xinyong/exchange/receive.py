@@ -19,11 +19,12 @@ from xinyong.exchange.wire import (
     WireRecord,
     as_row,
 )
-from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows, protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.records.models import Record
 from xinyong.records.states import RecordState
 from xinyong.subjects.models import Subject
 from xinyong.subjects.services import blind_index_for
+from xinyong.submissions.ingest import TableInput, ingest_table, iter_json_rows
 
 STATE_CHANGES = {
     "record:repaired": RecordState.REPAIRED,
@@ -60,7 +61,7 @@ def find_record(session: Session, dept: Department, record: WireRecord) -> Recor
 
 def apply_changes(session: Session, actor: Actor, batch: ChangeBatch) -> BatchAnswer:
     """Apply a batch in the caller's transaction; answer every key."""
-    from xinyong.workflows.records import set_record_state
+    from xinyong.changes.records import set_record_state
 
     source = actor.organisation or batch.source
     dept = source_department(session, source)

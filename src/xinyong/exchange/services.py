@@ -1,25 +1,14 @@
-"""Queueing changes for the upper platform; the exchange streams' watermarks and locks."""
+"""The exchange streams' watermarks and locks (changes are queued by
+:func:`xinyong.changes.outbox.queue_change`)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from xinyong.db import is_postgres, utcnow
-from xinyong.exchange.models import ExchangeOutbox, ExchangeState
-
-
-def queue_change(
-    session: Session, kind: str, entity: str, entity_id: int, payload: dict[str, Any]
-) -> ExchangeOutbox:
-    """One change for the upper platform; the payload never carries an identity number."""
-    row = ExchangeOutbox(kind=kind, entity=entity, entity_id=entity_id, payload=payload)
-    session.add(row)
-    session.flush()
-    return row
+from xinyong.exchange.models import ExchangeState
 
 
 def lock_stream(session: Session, stream: str) -> int:

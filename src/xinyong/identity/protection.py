@@ -13,7 +13,7 @@ import os
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from xinyong.config import Keys
+from xinyong.config import Keys, Settings, get_settings, load_keys
 
 BLIND_INDEX_HEX = 32  # 128 bits: no collision in any realistic population
 
@@ -56,3 +56,8 @@ class IdentityProtector:
 
     def decrypt_bytes(self, token: bytes, context: str) -> bytes:
         return self._aead.decrypt(token[:12], token[12:], context.encode())
+
+
+def protector_for(settings: Settings | None = None) -> IdentityProtector:
+    """The protector of the configured keys (``XINYONG_*_KEY``)."""
+    return IdentityProtector(load_keys(settings or get_settings()))

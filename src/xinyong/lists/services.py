@@ -23,7 +23,7 @@ from xinyong.db import affected, fill_id_table, utcnow
 from xinyong.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from xinyong.lists.models import LIST_NAMES, EndReason, EntryStatus, ListEntry, ListKind
 from xinyong.notices.services import queue_notice
-from xinyong.records.display import used_clause
+from xinyong.records.display_sql import used_clause
 from xinyong.records.models import Record, RecordState
 from xinyong.subjects.models import Subject, SubjectLink
 from xinyong.workdays import WorkdayCalendar

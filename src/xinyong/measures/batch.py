@@ -41,7 +41,7 @@ from xinyong.config import Keys, get_settings
 from xinyong.db import is_postgres, session_factory, utcnow
 from xinyong.errors import InvalidInput, UnreadableFile
 from xinyong.identity.masking import mask_value
-from xinyong.identity.protection import IdentityProtector
+from xinyong.identity.protection import IdentityProtector, protector_for
 from xinyong.measures.engine import EFFECT_NAMES, VERDICT_NAMES, SubjectFacts, decide
 from xinyong.measures.models import Check
 from xinyong.measures.services import (
@@ -56,7 +56,6 @@ from xinyong.measures.services import (
 from xinyong.measures.xlsx import StreamingWorkbook
 from xinyong.queries.models import QueryBasis, QueryLog
 from xinyong.records.formats import normalize_header
-from xinyong.records.ingest import protector_for
 from xinyong.records.parsers import RawRow, open_table
 from xinyong.subjects.models import Subject
 from xinyong.subjects.services import blind_index_for

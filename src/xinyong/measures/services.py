@@ -35,7 +35,7 @@ from xinyong.measures.engine import (
 from xinyong.measures.models import Check, CheckFeedback
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
-from xinyong.records.display import used_clause
+from xinyong.records.display_sql import used_clause
 from xinyong.records.models import Record, RecordState
 from xinyong.scoring.models import SubjectScore
 from xinyong.subjects.models import Subject, SubjectLink
@@ -470,7 +470,7 @@ def checks_of_department(session: Session, department_id: int) -> Iterable[Check
 
 
 def _used_sql(on: dt.date) -> str:
-    """``records.display.used_clause`` as PostgreSQL text over the alias ``r``."""
+    """``records.display_sql.used_clause`` as PostgreSQL text over the alias ``r``."""
     return str(
         used_clause(on).compile(
             dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]

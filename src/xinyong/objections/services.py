@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor, Role
 from xinyong.catalog.services import current_catalog
+from xinyong.changes.records import correct_record, set_record_state, validate_corrections
 from xinyong.config import get_settings
 from xinyong.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xinyong.notices.services import queue_notice
@@ -41,7 +42,6 @@ from xinyong.workflows.access import (
 )
 from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
 from xinyong.workflows.history import history_as_dicts, history_of, record_transition
-from xinyong.workflows.records import correct_record, set_record_state, validate_corrections
 
 WORKFLOW = "objection"
 AUTHORIZATION_SCOPE = "objection"

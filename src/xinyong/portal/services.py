@@ -37,12 +37,8 @@ from xinyong.portal.models import (
     ArticleKind,
     ArticleStatus,
 )
-from xinyong.records.display import (
-    individual_penalty_clause,
-    individual_penalty_public,
-    published_clause,
-    visibility,
-)
+from xinyong.records.display import individual_penalty_public, visibility
+from xinyong.records.display_sql import individual_penalty_clause, published_clause
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject, SubjectKind
 from xinyong.subjects.services import reveal_number

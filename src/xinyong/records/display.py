@@ -1,7 +1,8 @@
 """Display periods (公示期限) and the one decision of whether a record is shown, shared, used.
 
 Nothing else in the code decides visibility: pages, reports, checks, lists and scores all
-ask :func:`visibility`. Periods come from the grade's bounds (national defaults of
+ask :func:`visibility` (or its SQL form in :mod:`xinyong.records.display_sql`). Pure: no
+SQLAlchemy, so the engines that use it import without the database layer. Periods come from the grade's bounds (national defaults of
 《信用修复管理办法》第36号令: 轻微 ≤ 3 months, 一般 3–12 months, 严重 1–3 years), overridden
 per catalog item, and per city profile (Changsha §(十): three years for every negative
 record).
@@ -11,16 +12,29 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, or_
-
+from xinyong.catalog.periods import (  # re-exported: the catalog's bounds of these periods
+    CHANGSHA_NEGATIVE_MONTHS as CHANGSHA_NEGATIVE_MONTHS,
+)
+from xinyong.catalog.periods import (
+    NATIONAL_PERIOD_BOUNDS as NATIONAL_PERIOD_BOUNDS,
+)
+from xinyong.catalog.periods import (
+    NATIONAL_SPAN as NATIONAL_SPAN,
+)
+from xinyong.catalog.periods import (
+    PeriodBounds as PeriodBounds,
+)
+from xinyong.catalog.periods import (
+    period_problems as period_problems,
+)
+from xinyong.catalog.periods import (
+    permitted_bounds as permitted_bounds,
+)
 from xinyong.catalog.schemas import Grade, InformationItem, Nature, OpenLevel
 from xinyong.identity.masking import Audience
 from xinyong.records.states import STATE_NAMES, RecordState
-
-CHANGSHA_NEGATIVE_MONTHS = 36
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -32,80 +46,9 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, last))
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodBounds:
-    min_months: int
-    max_months: int
-
-
-# 国家发展改革委令第36号 (in force 2026-04-01): how long a negative record of each grade may
-# be shown. A catalog may set shorter periods within them, never longer or shorter ones.
-NATIONAL_PERIOD_BOUNDS = {
-    "minor": PeriodBounds(0, 3),
-    "general": PeriodBounds(3, 12),
-    "serious": PeriodBounds(12, 36),
-}
-# A grade the national rules do not name (a city's own) stays within their widest span.
-NATIONAL_SPAN = PeriodBounds(0, 36)
 # The grade whose records the public portal does not show (SAMR Order 107: 警告 not
 # displayed; 第36号令: 轻微 normally not shown), unless settings.publish_minor says so.
 MINOR_GRADE = "minor"
-
-
-def permitted_bounds(grade_code: str, profile: str = "national") -> PeriodBounds:
-    """The display periods a catalog may give a grade under the rule profile.
-
-    The Changsha profile widens every grade to its three years (长政办发〔2017〕62号 §(十))."""
-    bounds = NATIONAL_PERIOD_BOUNDS.get(grade_code, NATIONAL_SPAN)
-    if profile == "changsha":
-        return PeriodBounds(bounds.min_months, max(bounds.max_months, CHANGSHA_NEGATIVE_MONTHS))
-    return bounds
-
-
-def period_problems(
-    grades: Mapping[str, Grade], items: Iterable[InformationItem], profile: str = "national"
-) -> list[tuple[str, str, str]]:
-    """(section, code, message) of every grade and item period outside the permitted bounds."""
-    problems: list[tuple[str, str, str]] = []
-
-    def check(section: str, code: str, what: str, grade: str, low: int, high: int) -> None:
-        allowed = permitted_bounds(grade, profile)
-        name = grades[grade].name if grade in grades else grade
-        rule = (
-            f"（{name}：{allowed.min_months}–{allowed.max_months} 个月，"
-            "国家发展改革委令第36号"
-            + ("，长沙规则放宽至 36 个月" if profile == "changsha" else "")
-            + "）"
-        )
-        if high > allowed.max_months:
-            problems.append(
-                (section, code, f"{what}{name}等级的最长公示期限 {high} 个月超出上限{rule}")
-            )
-        if low < allowed.min_months:
-            problems.append(
-                (section, code, f"{what}{name}等级的最短公示期限 {low} 个月低于下限{rule}")
-            )
-
-    for grade in grades.values():
-        check(
-            "grades",
-            grade.code,
-            f"等级 {grade.code} ",
-            grade.code,
-            grade.min_months,
-            grade.max_months,
-        )
-    for item in items:
-        for grade_code, period in item.periods.items():
-            check(
-                "items",
-                item.code,
-                f"目录项 {item.code} ",
-                grade_code,
-                period.min_months,
-                period.max_months,
-            )
-    return problems
 
 
 def period_bounds(item: InformationItem, grade: Grade, profile: str = "national") -> PeriodBounds:
@@ -230,54 +173,13 @@ def visibility(
     return Visibility(shown=visible, shared=used and allowed, used=used, label=label)
 
 
-def published_clause(on: dt.date, publish_minor: bool = False) -> ColumnElement[bool]:
-    """The SQL form of ``visibility(..., audience=Audience.PUBLIC).shown`` for the portal.
-
-    It must agree with :func:`visibility`; a property test holds them together.
-    """
-    from xinyong.records.models import Record
-
-    clause = and_(used_clause(on), Record.open_level == OpenLevel.PUBLIC.value)
-    if publish_minor:
-        return clause
-    return and_(clause, or_(Record.grade.is_(None), Record.grade != MINOR_GRADE))
-
-
-def used_clause(on: dt.date) -> ColumnElement[bool]:
-    """The SQL form of ``visibility(...).used``, for set-based work (scores, lists, checks).
-
-    It must agree with :func:`visibility`; a property test holds them together.
-    """
-    from xinyong.records.models import Record
-
-    return and_(
-        Record.state == RecordState.ACTIVE.value,
-        Record.display_from <= on,
-        or_(Record.display_until.is_(None), Record.display_until >= on),
-    )
-
-
 # -- public display of individuals' administrative penalties (DOMAIN §17) ------------------
 # Some provinces publish 行政处罚 on natural persons only in principle or not at all: the
 # setting ``publish_individual_penalties`` decides, for the public audience only. The portal
-# asks these two (the rule and its SQL twin, held together by a property test) beside
-# ``visibility`` and ``used_clause``.
+# asks this rule beside ``visibility``; their SQL twins (``records.display_sql``:
+# ``individual_penalty_clause``, ``used_clause``) are held to them by property tests.
 
 
 def individual_penalty_public(record_format: str, subject_kind: str, *, publish: bool) -> bool:
     """Whether a record of this 双公示 format about this kind of subject may be published."""
     return publish or not (record_format == "sgs_penalty" and subject_kind == "person")
-
-
-def individual_penalty_clause(
-    penalty_item_codes: list[str], *, publish: bool
-) -> ColumnElement[bool]:
-    """The SQL form of :func:`individual_penalty_public` (``Record`` joined to ``Subject``)."""
-    from sqlalchemy import true
-
-    from xinyong.records.models import Record
-    from xinyong.subjects.models import Subject
-
-    if publish or not penalty_item_codes:
-        return true()
-    return or_(Subject.kind != "person", Record.item_code.not_in(penalty_item_codes))

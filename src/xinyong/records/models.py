@@ -99,7 +99,7 @@ class RecordVersion(_RecordColumns, Base):
 
 
 class BatchStatus(enum.StrEnum):
-    QUEUED = "queued"  # 排队中: an uploaded file waiting for the job runner (records.jobs)
+    QUEUED = "queued"  # 排队中: an uploaded file waiting for the job runner (submissions.jobs)
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"  # the file could not be read at all
@@ -143,7 +143,7 @@ class SubmissionBatch(Base):
     # Accepted rows worth a look (15-digit numbers converted, names differing from the
     # archive's): [{row, column, code, message}], the first ones of the batch.
     notes: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc)
-    # A file run by the job runner (records.jobs): {path, item_code, department_code,
+    # A file run by the job runner (submissions.jobs): {path, item_code, department_code,
     # actor, attempts}; None for imports run in the caller's process (CLI, JSON rows).
     job: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
 

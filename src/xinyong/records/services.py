@@ -7,23 +7,21 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
-from xinyong.audit.services import record_event
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import OPEN_LEVEL_NAMES, OpenLevel
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.db import utcnow
-from xinyong.errors import Forbidden, InvalidInput, NotFound
+from xinyong.errors import InvalidInput
 from xinyong.identity.masking import Audience, mask_id_number, mask_name
 from xinyong.identity.protection import IdentityProtector
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
-from xinyong.records.display import display_window, visibility
+from xinyong.records.display import visibility
 from xinyong.records.grading import grade_source_label
 from xinyong.records.models import CHANNEL_NAMES, Record, RecordVersion, SubmissionBatch
 from xinyong.records.states import STATE_NAMES, RecordState
@@ -351,48 +349,3 @@ def archive_version(session: Session, record: Record, batch_id: int | None = Non
             **{name: getattr(record, name) for name in columns},
         )
     )
-
-
-def change_grade(session: Session, actor: Actor, record_id: int, grade: str, reason: str) -> Record:
-    """A department re-grades its own record, with a reason; the change is a new version."""
-    record = session.get(Record, record_id)
-    if record is None:
-        raise NotFound("记录不存在", code="record_not_found")
-    if not actor.is_admin and actor.department_id != record.department_id:
-        raise Forbidden("只能调整本部门报送记录的等级", code="not_own_record")
-    if record.nature != "negative":
-        raise InvalidInput("只有失信记录有失信等级", code="not_negative")
-    if not reason.strip():
-        raise InvalidInput("调整失信等级必须说明理由", code="reason_required")
-    catalog = current_catalog(session)
-    found = catalog.grade_by_name(grade)
-    if found is None:
-        raise InvalidInput(f"等级 {grade} 不存在", code="unknown_grade")
-    if found.code == record.grade:
-        raise InvalidInput("新等级与当前等级相同", code="grade_unchanged")
-    item = catalog.item(record.item_code)
-    archive_version(session, record)
-    _, until = display_window(item, found, record.decision_date, profile=get_settings().profile)
-    record_event(session, actor, "records:record:regraded", target_type="record", target_id=record.id, purpose=reason, details={"from": record.grade, "to": found.code, "version": record.version + 1})  # fmt: skip
-    record.grade = found.code
-    record.grade_source = "department"
-    record.grade_set_by = actor.name
-    record.grade_reason = reason.strip()[:2000]
-    record.display_until = until
-    record.version += 1
-    record.updated_at = utcnow()
-    session.flush()
-    _after_record_change(session, record)
-    return record
-
-
-def _after_record_change(session: Session, record: Record) -> None:
-    from xinyong.lists.models import ListEntry
-    from xinyong.scoring.services import rescore_subjects
-
-    session.execute(
-        update(ListEntry)
-        .where(ListEntry.record_id == record.id, ListEntry.status == "listed")
-        .values(end_date=record.display_until)
-    )
-    rescore_subjects(session, [record.subject_id], dt.date.today())

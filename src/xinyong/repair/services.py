@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor, Role
 from xinyong.catalog.services import current_catalog
+from xinyong.changes.records import set_record_state
 from xinyong.commitments.models import Commitment
 from xinyong.commitments.services import make_commitment
 from xinyong.commitments.workflow import CommitmentKind, CommitmentState
@@ -53,7 +54,6 @@ from xinyong.workflows.access import (
 )
 from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
 from xinyong.workflows.history import history_as_dicts, history_of, record_transition
-from xinyong.workflows.records import set_record_state
 
 WORKFLOW = "repair"
 AUTHORIZATION_SCOPE = "repair"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from xinyong.identity.masking import Audience, mask_id_number, mask_name
-from xinyong.lists.models import LIST_NAMES, EntryStatus, ListKind
+from xinyong.lists.kinds import LIST_NAMES, EntryStatus, ListKind
 from xinyong.records.display import Visibility, visibility
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # issue times are shown in Beijing time

@@ -16,7 +16,7 @@ from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
 from xinyong.db import UtcDateTime, affected, fill_id_table, is_postgres, utcnow
 from xinyong.errors import NotFound
-from xinyong.records.display import used_clause
+from xinyong.records.display_sql import used_clause
 from xinyong.records.models import Record
 from xinyong.scoring.engine import (
     ScoredRecord,

@@ -20,7 +20,7 @@ from xinyong.config import get_settings, refuse_default_secrets
 from xinyong.db import is_busy_error
 from xinyong.errors import InvalidInput, TooManyRequests, XinyongError
 from xinyong.measures import fastpath
-from xinyong.records.jobs import start_worker
+from xinyong.submissions.jobs import start_worker
 from xinyong.web.api import (
     audit,
     auth,
@@ -75,7 +75,7 @@ def _wants_page(request: Request) -> bool:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # The submission job runner of this worker process (records.jobs): claims are
+    # The submission job runner of this worker process (submissions.jobs): claims are
     # conditional UPDATEs, so several processes share the queue safely.
     worker = start_worker() if get_settings().job_worker else None
     yield

@@ -1,4 +1,4 @@
-"""Uploaded files: submissions streamed to the job folder (records.jobs), never held in
+"""Uploaded files: submissions streamed to the job folder (submissions.jobs), never held in
 memory; evidence files read from a form."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from xinyong.config import get_settings
 from xinyong.errors import InvalidInput
-from xinyong.records.jobs import new_job_folder
+from xinyong.submissions.jobs import new_job_folder
 from xinyong.workflows.evidence import Upload
 
 

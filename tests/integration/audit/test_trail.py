@@ -21,8 +21,8 @@ from xinyong.audit.services import _as_chained, chain_key, head_of, record_event
 from xinyong.config import get_settings
 from xinyong.errors import InvalidInput
 from xinyong.identity.masking import Audience
+from xinyong.identity.protection import protector_for
 from xinyong.queries.models import QueryBasis
-from xinyong.records.ingest import protector_for
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import find_subject
 

@@ -10,8 +10,8 @@ from tests import factories
 from xinyong.actors import Actor, Role
 from xinyong.catalog.models import Department
 from xinyong.console.services import dashboard, department_assessment, months_back
+from xinyong.identity.protection import protector_for
 from xinyong.measures.services import add_feedback, run_check
-from xinyong.records.ingest import protector_for
 
 
 def test_months_back() -> None:

@@ -14,10 +14,10 @@ from tests import factories
 from xinyong import partitions
 from xinyong.actors import cli_operator
 from xinyong.audit.services import verify
+from xinyong.identity.protection import protector_for
 from xinyong.migrate import alembic_config
 from xinyong.queries.models import QueryBasis, QueryLog
 from xinyong.queries.services import log_query, purge_query_log
-from xinyong.records.ingest import protector_for
 from xinyong.subjects.services import find_subject
 
 pytestmark = pytest.mark.postgres_only

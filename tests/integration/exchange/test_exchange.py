@@ -16,7 +16,7 @@ from xinyong.exchange.models import ExchangeInbox, ExchangeOutbox
 from xinyong.exchange.push import ExchangeFailed, changes_of, push, watermark
 from xinyong.exchange.receive import apply_changes
 from xinyong.exchange.wire import BatchAnswer, ChangeBatch
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.records.models import Record
 from xinyong.records.states import RecordState
 
@@ -88,7 +88,7 @@ def test_push_applies_each_change_once_even_when_the_answer_is_lost(session: Ses
 
 
 def test_repair_and_revocation_reach_the_upper_platform(session: Session) -> None:
-    from xinyong.workflows.records import set_record_state
+    from xinyong.changes.records import set_record_state
 
     _submit(session, 2)
     receive = _receiver()

@@ -15,6 +15,7 @@ from xinyong.actors import SYSTEM, Actor, Role, cli_operator
 from xinyong.audit import services as audit
 from xinyong.audit.models import AuditEvent
 from xinyong.catalog.models import Department
+from xinyong.changes.records import set_record_state
 from xinyong.exchange.feed import list_page
 from xinyong.exchange.models import ExchangeOutbox
 from xinyong.exchange.pull import pull, pull_watermark
@@ -29,13 +30,12 @@ from xinyong.exchange.wire import (
     WireRecord,
     WireSubject,
 )
+from xinyong.identity.protection import protector_for
 from xinyong.lists.models import ListEntry
 from xinyong.measures.services import run_check
-from xinyong.records.ingest import protector_for
 from xinyong.records.models import Record, SubmissionBatch
 from xinyong.records.states import RecordState
 from xinyong.subjects.services import find_subject
-from xinyong.workflows.records import set_record_state
 
 CITY = Actor(name="apikey:city", role=Role.PLATFORM, organisation="430100")
 RECENT = (dt.date.today() - dt.timedelta(days=30)).isoformat()

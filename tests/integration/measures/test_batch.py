@@ -20,12 +20,12 @@ from tests.integration.measures.test_check_facts import ADMIN, TODAY, city
 from xinyong.actors import Actor
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
+from xinyong.identity.protection import protector_for
 from xinyong.measures import batch
 from xinyong.measures.engine import SubjectFacts
 from xinyong.measures.models import Check
 from xinyong.measures.services import load_facts_bulk, run_check
 from xinyong.queries.models import QueryLog
-from xinyong.records.ingest import protector_for
 from xinyong.records.parsers import RawRow, RowProblem
 
 SCENARIO = "ADMIN_LICENSING"

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from tests import factories
 from xinyong.actors import Actor, cli_operator
 from xinyong.catalog.services import current_catalog
+from xinyong.identity.protection import protector_for
 from xinyong.lists.models import ListEntry
 from xinyong.lists.services import decide_blacklisting, notify_blacklisting
 from xinyong.measures.models import Check
 from xinyong.measures.services import facts_by_index, load_facts_bulk, run_check
 from xinyong.queries.models import QueryLog
-from xinyong.records.ingest import protector_for
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
 from xinyong.subjects.services import blind_index_for

@@ -15,11 +15,11 @@ from tests import factories
 from xinyong.actors import Actor, cli_operator
 from xinyong.catalog.models import Department
 from xinyong.errors import InvalidInput, NotFound
+from xinyong.identity.protection import protector_for
 from xinyong.lists.models import ListEntry
 from xinyong.lists.services import decide_blacklisting, notify_blacklisting
 from xinyong.measures.models import Check, CheckFeedback
 from xinyong.measures.services import CheckResult, add_feedback, run_check
-from xinyong.records.ingest import protector_for
 from xinyong.records.models import Record
 from xinyong.subjects.services import find_subject
 

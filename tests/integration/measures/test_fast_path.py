@@ -34,12 +34,12 @@ from xinyong.catalog import services as catalog_services
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import load_defaults
 from xinyong.config import get_settings
+from xinyong.identity.protection import protector_for
 from xinyong.measures import fastpath
 from xinyong.measures.models import Check
 from xinyong.measures.services import run_check
 from xinyong.migrate import upgrade
 from xinyong.queries.models import QueryLog
-from xinyong.records.ingest import protector_for
 from xinyong.web.api import checks
 from xinyong.web.app import create_app
 from xinyong.web.ratelimit import limiter

@@ -21,11 +21,11 @@ from xinyong.actors import cli_operator
 from xinyong.catalog.schemas import OpenLevel
 from xinyong.catalog.services import current_catalog
 from xinyong.identity.masking import Audience
+from xinyong.identity.protection import protector_for
 from xinyong.lists.services import sync_entries_from_records
 from xinyong.measures.services import load_facts_bulk
 from xinyong.queries.models import QueryBasis
-from xinyong.queries.reads import read_lists, read_score
-from xinyong.records.ingest import protector_for
+from xinyong.reads import read_lists, read_score
 from xinyong.records.models import Record, RecordState
 from xinyong.records.services import read_archive
 from xinyong.reports.content import ReportHeader, assemble

@@ -16,10 +16,11 @@ from tests import factories
 from xinyong.actors import cli_operator
 from xinyong.cli.main import app as cli
 from xinyong.db import utcnow
-from xinyong.records.ingest import STALE_BATCH_MINUTES, ingest_file, protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.records.models import Record, SubmissionBatch, SubmissionError
 from xinyong.subjects.models import Subject, SubjectAlias, SubjectLink
 from xinyong.subjects.services import find_subject
+from xinyong.submissions.ingest import STALE_BATCH_MINUTES, ingest_file
 
 ADMIN = cli_operator("test")
 

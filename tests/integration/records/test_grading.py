@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 from tests import factories
 from xinyong.actors import cli_operator
 from xinyong.identity.masking import Audience
+from xinyong.identity.protection import protector_for
 from xinyong.portal.services import Category, search_disclosures
-from xinyong.records.display import published_clause, visibility
-from xinyong.records.ingest import ingest_file, protector_for
+from xinyong.records.display import visibility
+from xinyong.records.display_sql import published_clause
 from xinyong.records.models import Record
 from xinyong.subjects.services import find_subject
+from xinyong.submissions.ingest import ingest_file
 
 ADMIN = cli_operator("test")
 TODAY = dt.date.today()

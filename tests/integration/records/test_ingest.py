@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 from tests import factories
 from xinyong.actors import Actor, cli_operator
 from xinyong.errors import Forbidden, UnreadableFile
-from xinyong.records.ingest import ingest_file, protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.records.models import Record, RecordVersion, SubmissionBatch, SubmissionError
 from xinyong.records.parsers import RawRow
 from xinyong.subjects.models import Subject, SubjectLink
 from xinyong.subjects.services import find_subject
+from xinyong.submissions.ingest import ingest_file
 
 ADMIN = cli_operator("test")
 FUTURE = (dt.date.today() + dt.timedelta(days=3)).isoformat()
@@ -253,7 +254,7 @@ def test_subject_cache_bound_does_not_lose_the_chunk_in_hand(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Regression: the id cache was cleared after a chunk's subjects were resolved."""
-    from xinyong.records import ingest
+    from xinyong.submissions import ingest
 
     original = ingest._Merger.resolve_subjects
 
@@ -294,7 +295,7 @@ def test_file_mixing_new_and_existing_records_versions_only_what_changed(
 def test_duplicates_across_validation_batches_still_end_the_chunk(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from xinyong.records import ingest
+    from xinyong.submissions import ingest
 
     monkeypatch.setattr(ingest, "VALIDATION_BATCH_ROWS", 2)
     dept = factories.department(session)
@@ -318,7 +319,7 @@ def test_a_failure_while_reading_stops_the_import_and_its_reader(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rows are read and validated in a background thread: its errors reach the caller."""
-    from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows
+    from xinyong.submissions.ingest import TableInput, ingest_table, iter_json_rows
 
     dept = factories.department(session)
     rows = [factories.penalty_row(dept=dept) for _ in range(7)]

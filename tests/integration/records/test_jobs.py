@@ -1,4 +1,4 @@
-"""Submission jobs (records.jobs): queued uploads, one runner at a time, restarts, and a
+"""Submission jobs (submissions.jobs): queued uploads, one runner at a time, restarts, and a
 re-import of unchanged rows that writes nothing but its batch."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from xinyong.actors import Actor, Role, cli_operator
 from xinyong.audit.models import AuditEvent
 from xinyong.catalog.models import Department
 from xinyong.db import Base
-from xinyong.records.ingest import STALE_BATCH_MINUTES, ingest_file
-from xinyong.records.jobs import (
+from xinyong.records.models import BatchStatus, Record, SubmissionBatch, SubmissionError
+from xinyong.submissions.ingest import STALE_BATCH_MINUTES, ingest_file
+from xinyong.submissions.jobs import (
     MAX_ATTEMPTS,
     claim_next,
     new_job_folder,
@@ -27,7 +28,6 @@ from xinyong.records.jobs import (
     run_job,
     run_pending_jobs,
 )
-from xinyong.records.models import BatchStatus, Record, SubmissionBatch, SubmissionError
 
 ADMIN = cli_operator("test")
 
@@ -84,7 +84,7 @@ def test_submit_queued_running_with_progress_then_done(session: Session) -> None
 
     claimed = claim_next(session)
     assert claimed == batch.id and _status(session, batch.id) == "running"
-    import xinyong.records.ingest as ingest_module
+    import xinyong.submissions.ingest as ingest_module
 
     def chunked(*args: object, **kwargs: object) -> object:
         on_chunk = kwargs["on_chunk"]

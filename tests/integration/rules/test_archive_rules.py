@@ -11,8 +11,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tests import factories
+from xinyong import daily as lifecycle
 from xinyong.actors import cli_operator
 from xinyong.catalog.services import current_catalog
+from xinyong.daily import expire
 from xinyong.errors import InvalidTransition
 from xinyong.identity.masking import Audience
 from xinyong.lists.models import EndReason, EntryStatus, ListEntry
@@ -24,9 +26,8 @@ from xinyong.lists.services import (
     sync_entries_from_records,
 )
 from xinyong.notices.models import Notice
-from xinyong.records import lifecycle
-from xinyong.records.display import used_clause, visibility
-from xinyong.records.lifecycle import expire
+from xinyong.records.display import visibility
+from xinyong.records.display_sql import used_clause
 from xinyong.records.models import Record
 from xinyong.scoring.models import ScoreHistory, SubjectScore
 from xinyong.scoring.services import rescore, score_subject
@@ -43,7 +44,7 @@ def item_with(session: Session, **match: object) -> str:
 
 
 def records_of(session: Session, number: str) -> list[Record]:
-    from xinyong.records.ingest import protector_for
+    from xinyong.identity.protection import protector_for
     from xinyong.subjects.services import find_subject
 
     subject = find_subject(session, protector_for(), number)
@@ -383,9 +384,9 @@ def test_sql_used_clause_agrees_with_visibility(
 
 def test_grade_change_needs_a_reason_and_makes_a_version(session: Session) -> None:
     from xinyong.actors import Actor
+    from xinyong.changes.records import change_grade
     from xinyong.errors import Forbidden, InvalidInput
     from xinyong.records.models import RecordVersion
-    from xinyong.records.services import change_grade
 
     dept = factories.department(session)
     other = factories.department(session)

@@ -15,7 +15,7 @@ from xinyong.accounts.services import (
     register_person,
 )
 from xinyong.actors import ROLE_LABELS
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.web.deps import SESSION_COOKIE, CallerDep, SessionDep
 from xinyong.web.ratelimit import client_address, limiter
 

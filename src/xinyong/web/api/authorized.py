@@ -1,6 +1,6 @@
 """Queries by an institution, each relying on the person's authorization (授权查询).
 
-The logic is ``authorizations.queries``, shared with the institution's pages."""
+The logic is ``authorized``, shared with the institution's pages."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from xinyong.authorizations.queries import authorized_read, granted_rows
 from xinyong.authorizations.rules import Scope
+from xinyong.authorized import authorized_read, granted_rows
 from xinyong.web.api.subjects import ArchiveRead, ListEntryRead, ScoreRead
 from xinyong.web.deps import BodyId, InstitutionDep, SessionDep
 

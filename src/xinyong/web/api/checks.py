@@ -34,11 +34,10 @@ from xinyong.catalog.services import cached_catalog, current_catalog
 from xinyong.config import get_settings
 from xinyong.db import get_engine, transaction
 from xinyong.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized, XinyongError
-from xinyong.identity.protection import IdentityProtector
+from xinyong.identity.protection import IdentityProtector, protector_for
 from xinyong.measures import fastpath
 from xinyong.measures.batch import compare_file
 from xinyong.measures.services import add_feedback, plan_check, run_check
-from xinyong.records.ingest import protector_for
 from xinyong.subjects.services import is_other_document
 from xinyong.web.deps import (
     CSRF_HEADER,

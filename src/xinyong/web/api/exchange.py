@@ -11,7 +11,7 @@ from xinyong.actors import Actor
 from xinyong.exchange.feed import list_page
 from xinyong.exchange.receive import apply_changes
 from xinyong.exchange.wire import PAGE_LIMIT, BatchAnswer, ChangeBatch, ListPage
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.web.deps import SessionDep, permission
 
 router = APIRouter(tags=["共享交换 exchange"])

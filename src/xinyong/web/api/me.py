@@ -16,10 +16,10 @@ from xinyong.authorizations import services as authz
 from xinyong.authorizations.models import Authorization
 from xinyong.authorizations.rules import PURPOSE_LABELS, SCOPE_LABELS
 from xinyong.identity.masking import Audience
+from xinyong.identity.protection import protector_for
 from xinyong.queries.models import QueryBasis
-from xinyong.queries.reads import read_lists, read_score
 from xinyong.queries.services import query_log_view
-from xinyong.records.ingest import protector_for
+from xinyong.reads import read_lists, read_score
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import get_subject
 from xinyong.web.api.subjects import ArchiveRead, ListEntryRead, ScoreRead

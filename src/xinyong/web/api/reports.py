@@ -12,10 +12,10 @@ from starlette.datastructures import UploadFile
 
 from xinyong.accounts.permissions import Permission
 from xinyong.actors import Actor, Role
-from xinyong.authorizations.queries import authorized_report
+from xinyong.authorized import authorized_report
 from xinyong.errors import InvalidInput, NotFound
 from xinyong.identity.masking import Audience
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.reports.content import AUDIENCE_LABELS
 from xinyong.reports.models import CreditReport
 from xinyong.reports.services import (

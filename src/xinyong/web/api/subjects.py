@@ -11,9 +11,9 @@ from xinyong.accounts.permissions import Permission
 from xinyong.actors import Actor
 from xinyong.errors import InvalidInput, NotFound
 from xinyong.identity.masking import Audience
+from xinyong.identity.protection import protector_for
 from xinyong.queries.models import QueryBasis
-from xinyong.queries.reads import read_lists, read_score
-from xinyong.records.ingest import protector_for
+from xinyong.reads import read_lists, read_score
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import find_subject, get_subject
 from xinyong.web.deps import ArchiveAdminDep, LookupDep, PathId, SessionDep, permission

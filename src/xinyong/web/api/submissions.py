@@ -12,8 +12,8 @@ from starlette.datastructures import UploadFile
 
 from xinyong.db import begin_writing, end_reads
 from xinyong.errors import InvalidInput
-from xinyong.records.ingest import TableInput, ingest_table, iter_json_rows, json_headers
-from xinyong.records.jobs import queue_file
+from xinyong.submissions.ingest import TableInput, ingest_table, iter_json_rows, json_headers
+from xinyong.submissions.jobs import queue_file
 from xinyong.web.deps import (
     ActorDep,
     PathId,
@@ -124,7 +124,7 @@ async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> 
         department_code=payload.department,
         channel="api",
         # Rows in the request, committed per chunk like a job's: a writer waits at most
-        # a chunk (records.ingest.SQLITE_CHUNK_ROWS on SQLite) for the write lock.
+        # a chunk (submissions.ingest.SQLITE_CHUNK_ROWS on SQLite) for the write lock.
         on_chunk=session.commit,
     )
     return result.as_dict()

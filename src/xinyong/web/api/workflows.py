@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from xinyong.accounts.permissions import PERMISSION_DENIED, Permission
 from xinyong.actors import Actor, Role
+from xinyong.cases import read_evidence
 from xinyong.commitments import services as commitments
 from xinyong.config import get_settings
 from xinyong.errors import Forbidden, InvalidInput, XinyongError
@@ -30,7 +31,6 @@ from xinyong.tipoffs import services as tipoffs
 from xinyong.tipoffs.workflow import RateLimiter
 from xinyong.web.deps import ActorDep, PathId, PersonDep, SessionDep, permission
 from xinyong.web.ratelimit import client_address, rate_limit
-from xinyong.workflows.cases import read_evidence
 from xinyong.workflows.evidence import Upload
 from xinyong.workflows.schemas import (
     CommitmentRead,

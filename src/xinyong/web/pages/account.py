@@ -23,15 +23,15 @@ from xinyong.authorizations.rules import PURPOSE_LABELS, SCOPE_LABELS
 from xinyong.config import get_settings
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
+from xinyong.identity.protection import protector_for
 from xinyong.lists.models import ENTRY_STATUS_NAMES, LIST_NAMES
 from xinyong.lists.procedure import procedures_of_subject
 from xinyong.notices import interviews as interview_service
 from xinyong.notices import services as notice_service
 from xinyong.notices.services import notices_of
 from xinyong.queries.models import QueryBasis
-from xinyong.queries.reads import read_lists, read_score
 from xinyong.queries.services import query_log_view
-from xinyong.records.ingest import protector_for
+from xinyong.reads import read_lists, read_score
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import get_subject
 from xinyong.web.api.me import SELF_PURPOSE, authorization_as_dict

@@ -33,6 +33,7 @@ from xinyong.console.assessment import (
     period_choices,
 )
 from xinyong.console.services import MandatoryCheckLine, dashboard, mandatory_checks
+from xinyong.deadlines import load_schedule
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
 from xinyong.portal.models import ARTICLE_KIND_NAMES, ARTICLE_STATUS_NAMES, ArticleKind
@@ -48,7 +49,7 @@ from xinyong.web.pages.common import (
     flash_redirect,
     render,
 )
-from xinyong.workdays.services import load_schedule, year_views
+from xinyong.workdays.services import year_views
 
 router = APIRouter(include_in_schema=False)
 
@@ -408,8 +409,8 @@ def archive_view(
     """档案管理: a subject's whole archive, every state labelled, with its history and
     provenance; the identity number travels in the form, never in the URL, and the read
     is logged with the stated purpose (``records.services.read_archive``)."""
+    from xinyong.identity.protection import protector_for
     from xinyong.queries.models import QueryBasis
-    from xinyong.records.ingest import protector_for
     from xinyong.records.services import read_archive
     from xinyong.subjects.services import find_subject
 

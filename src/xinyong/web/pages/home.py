@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
 from xinyong.errors import InvalidInput, NotFound, XinyongError
+from xinyong.identity.protection import protector_for
 from xinyong.portal.models import ARTICLE_KIND_NAMES, ArticleKind
 from xinyong.portal.ratelimit import TokenBucket
 from xinyong.portal.services import (
@@ -38,7 +39,6 @@ from xinyong.portal.services import (
     published_articles,
     search_disclosures,
 )
-from xinyong.records.ingest import protector_for
 from xinyong.subjects.services import find_subject
 from xinyong.web.deps import OptionalCallerDep, SessionDep
 from xinyong.web.pages.common import EXTRA_NAV, render

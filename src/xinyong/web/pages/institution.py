@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter
 
 from xinyong.accounts.services import Caller
-from xinyong.authorizations.queries import authorized_read, authorized_report, granted_rows
 from xinyong.authorizations.rules import SCOPE_LABELS, Scope
+from xinyong.authorized import authorized_read, authorized_report, granted_rows
 from xinyong.errors import XinyongError
 from xinyong.identity.masking import Audience
 from xinyong.lists.models import LIST_NAMES

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from xinyong.accounts.services import Caller
 from xinyong.errors import InvalidInput, XinyongError
 from xinyong.identity.masking import Audience
-from xinyong.records.ingest import protector_for
+from xinyong.identity.protection import protector_for
 from xinyong.reports.content import AUDIENCE_LABELS, SHANGHAI
 from xinyong.reports.services import (
     Verification,

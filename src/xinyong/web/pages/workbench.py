@@ -30,12 +30,12 @@ from xinyong.config import get_settings
 from xinyong.db import begin_writing
 from xinyong.errors import InvalidInput, NotFound, XinyongError
 from xinyong.identity.masking import mask_value
+from xinyong.identity.protection import protector_for
 from xinyong.measures.batch import compare_file
 from xinyong.measures.engine import VERDICT_NAMES
 from xinyong.measures.services import add_feedback, run_check
-from xinyong.records.ingest import protector_for
-from xinyong.records.jobs import queue_file
 from xinyong.records.models import BatchStatus
+from xinyong.submissions.jobs import queue_file
 from xinyong.web.deps import SessionDep, on_rollback
 from xinyong.web.pages.common import (
     CheckerPage,
@@ -139,7 +139,7 @@ async def upload(request: Request, session: SessionDep, access: SubmitterPage) -
         department = None  # a department submits for itself only
     if not isinstance(upload_file, UploadFile) or not upload_file.filename:
         return _upload_error(request, session, access, "请选择要上传的文件")
-    # Stored under the job folder and queued: the job runner (records.jobs) imports it,
+    # Stored under the job folder and queued: the job runner (submissions.jobs) imports it,
     # and the batch page shows its progress while the request is long answered.
     try:
         path = await store_upload(upload_file)

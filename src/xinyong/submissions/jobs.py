@@ -72,7 +72,7 @@ def queue_file(
 ) -> SubmissionBatch:
     """Create the queued batch of a stored file. Whether the actor may submit for the
     department is decided now (the request is answered with it); the rows, by the job."""
-    from xinyong.records.ingest import submitting_department
+    from xinyong.submissions.ingest import submitting_department
 
     department = submitting_department(session, actor, department_code)
     batch = SubmissionBatch(
@@ -158,7 +158,7 @@ def run_pending_jobs(
     """Run queued jobs until none is left (or ``limit`` ran, or ``stop`` is set); how many
     were run. Stale running jobs are queued again (or marked 中断) first."""
     from xinyong.db import session_factory
-    from xinyong.records.ingest import mark_interrupted_batches
+    from xinyong.submissions.ingest import mark_interrupted_batches
 
     reader = factory or session_factory()
     # Every transaction of the runner that writes takes SQLite's lock when it begins and
@@ -191,7 +191,7 @@ def run_pending_jobs(
 
 def _waiting(session: Session) -> tuple[bool, bool, bool]:
     """(a batch is queued, a running batch went silent, SQLite is running a job already)."""
-    from xinyong.records.ingest import STALE_BATCH_MINUTES
+    from xinyong.submissions.ingest import STALE_BATCH_MINUTES
 
     queued = session.scalar(
         select(SubmissionBatch.id)
@@ -214,7 +214,7 @@ def run_job(
     factory: sessionmaker[Session], batch_id: int, *, stop: threading.Event | None = None
 ) -> str:
     """Import the file of a claimed batch; the batch's final status."""
-    from xinyong.records.ingest import ingest_file
+    from xinyong.submissions.ingest import ingest_file
 
     with factory() as session:
         batch = session.get(SubmissionBatch, batch_id)

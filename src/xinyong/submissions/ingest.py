@@ -35,11 +35,12 @@ from xinyong.audit.services import record_event
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
-from xinyong.config import Settings, get_settings, load_keys
+from xinyong.changes.effects import apply_batch_consequences
+from xinyong.config import get_settings
 from xinyong.db import affected, is_postgres, utcnow
 from xinyong.errors import Forbidden, InvalidInput, NotFound, UnreadableFile
 from xinyong.identity.masking import Audience, mask_name, mask_value
-from xinyong.identity.protection import IdentityProtector
+from xinyong.identity.protection import IdentityProtector, protector_for
 from xinyong.records.formats import ColumnMap, detect_format, legacy_headers, map_columns
 from xinyong.records.grading import grade_source_label
 from xinyong.records.models import BatchStatus, SubmissionBatch, SubmissionError
@@ -63,7 +64,6 @@ STALE_BATCH_MINUTES = 30
 # Rows read and validated together. Smaller than a chunk: the rows as read (a dict of
 # every cell) are the largest objects of an import, and they are dropped once validated.
 VALIDATION_BATCH_ROWS = 5_000
-RESCORE_SLICE = 20_000
 SQLITE_CHUNK_ROWS = 10_000
 # What a unique key violated by an insert raises, from the drivers themselves (the direct
 # insert uses the driver's cursor).
@@ -200,10 +200,6 @@ class TableInput:
     file_sha256: str | None = None
 
 
-def protector_for(settings: Settings | None = None) -> IdentityProtector:
-    return IdentityProtector(load_keys(settings or get_settings()))
-
-
 def _department_maps(session: Session) -> tuple[dict[str, int], dict[str, int]]:
     by_credit: dict[str, int] = {}
     by_code: dict[str, int] = {}
@@ -282,7 +278,7 @@ def ingest_table(
     ``on_chunk`` is called after each chunk has been flushed: the CLI commits there, so a
     large file is merged in bounded transactions.
 
-    ``batch`` is the batch of a queued job (records.jobs), already claimed 运行中: it is
+    ``batch`` is the batch of a queued job (submissions.jobs), already claimed 运行中: it is
     filled in (and, when the job is resumed, its earlier counts and errors replaced).
     """
     settings = get_settings()
@@ -609,30 +605,6 @@ def _in_background(chunks: Iterator[_Chunk]) -> Iterator[Iterator[_Chunk]]:
             close()
 
 
-def apply_batch_consequences(
-    session: Session, batch_id: int, subject_ids: set[int], *, queue_for_upper: bool = True
-) -> None:
-    """What new or changed records imply: list memberships and the subjects' scores."""
-    from xinyong.exchange.services import queue_change
-    from xinyong.lists.services import sync_entries_from_records
-    from xinyong.notices.services import queue_new_record_notices
-    from xinyong.scoring.services import rescore_subjects
-
-    today = dt.date.today()
-    sync_entries_from_records(session, today, batch_id=batch_id)
-    # On SQLite in slices: each subject's score is independent of the others', and the
-    # scope of a million-row file (hundreds of thousands of subjects) is bound as Python
-    # objects there. PostgreSQL loads the scope by COPY, and one statement over the
-    # whole scope is several times faster than slices (each scans its join once).
-    ordered = sorted(subject_ids)
-    step = len(ordered) if is_postgres(session) else RESCORE_SLICE
-    for start in range(0, len(ordered), max(step, 1)):
-        rescore_subjects(session, ordered[start : start + step], today)
-    queue_new_record_notices(session, batch_id)
-    if queue_for_upper:
-        queue_change(session, "batch:merged", "batch", batch_id, {"batch_id": batch_id})
-
-
 def ingest_file(
     session: Session,
     actor: Actor,
@@ -671,7 +643,7 @@ def ingest_file(
 def mark_interrupted_batches(session: Session, now: dt.datetime | None = None) -> int:
     """Mark 中断 the batches whose import was killed: still 运行中, silent for too long.
 
-    A job's batch (records.jobs) whose file is still kept is queued again instead, and
+    A job's batch (submissions.jobs) whose file is still kept is queued again instead, and
     the job runner runs the file again (harmless: the merge is keyed).
 
     Run at the start of every import and by the daily job; the rows merged before the
@@ -687,7 +659,7 @@ def mark_interrupted_batches(session: Session, now: dt.datetime | None = None) -
     for batch in batches:
         last = batch.heartbeat_at or batch.started_at
         if last is not None and last < stale:
-            from xinyong.records.jobs import requeue_or_drop
+            from xinyong.submissions.jobs import requeue_or_drop
 
             if requeue_or_drop(batch):  # a job whose file is kept: run it again
                 changed = True

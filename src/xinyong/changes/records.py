@@ -1,10 +1,12 @@
-"""What a workflow does to a record: change its state, correct it, and bring lists and
-scores up to date in the same transaction.
+"""Changes to a record outside a submission: what a workflow does to a record (change its
+state, correct it) and a department's re-grading, each bringing lists and scores up to
+date in the same transaction (moved here from ``workflows.records`` and
+``records.services``).
 
 Whether a record in a given state is shown, shared or used is decided in one place only,
-:func:`xinyong.records.display.visibility` (and its SQL twin ``used_clause``): a disputed
-record is kept and labelled 异议处理中 but not used; repaired and revoked records are
-neither shown to others, shared nor used. This module only changes the state.
+:func:`xinyong.records.display.visibility` (and its SQL twin
+``records.display_sql.used_clause``): a disputed record is kept and labelled 异议处理中 but
+not used; repaired and revoked records are neither shown to others, shared nor used. This module only changes the state.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
+from xinyong.audit.services import record_event
 from xinyong.catalog.services import current_catalog
+from xinyong.changes.effects import after_record_change
+from xinyong.changes.outbox import queue_change
 from xinyong.config import get_settings
 from xinyong.db import utcnow
-from xinyong.errors import InvalidInput
-from xinyong.exchange.services import queue_change
+from xinyong.errors import Forbidden, InvalidInput, NotFound
 from xinyong.lists.models import EndReason, EntryStatus, ListEntry
 from xinyong.lists.services import end_entries_for_record, sync_entries_from_records
 from xinyong.records.display import display_window
@@ -196,4 +200,37 @@ def correct_record(
     )
     rescore_subjects(session, [record.subject_id], on)
     queue_change(session, "record:corrected", "record", record.id, record_payload(record))
+    return record
+
+
+def change_grade(session: Session, actor: Actor, record_id: int, grade: str, reason: str) -> Record:
+    """A department re-grades its own record, with a reason; the change is a new version."""
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFound("记录不存在", code="record_not_found")
+    if not actor.is_admin and actor.department_id != record.department_id:
+        raise Forbidden("只能调整本部门报送记录的等级", code="not_own_record")
+    if record.nature != "negative":
+        raise InvalidInput("只有失信记录有失信等级", code="not_negative")
+    if not reason.strip():
+        raise InvalidInput("调整失信等级必须说明理由", code="reason_required")
+    catalog = current_catalog(session)
+    found = catalog.grade_by_name(grade)
+    if found is None:
+        raise InvalidInput(f"等级 {grade} 不存在", code="unknown_grade")
+    if found.code == record.grade:
+        raise InvalidInput("新等级与当前等级相同", code="grade_unchanged")
+    item = catalog.item(record.item_code)
+    archive_version(session, record)
+    _, until = display_window(item, found, record.decision_date, profile=get_settings().profile)
+    record_event(session, actor, "records:record:regraded", target_type="record", target_id=record.id, purpose=reason, details={"from": record.grade, "to": found.code, "version": record.version + 1})  # fmt: skip
+    record.grade = found.code
+    record.grade_source = "department"
+    record.grade_set_by = actor.name
+    record.grade_reason = reason.strip()[:2000]
+    record.display_until = until
+    record.version += 1
+    record.updated_at = utcnow()
+    session.flush()
+    after_record_change(session, record)
     return record

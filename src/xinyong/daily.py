@@ -156,7 +156,7 @@ def run_daily(session: Session, on: dt.date) -> DailyResult:
     Idempotent."""
     from xinyong.lists.services import sync_entries_from_records
     from xinyong.objections.services import escalate_overdue
-    from xinyong.records.ingest import mark_interrupted_batches
+    from xinyong.submissions.ingest import mark_interrupted_batches
 
     interrupted = mark_interrupted_batches(session)
 

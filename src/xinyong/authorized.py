@@ -20,9 +20,9 @@ from xinyong.authorizations.models import Authorization
 from xinyong.authorizations.rules import PURPOSE_LABELS, Scope
 from xinyong.errors import Forbidden, InvalidInput, keep_work
 from xinyong.identity.masking import Audience, mask_name
+from xinyong.identity.protection import protector_for
 from xinyong.queries.models import QueryBasis
-from xinyong.queries.reads import read_lists, read_score
-from xinyong.records.ingest import protector_for
+from xinyong.reads import read_lists, read_score
 from xinyong.records.services import read_archive
 from xinyong.reports.models import CreditReport
 from xinyong.reports.services import issue_report
