@@ -313,11 +313,6 @@ class Settings(BaseSettings):
         "Identity numbers are masked in both.",
     )
     log_level: str = Field(default="info", description="Lowest level logged.")
-    audit_enabled: bool = Field(
-        default=True,
-        description="Write the audit trail. Exists only to measure its cost "
-        "(bench/audit_bench.py); never turn it off in service.",
-    )
     audit_signing_key: str | None = Field(
         default=None,
         description="Base64 Ed25519 private key (32 bytes) that signs audit anchors "
