@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import os
 import queue
 import sys
 import threading
@@ -28,8 +29,10 @@ from xinyong.db import is_postgres
 # Off for profiling (bench/import_bench.py): cProfile sees only the thread it was started
 # in, so ``in_background`` then produces in the caller's thread.
 IN_BACKGROUND = True
-# Off only to measure the audit trail's cost (bench/audit_bench.py); never in service.
-AUDIT_ENABLED = True
+# Off only to measure the audit trail's cost: bench/audit_bench.py flips it in process; a
+# benchmarked server is started with XINYONG_BENCH_AUDIT_OFF=1 (docs/benchmarks.md). Never
+# in service, and not a setting.
+AUDIT_ENABLED = os.environ.get("XINYONG_BENCH_AUDIT_OFF") != "1"
 
 _T = TypeVar("_T")
 
