@@ -4,7 +4,7 @@ Builds (or with ``--reuse`` keeps) a PostgreSQL city ``xinyong_audit_bench`` of 
 through the project's own route (``xinyong init``, ``xinyong demo --persons N``), then runs
 ``measures.services.run_check`` in-process on random persons of the city, one transaction
 per check as the API does, alternating rounds with the audit trail on and off
-(``Settings.audit_enabled``) so that both see the same machine load. Sequential (one
+(``xinyong.runtime.AUDIT_ENABLED``, not a setting) so that both see the same machine load. Sequential (one
 caller) and concurrent (``--threads`` callers, where appends queue on the chain head's
 lock) runs. Prints checks/s per mode, the ratio, and writes ``bench/out/audit_bench.json``.
 
@@ -113,6 +113,7 @@ def main() -> None:
         saved = json.loads(ENV_FILE.read_text(encoding="utf-8"))
     os.environ.update(env)
 
+    from xinyong import runtime
     from xinyong.actors import Actor, Role
     from xinyong.config import get_settings
     from xinyong.db import session_factory
@@ -150,7 +151,7 @@ def main() -> None:
         start, cpu = time.perf_counter(), time.process_time()
         for n in range(checks):
             one_check(rng, n)
-        cpu_ms["on" if settings.audit_enabled else "off"].append(
+        cpu_ms["on" if runtime.AUDIT_ENABLED else "off"].append(
             1000 * (time.process_time() - cpu) / checks
         )
         return checks / (time.perf_counter() - start)
@@ -188,12 +189,12 @@ def main() -> None:
     for r in range(args.rounds):
         order = ("on", "off") if r % 2 == 0 else ("off", "on")
         for mode in order:
-            settings.audit_enabled = mode == "on"
+            runtime.AUDIT_ENABLED = mode == "on"
             for kind, run in (("sequential", sequential), ("concurrent", concurrent)):
                 rate = run(args.checks, r * 10 + (mode == "on"))
                 results[kind][mode].append(rate)
                 print(f"round {r + 1} {kind:10} audit {mode:3}: {rate:7.1f} checks/s", flush=True)
-    settings.audit_enabled = True
+    runtime.AUDIT_ENABLED = True
     appended = events() - before
     summary: dict[str, object] = {
         "persons": saved["persons"],

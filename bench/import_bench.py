@@ -352,12 +352,12 @@ def profile(rows: int, encoding: str, top: int, sqlite: bool) -> None:
         del os.environ[key]
     os.environ.update(env)
 
+    from xinyong import runtime
     from xinyong.actors import cli_operator
     from xinyong.db import get_engine, session_factory
-    from xinyong.submissions import ingest
     from xinyong.submissions.ingest import ingest_file
 
-    ingest.VALIDATE_IN_BACKGROUND = False  # so that cProfile sees the validation too
+    runtime.IN_BACKGROUND = False  # so that cProfile sees the validation too
 
     statements = time_statements(get_engine())
     session = session_factory()()

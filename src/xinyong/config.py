@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from xinyong.errors import ConfigurationError
@@ -25,7 +25,7 @@ KEY_FILE_NAME = "keys.json"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore", populate_by_name=True)
 
     demo: bool = Field(
         default=False,
@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     tipoff_per_hour: int = Field(
         default=5,
         ge=1,
-        description="Tip-offs accepted per client address per hour (举报限流).",
+        description="Tip-offs accepted per client address per hour (举报限流; pages and API).",
     )
     exchange_upper_url: str | None = Field(
         default=None, description="The upper credit platform's base URL (共享交换); unset: no push."
@@ -198,9 +198,14 @@ class Settings(BaseSettings):
 
     portal_searches_per_minute: int = Field(
         default=30,
-        ge=1,
-        description="Public disclosure searches one client IP may make per minute (a token "
-        "bucket with this burst): the lists are searchable, not downloadable wholesale.",
+        ge=0,
+        validation_alias=AliasChoices(
+            "XINYONG_PORTAL_SEARCHES_PER_MINUTE",
+            "XINYONG_RATE_SEARCH_PER_MINUTE",  # the name README gave it too
+        ),
+        description="Public disclosure searches and tip-off tracking (pages and API) one "
+        "client address may make per minute (a token bucket with this burst): the lists are "
+        "searchable, not downloadable wholesale; 0 disables.",
     )
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024, description="Largest accepted submission file."
@@ -257,16 +262,6 @@ class Settings(BaseSettings):
         description="Login attempts (page and /api/v1/auth/token) per client address and "
         "per username, per minute and per server process; 0 disables the limit.",
     )
-    rate_search_per_minute: int = Field(
-        default=60,
-        ge=0,
-        description="Public disclosure searches per client address per minute; 0 disables.",
-    )
-    rate_tipoff_per_minute: int = Field(
-        default=5,
-        ge=0,
-        description="Tip-offs (举报) filed per client address per minute; 0 disables.",
-    )
     rate_check_per_minute: int = Field(
         default=60_000,
         ge=0,
@@ -318,11 +313,6 @@ class Settings(BaseSettings):
         "Identity numbers are masked in both.",
     )
     log_level: str = Field(default="info", description="Lowest level logged.")
-    audit_enabled: bool = Field(
-        default=True,
-        description="Write the audit trail. Exists only to measure its cost "
-        "(bench/audit_bench.py); never turn it off in service.",
-    )
     audit_signing_key: str | None = Field(
         default=None,
         description="Base64 Ed25519 private key (32 bytes) that signs audit anchors "

@@ -99,7 +99,6 @@ def server() -> Iterator[Server]:
         # Every journey logs in from 127.0.0.1; the login limit is tested in
         # tests/functional/test_hardening.py.
         "XINYONG_RATE_LOGIN_PER_MINUTE": "1000",
-        "XINYONG_RATE_SEARCH_PER_MINUTE": "1000",
     }
     bin_dir = Path(sys.executable).parent
     subprocess.run(

@@ -331,3 +331,49 @@ def test_check_by_a_linked_permit_answers_for_the_person(
     )  # fmt: skip
     assert resp.status_code == 200, resp.text
     assert resp.json()["verdict"] == "blocked"
+
+
+def test_a_logged_in_clerk_checks_by_session_cookie_as_with_the_api_key(
+    client: TestClient, setup: dict[str, str], session: Session
+) -> None:
+    """The check route resolves a browser session as every route does (web.deps): a
+    department clerk logged in gets the API key's answer; the cookie alone, without the
+    session's CSRF token, is refused; an ended session is not logged in."""
+    from xinyong.accounts.models import SessionKind
+    from xinyong.accounts.services import close_session, create_user, open_session
+
+    clerk = create_user(
+        session,
+        username="chk_clerk",
+        password="Clerk-pass-2024!",
+        role="clerk",
+        department_code="CHK",
+    )
+    opened = open_session(session, clerk, SessionKind.COOKIE)
+    session.commit()
+    body = {
+        "id_number": setup["bad"],
+        "scenario": "ADMIN_LICENSING",
+        "operator": "王科员",
+        "business_ref": "XK-1",
+    }
+    by_key = post_check(client, setup["dept"], setup["bad"])
+    client.cookies.set("xy_session", opened.token)
+    by_cookie = client.post(
+        "/api/v1/checks", json=body, headers={"X-CSRF-Token": opened.csrf_token}
+    )
+    assert by_key.status_code == by_cookie.status_code == 200, by_cookie.text
+    assert by_cookie.json()["check_id"] != by_key.json()["check_id"]
+    same = ("verdict", "verdict_name", "decisions")
+    assert {k: by_cookie.json()[k] for k in same} == {k: by_key.json()[k] for k in same}
+
+    no_csrf = client.post("/api/v1/checks", json=body)
+    assert no_csrf.status_code == 403 and no_csrf.json()["error"]["code"] == "csrf_failed"
+    wrong = client.post("/api/v1/checks", json=body, headers={"X-CSRF-Token": "x"})
+    assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "csrf_failed"
+
+    close_session(session, opened.token)
+    session.commit()
+    ended = client.post("/api/v1/checks", json=body, headers={"X-CSRF-Token": opened.csrf_token})
+    assert ended.status_code == 401
+    client.cookies.clear()

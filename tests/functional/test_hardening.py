@@ -225,9 +225,7 @@ def test_spoofed_forwarded_for_does_not_pick_a_fresh_bucket(
     assert statuses[:10] == [401] * 10
     assert statuses[-1] == 429
     # Tip-offs too: a new forged address each time, the same peer.
-    from xinyong.web.api import workflows as workflows_api
-
-    monkeypatch.setattr(workflows_api, "_limiter", None)
+    limiter.reset()
     tip = {"about": "某商户", "content": "长期以次充好、虚假宣传，欺骗消费者。"}
     answers = [
         https_client.post(

@@ -88,3 +88,16 @@ def test_the_key_file_holds_an_audit_chain_key_and_an_old_one_gets_one(tmp_path)
     assert load_chain_keys(configured) == (base64.b64decode(b), (base64.b64decode(a),))
     weak = Settings(demo=False, audit_chain_key=b64(b"c" * 32))
     assert "XINYONG_AUDIT_CHAIN_KEY" in default_secret_problems(weak)
+
+
+def test_one_search_limit_under_both_documented_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """XINYONG_PORTAL_SEARCHES_PER_MINUTE, or the RATE_ family's name README gave it."""
+    assert Settings().portal_searches_per_minute == 30
+    monkeypatch.setenv("XINYONG_RATE_SEARCH_PER_MINUTE", "7")
+    assert Settings().portal_searches_per_minute == 7
+    monkeypatch.setenv("XINYONG_PORTAL_SEARCHES_PER_MINUTE", "8")
+    assert Settings().portal_searches_per_minute == 8
+    assert Settings(portal_searches_per_minute=4).portal_searches_per_minute == 4
+    assert not hasattr(Settings(), "rate_search_per_minute")
+    assert not hasattr(Settings(), "rate_tipoff_per_minute")
+    assert not hasattr(Settings(), "audit_enabled")

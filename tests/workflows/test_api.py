@@ -18,8 +18,8 @@ from xinyong.accounts.services import issue_api_key
 from xinyong.actors import Actor
 from xinyong.catalog.models import Department
 from xinyong.config import get_settings
+from xinyong.ratelimit import limiter
 from xinyong.web import deps
-from xinyong.web.api import workflows as workflows_api
 from xinyong.web.app import create_app
 
 
@@ -132,7 +132,7 @@ def test_tipoffs_are_anonymous_tracked_and_rate_limited(
     client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(get_settings(), "tipoff_per_hour", 2)
-    monkeypatch.setattr(workflows_api, "_limiter", None)
+    limiter.reset()
     body = {"about": "某商户", "content": "长期以次充好、虚假宣传，欺骗消费者。"}
     first = client.post("/api/v1/tipoffs", json=body)
     assert first.status_code == 201, first.text
@@ -142,7 +142,7 @@ def test_tipoffs_are_anonymous_tracked_and_rate_limited(
     assert client.post("/api/v1/tipoffs", json=body).status_code == 201
     limited = client.post("/api/v1/tipoffs", json=body)
     assert limited.status_code == 429 and "频繁" in limited.json()["error"]["message"]
-    monkeypatch.setattr(workflows_api, "_limiter", None)
+    limiter.reset()
     monkeypatch.setattr(get_settings(), "evidence_max_bytes", 1024)
     big = base64.b64encode(b"%PDF-" + b"0" * 4000).decode()
     resp = client.post(

@@ -12,7 +12,7 @@ from xinyong.catalog.models import Department
 from xinyong.config import get_settings
 from xinyong.errors import Forbidden, InvalidInput, NotFound
 from xinyong.tipoffs.services import act_on_tipoff, list_tipoffs, submit_tipoff, track_tipoff
-from xinyong.tipoffs.workflow import RateLimiter, scrub_identity_numbers, tracking_hash
+from xinyong.tipoffs.workflow import scrub_identity_numbers, tracking_hash
 from xinyong.workflows.evidence import Upload
 
 CONTENT = "某中介机构长期出具虚假证明材料，涉及多人，请核查处理。"
@@ -77,14 +77,6 @@ def test_bad_submissions_are_refused_in_chinese(
         submit_tipoff(
             session, about="张某", content=CONTENT, attachments=[Upload("a.txt", b"hello")]
         )
-
-
-def test_rate_limiter_window() -> None:
-    limiter = RateLimiter(2, window=60)
-    assert limiter.allow("1.2.3.4", now=0) and limiter.allow("1.2.3.4", now=1)
-    assert not limiter.allow("1.2.3.4", now=2)
-    assert limiter.allow("5.6.7.8", now=2)
-    assert limiter.allow("1.2.3.4", now=61)
 
 
 def test_identity_numbers_are_masked_in_free_text() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from xinyong.catalog.schemas import (
     Behaviour,
@@ -63,143 +64,84 @@ class Catalog:
         return None
 
     def check_references(self) -> list[tuple[str, str, str]]:
-        """Cross-reference problems: an item naming a domain, type or grade that is missing."""
+        """Cross-reference problems (section, entry code, message): an entry naming a
+        domain, type, grade, item or scenario that is missing, or a score model without
+        points for a grade. One row of ``REFERENCES`` per kind of reference."""
         problems: list[tuple[str, str, str]] = []
-        for item in self.items.values():
-            if item.domain not in self.domains:
-                problems.append(
-                    ("items", item.code, f"目录项 {item.code} 的领域 {item.domain} 不存在")
-                )
-            if item.info_type not in self.info_types:
-                problems.append(
-                    ("items", item.code, f"目录项 {item.code} 的信息类别 {item.info_type} 不存在")
-                )
-            if item.default_grade and item.default_grade not in self.grades:
-                problems.append(
-                    (
-                        "items",
-                        item.code,
-                        f"目录项 {item.code} 的默认等级 {item.default_grade} 不存在",
-                    )
-                )
-            for grade in item.periods:
-                if grade not in self.grades:
-                    problems.append(
-                        ("items", item.code, f"目录项 {item.code} 的公示期限等级 {grade} 不存在")
-                    )
-            for grade in item.department_grades or ():
-                if grade not in self.grades:
-                    problems.append(
-                        ("items", item.code, f"目录项 {item.code} 允许报送的等级 {grade} 不存在")
-                    )
-            for group in item.key_groups:
-                if group not in self.key_groups:
-                    problems.append(
-                        ("items", item.code, f"目录项 {item.code} 的重点人群 {group} 不存在")
-                    )
-        for behaviour in self.behaviours.values():
-            if behaviour.grade and behaviour.grade not in self.grades:
-                problems.append(
-                    (
-                        "behaviours",
-                        behaviour.code,
-                        f"行为 {behaviour.code} 的等级 {behaviour.grade} 不存在",
-                    )
-                )
-            for code in behaviour.items:
-                if code not in self.items:
-                    problems.append(
-                        (
-                            "behaviours",
-                            behaviour.code,
-                            f"行为 {behaviour.code} 引用的目录项 {code} 不存在",
-                        )
-                    )
-        for rule in self.grading_rules.values():
-            if rule.grade not in self.grades:
-                problems.append(
-                    ("grading_rules", rule.code, f"定级规则 {rule.code} 的等级 {rule.grade} 不存在")
-                )
-            for code in rule.when.items:
-                if code not in self.items:
-                    problems.append(
-                        (
-                            "grading_rules",
-                            rule.code,
-                            f"定级规则 {rule.code} 引用的目录项 {code} 不存在",
-                        )
-                    )
-            for domain in rule.when.domains:
-                if domain not in self.domains:
-                    problems.append(
-                        (
-                            "grading_rules",
-                            rule.code,
-                            f"定级规则 {rule.code} 引用的领域 {domain} 不存在",
-                        )
-                    )
-        for measure in self.measures.values():
-            trigger = measure.trigger
-            if trigger.min_grade and trigger.min_grade not in self.grades:
-                problems.append(
-                    (
-                        "measures",
-                        measure.code,
-                        f"措施 {measure.code} 的等级 {trigger.min_grade} 不存在",
-                    )
-                )
-            for code in trigger.items:
-                if code not in self.items:
-                    problems.append(
-                        (
-                            "measures",
-                            measure.code,
-                            f"措施 {measure.code} 引用的目录项 {code} 不存在",
-                        )
-                    )
-            for domain in trigger.domains:
-                if domain not in self.domains:
-                    problems.append(
-                        (
-                            "measures",
-                            measure.code,
-                            f"措施 {measure.code} 引用的领域 {domain} 不存在",
-                        )
-                    )
-            for scenario in measure.scenarios:
-                if scenario not in self.scenarios:
-                    problems.append(
-                        (
-                            "measures",
-                            measure.code,
-                            f"措施 {measure.code} 引用的场景 {scenario} 不存在",
-                        )
-                    )
-        for model in self.scoring_models.values():
-            for grade in model.grade_points:
-                if grade not in self.grades:
-                    problems.append(
-                        (
-                            "scoring_models",
-                            model.code,
-                            f"积分模型 {model.code} 的等级 {grade} 不存在",
-                        )
-                    )
-            for missing in set(self.grades) - set(model.grade_points):
-                problems.append(
-                    (
-                        "scoring_models",
-                        model.code,
-                        f"积分模型 {model.code} 缺少等级 {missing} 的分值",
-                    )
-                )
-            for code in model.item_points:
-                if code not in self.items:
-                    problems.append(
-                        (
-                            "scoring_models",
-                            model.code,
-                            f"积分模型 {model.code} 引用的目录项 {code} 不存在",
-                        )
-                    )
+        for section in dict.fromkeys(ref.section for ref in REFERENCES):
+            rows = [ref for ref in REFERENCES if ref.section == section]
+            for entry in self.section(section).values():
+                code = entry.code  # type: ignore[attr-defined]
+                for ref in rows:
+                    named = ref.named(entry)
+                    target = self.section(ref.target)
+                    if ref.complete:  # every code of the target must be named
+                        missing = [c for c in target if c not in named]
+                    else:
+                        missing = [c for c in named if c not in target]
+                    problems += [
+                        (section, code, ref.message.format(code=code, ref=m)) for m in missing
+                    ]
         return problems
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A field of a section's entries that names codes of another section.
+
+    ``field`` is an attribute path (``trigger.items``); its value is one code, a tuple of
+    codes or a mapping keyed by code. ``optional``: an empty value names nothing.
+    ``complete``: the other way round, every code of ``target`` must be named."""
+
+    section: str
+    field: str
+    target: str
+    message: str  # {code}: the entry, {ref}: the code missing
+    optional: bool = False
+    complete: bool = False
+
+    def named(self, entry: object) -> list[str]:
+        value: Any = entry
+        for part in self.field.split("."):
+            value = getattr(value, part)
+        if value is None or (self.optional and not value):
+            return []
+        if isinstance(value, str):
+            return [value]
+        return list(value)
+
+
+REFERENCES: tuple[Reference, ...] = (
+    Reference("items", "domain", "domains", "目录项 {code} 的领域 {ref} 不存在"),
+    Reference("items", "info_type", "info_types", "目录项 {code} 的信息类别 {ref} 不存在"),
+    Reference(
+        "items", "default_grade", "grades", "目录项 {code} 的默认等级 {ref} 不存在", optional=True
+    ),
+    Reference("items", "periods", "grades", "目录项 {code} 的公示期限等级 {ref} 不存在"),
+    Reference("items", "department_grades", "grades", "目录项 {code} 允许报送的等级 {ref} 不存在"),
+    Reference("items", "key_groups", "key_groups", "目录项 {code} 的重点人群 {ref} 不存在"),
+    Reference("behaviours", "grade", "grades", "行为 {code} 的等级 {ref} 不存在", optional=True),
+    Reference("behaviours", "items", "items", "行为 {code} 引用的目录项 {ref} 不存在"),
+    Reference("grading_rules", "grade", "grades", "定级规则 {code} 的等级 {ref} 不存在"),
+    Reference("grading_rules", "when.items", "items", "定级规则 {code} 引用的目录项 {ref} 不存在"),
+    Reference(
+        "grading_rules", "when.domains", "domains", "定级规则 {code} 引用的领域 {ref} 不存在"
+    ),
+    Reference(
+        "measures", "trigger.min_grade", "grades", "措施 {code} 的等级 {ref} 不存在", optional=True
+    ),
+    Reference("measures", "trigger.items", "items", "措施 {code} 引用的目录项 {ref} 不存在"),
+    Reference("measures", "trigger.domains", "domains", "措施 {code} 引用的领域 {ref} 不存在"),
+    Reference("measures", "scenarios", "scenarios", "措施 {code} 引用的场景 {ref} 不存在"),
+    Reference("scoring_models", "grade_points", "grades", "积分模型 {code} 的等级 {ref} 不存在"),
+    Reference(
+        "scoring_models",
+        "grade_points",
+        "grades",
+        "积分模型 {code} 缺少等级 {ref} 的分值",
+        complete=True,
+    ),
+    Reference(
+        "scoring_models", "item_points", "items", "积分模型 {code} 引用的目录项 {ref} 不存在"
+    ),
+)

@@ -37,6 +37,7 @@ from xinyong.workflows.access import (
     refuse_auditor,
     require_department,
     require_for_subject,
+    scope_case_list,
 )
 from xinyong.workflows.history import history_as_dicts, history_of, record_transition
 
@@ -291,14 +292,14 @@ def commitment_as_dict(session: Session, commitment: Commitment) -> dict[str, An
 def list_commitments(session: Session, actor: Actor, *, limit: int = 200) -> list[Commitment]:
     refuse_auditor(actor, "信用承诺内容")
     stmt = select(Commitment).order_by(Commitment.id.desc()).limit(limit)
-    if actor.role == Role.PERSON:
-        stmt = stmt.where(Commitment.subject_id == (actor.subject_id or -1))
-    elif actor.role == Role.INSTITUTION:
-        stmt = stmt.where(Commitment.made_by == actor.name[:200])
-    elif actor.is_department:
-        stmt = stmt.where(Commitment.department_id == (actor.department_id or -1))
-    elif not actor.is_admin:
-        raise Forbidden("无权查看信用承诺", code="forbidden")
+    stmt = scope_case_list(
+        stmt,
+        actor,
+        subject=Commitment.subject_id,
+        filed_by=Commitment.made_by,
+        department=Commitment.department_id,
+        refusal="无权查看信用承诺",
+    )
     rows = list(session.scalars(stmt))
     log_case_reads(
         session,

@@ -39,6 +39,7 @@ from xinyong.workflows.access import (
     refuse_auditor,
     require_department,
     require_for_subject,
+    scope_case_list,
 )
 from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
 from xinyong.workflows.history import history_as_dicts, history_of, record_transition
@@ -505,14 +506,14 @@ def list_objections(
     """The person's own objections; a department's queue; everything for the office."""
     refuse_auditor(actor, "异议内容")
     stmt = select(Objection).order_by(Objection.id.desc()).limit(limit)
-    if actor.role == Role.PERSON:
-        stmt = stmt.where(Objection.subject_id == (actor.subject_id or -1))
-    elif actor.role == Role.INSTITUTION:
-        stmt = stmt.where(Objection.filed_by == actor.name[:200])
-    elif actor.is_department:
-        stmt = stmt.where(Objection.department_id == (actor.department_id or -1))
-    elif not actor.is_admin:
-        raise Forbidden("无权查看异议", code="forbidden")
+    stmt = scope_case_list(
+        stmt,
+        actor,
+        subject=Objection.subject_id,
+        filed_by=Objection.filed_by,
+        department=Objection.department_id,
+        refusal="无权查看异议",
+    )
     if state:
         stmt = stmt.where(Objection.state == state)
     rows = list(session.scalars(stmt))

@@ -51,6 +51,7 @@ from xinyong.workflows.access import (
     refuse_auditor,
     require_department,
     require_for_subject,
+    scope_case_list,
 )
 from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
 from xinyong.workflows.history import history_as_dicts, history_of, record_transition
@@ -510,14 +511,14 @@ def list_applications(
 ) -> list[dict[str, Any]]:
     refuse_auditor(actor, "信用修复申请内容")
     stmt = select(RepairApplication).order_by(RepairApplication.id.desc()).limit(limit)
-    if actor.role == Role.PERSON:
-        stmt = stmt.where(RepairApplication.subject_id == (actor.subject_id or -1))
-    elif actor.role == Role.INSTITUTION:
-        stmt = stmt.where(RepairApplication.applied_by == actor.name[:200])
-    elif actor.is_department:
-        stmt = stmt.where(RepairApplication.department_id == (actor.department_id or -1))
-    elif not actor.is_admin:
-        raise Forbidden("无权查看修复申请", code="forbidden")
+    stmt = scope_case_list(
+        stmt,
+        actor,
+        subject=RepairApplication.subject_id,
+        filed_by=RepairApplication.applied_by,
+        department=RepairApplication.department_id,
+        refusal="无权查看修复申请",
+    )
     if state:
         stmt = stmt.where(RepairApplication.state == state)
     rows = list(session.scalars(stmt))

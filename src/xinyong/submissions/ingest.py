@@ -9,18 +9,12 @@ the file again neither duplicates nor half-writes anything, because the merge is
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import datetime as dt
-import gc
 import hashlib
 import itertools
 import json
-import queue
 import re
 import sqlite3
-import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +24,7 @@ import psycopg
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
+from xinyong import runtime
 from xinyong.actors import Actor
 from xinyong.audit.services import record_event
 from xinyong.catalog.catalog import Catalog
@@ -358,12 +353,13 @@ def ingest_table(
     )
     merger = _Merger(session, protector, batch.id, name_header=validator.name_header)
 
-    with _fewer_collections(), _small_sqlite_cache(session):
-        with _in_background(_validated_chunks(table.rows, validator, chunk_rows)) as chunks:
+    with runtime.fewer_collections(), runtime.small_sqlite_cache(session):
+        validated = _validated_chunks(table.rows, validator, chunk_rows)
+        with runtime.in_background(validated, name="xinyong-import-validate") as chunks:
             for chunk in chunks:
                 _merge_chunk(session, actor, protector, batch, merger, chunk, result)
                 del chunk
-                _return_freed_memory()
+                runtime.return_freed_memory()
                 if on_chunk is not None:
                     on_chunk()
                 if progress is not None:
@@ -464,145 +460,6 @@ def _merge_chunk(
     )
     session.flush()
     record_event(session, actor, "records:submission:merged", target_type="submission_batch", target_id=batch.id, details={"rows": len(chunk.rows) + len(chunk.errors), "accepted": len(chunk.rows), "rejected": len(chunk.errors), "created": created, "updated": updated, "total_so_far": result.total})  # fmt: skip
-
-
-_gc_lock = threading.Lock()
-_gc_depth = 0
-
-
-def _return_freed_memory() -> None:
-    """Give the memory a merged chunk freed back to the system (glibc keeps freed blocks
-    in its arenas, so an import's resident size would stay at its high-water mark)."""
-    if _malloc_trim is not None:
-        _malloc_trim(0)
-
-
-def _load_malloc_trim() -> Callable[[int], int] | None:
-    if sys.platform != "linux":
-        return None
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        trim: Callable[[int], int] = libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc (e.g. musl)
-        return None
-    return trim
-
-
-_malloc_trim = _load_malloc_trim()
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Rarer cyclic garbage collection while importing.
-
-    A chunk holds hundreds of thousands of small acyclic objects (cells, rows, records);
-    with the default thresholds the collector walks them all again and again, which cost
-    a third of the validation time. Reference counting frees them as before.
-    """
-    global _gc_depth
-    with _gc_lock:
-        if _gc_depth == 0:
-            _gc_saved[:] = gc.get_threshold()
-            gc.set_threshold(100_000, 50, 1000)
-        _gc_depth += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_depth -= 1
-            if _gc_depth == 0:
-                gc.set_threshold(*_gc_saved)
-
-
-_gc_saved: list[int] = []
-
-IMPORT_SQLITE_CACHE_KIB = 16 * 1024
-
-
-@contextlib.contextmanager
-def _small_sqlite_cache(session: Session) -> Iterator[None]:
-    """A smaller SQLite page cache while importing: an import touches every page once, and
-    a full cache (64 MiB) would be a fifth of the import's memory budget."""
-    if is_postgres(session):
-        yield
-        return
-    saved = session.execute(text("PRAGMA cache_size")).scalar()
-    session.execute(text(f"PRAGMA cache_size = -{IMPORT_SQLITE_CACHE_KIB}"))
-    try:
-        yield
-    finally:
-        session.execute(text(f"PRAGMA cache_size = {int(saved or -2000)}"))
-
-
-class _Failed:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-_DONE = object()
-# Off for profiling: cProfile sees only the thread it was started in.
-VALIDATE_IN_BACKGROUND = True
-
-
-@contextlib.contextmanager
-def _in_background(chunks: Iterator[_Chunk]) -> Iterator[Iterator[_Chunk]]:
-    """Read and validate the next chunk in a thread while this one merges.
-
-    Validation is pure Python and needs no database; the merge mostly waits on the
-    database, which works in its own process. Chunks are still merged and committed one
-    by one in the caller's thread, in order. At most two chunks wait (one queued, one being
-    validated), so memory stays bounded.
-    """
-    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        """Hand one item over and wait until it is taken, so that at most two chunks are
-        alive at any time: the one merging and the one validated next."""
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-            except queue.Full:
-                continue
-            while handoff.unfinished_tasks and not stop.is_set():
-                with handoff.all_tasks_done:
-                    handoff.all_tasks_done.wait(0.1)
-            return not stop.is_set()
-        return False
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                if not put(chunk):
-                    return
-            put(_DONE)
-        except BaseException as exc:  # handed to the caller's thread
-            put(_Failed(exc))
-
-    if not VALIDATE_IN_BACKGROUND:
-        yield chunks
-        return
-    worker = threading.Thread(target=produce, name="xinyong-import-validate", daemon=True)
-
-    def consume() -> Iterator[_Chunk]:
-        while True:
-            item = handoff.get()
-            handoff.task_done()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item  # type: ignore[misc]
-
-    worker.start()
-    try:
-        yield consume()
-    finally:
-        stop.set()
-        worker.join()
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
 
 
 def ingest_file(

@@ -1,4 +1,5 @@
-"""The tip-off (举报) state machine, tracking codes, and the in-process rate limiter. Pure."""
+"""The tip-off (举报) state machine and tracking codes. Pure (the rate limit of filing is
+``xinyong.ratelimit``'s ``tipoff``)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,6 @@ import enum
 import hashlib
 import re
 import secrets
-import threading
-import time
-from collections import deque
 
 from xinyong.actors import Role
 from xinyong.workflows.machine import Machine
@@ -84,28 +82,3 @@ def scrub_identity_numbers(text: str) -> str:
     return _ID_NUMBER.sub(
         lambda m: m.group(0)[:4] + "*" * (len(m.group(0)) - 6) + m.group(0)[-2:], text
     )
-
-
-class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds per key (a client address), in
-    process. Enough for one server; a city behind several servers limits at its gateway."""
-
-    def __init__(self, limit: int, window: float = 3600.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and events[0] <= now - self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                return False
-            events.append(now)
-            if len(self._events) > 100_000:  # forget idle clients
-                for k in [k for k, v in self._events.items() if not v]:
-                    del self._events[k]
-            return True

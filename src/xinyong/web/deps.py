@@ -110,6 +110,45 @@ async def _csrf_token_sent(request: Request) -> str | None:
     return None
 
 
+def request_secret(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The API key or login token a request carries: ``X-Api-Key``, else the
+    ``Authorization: Bearer`` credential; ``None`` without either header."""
+    if x_api_key:
+        return x_api_key
+    if authorization:
+        if not authorization.lower().startswith("bearer "):
+            raise Unauthorized("Authorization 头须为 Bearer 令牌", code="bad_authorization")
+        return authorization[7:].strip()
+    return None
+
+
+def authenticate_request(
+    session: Session, authorization: str | None, x_api_key: str | None, cookie: str | None
+) -> tuple[Caller | None, bool]:
+    """The caller a request's credentials name, and whether it came by the session cookie
+    (which then needs the CSRF token on a change: ``require_csrf``). ``(None, False)``
+    when the request carries no credential, or only an expired or ended session (simply
+    not logged in). Synchronous: the check route calls it from a worker thread."""
+    if x_api_key:
+        return Caller(actor=authenticate_api_key(session, x_api_key)), False
+    if authorization:
+        secret = request_secret(authorization, None) or ""
+        return Caller(actor=authenticate_bearer(session, secret)), False
+    if not cookie:
+        return None, False
+    try:
+        return authenticate_session(session, cookie, SessionKind.COOKIE), True
+    except Unauthorized:
+        return None, False
+
+
+def require_csrf(caller: Caller, sent: str | None, path: str) -> None:
+    """A change made by the session cookie echoes the session's CSRF token."""
+    if not sent or not hmac.compare_digest(sent, caller.csrf_token or ""):
+        log.warning("csrf refused actor=%s path=%s", caller.actor.name, path)
+        raise Forbidden("页面已失效（缺少或错误的防伪令牌），请刷新后重试", code="csrf_failed")
+
+
 async def get_caller_or_none(
     request: Request,
     session: SessionDep,
@@ -117,24 +156,11 @@ async def get_caller_or_none(
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Caller | None:
     """The caller, or ``None`` when the request carries no credential at all."""
-    if x_api_key:
-        return Caller(actor=authenticate_api_key(session, x_api_key))
-    if authorization:
-        if not authorization.lower().startswith("bearer "):
-            raise Unauthorized("Authorization 头须为 Bearer 令牌", code="bad_authorization")
-        return Caller(actor=authenticate_bearer(session, authorization[7:].strip()))
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        caller = authenticate_session(session, token, SessionKind.COOKIE)
-    except Unauthorized:
-        return None  # an expired or ended session is simply not logged in
-    if request.method not in SAFE_METHODS:
-        sent = await _csrf_token_sent(request)
-        if not sent or not hmac.compare_digest(sent, caller.csrf_token or ""):
-            log.warning("csrf refused actor=%s path=%s", caller.actor.name, request.url.path)
-            raise Forbidden("页面已失效（缺少或错误的防伪令牌），请刷新后重试", code="csrf_failed")
+    caller, by_cookie = authenticate_request(
+        session, authorization, x_api_key, request.cookies.get(SESSION_COOKIE)
+    )
+    if caller is not None and by_cookie and request.method not in SAFE_METHODS:
+        require_csrf(caller, await _csrf_token_sent(request), request.url.path)
     return caller
 
 
@@ -142,6 +168,11 @@ OptionalCallerDep = Annotated[Caller | None, Depends(get_caller_or_none)]
 
 
 def get_caller(caller: OptionalCallerDep) -> Caller:
+    return logged_in(caller)
+
+
+def logged_in(caller: Caller | None) -> Caller:
+    """The caller; refused (401) when the request carried no valid credential."""
     if caller is None:
         raise Unauthorized("请先登录或提供 API 密钥", code="not_authenticated")
     return caller

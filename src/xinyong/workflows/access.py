@@ -11,14 +11,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from xinyong.actors import Actor, Role
 from xinyong.authorizations.services import require_authorization
 from xinyong.errors import Forbidden
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
+
+_Case = TypeVar("_Case")
 
 
 def require_for_subject(
@@ -119,3 +123,27 @@ def log_case_reads(
         by_subject.setdefault(subject_id, []).append(case_id)
     for subject_id, ids in by_subject.items():
         log_case_read(session, actor, subject_id, action=action, what=what, ids=ids)
+
+
+def scope_case_list(
+    stmt: Select[_Case],
+    actor: Actor,
+    *,
+    subject: InstrumentedAttribute[Any],
+    filed_by: InstrumentedAttribute[Any],
+    department: InstrumentedAttribute[Any],
+    refusal: str,
+) -> Select[_Case]:
+    """A list of workflow cases (objections, repair applications, commitments), narrowed
+    to what the actor may see: a person their own, an institution what it filed, a
+    department's staff its department's, the credit office everything; anyone else is
+    refused with ``refusal``. Auditors are refused before (``refuse_auditor``)."""
+    if actor.role == Role.PERSON:
+        return stmt.where(subject == (actor.subject_id or -1))
+    if actor.role == Role.INSTITUTION:
+        return stmt.where(filed_by == actor.name[:200])
+    if actor.is_department:
+        return stmt.where(department == (actor.department_id or -1))
+    if not actor.is_admin:
+        raise Forbidden(refusal, code="forbidden")
+    return stmt

@@ -711,3 +711,76 @@ def test_unknown_period_grade_and_domain_name_their_line(
     assert "第 3 行" in exc.value.message
     assert "dreadful" in exc.value.message
     assert "NO_SUCH_DOMAIN" in exc.value.message
+
+
+def test_every_kind_of_dangling_reference_is_named(catalog: Catalog) -> None:
+    """Catalog.check_references, one row of REFERENCES per kind: each broken reference
+    is reported once, with its section, entry and message, in section order."""
+    broken = catalog.copy()
+    item = next(i for i in catalog.items.values() if i.nature is Nature.NEGATIVE)
+    period = next(iter(item.periods.values()), None)
+    broken.items = {
+        item.code: item.model_copy(
+            update={
+                "domain": "NO_DOMAIN",
+                "info_type": "无此类别",
+                "default_grade": "nograde",
+                "periods": {"nograde": period} if period else {},
+                "department_grades": ("nograde",),
+                "key_groups": ("NO_GROUP",),
+            }
+        )
+    }
+    behaviour = next(iter(catalog.behaviours.values()))
+    broken.behaviours = {
+        behaviour.code: behaviour.model_copy(update={"grade": "nograde", "items": ("NO_ITEM",)})
+    }
+    rule = next(iter(catalog.grading_rules.values()))
+    when = rule.when.model_copy(update={"items": ("NO_ITEM",), "domains": ("NO_DOMAIN",)})
+    broken.grading_rules = {rule.code: rule.model_copy(update={"grade": "nograde", "when": when})}
+    measure = next(iter(catalog.measures.values()))
+    trigger = measure.trigger.model_copy(
+        update={"min_grade": "nograde", "items": ("NO_ITEM",), "domains": ("NO_DOMAIN",)}
+    )
+    broken.measures = {
+        measure.code: measure.model_copy(update={"trigger": trigger, "scenarios": ("NO_SCENARIO",)})
+    }
+    model = next(iter(catalog.scoring_models.values()))
+    kept = next(iter(catalog.grades))
+    broken.scoring_models = {
+        model.code: model.model_copy(
+            update={
+                "grade_points": {kept: -10, "nograde": -1},
+                "item_points": {"NO_ITEM": 5},
+            }
+        )
+    }
+    i, b, r, m, s = item.code, behaviour.code, rule.code, measure.code, model.code
+    expected = [
+        ("items", i, f"目录项 {i} 的领域 NO_DOMAIN 不存在"),
+        ("items", i, f"目录项 {i} 的信息类别 无此类别 不存在"),
+        ("items", i, f"目录项 {i} 的默认等级 nograde 不存在"),
+        *([("items", i, f"目录项 {i} 的公示期限等级 nograde 不存在")] if period else []),
+        ("items", i, f"目录项 {i} 允许报送的等级 nograde 不存在"),
+        ("items", i, f"目录项 {i} 的重点人群 NO_GROUP 不存在"),
+        ("behaviours", b, f"行为 {b} 的等级 nograde 不存在"),
+        ("behaviours", b, f"行为 {b} 引用的目录项 NO_ITEM 不存在"),
+        ("grading_rules", r, f"定级规则 {r} 的等级 nograde 不存在"),
+        ("grading_rules", r, f"定级规则 {r} 引用的目录项 NO_ITEM 不存在"),
+        ("grading_rules", r, f"定级规则 {r} 引用的领域 NO_DOMAIN 不存在"),
+        ("measures", m, f"措施 {m} 的等级 nograde 不存在"),
+        ("measures", m, f"措施 {m} 引用的目录项 NO_ITEM 不存在"),
+        ("measures", m, f"措施 {m} 引用的领域 NO_DOMAIN 不存在"),
+        ("measures", m, f"措施 {m} 引用的场景 NO_SCENARIO 不存在"),
+        ("scoring_models", s, f"积分模型 {s} 的等级 nograde 不存在"),
+        *[
+            ("scoring_models", s, f"积分模型 {s} 缺少等级 {g} 的分值")
+            for g in catalog.grades
+            if g != kept
+        ],
+        ("scoring_models", s, f"积分模型 {s} 引用的目录项 NO_ITEM 不存在"),
+    ]
+    problems = broken.check_references()
+    # (the old implementation listed the missing grades in set order)
+    assert sorted(problems) == sorted(expected) and len(problems) == len(expected)
+    assert problems == expected

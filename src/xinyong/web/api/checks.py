@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import shutil
@@ -20,20 +19,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from xinyong.accounts.models import SessionKind
 from xinyong.accounts.permissions import Permission, require
 from xinyong.accounts.services import (
     KEY_PREFIX,
     authenticate_api_key,
-    authenticate_bearer,
-    authenticate_session,
 )
 from xinyong.actors import Actor
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.services import cached_catalog, current_catalog
 from xinyong.config import get_settings
 from xinyong.db import get_engine, transaction
-from xinyong.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized, XinyongError
+from xinyong.errors import InvalidInput, TooManyRequests, XinyongError
 from xinyong.identity.protection import IdentityProtector, protector_for
 from xinyong.measures import fastpath
 from xinyong.measures.batch import compare_file
@@ -46,6 +42,10 @@ from xinyong.web.deps import (
     FeedbackDep,
     PathId,
     SessionDep,
+    authenticate_request,
+    logged_in,
+    request_secret,
+    require_csrf,
 )
 from xinyong.web.errors import INTERNAL_ERROR, error_body
 from xinyong.web.ratelimit import limiter
@@ -106,16 +106,17 @@ def _authenticate(secret: str) -> Actor:
         return authenticate_api_key(session, secret)
 
 
-def _authenticate_other(token: str | None, cookie: str | None, csrf: str | None) -> Actor:
-    """Login tokens and browser sessions: the general path, uncached (CSRF for cookies)."""
+def _authenticate_other(
+    authorization: str | None, x_api_key: str | None, cookie: str | None, csrf: str | None
+) -> Actor:
+    """Login tokens and browser sessions: the general path of every route
+    (``web.deps.authenticate_request``), uncached; CSRF from the header for cookies (the
+    body is JSON)."""
     with transaction() as session:
-        if token:
-            return authenticate_bearer(session, token)
-        if not cookie:
-            raise Unauthorized("请先登录或提供 API 密钥", code="not_authenticated")
-        caller = authenticate_session(session, cookie, SessionKind.COOKIE)
-        if not csrf or not hmac.compare_digest(csrf, caller.csrf_token or ""):
-            raise Forbidden("页面已失效（缺少或错误的防伪令牌），请刷新后重试", code="csrf_failed")
+        caller, by_cookie = authenticate_request(session, authorization, x_api_key, cookie)
+        caller = logged_in(caller)
+        if by_cookie:
+            require_csrf(caller, csrf, CHECK_PATH)
         return caller.actor
 
 
@@ -133,17 +134,14 @@ async def checker_actor(
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Actor:
-    """The caller, like ``web.deps.get_actor``; API keys (business systems calling many
-    times a second) with the short per-process cache."""
-    secret = x_api_key
-    if not secret and authorization:
-        if not authorization.lower().startswith("bearer "):
-            raise Unauthorized("Authorization 头须为 Bearer 令牌", code="bad_authorization")
-        secret = authorization[7:].strip()
+    """The caller, as ``web.deps.get_actor`` resolves it; API keys (business systems
+    calling many times a second) with the short per-process cache."""
+    secret = request_secret(authorization, x_api_key)
     if not secret or not secret.startswith(KEY_PREFIX):
         actor = await run_in_threadpool(
             _authenticate_other,
-            secret,
+            authorization,
+            x_api_key,
             request.cookies.get(SESSION_COOKIE),
             request.headers.get(CSRF_HEADER),
         )

@@ -21,16 +21,15 @@ from xinyong.actors import Actor, Role
 from xinyong.cases import read_evidence
 from xinyong.commitments import services as commitments
 from xinyong.config import get_settings
-from xinyong.errors import Forbidden, InvalidInput, XinyongError
+from xinyong.errors import Forbidden, InvalidInput
 from xinyong.notices import interviews
 from xinyong.notices import services as notices
 from xinyong.notices.models import Notice
 from xinyong.objections import services as objections
 from xinyong.repair import services as repair
 from xinyong.tipoffs import services as tipoffs
-from xinyong.tipoffs.workflow import RateLimiter
 from xinyong.web.deps import ActorDep, PathId, PersonDep, SessionDep, permission
-from xinyong.web.ratelimit import client_address, rate_limit
+from xinyong.web.ratelimit import client_address, limiter, rate_limit
 from xinyong.workflows.evidence import Upload
 from xinyong.workflows.schemas import (
     CommitmentRead,
@@ -79,11 +78,6 @@ TipoffReaderDep = Annotated[
     Actor,
     _roles(Permission.REVIEW, Role.ADMIN, Role.AUDITOR, Role.CLERK, Role.REVIEWER, Role.DEPARTMENT),
 ]
-
-
-class TooManyRequests(XinyongError):
-    code = "too_many_requests"
-    http_status = 429
 
 
 class EvidenceIn(BaseModel):
@@ -385,16 +379,9 @@ def assess_commitment(
 # -- tip-offs (anonymous submission and tracking) ------------------------------------------
 
 
-_limiter: RateLimiter | None = None
-
-
 def _rate_limit(request: Request) -> None:
-    global _limiter
-    limit = get_settings().tipoff_per_hour
-    if _limiter is None or _limiter.limit != limit:
-        _limiter = RateLimiter(limit)
-    if not _limiter.allow(client_address(request)):
-        raise TooManyRequests("提交过于频繁，请稍后再试", code="too_many_requests")
+    """Tip-offs filed per client address (limit ``tipoff``, ``tipoff_per_hour``)."""
+    limiter.hit("tipoff", client_address(request))
 
 
 class TipoffCreate(BaseModel):

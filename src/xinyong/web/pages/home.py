@@ -19,7 +19,6 @@ from xinyong.config import get_settings
 from xinyong.errors import InvalidInput, NotFound, XinyongError
 from xinyong.identity.protection import protector_for
 from xinyong.portal.models import ARTICLE_KIND_NAMES, ArticleKind
-from xinyong.portal.ratelimit import TokenBucket
 from xinyong.portal.services import (
     CATEGORY_NAMES,
     PER_PAGE,
@@ -42,21 +41,11 @@ from xinyong.portal.services import (
 from xinyong.subjects.services import find_subject
 from xinyong.web.deps import OptionalCallerDep, SessionDep
 from xinyong.web.pages.common import EXTRA_NAV, render
-from xinyong.web.ratelimit import client_address
+from xinyong.web.ratelimit import client_address, limiter
 
 router = APIRouter(include_in_schema=False)
 
 EXTRA_NAV.append(("/reports/verify", "报告核验"))
-
-
-def search_limiter(request: Request) -> TokenBucket:
-    """One bucket set per application (per server process), made on first use."""
-    capacity = get_settings().portal_searches_per_minute
-    limiter: TokenBucket | None = getattr(request.app.state, "search_limiter", None)
-    if limiter is None or limiter.capacity != capacity:
-        limiter = TokenBucket(capacity)
-        request.app.state.search_limiter = limiter
-    return limiter
 
 
 def client_key(request: Request) -> str:
@@ -94,11 +83,9 @@ def home(request: Request, session: SessionDep, caller: OptionalCallerDep) -> Re
 
 
 def _too_many(request: Request, caller: OptionalCallerDep) -> Response | None:
-    limiter = search_limiter(request)
-    key = client_key(request)
-    if limiter.allow(key):
+    wait = limiter.wait("search", client_key(request))
+    if not wait:
         return None
-    wait = limiter.retry_after(key)
     response = render(
         request,
         "error.html",

@@ -26,7 +26,6 @@ from xinyong.records.models import Record
 from xinyong.repair import services as repair
 from xinyong.repair.workflow import METHOD_NAMES
 from xinyong.tipoffs import services as tipoffs
-from xinyong.web.api.workflows import _rate_limit as tipoff_rate_limit
 from xinyong.web.deps import SessionDep
 from xinyong.web.pages.account import login_csrf_ok
 from xinyong.web.pages.common import (
@@ -36,7 +35,8 @@ from xinyong.web.pages.common import (
     render,
     render_with_login_csrf,
 )
-from xinyong.web.pages.home import client_key, search_limiter
+from xinyong.web.pages.home import client_key
+from xinyong.web.ratelimit import limiter
 from xinyong.web.uploads import evidence_from_form
 
 router = APIRouter(include_in_schema=False)
@@ -292,7 +292,7 @@ async def submit_tipoff(request: Request, session: SessionDep) -> Response:
     try:
         if not login_csrf_ok(request, str(form.get("csrf_token") or "")):
             raise InvalidInput("页面已失效，请刷新后重试", code="csrf_failed")
-        tipoff_rate_limit(request)
+        limiter.hit("tipoff", client_key(request))
         _tipoff, code = tipoffs.submit_tipoff(
             session,
             about=values["about"],
@@ -316,7 +316,7 @@ async def track_tipoff(request: Request, session: SessionDep) -> Response:
         if not login_csrf_ok(request, str(form.get("csrf_token") or "")):
             raise InvalidInput("页面已失效，请刷新后重试", code="csrf_failed")
         # Tracking codes are guessable only by brute force: the search limiter bounds it.
-        if not search_limiter(request).allow(client_key(request)):
+        if limiter.wait("search", client_key(request)):
             raise InvalidInput("查询过于频繁，请稍后再试", code="too_many_requests")
         status = tipoffs.track_tipoff(session, code)
     except XinyongError as exc:
