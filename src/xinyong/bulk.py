@@ -1,7 +1,7 @@
 """Many rows into one table at once: COPY on PostgreSQL, one ``executemany`` on SQLite.
 
 The one place raw bulk inserts meet the schema: the columns come from the SQLAlchemy
-``Table`` (``Model.__table__``), each row is read by column name, and each value is
+``Table`` (``Model.__table__``, as the ORM types it: a ``FromClause``), each row is read by column name, and each value is
 stored as the ORM would store it (JSON documents encoded, dates and times in SQLite's
 text form).
 """
@@ -10,26 +10,40 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, Column, Table
+from sqlalchemy import JSON, Table
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, FromClause
 
 Row = Mapping[str, Any]
 
 
-def table_columns(table: Table, *, without: Iterable[str] = ()) -> tuple[str, ...]:
+def table_columns(table: FromClause, *, without: Iterable[str] = ()) -> tuple[str, ...]:
     """The table's column names in their order, ``without`` those named."""
     skip = set(without)
     return tuple(c.name for c in table.columns if c.name not in skip)
 
 
-def _is_json(column: Column[Any]) -> bool:
+def unnest_insert(table: FromClause, columns: Sequence[str], prefix: str) -> str:
+    """``INSERT INTO table (columns) SELECT * FROM unnest(…)`` of one array parameter per
+    column, named ``prefix`` + column, cast to the column's PostgreSQL type (psycopg).
+    Binary parameters: no per-element quoting of text arrays (the text format escapes every
+    element with a regular expression)."""
+    pg = postgresql.dialect()  # type: ignore[no-untyped-call]
+    arrays = ", ".join(
+        f"%({prefix}{name})b::{table.c[name].type.compile(dialect=pg)}[]" for name in columns
+    )
+    return f"INSERT INTO {cast(Table, table).name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+
+
+def _is_json(column: ColumnElement[Any]) -> bool:
     return isinstance(column.type, JSON)
 
 
-def _sqlite_converter(column: Column[Any], dialect: Any) -> Callable[[Any], Any] | None:
+def _sqlite_converter(column: ColumnElement[Any], dialect: Any) -> Callable[[Any], Any] | None:
     """How SQLite is given the column's values: JSON text as it is (already encoded) or
     encoded, dates and times through the column type's own processing (as the ORM)."""
     if _is_json(column):
@@ -40,7 +54,7 @@ def _sqlite_converter(column: Column[Any], dialect: Any) -> Callable[[Any], Any]
     return process
 
 
-def _postgres_converter(column: Column[Any]) -> Callable[[Any], Any] | None:
+def _postgres_converter(column: ColumnElement[Any]) -> Callable[[Any], Any] | None:
     if _is_json(column):
         return lambda v: v if v is None or isinstance(v, str) else Jsonb(v)
     return None
@@ -48,7 +62,7 @@ def _postgres_converter(column: Column[Any]) -> Callable[[Any], Any] | None:
 
 def copy_rows(
     session: Session,
-    table: Table,
+    table: FromClause,
     rows: Iterable[Row],
     *,
     columns: Sequence[str] | None = None,
@@ -71,7 +85,7 @@ def copy_rows(
     )
     conn = session.connection()
     dialect = conn.dialect
-    target = into or table.name
+    target = into or cast(Table, table).name
     column_list = ", ".join(names)
     driver: Any = conn.connection.driver_connection
     postgres = dialect.name == "postgresql"
@@ -110,4 +124,4 @@ def _chain(first: Row, rest: Iterable[Row]) -> Iterable[Row]:
     yield from rest
 
 
-__all__ = ["copy_rows", "table_columns"]
+__all__ = ["copy_rows", "table_columns", "unnest_insert"]

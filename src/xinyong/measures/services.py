@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
 from xinyong.audit.services import PendingEvent, pending_event, queue_event, record_event
+from xinyong.audit.tags import EventTag
+from xinyong.bulk import table_columns
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.schemas import InformationItem
 from xinyong.catalog.services import current_catalog
@@ -34,7 +36,7 @@ from xinyong.measures.engine import (
 )
 from xinyong.measures.models import Check, CheckFeedback
 from xinyong.queries.models import QueryBasis
-from xinyong.queries.services import log_query
+from xinyong.queries.recorder import OrmRecorder, Read, SetRecorder
 from xinyong.records.display import used_clause
 from xinyong.records.models import Record, RecordState
 from xinyong.scoring.models import SubjectScore
@@ -253,14 +255,39 @@ def answer_check(
     return outcome.verdict, outcome_as_dict(outcome)
 
 
-def check_read_event(
-    actor: Actor, plan: CheckPlan, subject_id: int | None, check_id: int
-) -> PendingEvent | None:
-    """The audit event of a check's read: the same on every path (log_query writes it
-    for a known subject on the ORM path)."""
-    if subject_id is not None:
-        return pending_event(actor, f"query:{plan.action}", target_type="subject", target_id=subject_id, purpose=plan.purpose, basis=QueryBasis.LEGAL_DUTY.value, organisation=actor.organisation_name, details={"check_id": check_id})  # fmt: skip
-    return pending_event(actor, "query:check:not_found", target_type="check", target_id=check_id, purpose=plan.purpose, basis=QueryBasis.LEGAL_DUTY.value, details={"batch_ref": plan.batch_ref})  # fmt: skip
+def check_read(
+    actor: Actor,
+    plan: CheckPlan,
+    subject_id: int,
+    check_id: int,
+    verdict: str,
+    decisions: list[dict[str, Any]],
+    at: dt.datetime | None = None,
+) -> Read:
+    """A check's read of a known subject, as every path records it (queries.recorder)."""
+    return Read(
+        actor,
+        subject_id,
+        action=plan.action,
+        purpose=plan.purpose,
+        basis=QueryBasis.LEGAL_DUTY.value,
+        returned={
+            "check_id": check_id,
+            "verdict": verdict,
+            "measures": [d["measure"] for d in decisions],
+        },
+        details={"check_id": check_id},
+        at=at,
+    )
+
+
+def check_not_found_event(actor: Actor, plan: CheckPlan, check_id: int) -> PendingEvent | None:
+    """The audit event of a check of someone the archive does not know (no query log)."""
+    return pending_event(actor, EventTag.QUERY_CHECK_NOT_FOUND, target_type="check", target_id=check_id, purpose=plan.purpose, basis=QueryBasis.LEGAL_DUTY.value, details={"batch_ref": plan.batch_ref})  # fmt: skip
+
+
+# The check table's columns the raw statements write (all but the id), from the model.
+CHECK_COLUMNS = table_columns(Check.__table__, without=("id",))
 
 
 def check_row(
@@ -271,7 +298,7 @@ def check_row(
     decisions: list[dict[str, Any]],
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """The check's row and its query-log row's values, for the PostgreSQL statements."""
+    """The check's row by column name (``CHECK_COLUMNS``), for the PostgreSQL statements."""
     return {
         "department_id": actor.department_id,
         "actor": actor.name,
@@ -282,13 +309,7 @@ def check_row(
         "verdict": verdict,
         "decisions": Jsonb(decisions),
         "batch_ref": plan.batch_ref,
-        "now": now,
-        "organisation": actor.organisation_name,
-        "channel": actor.channel,
-        "action": plan.action,
-        "purpose": plan.purpose,
-        "basis": QueryBasis.LEGAL_DUTY.value,
-        "measures": Jsonb([d["measure"] for d in decisions]),
+        "created_at": now,
     }
 
 
@@ -334,44 +355,36 @@ def run_check(
     subject_id = facts.subject_id if facts is not None else None
     verdict, decisions = answer_check(plan, facts, catalog, on)
     if postgres:
-        params = check_row(actor, plan, subject_id, verdict, decisions, utcnow())
-        # The read is logged in the same transaction as it was made, or not answered.
-        sql = _RECORD_CHECK_AND_LOG_SQL if subject_id is not None else _RECORD_CHECK_SQL
+        now = utcnow()
         with _driver(session).cursor() as cur:
-            row = cur.execute(sql, params).fetchone()
+            row = cur.execute(
+                _RECORD_CHECK_SQL, check_row(actor, plan, subject_id, verdict, decisions, now)
+            ).fetchone()
         assert row is not None
-        queue_event(session, check_read_event(actor, plan, subject_id, int(row[0])))
-        return CheckResult(int(row[0]), verdict, decisions, subject_id is not None)
-    check = Check(
-        department_id=actor.department_id,
-        actor=actor.name,
-        operator=plan.operator,
-        scenario=plan.scenario,
-        business_ref=plan.business_ref,
-        subject_id=subject_id,
-        verdict=verdict,
-        decisions=decisions,
-        batch_ref=batch_ref,
-    )
-    session.add(check)
-    session.flush()
-    if subject_id is not None:
-        log_query(
-            session,
-            actor,
-            subject_id,
-            action=plan.action,
-            purpose=plan.purpose,
-            basis=QueryBasis.LEGAL_DUTY,
-            returned={
-                "check_id": check.id,
-                "verdict": verdict,
-                "measures": [d["measure"] for d in decisions],
-            },
-        )
+        check_id = int(row[0])
     else:
-        queue_event(session, check_read_event(actor, plan, None, check.id))
-    return CheckResult(check.id, verdict, decisions, subject_id is not None)
+        check = Check(
+            department_id=actor.department_id,
+            actor=actor.name,
+            operator=plan.operator,
+            scenario=plan.scenario,
+            business_ref=plan.business_ref,
+            subject_id=subject_id,
+            verdict=verdict,
+            decisions=decisions,
+            batch_ref=batch_ref,
+        )
+        session.add(check)
+        session.flush()
+        check_id, now = check.id, check.created_at
+    # The read is logged in the same transaction as it was made, or not answered.
+    if subject_id is not None:
+        recorder = SetRecorder() if postgres else OrmRecorder()
+        read = check_read(actor, plan, subject_id, check_id, verdict, decisions, at=now)
+        recorder.record(session, [read])
+    else:
+        queue_event(session, check_not_found_event(actor, plan, check_id))
+    return CheckResult(check_id, verdict, decisions, subject_id is not None)
 
 
 def add_feedback(
@@ -705,15 +718,6 @@ def facts_from_row(
 
 
 _RECORD_CHECK_SQL = (
-    "INSERT INTO checks (department_id, actor, operator, scenario, business_ref, subject_id, "
-    "verdict, decisions, batch_ref, created_at) VALUES (%(department_id)s, %(actor)s, "
-    "%(operator)s, %(scenario)s, %(business_ref)s, %(subject_id)s, %(verdict)s, "
-    "%(decisions)s, %(batch_ref)s, %(now)s) RETURNING id"
-)
-_RECORD_CHECK_AND_LOG_SQL = (
-    f"WITH c AS ({_RECORD_CHECK_SQL}), q AS (INSERT INTO query_log (subject_id, actor, "
-    "organisation, channel, action, purpose, basis, authorization_id, returned, queried_at) "
-    "SELECT %(subject_id)s, %(actor)s, %(organisation)s, %(channel)s, %(action)s, "
-    "%(purpose)s, %(basis)s, NULL, jsonb_build_object('check_id', c.id, 'verdict', "
-    "%(verdict)s::text, 'measures', %(measures)s::jsonb), %(now)s FROM c) SELECT id FROM c"
+    f"INSERT INTO checks ({', '.join(CHECK_COLUMNS)}) "
+    f"VALUES ({', '.join(f'%({name})s' for name in CHECK_COLUMNS)}) RETURNING id"
 )
