@@ -43,8 +43,7 @@ from xinyong.errors import InvalidInput, UnreadableFile
 from xinyong.identity.masking import mask_value
 from xinyong.identity.protection import IdentityProtector
 from xinyong.measures.engine import EFFECT_NAMES, VERDICT_NAMES, SubjectFacts, decide
-from xinyong.measures.models import Check
-from xinyong.measures.services import (
+from xinyong.measures.facts import (
     BATCH_RESULT_SQL,
     BATCH_ROWS_DDL,
     BATCH_TABLES,
@@ -53,6 +52,7 @@ from xinyong.measures.services import (
     facts_from_row,
     load_facts_bulk,
 )
+from xinyong.measures.models import Check
 from xinyong.measures.xlsx import StreamingWorkbook
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.recorder import CopyRecorder, Read
@@ -441,7 +441,7 @@ def _compare_set_based(
     decider: _Decider,
 ) -> None:
     """Large batches on PostgreSQL: all the rows into a temporary table, the facts of all
-    their subjects in a few set-based statements (services.batch_facts_statements), the
+    their subjects in a few set-based statements (facts.batch_facts_statements), the
     rows read back in order through a server-side cursor. Worker processes
     (``Settings.batch_workers``) compute the rows' blind indexes and decide them while this
     one reads the file, writes the result and logs the hits."""

@@ -3,7 +3,7 @@
 A business system's check is a read (the subject's facts), a decision (pure) and a record
 (the check row, its query-log row, its audit event). On this path:
 
-- the facts come from the one indexed statement of ``services.facts_by_index``, run on an
+- the facts come from the one indexed statement of ``facts.facts_by_index``, run on an
   async psycopg connection from a per-process pool (no worker thread, no ORM);
 - the records of all checks that arrive while the previous write is in flight are written
   together, in one transaction (application-level group commit): one statement for the
@@ -41,17 +41,17 @@ from xinyong.catalog.catalog import Catalog
 from xinyong.db import utcnow
 from xinyong.errors import XinyongError
 from xinyong.measures.engine import SubjectFacts
+from xinyong.measures.facts import facts_from_row, facts_statement
 from xinyong.measures.models import Check
 from xinyong.measures.services import (
     CHECK_COLUMNS,
     CheckPlan,
     CheckResult,
-    _facts_sql,
     answer_check,
     check_not_found_event,
     check_read,
     check_row,
-    facts_from_row,
+    pg_check_row,
 )
 from xinyong.queries.recorder import Read, SetRecorder, read_event
 
@@ -111,8 +111,10 @@ def record_params(batch: list[_Pending], ids: list[int]) -> dict[str, Any]:
     """The arrays of ``RECORD_SQL`` for a batch whose check ids are ``ids``."""
     checks: dict[str, list[Any]] = {f"c_{name}": [] for name in _CHECK_IDS}
     for entry, check_id in zip(batch, ids, strict=True):
-        row = check_row(
-            entry.actor, entry.plan, entry.subject_id, entry.verdict, entry.decisions, entry.now
+        row = pg_check_row(
+            check_row(
+                entry.actor, entry.plan, entry.subject_id, entry.verdict, entry.decisions, entry.now
+            )
         )
         row["id"] = check_id
         for name in _CHECK_IDS:
@@ -256,10 +258,10 @@ class FastChecks:
         await self.pool.close()
 
     async def facts(self, index: str, catalog: Catalog, on: dt.date) -> SubjectFacts | None:
-        """``services.facts_by_index`` on a pooled connection (prepared after a few uses)."""
+        """``facts.facts_by_index`` on a pooled connection (prepared after a few uses)."""
         await self.open()
         async with self.pool.connection() as conn:
-            cur = await conn.execute(_facts_sql(on), {"index": index})
+            cur = await conn.execute(facts_statement(on), {"index": index})
             row = await cur.fetchone()
         return None if row is None else facts_from_row(catalog, *row)
 
