@@ -140,7 +140,7 @@ def explain(persons: int) -> None:
     import psycopg
 
     from xinyong.measures.batch import BATCH_WORK_MEM
-    from xinyong.measures.services import (
+    from xinyong.measures.facts import (
         BATCH_RESULT_SQL,
         BATCH_ROWS_DDL,
         batch_facts_statements,

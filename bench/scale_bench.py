@@ -354,10 +354,10 @@ def explain(db: str) -> str:
                 "00:00:00+00' AND action LIKE 'query:%' GROUP BY actor, role"
             ),
         }
-        from xinyong.measures.services import _facts_sql
+        from xinyong.measures.facts import facts_statement
 
         index = conn.execute("SELECT id_index FROM subjects WHERE id = %s", (subject,)).fetchone()
-        queries["records, list_entries, scores: the check's facts statement"] = _facts_sql(
+        queries["records, list_entries, scores: the check's facts statement"] = facts_statement(
             today
         ).replace("%(index)s", f"'{index[0] if index else ''}'")
         lines: list[str] = []

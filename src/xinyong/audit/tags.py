@@ -65,9 +65,11 @@ class EventTag(enum.StrEnum):
     QUERY_LISTS_VIEW = "query:lists:view"
     QUERY_BLACKLIST_VIEW = "query:blacklist:view"
     QUERY_LIST_ENTRY_EVIDENCE = "query:list_entry:evidence"
+    QUERY_OBJECTION_EVIDENCE = "query:objection:evidence"
     QUERY_OBJECTION_VIEW = "query:objection:view"
     QUERY_REPAIR_CHECK = "query:repair:check"
     QUERY_REPAIR_OPTIONS = "query:repair:options"
+    QUERY_REPAIR_EVIDENCE = "query:repair:evidence"
     QUERY_REPAIR_VIEW = "query:repair:view"
     QUERY_REPORT_DOWNLOAD = "query:report:download"
     QUERY_REPORT_ISSUE = "query:report:issue"
@@ -125,9 +127,11 @@ LABELS: dict[EventTag, str] = {
     EventTag.QUERY_LISTS_VIEW: "查看名单",
     EventTag.QUERY_BLACKLIST_VIEW: "查看列入严重失信名单程序",
     EventTag.QUERY_LIST_ENTRY_EVIDENCE: "查看陈述申辩证明材料",
+    EventTag.QUERY_OBJECTION_EVIDENCE: "查看异议证明材料",
     EventTag.QUERY_OBJECTION_VIEW: "查看异议",
     EventTag.QUERY_REPAIR_CHECK: "信用修复预检",
     EventTag.QUERY_REPAIR_OPTIONS: "查看可修复记录",
+    EventTag.QUERY_REPAIR_EVIDENCE: "查看信用修复证明材料",
     EventTag.QUERY_REPAIR_VIEW: "查看信用修复申请",
     EventTag.QUERY_REPORT_DOWNLOAD: "下载信用报告",
     EventTag.QUERY_REPORT_ISSUE: "出具信用报告",

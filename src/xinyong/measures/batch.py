@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from psycopg.types.string import TextLoader
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor, cli_operator
@@ -43,8 +43,7 @@ from xinyong.errors import InvalidInput, UnreadableFile
 from xinyong.identity.masking import mask_value
 from xinyong.identity.protection import IdentityProtector, protector_for
 from xinyong.measures.engine import EFFECT_NAMES, VERDICT_NAMES, SubjectFacts, decide
-from xinyong.measures.models import Check
-from xinyong.measures.services import (
+from xinyong.measures.facts import (
     BATCH_RESULT_SQL,
     BATCH_ROWS_DDL,
     BATCH_TABLES,
@@ -53,8 +52,10 @@ from xinyong.measures.services import (
     facts_from_row,
     load_facts_bulk,
 )
+from xinyong.measures.models import Check
 from xinyong.measures.xlsx import StreamingWorkbook
-from xinyong.queries.models import QueryBasis, QueryLog
+from xinyong.queries.models import QueryBasis
+from xinyong.queries.recorder import CopyRecorder, Read
 from xinyong.records.formats import normalize_header
 from xinyong.records.parsers import RawRow, open_table
 from xinyong.subjects.models import Subject
@@ -64,18 +65,6 @@ CHUNK = 10_000
 BATCH_WORK_MEM = "256MB"
 FETCH_ROWS = 5_000
 INDEX_CACHE = 100_000
-QUERY_LOG_COLUMNS = (
-    "subject_id",
-    "actor",
-    "organisation",
-    "channel",
-    "action",
-    "purpose",
-    "basis",
-    "authorization_id",
-    "returned",
-    "queried_at",
-)
 NUMBER_HEADERS = (
     "证件号码",
     "身份证号",
@@ -197,18 +186,7 @@ def compare_rows(
             return answered(raw, problem, None)
         return answered(raw, problem, outcome_of(subject, scenario, measures, catalog, on))
 
-    reads = _ReadLog(
-        (
-            actor.name,
-            actor.department_code,
-            actor.channel,
-            "check:batch",
-            purpose,
-            QueryBasis.LEGAL_DUTY.value,
-            None,
-        ),
-        batch_check.id,
-    )
+    reads = _ReadLog(actor, purpose, batch_check.id)
 
     # The first rows are held until the batch is known to be large enough to go set-based.
     threshold = get_settings().batch_set_based_rows
@@ -352,57 +330,31 @@ def _decide_in_worker(fetched: list[Fetched]) -> Decided:
 
 
 class _ReadLog:
-    """The batch's reads into the query log, one row per hit: COPY on PostgreSQL (the
-    columns every row shares encoded once), one executemany elsewhere."""
+    """The batch's reads into the query log, one row per hit, by ``CopyRecorder`` (COPY on
+    PostgreSQL). They have no audit event of their own: the file's one event follows."""
 
-    def __init__(self, shared: tuple[Any, ...], check_id: int) -> None:
-        self.shared = shared  # actor … authorization_id, in QUERY_LOG_COLUMNS order
+    def __init__(self, actor: Actor, purpose: str, check_id: int) -> None:
+        self.actor = actor
+        self.purpose = purpose
         self.check_id = check_id
-        self.middle = "\t".join(_copy_text(value) for value in shared)
-        self.returned: dict[tuple[str, tuple[str, ...]], str] = {}
+        self.recorder = CopyRecorder()
 
-    def _returned(self, verdict: str, codes: tuple[str, ...]) -> dict[str, Any]:
-        return {"check_id": self.check_id, "verdict": verdict, "measures": list(codes)}
-
-    def write(self, session: Session, hits: list[Hit], postgres: bool) -> None:
+    def write(self, session: Session, hits: list[Hit]) -> None:
         now = utcnow()
-        if not postgres:
-            session.execute(
-                insert(QueryLog),
-                [
-                    dict(
-                        zip(
-                            QUERY_LOG_COLUMNS,
-                            (sid, *self.shared, self._returned(verdict, codes), now),
-                            strict=True,
-                        )
-                    )
-                    for sid, verdict, codes in hits
-                ],
+        reads = [
+            Read(
+                self.actor,
+                sid,
+                action="check:batch",
+                purpose=self.purpose,
+                basis=QueryBasis.LEGAL_DUTY.value,
+                returned={"check_id": self.check_id, "verdict": verdict, "measures": list(codes)},
+                organisation=self.actor.department_code,
+                at=now,
             )
-            return
-        tail = f"\t{_copy_text(now.isoformat())}\n"
-        encoded = self.returned
-        middle = self.middle
-        lines = []
-        for sid, verdict, codes in hits:
-            returned = encoded.get((verdict, codes))
-            if returned is None:
-                returned = _copy_text(json.dumps(self._returned(verdict, codes)))
-                encoded[verdict, codes] = returned
-            lines.append(f"{sid}\t{middle}\t{returned}{tail}")
-        driver: Any = session.connection().connection.driver_connection
-        columns = ", ".join(QUERY_LOG_COLUMNS)
-        with driver.cursor() as cur, cur.copy(f"COPY query_log ({columns}) FROM STDIN") as copy:
-            copy.write("".join(lines))
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: object) -> str:
-    """A field of COPY's text format."""
-    return "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
+            for sid, verdict, codes in hits
+        ]
+        self.recorder.record(session, reads)
 
 
 def _compare_chunked(
@@ -438,7 +390,7 @@ def _compare_chunked(
             if (hit := answer(raw, problem, facts.get(index or ""))) is not None
         ]
         if hits:
-            reads.write(session, hits, postgres)
+            reads.write(session, hits)
         chunk.clear()
 
     for raw in rows:
@@ -488,7 +440,7 @@ def _compare_set_based(
     decider: _Decider,
 ) -> None:
     """Large batches on PostgreSQL: all the rows into a temporary table, the facts of all
-    their subjects in a few set-based statements (services.batch_facts_statements), the
+    their subjects in a few set-based statements (facts.batch_facts_statements), the
     rows read back in order through a server-side cursor. Worker processes
     (``Settings.batch_workers``) compute the rows' blind indexes and decide them while this
     one reads the file, writes the result and logs the hits."""
@@ -582,7 +534,7 @@ def _read_in_order(
                 if hit is not None:
                     hits.append(hit)
             if hits:
-                reads.write(session, hits, True)
+                reads.write(session, hits)
     with driver.cursor() as cur:
         # Dropped at commit anyway; a caller's transaction may go on after the batch.
         cur.execute(f"DROP TABLE {', '.join(BATCH_TABLES)}")

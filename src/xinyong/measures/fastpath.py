@@ -3,7 +3,7 @@
 A business system's check is a read (the subject's facts), a decision (pure) and a record
 (the check row, its query-log row, its audit event). On this path:
 
-- the facts come from the one indexed statement of ``services.facts_by_index``, run on an
+- the facts come from the one indexed statement of ``facts.facts_by_index``, run on an
   async psycopg connection from a per-process pool (no worker thread, no ORM);
 - the records of all checks that arrive while the previous write is in flight are written
   together, in one transaction (application-level group commit): one statement for the
@@ -31,25 +31,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 
 from xinyong.actors import Actor
 from xinyong.audit.services import APPEND_CTES, PendingEvent, append_params
+from xinyong.bulk import unnest_insert
 from xinyong.catalog.catalog import Catalog
 from xinyong.db import utcnow
 from xinyong.errors import XinyongError
 from xinyong.measures.engine import SubjectFacts
+from xinyong.measures.facts import facts_from_row, facts_statement
+from xinyong.measures.models import Check
 from xinyong.measures.services import (
+    CHECK_COLUMNS,
     CheckPlan,
     CheckResult,
-    _facts_sql,
     answer_check,
-    check_read_event,
+    check_not_found_event,
+    check_read,
     check_row,
-    facts_from_row,
+    pg_check_row,
 )
+from xinyong.queries.recorder import Read, SetRecorder, read_event
 
 log = logging.getLogger("xinyong.checks")
 
@@ -82,72 +86,40 @@ class _Pending:
 
 
 _NEXT_IDS_SQL = "SELECT nextval(pg_get_serial_sequence('checks', 'id')) FROM generate_series(1, %s)"
-_CHECK_COLUMNS = (
-    ("id", "bigint"),
-    ("department_id", "bigint"),
-    ("actor", "text"),
-    ("operator", "text"),
-    ("scenario", "text"),
-    ("business_ref", "text"),
-    ("subject_id", "bigint"),
-    ("verdict", "text"),
-    ("decisions", "jsonb"),
-    ("batch_ref", "text"),
-    ("created_at", "timestamptz"),
-)
-_LOG_COLUMNS = (
-    ("subject_id", "bigint"),
-    ("actor", "text"),
-    ("organisation", "text"),
-    ("channel", "text"),
-    ("action", "text"),
-    ("purpose", "text"),
-    ("basis", "text"),
-    ("returned", "jsonb"),
-    ("queried_at", "timestamptz"),
-)
+# The check ids come first (taken from the sequence ahead of need), then the rest.
+_CHECK_IDS = ("id", *CHECK_COLUMNS)
 
-
-def _unnest(columns: tuple[tuple[str, str], ...], prefix: str) -> str:
-    # Binary parameters: no per-element quoting of text arrays (the text format escapes
-    # every element with a regular expression).
-    return ", ".join(f"%({prefix}{name})b::{kind}[]" for name, kind in columns)
-
-
-# The checks and the query-log rows of the known subjects, in one statement; with their
-# audit events when the trail is on.
+# The checks and the query-log rows of the known subjects (queries.recorder), in one
+# statement; with their audit events when the trail is on.
 _RECORD_CTES = (
-    f"c AS (INSERT INTO checks ({', '.join(n for n, _ in _CHECK_COLUMNS)}) "
-    f"SELECT * FROM unnest({_unnest(_CHECK_COLUMNS, 'c_')})), "
-    f"q AS (INSERT INTO query_log ({', '.join(n for n, _ in _LOG_COLUMNS)}) "
-    f"SELECT * FROM unnest({_unnest(_LOG_COLUMNS, 'q_')}))"
+    f"c AS ({unnest_insert(Check.__table__, _CHECK_IDS, 'c_')}), "
+    f"q AS ({SetRecorder.insert_sql('q_')})"
 )
 RECORD_SQL = f"WITH {_RECORD_CTES} SELECT 1"
 RECORD_AND_AUDIT_SQL = f"WITH RECURSIVE {_RECORD_CTES}, {APPEND_CTES} SELECT 1"
 
 
+def _reads(batch: list[_Pending], ids: list[int]) -> list[Read]:
+    return [
+        check_read(e.actor, e.plan, e.subject_id, check_id, e.verdict, e.decisions, at=e.now)
+        for e, check_id in zip(batch, ids, strict=True)
+        if e.subject_id is not None
+    ]
+
+
 def record_params(batch: list[_Pending], ids: list[int]) -> dict[str, Any]:
     """The arrays of ``RECORD_SQL`` for a batch whose check ids are ``ids``."""
-    checks: dict[str, list[Any]] = {f"c_{name}": [] for name, _ in _CHECK_COLUMNS}
-    logs: dict[str, list[Any]] = {f"q_{name}": [] for name, _ in _LOG_COLUMNS}
+    checks: dict[str, list[Any]] = {f"c_{name}": [] for name in _CHECK_IDS}
     for entry, check_id in zip(batch, ids, strict=True):
-        row = check_row(
-            entry.actor, entry.plan, entry.subject_id, entry.verdict, entry.decisions, entry.now
+        row = pg_check_row(
+            check_row(
+                entry.actor, entry.plan, entry.subject_id, entry.verdict, entry.decisions, entry.now
+            )
         )
-        row.update(id=check_id, created_at=entry.now)
-        for name, _ in _CHECK_COLUMNS:
+        row["id"] = check_id
+        for name in _CHECK_IDS:
             checks[f"c_{name}"].append(row[name])
-        if entry.subject_id is None:
-            continue
-        returned = {
-            "check_id": check_id,
-            "verdict": entry.verdict,
-            "measures": [d["measure"] for d in entry.decisions],
-        }
-        row.update(returned=Jsonb(returned), queried_at=entry.now)
-        for name, _ in _LOG_COLUMNS:
-            logs[f"q_{name}"].append(row[name])
-    return checks | logs
+    return checks | SetRecorder.params(_reads(batch, ids), "q_")
 
 
 class CheckJournal:
@@ -238,9 +210,14 @@ class CheckJournal:
         conn = await self._connection()
         ids = await self._ids(conn, len(batch))
         params = record_params(batch, ids)
+        found = iter(_reads(batch, ids))
         events: list[PendingEvent] = []
         for entry, check_id in zip(batch, ids, strict=True):
-            pending = check_read_event(entry.actor, entry.plan, entry.subject_id, check_id)
+            pending = (
+                check_not_found_event(entry.actor, entry.plan, check_id)
+                if entry.subject_id is None
+                else read_event(next(found))
+            )
             if pending is not None:
                 events.append(pending)
         if events:
@@ -281,10 +258,10 @@ class FastChecks:
         await self.pool.close()
 
     async def facts(self, index: str, catalog: Catalog, on: dt.date) -> SubjectFacts | None:
-        """``services.facts_by_index`` on a pooled connection (prepared after a few uses)."""
+        """``facts.facts_by_index`` on a pooled connection (prepared after a few uses)."""
         await self.open()
         async with self.pool.connection() as conn:
-            cur = await conn.execute(_facts_sql(on), {"index": index})
+            cur = await conn.execute(facts_statement(on), {"index": index})
             row = await cur.fetchone()
         return None if row is None else facts_from_row(catalog, *row)
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from xinyong import partitions
 from xinyong.actors import Actor
-from xinyong.audit.services import record_event
 from xinyong.db import affected
 from xinyong.queries.models import QueryBasis, QueryLog
+from xinyong.queries.recorder import OrmRecorder, Read, clean_reference
 
 
 def log_query(
@@ -29,26 +29,26 @@ def log_query(
     authorization_id: int | None = None,
     reference: str | None = None,
 ) -> QueryLog:
-    entry = QueryLog(
-        subject_id=subject_id,
-        actor=actor.name,
-        organisation=organisation or actor.organisation_name,
-        channel=actor.channel,
-        action=action,
-        purpose=purpose[:200],
-        basis=basis.value,
-        authorization_id=authorization_id,
-        reference=(reference or "").strip()[:100] or None,
-        returned=returned,
-    )
-    session.add(entry)
-    session.flush()
-    details: dict[str, Any] = {"query_log_id": entry.id, "authorization_id": authorization_id}
-    if entry.reference:
-        details["reference"] = entry.reference
+    """Record one read (the query log row and its audit event): ``recorder.OrmRecorder``."""
+    details: dict[str, Any] = {"authorization_id": authorization_id}
+    if clean_reference(reference):
+        details["reference"] = clean_reference(reference)
     if not action.startswith("check:") and unrelated_to_department(session, actor, subject_id):
         details["unrelated"] = True  # 查询使用登记和审查: audit.rules.unrelated_reads
-    record_event(session, actor, f"query:{action}", target_type="subject", target_id=subject_id, purpose=purpose, basis=basis.value, organisation=entry.organisation, details=details)  # fmt: skip
+    read = Read(
+        actor,
+        subject_id,
+        action=action,
+        purpose=purpose,
+        basis=basis.value,
+        returned=returned,
+        organisation=organisation,
+        authorization_id=authorization_id,
+        reference=reference,
+        details=details,
+        names_log_id=True,
+    )
+    [entry] = OrmRecorder().entries(session, [read])
     return entry
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from xinyong import runtime
 from xinyong.actors import Actor
 from xinyong.audit.services import record_event
+from xinyong.bulk import copy_rows, table_columns
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
@@ -38,7 +39,13 @@ from xinyong.identity.masking import Audience, mask_name, mask_value
 from xinyong.identity.protection import IdentityProtector, protector_for
 from xinyong.records.formats import ColumnMap, detect_format, legacy_headers, map_columns
 from xinyong.records.grading import grade_source_label
-from xinyong.records.models import BatchStatus, SubmissionBatch, SubmissionError
+from xinyong.records.models import (
+    BatchStatus,
+    Record,
+    RecordVersion,
+    SubmissionBatch,
+    SubmissionError,
+)
 from xinyong.records.parsers import RawRow, open_table
 from xinyong.records.validation import (
     ALIAS_ID_TYPES,
@@ -64,47 +71,21 @@ SQLITE_CHUNK_ROWS = 10_000
 # insert uses the driver's cursor).
 INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 ALIAS_TYPE_VALUES = frozenset(t.value for t in ALIAS_ID_TYPES)
-SUBJECT_COLUMNS = (
-    "kind",
-    "id_type",
-    "id_index",
-    "id_cipher",
-    "name",
-    "birth_date",
-    "sex",
-    "region_code",
-    "created_at",
-    "updated_at",
-)
-
-STAGE_COLUMNS = (
-    "subject_id",
-    "department_id",
-    "item_code",
-    "item_version",
-    "document_number",
-    "nature",
-    "behaviour",
-    "decision_date",
-    "facts",
-    "grade",
-    "grade_source",
-    "grade_set_by",
-    "open_level",
-    "display_from",
-    "display_until",
-    "content_hash",
-    "batch_id",
-    "row_number",
-    "domain",
-)
+# The columns the raw statements below write, from the models.
+SUBJECT_COLUMNS = table_columns(Subject.__table__, without=("id",))
+# What a submitted row gives a record; the record's own state, version and times are not.
+RECORD_OWN = ("id", "grade_reason", "state", "version", "created_at", "updated_at")
+STAGE_COLUMNS = table_columns(Record.__table__, without=RECORD_OWN)
 # Columns a resubmission may change; state and id stay.
 UPDATABLE = tuple(
     c
     for c in STAGE_COLUMNS
     if c not in ("subject_id", "department_id", "item_code", "document_number")
 )
-VERSION_COLUMNS = (*STAGE_COLUMNS, "grade_reason", "state", "version", "updated_at")
+# A record's columns as its archived version keeps them.
+VERSION_COLUMNS = tuple(
+    c for c in table_columns(RecordVersion.__table__, without=("id",)) if c in Record.__table__.c
+)
 
 
 _LONG_NUMBER = re.compile(r"[0-9A-Za-z]{8,}")
@@ -674,18 +655,18 @@ class _Merger:
         if missing:
             now = utcnow()
             rows = [
-                (
-                    ref.kind,
-                    ref.id_type,
-                    ref.id_index,
-                    self.protector.encrypt(ref.number, ref.id_index),
-                    ref.name,
-                    ref.birth_date,
-                    ref.sex,
-                    ref.region_code,
-                    now,
-                    now,
-                )
+                {
+                    "kind": ref.kind,
+                    "id_type": ref.id_type,
+                    "id_index": ref.id_index,
+                    "id_cipher": self.protector.encrypt(ref.number, ref.id_index),
+                    "name": ref.name,
+                    "birth_date": ref.birth_date,
+                    "sex": ref.sex,
+                    "region_code": ref.region_code,
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for ref in missing
             ]
             if self.postgres:
@@ -693,10 +674,7 @@ class _Merger:
             else:
                 # Plain executemany (no RETURNING): SQLAlchemy's sorted RETURNING batches
                 # are quadratic in the batch size; the ids are read back below instead.
-                self.session.execute(
-                    _subject_insert(False),
-                    [dict(zip(SUBJECT_COLUMNS, row, strict=True)) for row in rows],
-                )
+                self.session.execute(_subject_insert(False), rows)
             self._read_subject_ids([ref.id_index for ref in missing])
 
     def _read_subject_ids(self, indexes: list[str]) -> None:
@@ -795,7 +773,7 @@ class _Merger:
                     )
                 )
 
-    def _copy_subjects(self, rows: list[tuple[Any, ...]]) -> None:
+    def _copy_subjects(self, rows: list[dict[str, Any]]) -> None:
         """New subjects through COPY into a staging table, then one set-based insert."""
         conn = self.session.connection()
         conn.execute(
@@ -806,13 +784,9 @@ class _Merger:
         )
         conn.execute(text("TRUNCATE stage_subjects"))
         columns = ", ".join(SUBJECT_COLUMNS)
-        driver: Any = conn.connection.driver_connection
-        with (
-            driver.cursor() as cur,
-            cur.copy(f"COPY stage_subjects ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
+        copy_rows(
+            self.session, Subject.__table__, rows, columns=SUBJECT_COLUMNS, into="stage_subjects"
+        )
         conn.execute(
             text(
                 f"INSERT INTO subjects ({columns}) SELECT {columns} FROM stage_subjects "
@@ -833,27 +807,27 @@ class _Merger:
         ids = self.subject_ids
         self.touched.update(ids[r.subject.id_index] for r in rows)
         stage_rows = [
-            (
-                ids[r.subject.id_index],
-                r.department_id,
-                r.item_code,
-                r.item_version,
-                r.document_number,
-                r.nature,
-                r.behaviour,
-                r.decision_date,
-                r.facts_json,
-                r.grade,
-                r.grade_source,
-                r.grade_set_by,
-                r.open_level,
-                r.display_from,
-                r.display_until,
-                r.content_hash,
-                self.batch_id,
-                r.row,
-                r.domain,
-            )
+            {
+                "subject_id": ids[r.subject.id_index],
+                "department_id": r.department_id,
+                "item_code": r.item_code,
+                "item_version": r.item_version,
+                "document_number": r.document_number,
+                "nature": r.nature,
+                "behaviour": r.behaviour,
+                "decision_date": r.decision_date,
+                "facts": r.facts_json,
+                "grade": r.grade,
+                "grade_source": r.grade_source,
+                "grade_set_by": r.grade_set_by,
+                "open_level": r.open_level,
+                "display_from": r.display_from,
+                "display_until": r.display_until,
+                "content_hash": r.content_hash,
+                "batch_id": self.batch_id,
+                "row_number": r.row,
+                "domain": r.domain,
+            }
             for r in rows
         ]
         if self._fresh_keys and self._probed:
@@ -879,50 +853,29 @@ class _Merger:
         self._link_legal_representatives(rows)
         return created, updated
 
-    def _insert_new(self, stage_rows: list[tuple[Any, ...]]) -> None:
+    def _insert_new(self, stage_rows: list[dict[str, Any]]) -> None:
         """Straight into ``records``, one COPY on PostgreSQL: the common case of a file
         whose records are all new. A record that exists already aborts the insert (unique
         key), and the caller's savepoint undoes it."""
-        conn = self.session.connection()
         now = utcnow()
-        columns = f"{', '.join(STAGE_COLUMNS)}, state, version, created_at, updated_at"
-        driver: Any = conn.connection.driver_connection
-        if self.postgres:
-            with (
-                driver.cursor() as cur,
-                cur.copy(f"COPY records ({columns}) FROM STDIN") as copy,
-            ):
-                for row in stage_rows:
-                    copy.write_row((*row, "active", 1, now, now))
-        else:
-            placeholders = ", ".join("?" for _ in range(len(STAGE_COLUMNS) + 4))
-            stamp = now.isoformat(sep=" ")
-            driver.executemany(
-                f"INSERT INTO records ({columns}) VALUES ({placeholders})",
-                [(*row, "active", 1, stamp, stamp) for row in _sqlite_rows(stage_rows)],
-            )
+        own = {"state": "active", "version": 1, "created_at": now, "updated_at": now}
+        copy_rows(
+            self.session,
+            Record.__table__,
+            (row | own for row in stage_rows),
+            columns=(*STAGE_COLUMNS, *own),
+        )
 
-    def _merge_keyed(self, stage_rows: list[tuple[Any, ...]]) -> tuple[int, int]:
+    def _merge_keyed(self, stage_rows: list[dict[str, Any]]) -> tuple[int, int]:
         """Stage, archive the versions that change, upsert: (created, updated)."""
         self._ensure_stage()
         conn = self.session.connection()
-        if self.postgres:
-            conn.execute(text("TRUNCATE stage_records"))
-            driver: Any = conn.connection.driver_connection
-            with (
-                driver.cursor() as cur,
-                cur.copy(f"COPY stage_records ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy,
-            ):
-                for row in stage_rows:
-                    copy.write_row(row)
-        else:
-            conn.execute(text("DELETE FROM stage_records"))
-            placeholders = ", ".join("?" for _ in STAGE_COLUMNS)
-            driver = conn.connection.driver_connection
-            driver.executemany(
-                f"INSERT INTO stage_records ({', '.join(STAGE_COLUMNS)}) VALUES ({placeholders})",
-                _sqlite_rows(stage_rows),
-            )
+        conn.execute(
+            text("TRUNCATE stage_records" if self.postgres else "DELETE FROM stage_records")
+        )
+        copy_rows(
+            self.session, Record.__table__, stage_rows, columns=STAGE_COLUMNS, into="stage_records"
+        )
         join = (
             "r.department_id = s.department_id AND r.item_code = s.item_code "
             "AND r.document_number = s.document_number AND r.subject_id = s.subject_id"
@@ -998,21 +951,6 @@ class _Merger:
                     for org, person in new
                 ],
             )
-
-
-def _sqlite_rows(stage_rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Stage rows with their dates as ISO text, as SQLite stores them."""
-    return [
-        (
-            *row[:7],
-            row[7].isoformat(),
-            *row[8:13],
-            row[13].isoformat(),
-            row[14].isoformat() if row[14] else None,
-            *row[15:],
-        )
-        for row in stage_rows
-    ]
 
 
 def json_headers(rows: list[dict[str, Any]]) -> list[str]:

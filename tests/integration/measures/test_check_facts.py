@@ -1,11 +1,10 @@
-"""The check's one-statement facts (PostgreSQL) are the ORM's facts, and every check is
+"""The check's one-statement facts are the ORM's facts, and every check is
 logged with the check it answered. Runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -87,9 +86,7 @@ def city(session: Session) -> list[str]:
     return [rep, plain, debtor, nobody]
 
 
-def test_one_statement_facts_equal_the_orm_facts(session: Session, is_postgres: bool) -> None:
-    if not is_postgres:
-        pytest.skip("the one-statement facts are PostgreSQL's")
+def test_one_statement_facts_equal_the_orm_facts(session: Session) -> None:
     numbers = city(session)
     catalog = current_catalog(session)
     for on in (TODAY, TODAY + dt.timedelta(days=400)):

@@ -67,6 +67,20 @@ def test_every_tag_an_abuse_rule_watches_is_emitted() -> None:
     assert {str(t) for t in rules.WATCHED} - _emitted() == set()
 
 
+def test_every_read_the_recorder_logs_has_its_tag_in_the_table() -> None:
+    """A read is recorded (queries.recorder) with the tag ``query:`` + its query-log action,
+    also where the action is built (``f"{owner_kind}:evidence"``, out of the static scan's
+    reach): every action the query log names has its member."""
+    from xinyong.queries.services import ACTION_NAMES
+
+    members = {t.value for t in EventTag}
+    evidence_owners = ("objection", "repair", "list_entry")  # cases.read_evidence
+    actions = set(ACTION_NAMES) | {f"{kind}:evidence" for kind in evidence_owners}
+    assert {f"query:{a}" for a in actions} - members == set()
+    for action in actions:
+        assert label_of(f"query:{action}") == LABELS[EventTag(f"query:{action}")]
+
+
 def test_every_workflow_step_has_a_name() -> None:
     from xinyong.commitments.workflow import CommitmentAction
     from xinyong.objections.workflow import ObjectionAction
