@@ -440,6 +440,8 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between status polls")
     parser.add_argument("--job-timeout", type=float, default=7200, help="give up on the job after")
     args = parser.parse_args()
+    # Stopped from outside: still stop the server and remove the temporary home.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     path = generate(args.upload_mb)
     with path.open(encoding="utf-8") as fh:

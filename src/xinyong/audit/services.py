@@ -578,16 +578,19 @@ def anchors_problem(session: Session, anchors: list[AnchorPoint]) -> Verificatio
     )
 
 
-def check_chain(session: Session, actor: Actor, *, latest: int | None = None) -> Verification:
-    """An auditor verifies the chain: its last ``latest`` events, or (without ``latest``)
-    incrementally from the last checkpoint, at most ``audit_verify_batch`` events, the
-    checkpoint moving on when they are intact. The check is audited."""
+def check_chain(
+    session: Session, actor: Actor, *, latest: int | None = None, full: bool = False
+) -> Verification:
+    """An auditor verifies the chain: its last ``latest`` events, the whole chain
+    (``full``), or (neither) incrementally from the last checkpoint, at most
+    ``audit_verify_batch`` events; the checkpoint moves on when a walk from the last one
+    (or from the first event) finds the chain intact. The check is audited."""
     if latest is not None:
         result = verify(session, latest=latest)
     else:
-        result = verify_incremental(session)
+        result = verify(session) if full else verify_incremental(session)
         save_checkpoint(session, result)
-    record_event(session, actor, "audit:chain:verified", details={"ok": result.ok, "events": result.events, "latest": latest, "verified_from": result.verified_from, "complete": result.complete, "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
+    record_event(session, actor, "audit:chain:verified", details={"ok": result.ok, "events": result.events, "latest": latest, "full": full, "verified_from": result.verified_from, "complete": result.complete, "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
     return result
 
 
