@@ -291,7 +291,10 @@ def upload(base: str, key: str, path: Path, out: Upload, poll: float, timeout: f
         deadline, said = out.accepted_at + timeout, 0.0
         while time.monotonic() < deadline:
             time.sleep(poll)
-            got = client.get(status_url, timeout=60)
+            try:
+                got = client.get(status_url, timeout=60)
+            except httpx.HTTPError:
+                continue
             if got.status_code != 200:
                 continue  # a 503 while the job holds the write lock: ask again
             out.batch = got.json()
@@ -417,7 +420,8 @@ def print_table(report: dict[str, Any]) -> None:
     print("|---|---|")
     print(f"| file | {up['megabytes']:.1f} MB, {up['rows']:,} rows |")
     print(f"| POST answered | {up['post_status']} in {up['post_seconds']:.1f} s (503 retries: {up['retries_503']}) |")  # fmt: skip
-    print(f"| job | {up['status']}: accepted {up['accepted']:,}, rejected {up['rejected']:,} |")
+    stuck = "" if up["status"] in FINISHED else " (not finished within --job-timeout)"
+    print(f"| job | {up['status']}{stuck}: accepted {up['accepted']:,}, rejected {up['rejected']:,} |")  # fmt: skip
     print(f"| job done after the 202 | {up['job_seconds']:.1f} s |")
     print(f"| upload start to job done | {up['total_seconds']:.1f} s |")
     print(f"| mix requests during upload + job | {report['overlap']} of {report['requests']} |")
