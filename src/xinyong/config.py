@@ -346,6 +346,13 @@ class Settings(BaseSettings):
         description="Sign an anchor automatically each time the chain passes a multiple of "
         "this many events (0: only the daily job and `xinyong audit anchor`).",
     )
+    audit_verify_batch: int = Field(
+        default=100_000,
+        ge=1,
+        description="Events one chain check of the API (and each step of `xinyong audit "
+        "verify`) reads at most: it starts from the last verification checkpoint, so it "
+        "reads only the events since, and answers how far it got (`complete`).",
+    )
     audit_working_hours: str = Field(
         default="08:00-19:00",
         description="Working hours (Asia/Shanghai) on working days; personal-data reads "

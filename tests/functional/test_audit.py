@@ -271,3 +271,40 @@ def test_anchor_verifies_the_chain_first_and_refuses_to_sign_a_broken_one(
         assert sorted(tmp_path.glob("anchor-*.json")) == anchors
     finally:
         get_settings.cache_clear()
+
+
+def test_chain_check_over_the_api_is_bounded_and_goes_on_from_its_checkpoint(
+    https_client: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20 §1: however long the trail, one check reads at most a batch of events."""
+    from xinyong.config import get_settings
+
+    monkeypatch.setenv("XINYONG_AUDIT_VERIFY_BATCH", "5")
+    get_settings.cache_clear()
+    try:
+        head = head_of(session)[0]
+        assert head > 5  # the world's set-up alone writes more than a batch
+        seen, answers = 0, []
+        while True:
+            answer = https_client.get("/api/v1/audit/verification", headers=world.auth("auditor"))
+            assert answer.status_code == 200, answer.text
+            data = answer.json()
+            assert data["ok"] is True and data["rows_checked"] <= 5
+            assert data["verified_through"] >= seen
+            seen = data["verified_through"]
+            answers.append(data)
+            if data["complete"]:
+                break
+            assert len(answers) < 100
+        assert answers[0]["verified_from"] == 0 and answers[0]["complete"] is False
+        assert seen >= head
+        again = https_client.get("/api/v1/audit/verification", headers=world.auth("auditor"))
+        # From the last checkpoint: its event and the previous check's own record.
+        assert again.json()["rows_checked"] == 2 and again.json()["complete"] is True
+        too_many = https_client.get(
+            "/api/v1/audit/verification", params={"latest": 6}, headers=world.auth("auditor")
+        )
+        assert too_many.status_code == 422
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

@@ -103,6 +103,32 @@ def test_chain_check_from_the_page(
     assert len(_events(session, "audit:chain:verified")) == before
 
 
+def test_whole_chain_check_from_the_page_walks_from_the_first_event(
+    https_client: TestClient, world: World, session: Session
+) -> None:
+    """整条审计链 on the page is the whole walk, not the check since the last checkpoint:
+    an event before the checkpoint changed without recomputing hashes is found."""
+    from sqlalchemy import text
+
+    from xinyong.audit.services import check_chain, head_of
+
+    checked = check_chain(session, Actor(name="t", role=Role.AUDITOR))  # a checkpoint
+    assert checked.ok and checked.last_seq > 3
+    session.commit()
+    target = checked.last_seq - 2
+    assert head_of(session)[0] > checked.last_seq
+    session.execute(text("UPDATE audit_events SET actor = 'x' WHERE seq = :s"), {"s": target})
+    session.commit()
+    _login(https_client, "auditor1")
+    page = https_client.get("/console/audit/chain")
+    walked = https_client.post(
+        "/console/audit/chain", data={"csrf_token": _csrf(page.text), "latest": "all"}
+    )
+    assert walked.status_code == 200 and f"第 {target} 号" in walked.text, walked.text
+    # The check since the checkpoint does not re-read it: that is what the whole walk is for.
+    assert check_chain(session, Actor(name="t", role=Role.AUDITOR)).ok
+
+
 def test_latest_events_check_finds_tampering_in_its_window(session: Session, world: World) -> None:
     from sqlalchemy import text
 

@@ -147,6 +147,7 @@ PROBLEM_NAMES = {
     "head": "链头与最后一个事件不一致",
     "anchor": "与签名锚点不符（整条链被改写或截断）",
     "unkeyed": "链尾事件未用当前审计链密钥链接（整条链被改写）",
+    "checkpoint": "与校验点不符（已校验过的事件被改写或删除）",
 }
 
 
@@ -159,13 +160,28 @@ class Verification:
     first_bad_seq: int | None = None
     problem: str | None = None  # a key of PROBLEM_NAMES
     message: str | None = None  # Chinese, for the auditor
+    # An incremental check: the walk began after event ``verified_from`` (0: the genesis),
+    # and ``complete`` says whether it reached the head (False: stopped after a batch).
+    verified_from: int = 0
+    complete: bool = True
+
+    @property
+    def verified_through(self) -> int:
+        """The last event the walk found intact (every event from ``verified_from`` on)."""
+        if self.ok:
+            return self.last_seq
+        return max(0, min(self.last_seq, (self.first_bad_seq or 1) - 1))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "events": self.events,
+            "rows_checked": self.events,
             "last_seq": self.last_seq,
             "last_hash": self.last_hash,
+            "verified_from": self.verified_from,
+            "verified_through": self.verified_through,
+            "complete": self.complete,
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
             "problem_name": PROBLEM_NAMES.get(self.problem or ""),
@@ -215,6 +231,7 @@ def verify_chain(
     head: tuple[int, str] | None = None,
     start: tuple[int, str] | None = None,
     keys: ChainKeys | None = None,
+    partial: bool = False,
 ) -> Verification:
     """Walk ``events`` in seq order; name the first one that breaks the chain, and how.
 
@@ -223,7 +240,9 @@ def verify_chain(
     as stored (seq, hash): a head beyond the last event means events were cut off the end.
     ``start`` (seq, hash) begins the walk after an event already known good (an anchor's):
     ``events`` then hold only the events after it. ``keys``: the schemes accepted (see the
-    module); None walks a chain of the legacy scheme only.
+    module); None walks a chain of the legacy scheme only. ``partial``: ``events`` stop
+    before the chain's end (one batch of an incremental check), so neither the head nor the
+    last event's scheme is checked.
     """
     schemes: tuple[bytes | None, ...] = keys.schemes() if keys else (None,)
     start_seq, prev_hash = start or (0, GENESIS_HASH)
@@ -318,6 +337,8 @@ def verify_chain(
             return bad(seq, "deleted", f"第 {seq} 号事件之前原有的事件已不存在")
         return bad(seq, "altered", f"第 {seq} 号事件的内容与其哈希不符")
     last_seq = prev.content.seq if prev else start_seq
+    if partial:
+        return Verification(True, walked, last_seq, prev_hash, complete=False)
     if head is not None and head != (last_seq, prev_hash):
         head_seq, _ = head
         if head_seq > last_seq:

@@ -1,4 +1,5 @@
-"""Audit trail tables: the hash-chained events, the chain head, and alerts.
+"""Audit trail tables: the hash-chained events, the chain head, the verification
+checkpoints, and alerts.
 
 ``audit_events.seq`` is assigned from ``audit_head`` under the head's row lock at commit
 time, so it is strictly increasing without gaps in commit order. ``details`` is the
@@ -51,6 +52,21 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """How far the chain was verified (校验点): a walk from the checkpoint before it
+    (``verified_from``; 0, the genesis) found every event up to ``seq`` intact, the event at
+    ``seq`` carrying ``hash``. Written by ``services.save_checkpoint`` only after such a
+    walk; the next check starts here (``services.verify_incremental``)."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[pk]
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    verified_from: Mapped[int] = mapped_column(BigInteger)
+    verified_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
 class AlertStatus(enum.StrEnum):

@@ -21,14 +21,16 @@ anchor is signed right after it (``auto_anchor``), as the daily job does.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import delete, event, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -50,7 +52,7 @@ from xinyong.audit.chain import (
     hmac_pads,
     verify_chain,
 )
-from xinyong.audit.models import AuditEvent, AuditHead
+from xinyong.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from xinyong.audit.tags import label_of
 from xinyong.config import get_settings, load_chain_keys
 from xinyong.db import utcnow
@@ -428,11 +430,7 @@ def verify(
     )
     if not result.ok or not anchors:
         return result
-
-    def hash_at(seq: int) -> str | None:
-        return session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
-
-    failed = check_anchors(anchors, hash_at)
+    failed = anchors_problem(session, anchors)
     if failed is None:
         return result
     return Verification(
@@ -446,10 +444,154 @@ def verify(
     )
 
 
-def check_chain(session: Session, actor: Actor, *, latest: int | None = None) -> Verification:
-    """An auditor verifies the chain (or its last ``latest`` events); the check is audited."""
-    result = verify(session, latest=latest)
-    record_event(session, actor, "audit:chain:verified", details={"ok": result.ok, "events": result.events, "latest": latest, "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
+# --- incremental verification: from the last checkpoint -------------------------------------
+
+CHECKPOINTS_TRIED = 20  # checkpoints looked at, newest first, for one the chain still holds
+CHECKPOINTS_KEPT = 20
+
+
+def _held_checkpoint(session: Session) -> tuple[AuditCheckpoint | None, list[AuditCheckpoint]]:
+    """The latest checkpoint whose event the chain still holds with the hash verified then,
+    and the later checkpoints it no longer holds (newest first)."""
+    stale: list[AuditCheckpoint] = []
+    tried = session.scalars(
+        select(AuditCheckpoint)
+        .order_by(AuditCheckpoint.seq.desc(), AuditCheckpoint.id.desc())
+        .limit(CHECKPOINTS_TRIED)
+    )
+    for point in tried:
+        held = session.scalars(select(AuditEvent.hash).where(AuditEvent.seq == point.seq)).all()
+        if point.hash in held:
+            return point, stale
+        stale.append(point)
+    return None, stale
+
+
+def _stale_checkpoint(session: Session, stale: list[AuditCheckpoint]) -> Verification:
+    point = min(stale, key=lambda p: p.seq)
+    held = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == point.seq).limit(1))
+    at = point.verified_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if held is None:
+        message = (
+            f"校验点（{at} 校验）记录第 {point.seq} 号事件完好，但链中已没有该事件："
+            "事件被删除或链被截断"
+        )
+    else:
+        message = (
+            f"校验点（{at} 校验）记录的第 {point.seq} 号事件哈希与链中不同："
+            "校验之后，此前的事件被改写"
+        )
+    return Verification(False, 0, 0, "", point.seq, "checkpoint", message)
+
+
+def verify_incremental(
+    session: Session, anchors: list[AnchorPoint] | None = None, *, batch: int | None = None
+) -> Verification:
+    """Verify from the latest checkpoint the chain still holds, reading at most ``batch``
+    events (``audit_verify_batch``): the checkpoint's own event (re-hashed, so a change to
+    it is found) and those after it, up to the head as read. ``complete`` is False when
+    the batch ended before the head; the next call goes on from there once the caller
+    saves the checkpoint (``save_checkpoint``).
+
+    A change to an event before the checkpoint without recomputing hashes is not read
+    here: the full walk (``verify``, ``xinyong audit verify --full``) finds it. A rewrite
+    that recomputes hashes changes the hash at a checkpoint or anchor, and is found by the
+    comparison with each: a checkpoint the chain no longer holds is skipped for an earlier
+    one (so the walk names the first changed event) and then reported itself."""
+    limit = max(1, batch or get_settings().audit_verify_batch)
+    head = head_of(session)
+    base, stale = _held_checkpoint(session)
+    after, start = 0, None
+    base_seq = base.seq if base is not None else 0
+    if base is not None:
+        prev = session.scalar(
+            select(AuditEvent.prev_hash)
+            .where(AuditEvent.seq == base.seq, AuditEvent.hash == base.hash)
+            .limit(1)
+        )
+        after, start = base.seq - 1, (base.seq - 1, str(prev))
+    beyond = session.scalar(
+        select(AuditEvent.seq)
+        .where(AuditEvent.seq > after, AuditEvent.seq <= head[0])
+        .order_by(AuditEvent.seq)
+        .offset(limit)
+        .limit(1)
+    )
+    partial = beyond is not None
+    events: Iterator[ChainedEvent] = _walk(session, after=after, until=head[0])
+    if partial:
+        events = itertools.islice(events, limit)
+    result = verify_chain(
+        events,
+        _seq_of_hash(session),
+        head=None if partial else head,
+        start=start,
+        keys=chain_keys(),
+        partial=partial,
+    )
+    result = dataclasses.replace(result, verified_from=base_seq)
+    if not result.ok:
+        return result
+    failed: Verification | None = None
+    if anchors:
+        failed = anchors_problem(session, anchors)
+    if failed is None and stale:
+        failed = _stale_checkpoint(session, stale)
+    if failed is None:
+        return result
+    return dataclasses.replace(
+        result,
+        ok=False,
+        first_bad_seq=failed.first_bad_seq,
+        problem=failed.problem,
+        message=failed.message,
+    )
+
+
+def save_checkpoint(session: Session, result: Verification) -> bool:
+    """Record how far a successful walk got, so the next check starts there; older
+    checkpoints beyond the latest ``CHECKPOINTS_KEPT`` are dropped. Whether one was saved
+    (not for a failed walk, nor one that got no further than the checkpoint it began at)."""
+    if not result.ok or result.last_seq <= 0 or not result.last_hash:
+        return False
+    latest = session.scalar(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1))  # fmt: skip
+    if latest is not None and latest >= result.last_seq:
+        return False
+    session.add(
+        AuditCheckpoint(
+            seq=result.last_seq,
+            hash=result.last_hash,
+            verified_from=result.verified_from,
+            verified_at=utcnow(),
+        )
+    )
+    session.flush()
+    kept = select(AuditCheckpoint.id).order_by(AuditCheckpoint.seq.desc()).limit(CHECKPOINTS_KEPT)
+    session.execute(delete(AuditCheckpoint).where(AuditCheckpoint.id.not_in(kept)))
+    return True
+
+
+def anchors_problem(session: Session, anchors: list[AnchorPoint]) -> Verification | None:
+    """The first anchor the chain no longer holds, as a failed verification; else None."""
+    return check_anchors(
+        anchors,
+        lambda seq: session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq)),
+    )
+
+
+def check_chain(
+    session: Session, actor: Actor, *, latest: int | None = None, full: bool = False
+) -> Verification:
+    """An auditor verifies the chain: its last ``latest`` events, the whole chain
+    (``full``), or (neither) incrementally from the last checkpoint, at most
+    ``audit_verify_batch`` events; the checkpoint moves on when a walk from the last one
+    (or from the first event) finds the chain intact. The check is audited."""
+    if latest is not None:
+        result = verify(session, latest=latest)
+    else:
+        result = verify(session) if full else verify_incremental(session)
+        save_checkpoint(session, result)
+    record_event(session, actor, "audit:chain:verified", details={"ok": result.ok, "events": result.events, "latest": latest, "full": full, "verified_from": result.verified_from, "complete": result.complete, "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +15,7 @@ from xinyong.actors import cli_operator
 from xinyong.audit import alerts as audit_alerts
 from xinyong.audit import anchors as audit_anchors
 from xinyong.audit import services as audit
-from xinyong.audit.chain import PROBLEM_NAMES
+from xinyong.audit.chain import PROBLEM_NAMES, AnchorPoint, Verification
 from xinyong.audit.rules import SHANGHAI
 from xinyong.cli.common import cli_session, console, fail, print_json
 from xinyong.config import get_settings
@@ -35,9 +36,16 @@ def verify(
     public_key: Annotated[
         str | None, typer.Option(help="核验锚点的公钥（Base64）；默认取配置")
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="从第 1 号事件起逐条校验整条链（默认自上次校验点起，只校验新增的事件）"
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """逐条校验审计链（带密钥的哈希链）；发现篡改、删除、插入、调换或整链改写时指出第一个异常事件（退出码 3）。"""
+    """校验审计链（带密钥的哈希链）：默认自上次校验点起校验新增的事件（校验点本身及锚点也核对），
+    --full 逐条校验整条链；发现篡改、删除、插入、调换或整链改写时指出第一个异常事件（退出码 3）。"""
     settings = get_settings()
     points = None
     directory = anchors
@@ -49,28 +57,31 @@ def verify(
             points = audit_anchors.read_anchors(directory, key)
         except XinyongError as exc:
             fail(exc.message, EXIT_BROKEN if exc.code.startswith("anchor") else 1)
-    with cli_session() as session:
-        result = audit.verify(session, points)
-        session.rollback()
+    result = _verify_full(points) if full else _verify_incremental(points)
     # Recorded in a transaction of its own: a chain broken badly enough not to take the
     # event must still be reported.
     recorded = True
     try:
         with session_factory()() as session:
-            audit.record_event(session, cli_operator(), "audit:chain:verified", details={"ok": result.ok, "events": result.events, "anchors": len(points or []), "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
+            audit.save_checkpoint(session, result)
+            audit.record_event(session, cli_operator(), "audit:chain:verified", details={"ok": result.ok, "events": result.events, "full": full, "verified_from": result.verified_from, "anchors": len(points or []), "first_bad_seq": result.first_bad_seq, "problem": result.problem})  # fmt: skip
             session.commit()
     except (SQLAlchemyError, XinyongError):
         recorded = False
     if as_json:
         data = result.as_dict()
+        data["full"] = full
         data["anchors"] = len(points or [])
         data["recorded"] = recorded
         print_json(data)
     elif result.ok:
         extra = f"，{len(points)} 个签名锚点均相符" if points else ""
-        console.print(
-            f"审计链完整：共 {result.events} 个事件，最后一个为第 {result.last_seq} 号{extra}"
+        scope = (
+            f"自第 {result.verified_from} 号（上次校验点）起校验了 {result.events} 个事件"
+            if result.verified_from
+            else f"共 {result.events} 个事件"
         )
+        console.print(f"审计链完整：{scope}，最后一个为第 {result.last_seq} 号{extra}")
     else:
         console.print(
             f"[red]审计链异常[/red]：{PROBLEM_NAMES.get(result.problem or '', '')}——"
@@ -80,6 +91,46 @@ def verify(
         console.print("[red]本次校验未能记入审计链[/red]（审计链须先接续或调查）")
     if not result.ok:
         raise typer.Exit(EXIT_BROKEN)
+
+
+def _verify_full(points: list[AnchorPoint] | None) -> Verification:
+    with cli_session() as session:
+        result = audit.verify(session, points)
+        session.rollback()
+    return result
+
+
+def _verify_incremental(points: list[AnchorPoint] | None) -> Verification:
+    """From the last checkpoint to the head, one batch (``audit_verify_batch``) at a time,
+    the checkpoint saved after each intact batch; the anchors checked at the end (before a
+    checkpoint the chain no longer holds is reported)."""
+    walked, began = 0, None
+    while True:
+        with cli_session() as session:
+            step = audit.verify_incremental(session)
+            session.rollback()
+        walked += step.events
+        began = step.verified_from if began is None else began
+        if not step.ok or step.complete:
+            break
+        with session_factory()() as session:
+            audit.save_checkpoint(session, step)
+            session.commit()
+    result = dataclasses.replace(step, events=walked, verified_from=began)
+    # A checkpoint the chain no longer holds says less than an anchor it no longer holds.
+    if points and (result.ok or result.problem == "checkpoint"):
+        with cli_session() as session:
+            failed = audit.anchors_problem(session, points)
+            session.rollback()
+        if failed is not None:
+            result = dataclasses.replace(
+                result,
+                ok=False,
+                first_bad_seq=failed.first_bad_seq,
+                problem=failed.problem,
+                message=failed.message,
+            )
+    return result
 
 
 @audit_app.command("anchor")

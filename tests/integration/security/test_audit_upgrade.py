@@ -18,10 +18,11 @@ from xinyong.audit.services import _as_chained
 
 def _as_before_the_upgrade(inst: Instance) -> int:
     """Rewrite the instance's chain exactly as the version before the keyed chain wrote it
-    (plain SHA-256); the number of events."""
+    (plain SHA-256), which kept no verification checkpoints; the number of events."""
     engine = inst.engine()
     try:
         with Session(engine) as s:
+            s.execute(text("DELETE FROM audit_checkpoints"))
             events = [
                 _as_chained(e) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))
             ]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from xinyong.audit import alerts as audit_alerts
 from xinyong.audit import services as audit
+from xinyong.config import get_settings
 from xinyong.errors import InvalidInput
 from xinyong.web.deps import AuditorDep, SessionDep
 
@@ -69,8 +70,12 @@ def list_events(
 class VerificationRead(BaseModel):
     ok: bool
     events: int
+    rows_checked: int  # events read and re-hashed by this call (= events)
     last_seq: int
     last_hash: str
+    verified_from: int  # the checkpoint the walk started at (0: the first event)
+    verified_through: int  # every event from verified_from to here is intact
+    complete: bool  # False: stopped after audit_verify_batch events; call again
     first_bad_seq: int | None
     problem: str | None
     problem_name: str | None
@@ -83,8 +88,17 @@ def verification(
     actor: AuditorDep,
     latest: int | None = Query(default=None, ge=1, description="只校验最近的若干个事件"),
 ) -> Any:
-    """Walks the whole chain, or its last ``latest`` events (anchors are checked from the
-    command line, where they are kept: `xinyong audit verify --anchors DIR`)."""
+    """Verifies from the last checkpoint (the events appended since, at most
+    ``XINYONG_AUDIT_VERIFY_BATCH`` per call: ``complete`` says whether it reached the head,
+    and the next call goes on from ``verified_through``), or the last ``latest`` events.
+    The whole walk and the anchors are checked from the command line, where the anchors
+    are kept: `xinyong audit verify --full --anchors DIR`."""
+    batch = get_settings().audit_verify_batch
+    if latest is not None and latest > batch:
+        raise InvalidInput(
+            f"一次最多校验 {batch} 个事件；整条链请用命令 xinyong audit verify --full 校验",
+            code="verify_too_many",
+        )
     return audit.check_chain(session, actor, latest=latest).as_dict()
 
 

@@ -232,7 +232,7 @@ def chain_check(
         count = int(latest)
     else:
         return _chain_page(request, session, access, error="请选择校验范围")
-    result = audit.check_chain(session, access.actor, latest=count).as_dict()
+    result = audit.check_chain(session, access.actor, latest=count, full=count is None).as_dict()
     result["latest"] = count
     result["problem_name"] = PROBLEM_NAMES.get(result["problem"] or "")
     return _chain_page(request, session, access, result=result)
