@@ -191,11 +191,21 @@ def affected(result: Result[Any]) -> int:
 def is_busy_error(exc: BaseException) -> bool:
     """The database could not take a lock in time: SQLite's write lock past the busy
     timeout, PostgreSQL's ``lock_timeout``. The request should be retried, not reported."""
-    orig = getattr(exc, "orig", exc)
-    if isinstance(orig, sqlite3.OperationalError):
-        message = str(orig)
-        return "database is locked" in message or "database table is locked" in message
-    return getattr(orig, "sqlstate", None) == "55P03"  # lock_not_available
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    # A busy error can reach the caller wrapped: SQLAlchemy's PendingRollbackError after a
+    # flush that met the lock carries it only as its context.
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        orig = getattr(current, "orig", current)
+        if isinstance(orig, sqlite3.OperationalError):
+            message = str(orig)
+            if "database is locked" in message or "database table is locked" in message:
+                return True
+        elif getattr(orig, "sqlstate", None) == "55P03":  # lock_not_available
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def is_postgres(session: Session) -> bool:

@@ -28,6 +28,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -276,26 +277,51 @@ def _status(session: Session, batch_id: int) -> str | None:
     return session.scalar(select(SubmissionBatch.status).where(SubmissionBatch.id == batch_id))
 
 
+STATUS_ATTEMPTS = 20
+
+
+def _until_written(session: Session, write: Callable[[], None]) -> None:
+    """Write a batch's own status. On SQLite the write can meet the lock itself (often the
+    job ends here because it met it), so it is tried again until it lands rather than
+    leaving the batch 运行中 with its job attached."""
+    for attempt in range(STATUS_ATTEMPTS):
+        try:
+            write()
+            return
+        except Exception as exc:
+            session.rollback()
+            if not is_busy_error(exc) or attempt == STATUS_ATTEMPTS - 1:
+                raise
+            time.sleep(min(0.5 * (attempt + 1), 5.0))
+
+
 def _set_status(session: Session, batch_id: int, status: str) -> None:
-    batch = session.get(SubmissionBatch, batch_id)
-    if batch is not None:
-        batch.status = status
-        batch.heartbeat_at = utcnow()
-        session.commit()
+    def write() -> None:
+        batch = session.get(SubmissionBatch, batch_id)
+        if batch is not None:
+            batch.status = status
+            batch.heartbeat_at = utcnow()
+            session.commit()
+
+    _until_written(session, write)
 
 
 def _fail(session: Session, actor: Actor, batch_id: int, failure: str, code: str) -> None:
     """The file could not be imported at all: the batch says why (rows merged by earlier
     chunks stay, as in any import)."""
-    batch = session.get(SubmissionBatch, batch_id)
-    if batch is None:
-        return
-    batch.status = BatchStatus.FAILED.value
-    batch.failure = failure
-    batch.finished_at = utcnow()
-    session.flush()
-    record_event(session, actor, "records:submission:failed", target_type="submission_batch", target_id=batch_id, details={"code": code})  # fmt: skip
-    session.commit()
+
+    def write() -> None:
+        batch = session.get(SubmissionBatch, batch_id)
+        if batch is None:
+            return
+        batch.status = BatchStatus.FAILED.value
+        batch.failure = failure
+        batch.finished_at = utcnow()
+        session.flush()
+        record_event(session, actor, "records:submission:failed", target_type="submission_batch", target_id=batch_id, details={"code": code})  # fmt: skip
+        session.commit()
+
+    _until_written(session, write)
 
 
 def _drop_file(job: dict[str, Any]) -> None:

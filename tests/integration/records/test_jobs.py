@@ -286,3 +286,63 @@ def test_the_jobs_command_runs_the_queue(session: Session) -> None:
     assert result.exit_code == 0, result.output
     assert "已运行导入作业 1 个" in result.stdout
     assert _status(session, batch.id) == "done"
+
+
+def _locked() -> Exception:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError(
+        "UPDATE submission_batches …", {}, sqlite3.OperationalError("database is locked")
+    )
+
+
+def test_a_job_put_back_for_a_lock_is_queued_even_when_that_write_meets_the_lock(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The job meets SQLite's lock, and so does the write that puts it back: it must still
+    # end 排队中 (not 运行中 with its job attached, blocking the runner for half an hour).
+    from xinyong.submissions import jobs
+
+    dept = factories.department(session)
+    batch = _queued(session, dept, _rows(dept, 5))
+    assert claim_next(session) == batch.id
+
+    def busy_import(*args: object, **kwargs: object) -> None:
+        raise _locked()
+
+    monkeypatch.setattr("xinyong.submissions.ingest.ingest_file", busy_import)
+    monkeypatch.setattr(jobs.time, "sleep", lambda _s: None)
+    real_commit = Session.commit
+    refusals = {"left": 2}
+
+    def commit(self: Session) -> None:
+        if (
+            any(isinstance(o, SubmissionBatch) and o.status == "queued" for o in self.dirty)
+            and refusals["left"]
+        ):
+            refusals["left"] -= 1
+            raise _locked()
+        real_commit(self)
+
+    monkeypatch.setattr(Session, "commit", commit)
+    assert run_job(db.session_factory(), batch.id) == "queued"
+    monkeypatch.setattr(Session, "commit", real_commit)
+    assert refusals["left"] == 0 and _status(session, batch.id) == "queued"
+
+
+def test_a_lock_met_inside_a_flush_is_a_busy_error_too() -> None:
+    # SQLAlchemy reports a flush that met the lock, on the next use of the session, as a
+    # PendingRollbackError whose context is the lock: still "busy", not an internal error.
+    from sqlalchemy.exc import PendingRollbackError
+
+    try:
+        try:
+            raise _locked()
+        except Exception:
+            raise PendingRollbackError("This Session's transaction has been rolled back")  # noqa: B904
+    except PendingRollbackError as wrapped:
+        assert db.is_busy_error(wrapped)
+    assert not db.is_busy_error(PendingRollbackError("rolled back for another reason"))
+    assert not db.is_busy_error(ValueError("database is locked"))
