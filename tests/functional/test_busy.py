@@ -139,6 +139,79 @@ def test_api_and_page_answer_503_while_another_connection_writes(
         assert upload.json()["status"] == "queued"
 
 
+def test_a_request_waiting_for_the_lock_does_not_stop_the_server(
+    own_sqlite: tuple[Engine, Path],
+) -> None:
+    """While writers wait for SQLite's write lock (an API submission, an API upload, a
+    page's upload form), the same server goes on answering: no database work runs on the
+    event loop, where a wait for the lock would stop every request of the worker and keep
+    the holder from committing (the server answered 503s and minutes-long uploads)."""
+    own, path = own_sqlite
+    with Session(own) as session:
+        headers, rows = _submission(session)
+    with TestClient(
+        create_app(), base_url="https://testserver", raise_server_exceptions=False
+    ) as client:
+        login = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+        assert token is not None
+        signed_in = client.post(
+            "/login",
+            data={"username": "busyclerk", "password": PASSWORD, "csrf_token": token[1]},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303
+        page = client.get("/workbench")
+        page_token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert page_token is not None
+        answers: dict[str, int] = {}
+
+        def json_rows() -> None:
+            resp = client.post("/api/v1/submissions", json={"rows": rows}, headers=headers)
+            answers["json"] = resp.status_code
+
+        def api_upload() -> None:
+            resp = client.post(
+                "/api/v1/submissions",
+                files={"file": ("处罚.csv", b"a,b\n1,2\n", "text/csv")},
+                headers=headers,
+            )
+            answers["upload"] = resp.status_code
+
+        def page_upload() -> None:
+            resp = client.post(
+                "/workbench/upload",
+                data={"csrf_token": page_token[1]},
+                files={"file": ("处罚.csv", b"a,b\n1,2\n", "text/csv")},
+                follow_redirects=False,
+            )
+            answers["page"] = resp.status_code
+
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")  # the write lock, as a job's chunk holds it
+        holder.execute("UPDATE departments SET name = name")
+        release = threading.Timer(0.9, holder.rollback)  # within the 1 s bound
+        writers = [threading.Thread(target=f) for f in (json_rows, api_upload, page_upload)]
+        try:
+            release.start()
+            for writer in writers:
+                writer.start()
+            time.sleep(0.2)  # the three are waiting for the lock now
+            started = time.monotonic()
+            health = client.get("/healthz")
+            elapsed = time.monotonic() - started
+            waiting = [w.is_alive() for w in writers]
+        finally:
+            release.join()
+            for writer in writers:
+                writer.join(10)
+            holder.close()
+        assert health.status_code == 200
+        assert waiting == [True, True, True]  # they were still waiting when it answered
+        assert elapsed < 0.4, f"/healthz took {elapsed:.2f} s while writers waited"
+        assert answers == {"json": 200, "upload": 202, "page": 303}
+
+
 def test_a_request_that_writes_takes_the_lock_before_it_reads(
     own_sqlite: tuple[Engine, Path],
 ) -> None:

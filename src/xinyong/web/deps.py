@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Path, Request
 from pydantic import Field
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from xinyong.accounts.models import SessionKind
 from xinyong.accounts.permissions import Permission, require
@@ -110,6 +111,16 @@ async def _csrf_token_sent(request: Request) -> str | None:
     return None
 
 
+async def read_form(request: Request) -> FormData:
+    """The posted form, read on the event loop (files spooled to disk by Starlette) before
+    the handler runs: handlers that take it are plain ``def``, run in a worker thread, so
+    that no database work (on SQLite, waiting for the write lock) blocks the loop."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
 def request_secret(authorization: str | None, x_api_key: str | None) -> str | None:
     """The API key or login token a request carries: ``X-Api-Key``, else the
     ``Authorization: Bearer`` credential; ``None`` without either header."""
@@ -149,16 +160,26 @@ def require_csrf(caller: Caller, sent: str | None, path: str) -> None:
         raise Forbidden("页面已失效（缺少或错误的防伪令牌），请刷新后重试", code="csrf_failed")
 
 
-async def get_caller_or_none(
+def _credentials(
     request: Request,
     session: SessionDep,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
-) -> Caller | None:
-    """The caller, or ``None`` when the request carries no credential at all."""
-    caller, by_cookie = authenticate_request(
+) -> tuple[Caller | None, bool]:
+    # A plain ``def``: FastAPI runs it in a worker thread. Nothing that touches the
+    # database may run on the event loop: on SQLite a write request's first statement
+    # waits for the write lock (BEGIN IMMEDIATE), and a loop blocked there cannot finish
+    # the request that holds it (the lock would be released only by the busy timeout).
+    return authenticate_request(
         session, authorization, x_api_key, request.cookies.get(SESSION_COOKIE)
     )
+
+
+async def get_caller_or_none(
+    request: Request, credentials: Annotated[tuple[Caller | None, bool], Depends(_credentials)]
+) -> Caller | None:
+    """The caller, or ``None`` when the request carries no credential at all."""
+    caller, by_cookie = credentials
     if caller is not None and by_cookie and request.method not in SAFE_METHODS:
         require_csrf(caller, await _csrf_token_sent(request), request.url.path)
     return caller

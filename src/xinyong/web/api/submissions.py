@@ -6,12 +6,16 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from xinyong.actors import Actor
 from xinyong.db import begin_writing, end_reads
 from xinyong.errors import InvalidInput
+from xinyong.records.models import SubmissionBatch
 from xinyong.submissions.ingest import TableInput, ingest_table, iter_json_rows, json_headers
 from xinyong.submissions.jobs import queue_file
 from xinyong.web.deps import (
@@ -115,6 +119,12 @@ async def submit(request: Request, session: SessionDep, actor: SubmitterDep) -> 
         payload = RowsSubmission.model_validate_json(await request.body())
     except ValueError as exc:
         raise InvalidInput("请求体应为 JSON：{item, rows}", code="invalid_request") from exc
+    # The merge in a worker thread: on SQLite its first statement waits for the write
+    # lock, which must never block the event loop (web.deps._credentials).
+    return await run_in_threadpool(_merge_rows, session, actor, payload)
+
+
+def _merge_rows(session: Session, actor: Actor, payload: RowsSubmission) -> dict[str, Any]:
     table = TableInput(headers=json_headers(payload.rows), rows=iter_json_rows(payload.rows))
     result = ingest_table(
         session,
@@ -137,18 +147,26 @@ async def _queue_file(
     item: str | None,
     department: str | None,
 ) -> Response:
-    path = await store_upload(upload)
-    on_rollback(session, lambda: drop_upload(path))  # also when the commit fails
-    begin_writing(session)
-    batch = queue_file(
-        session, actor, path, channel="api", item_code=item, department_code=department
-    )
+    # Stored and queued in a worker thread: writing the file blocks, and on SQLite the
+    # queue's write waits for the write lock, neither on the event loop.
+    batch = await run_in_threadpool(_store_and_queue, session, actor, upload, item, department)
     body = QueuedRead(
         batch_id=batch.id,
         status=batch.status,
         status_url=f"/api/v1/submissions/{batch.id}",
     )
     return JSONResponse(body.model_dump(), status_code=202, headers={"Location": body.status_url})
+
+
+def _store_and_queue(
+    session: Session, actor: Actor, upload: UploadFile, item: str | None, department: str | None
+) -> SubmissionBatch:
+    path = store_upload(upload)
+    on_rollback(session, lambda: drop_upload(path))  # also when the commit fails
+    begin_writing(session)
+    return queue_file(
+        session, actor, path, channel="api", item_code=item, department_code=department
+    )
 
 
 class BatchRead(BaseModel):

@@ -35,7 +35,7 @@ from xinyong.reads import read_lists, read_score
 from xinyong.records.services import read_archive
 from xinyong.subjects.services import get_subject
 from xinyong.web.api.me import SELF_PURPOSE, authorization_as_dict
-from xinyong.web.deps import SESSION_COOKIE, OptionalCallerDep, PathId, SessionDep
+from xinyong.web.deps import SESSION_COOKIE, FormDep, OptionalCallerDep, PathId, SessionDep
 from xinyong.web.pages.common import (
     LOGIN_CSRF_COOKIE,
     SHANGHAI,
@@ -226,10 +226,9 @@ def personal_centre(request: Request, session: SessionDep, caller: PersonPage) -
 
 
 @router.post("/me/authorizations")
-async def grant_authorization(
-    request: Request, session: SessionDep, caller: LoggedInPage
+def grant_authorization(
+    request: Request, form: FormDep, session: SessionDep, caller: LoggedInPage
 ) -> Response:
-    form = await request.form()
     try:
         until = dt.date.fromisoformat(str(form.get("valid_until", "")))
     except ValueError:

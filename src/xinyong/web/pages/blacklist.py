@@ -16,7 +16,7 @@ from xinyong.accounts.services import Caller
 from xinyong.errors import InvalidInput, XinyongError
 from xinyong.lists import procedure
 from xinyong.lists import services as lists
-from xinyong.web.deps import PathId, SessionDep
+from xinyong.web.deps import FormDep, PathId, SessionDep
 from xinyong.web.pages.common import (
     CaseStaffPage,
     PersonPage,
@@ -62,15 +62,14 @@ def defence_form(
 
 
 @router.post("/me/blacklist/{entry_id}/defence", response_class=HTMLResponse)
-async def submit_defence(
-    entry_id: PathId, request: Request, session: SessionDep, access: PersonPage
+def submit_defence(
+    entry_id: PathId, request: Request, form: FormDep, session: SessionDep, access: PersonPage
 ) -> Response:
     procedure.own_procedure(session, access.actor, entry_id)
-    form = await request.form()
     statement = str(form.get("statement") or "")
     try:
         lists.submit_defence(
-            session, access.actor, entry_id, statement, evidence=await evidence_from_form(form)
+            session, access.actor, entry_id, statement, evidence=evidence_from_form(form)
         )
     except XinyongError as exc:
         session.rollback()
@@ -122,9 +121,8 @@ def workbench_page(request: Request, session: SessionDep, access: CaseStaffPage)
 
 
 @router.post("/workbench/blacklist", response_class=HTMLResponse)
-async def notify(request: Request, session: SessionDep, access: CaseStaffPage) -> Response:
+def notify(request: Request, data: FormDep, session: SessionDep, access: CaseStaffPage) -> Response:
     """告知: start the procedure on one of the department's 严重 records."""
-    data = await request.form()
     form = {k: str(data.get(k) or "").strip() for k in ("record", "reasons", "basis")}
     try:
         if not form["record"].isdigit():
@@ -145,11 +143,10 @@ async def notify(request: Request, session: SessionDep, access: CaseStaffPage) -
 
 
 @router.post("/workbench/blacklist/{entry_id}/decision", response_class=HTMLResponse)
-async def decide(
-    entry_id: PathId, request: Request, session: SessionDep, access: CaseStaffPage
+def decide(
+    entry_id: PathId, request: Request, data: FormDep, session: SessionDep, access: CaseStaffPage
 ) -> Response:
     """列入 or 不予列入, with reasons and how the defence was weighed."""
-    data = await request.form()
     form: dict[str, Any] = {
         k: str(data.get(k) or "").strip() for k in ("decision", "reasons", "defence_review")
     }

@@ -39,7 +39,7 @@ from xinyong.identity.masking import Audience
 from xinyong.portal.models import ARTICLE_KIND_NAMES, ARTICLE_STATUS_NAMES, ArticleKind
 from xinyong.portal.services import all_articles, get_article, save_article, set_article_status
 from xinyong.web.api.users import user_as_dict
-from xinyong.web.deps import SessionDep
+from xinyong.web.deps import FormDep, SessionDep
 from xinyong.web.pages.common import (
     SHANGHAI,
     AccountsAdminPage,
@@ -248,13 +248,14 @@ def catalog_page(request: Request, session: SessionDep, access: CatalogAdminPage
 
 
 @router.post("/console/catalog", response_class=HTMLResponse)
-async def catalog_load(request: Request, session: SessionDep, access: CatalogAdminPage) -> Response:
+def catalog_load(
+    request: Request, form: FormDep, session: SessionDep, access: CatalogAdminPage
+) -> Response:
     """Load a catalog YAML file (目录、措施清单、应用场景): changed entries become new versions."""
-    form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return flash_redirect(request, "/console/catalog", "请选择目录文件（YAML）")
-    data = await upload.read(5 * 1024 * 1024 + 1)
+    data = upload.file.read(5 * 1024 * 1024 + 1)
     if len(data) > 5 * 1024 * 1024:
         return flash_redirect(request, "/console/catalog", "目录文件不能超过 5 MB")
     with tempfile.TemporaryDirectory(prefix="xinyong-catalog-") as tmp:
@@ -287,15 +288,14 @@ def calendar_page(request: Request, session: SessionDep, access: CatalogAdminPag
 
 
 @router.post("/console/calendar", response_class=HTMLResponse)
-async def calendar_load(
-    request: Request, session: SessionDep, access: CatalogAdminPage
+def calendar_load(
+    request: Request, form: FormDep, session: SessionDep, access: CatalogAdminPage
 ) -> Response:
     """Load a schedule file (YAML or CSV); the open deadlines through its years are recomputed."""
-    form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return flash_redirect(request, "/console/calendar", "请选择节假日安排文件（YAML 或 CSV）")
-    data = await upload.read(1024 * 1024 + 1)
+    data = upload.file.read(1024 * 1024 + 1)
     if len(data) > 1024 * 1024:
         return flash_redirect(request, "/console/calendar", "节假日安排文件不能超过 1 MB")
     try:

@@ -26,7 +26,7 @@ from xinyong.records.models import Record
 from xinyong.repair import services as repair
 from xinyong.repair.workflow import METHOD_NAMES
 from xinyong.tipoffs import services as tipoffs
-from xinyong.web.deps import SessionDep
+from xinyong.web.deps import FormDep, SessionDep
 from xinyong.web.pages.account import login_csrf_ok
 from xinyong.web.pages.common import (
     EXTRA_NAV,
@@ -90,8 +90,9 @@ def objection_form(
 
 
 @router.post("/me/objections", response_class=HTMLResponse)
-async def file_objection(request: Request, session: SessionDep, access: PersonPage) -> Response:
-    form = await request.form()
+def file_objection(
+    request: Request, form: FormDep, session: SessionDep, access: PersonPage
+) -> Response:
     try:
         record_id = int(str(form.get("record_id") or 0))
     except ValueError:
@@ -100,7 +101,7 @@ async def file_objection(request: Request, session: SessionDep, access: PersonPa
     reason = str(form.get("reason") or "")
     try:
         filed = objections.file_objection(
-            session, access.actor, record.id, reason=reason, evidence=await evidence_from_form(form)
+            session, access.actor, record.id, reason=reason, evidence=evidence_from_form(form)
         )
     except XinyongError as exc:
         session.rollback()
@@ -148,8 +149,9 @@ def repair_form(
 
 
 @router.post("/me/repairs", response_class=HTMLResponse)
-async def apply_for_repair(request: Request, session: SessionDep, access: PersonPage) -> Response:
-    form = await request.form()
+def apply_for_repair(
+    request: Request, form: FormDep, session: SessionDep, access: PersonPage
+) -> Response:
     try:
         record_id = int(str(form.get("record_id") or 0))
     except ValueError:
@@ -170,7 +172,7 @@ async def apply_for_repair(request: Request, session: SessionDep, access: Person
             duties_performed=form.get("duties_performed") == "on",
             commit=form.get("commitment") == "on",
             commitment_text=values["commitment_text"] or None,
-            evidence=await evidence_from_form(form),
+            evidence=evidence_from_form(form),
         )
     except XinyongError as exc:
         session.rollback()
@@ -204,8 +206,9 @@ def withdraw_repair(
 
 
 @router.post("/me/commitments")
-async def make_commitment(request: Request, session: SessionDep, access: PersonPage) -> Response:
-    form = await request.form()
+def make_commitment(
+    request: Request, form: FormDep, session: SessionDep, access: PersonPage
+) -> Response:
     kind = str(form.get("kind") or "")
     if kind not in {k.value for k in SELF_COMMITMENT_KINDS}:
         return _to_me(request, "请选择承诺类型", "commitments")
@@ -286,8 +289,7 @@ def tipoff_page(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/tipoffs", response_class=HTMLResponse)
-async def submit_tipoff(request: Request, session: SessionDep) -> Response:
-    form = await request.form()
+def submit_tipoff(request: Request, form: FormDep, session: SessionDep) -> Response:
     values = {k: str(form.get(k) or "") for k in ("about", "content", "domain", "department")}
     try:
         if not login_csrf_ok(request, str(form.get("csrf_token") or "")):
@@ -299,7 +301,7 @@ async def submit_tipoff(request: Request, session: SessionDep) -> Response:
             content=values["content"],
             domain=values["domain"] or None,
             department_code=values["department"] or None,
-            attachments=await evidence_from_form(form, "attachments"),
+            attachments=evidence_from_form(form, "attachments"),
         )
     except XinyongError as exc:
         session.rollback()
@@ -308,9 +310,8 @@ async def submit_tipoff(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/tipoffs/track", response_class=HTMLResponse)
-async def track_tipoff(request: Request, session: SessionDep) -> Response:
+def track_tipoff(request: Request, form: FormDep, session: SessionDep) -> Response:
     """The tracking code travels in the body, never in a URL."""
-    form = await request.form()
     code = str(form.get("code") or "").strip()[:32]
     try:
         if not login_csrf_ok(request, str(form.get("csrf_token") or "")):

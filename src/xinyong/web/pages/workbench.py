@@ -19,7 +19,6 @@ from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from xinyong.accounts.permissions import Permission, can
@@ -36,7 +35,7 @@ from xinyong.measures.engine import VERDICT_NAMES
 from xinyong.measures.services import add_feedback, run_check
 from xinyong.records.models import BatchStatus
 from xinyong.submissions.jobs import queue_file
-from xinyong.web.deps import SessionDep, on_rollback
+from xinyong.web.deps import FormDep, SessionDep, on_rollback
 from xinyong.web.pages.common import (
     CheckerPage,
     FeedbackPage,
@@ -130,8 +129,7 @@ def template_file(
 
 
 @router.post("/workbench/upload", response_class=HTMLResponse)
-async def upload(request: Request, session: SessionDep, access: SubmitterPage) -> Response:
-    form = await request.form()
+def upload(request: Request, form: FormDep, session: SessionDep, access: SubmitterPage) -> Response:
     upload_file = form.get("file")
     item = str(form.get("item") or "") or None
     department = str(form.get("department") or "") or None
@@ -142,7 +140,7 @@ async def upload(request: Request, session: SessionDep, access: SubmitterPage) -
     # Stored under the job folder and queued: the job runner (submissions.jobs) imports it,
     # and the batch page shows its progress while the request is long answered.
     try:
-        path = await store_upload(upload_file)
+        path = store_upload(upload_file)
     except XinyongError as exc:
         return _upload_error(request, session, access, exc.message)
     on_rollback(session, lambda: drop_upload(path))  # also when the commit fails
@@ -399,8 +397,7 @@ def compare_form(request: Request, session: SessionDep, access: CheckerPage) -> 
 
 
 @router.post("/workbench/compare")
-async def compare(request: Request, session: SessionDep, access: CheckerPage) -> Response:
-    form = await request.form()
+def compare(request: Request, form: FormDep, session: SessionDep, access: CheckerPage) -> Response:
     upload_file = form.get("file")
     scenario = str(form.get("scenario") or "")
     operator = str(form.get("operator") or "").strip()
@@ -426,7 +423,7 @@ async def compare(request: Request, session: SessionDep, access: CheckerPage) ->
     source = tmp / ("input" + Path(upload_file.filename or "").suffix.lower())
     size = 0
     with source.open("wb") as fh:
-        while block := await upload_file.read(1 << 20):
+        while block := upload_file.file.read(1 << 20):
             size += len(block)
             if size > limit:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -434,8 +431,7 @@ async def compare(request: Request, session: SessionDep, access: CheckerPage) ->
             fh.write(block)
     out = tmp / "result.xlsx"
     try:
-        await run_in_threadpool(
-            compare_file,
+        compare_file(
             source,
             out,
             scenario=scenario,
