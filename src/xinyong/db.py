@@ -170,9 +170,10 @@ def begin_writing(session: Session) -> None:
 
 
 @contextmanager
-def transaction() -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    session = session_factory()()
+def transaction(*, writes: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error; ``writes`` as
+    ``request_session``'s (on SQLite it waits for the write lock when it begins)."""
+    session = request_session(writes=writes)
     try:
         yield session
         session.commit()

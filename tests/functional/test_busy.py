@@ -14,11 +14,12 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -210,6 +211,56 @@ def test_a_request_waiting_for_the_lock_does_not_stop_the_server(
         assert waiting == [True, True, True]  # they were still waiting when it answered
         assert elapsed < 0.4, f"/healthz took {elapsed:.2f} s while writers waited"
         assert answers == {"json": 200, "upload": 202, "page": 303}
+
+
+def _while_another_commits(path: Path, request: Callable[[], Response]) -> Response:
+    """``request``'s answer while another connection holds the write lock, then commits a
+    change 0.4 s later (a job's chunk)."""
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE departments SET name = name")
+    commit = threading.Timer(0.4, holder.commit)
+    commit.start()
+    try:
+        return request()
+    finally:
+        commit.join()
+        holder.close()
+
+
+def test_a_read_that_is_recorded_waits_for_the_lock_instead_of_failing(
+    own_sqlite: tuple[Engine, Path],
+) -> None:
+    """A request with a credential records what it read (the audit chain's checkpoint, a
+    check's journal): it takes the write lock when it begins, so another writer's commit
+    while it waits is not a stale snapshot (SQLITE_BUSY_SNAPSHOT, answered 503 at once);
+    an anonymous portal page reads without waiting at all."""
+    own, path = own_sqlite
+    with Session(own) as session:
+        headers, rows = _submission(session)
+        admin = {"X-Api-Key": issue_api_key(session, KeyRole.ADMIN, "busy-admin")}
+        session.commit()
+    check = {
+        "id_number": rows[0]["证件号码"],
+        "scenario": "ADMIN_LICENSING",
+        "operator": "王经办",
+        "business_ref": "XK-BUSY",
+    }
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        started = time.monotonic()
+        portal = _while_another_commits(path, lambda: client.get("/"))
+        portal_seconds = time.monotonic() - started
+        verified = _while_another_commits(
+            path, lambda: client.get("/api/v1/audit/verification", headers=admin)
+        )
+        checked = _while_another_commits(
+            path, lambda: client.post("/api/v1/checks", json=check, headers=headers)
+        )
+    assert portal.status_code == 200 and portal_seconds < 0.6
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["rows_checked"] > 0
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["verdict"] == "clear"
 
 
 def test_a_request_that_writes_takes_the_lock_before_it_reads(

@@ -58,15 +58,32 @@ def _roll_back(session: Session) -> None:
         undo()
 
 
+def may_write(request: Request) -> bool:
+    """Whether the request may write: it changes something, or it carries a credential
+    (what a caller reads of a person is recorded: queries.recorder)."""
+    if request.method not in SAFE_METHODS:
+        return True
+    headers = request.headers
+    return bool(
+        headers.get("x-api-key")
+        or headers.get("authorization")
+        or request.cookies.get(SESSION_COOKIE)
+    )
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """The unit of work: one transaction per request, committed when the handler returns,
     else rolled back; the only place a request commits. A domain error marked
     ``errors.keep_work`` (a refused query's audit trail, a failed login's count) commits
     what was done before it, then goes out as the error.
-    A POST/PUT/DELETE takes SQLite's write lock when it begins (db.request_session),
-    except an upload (multipart), which calls db.begin_writing once the file is stored."""
+    A request that may write takes SQLite's write lock when it begins
+    (db.request_session): a POST/PUT/DELETE, and any request with a credential — a read of
+    a person's data is logged, and a transaction that read before its first write fails at
+    once (SQLITE_BUSY_SNAPSHOT) when another writer committed meanwhile, instead of waiting.
+    An anonymous GET (portal pages) reads without the lock. An upload (multipart) takes it
+    once its file is stored (db.begin_writing)."""
     streams = request.headers.get("content-type", "").startswith("multipart/form-data")
-    session = request_session(writes=request.method not in SAFE_METHODS and not streams)
+    session = request_session(writes=may_write(request) and not streams)
     try:
         yield session
         session.commit()

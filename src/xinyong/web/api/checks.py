@@ -174,7 +174,7 @@ def _check(body: CheckCreate, actor: Actor) -> dict[str, Any]:
 
     Committed before the answer leaves: the read is logged in its own transaction."""
     _require_checker(actor)
-    with transaction() as session:
+    with transaction(writes=True) as session:  # it reads, then records the check
         result = run_check(
             session,
             actor,
