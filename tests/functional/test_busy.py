@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,9 +52,8 @@ def _assert_busy_api(resp_status: int, headers: dict[str, str], body: dict[str, 
     assert body == {"error": {"code": "busy", "message": "系统繁忙，请稍后重试", "details": []}}
 
 
-@pytest.fixture()
-def own_sqlite(engine: Engine, tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
-    """A committed copy of the migrated test database, with a short busy bound."""
+@contextmanager
+def _own_copy(engine: Engine, tmp_path: Path, busy_seconds: float) -> Iterator[tuple[Engine, Path]]:
     if engine.dialect.name != "sqlite":
         pytest.skip(
             "needs a committed SQLite file of its own (its write lock, a second thread); the "
@@ -64,7 +64,7 @@ def own_sqlite(engine: Engine, tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
     target = tmp_path / "busy.sqlite3"
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
-    settings = get_settings().model_copy(update={"db_busy_seconds": 1.0})
+    settings = get_settings().model_copy(update={"db_busy_seconds": busy_seconds})
     own = db.make_engine(settings, url=f"sqlite:///{target}")
     saved = db._factory
     db._factory = sessionmaker(own, expire_on_commit=False)
@@ -73,6 +73,20 @@ def own_sqlite(engine: Engine, tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
     finally:
         db._factory = saved
         own.dispose()
+
+
+@pytest.fixture()
+def own_sqlite(engine: Engine, tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
+    """A committed copy of the migrated test database, with a short busy bound (1 s)."""
+    with _own_copy(engine, tmp_path, 1.0) as own:
+        yield own
+
+
+@pytest.fixture()
+def patient_sqlite(engine: Engine, tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
+    """The same with a bound (10 s) that writers queued behind one another stay within."""
+    with _own_copy(engine, tmp_path, 10.0) as own:
+        yield own
 
 
 def test_api_and_page_answer_503_while_another_connection_writes(
@@ -141,13 +155,13 @@ def test_api_and_page_answer_503_while_another_connection_writes(
 
 
 def test_a_request_waiting_for_the_lock_does_not_stop_the_server(
-    own_sqlite: tuple[Engine, Path],
+    patient_sqlite: tuple[Engine, Path],
 ) -> None:
     """While writers wait for SQLite's write lock (an API submission, an API upload, a
     page's upload form), the same server goes on answering: no database work runs on the
     event loop, where a wait for the lock would stop every request of the worker and keep
     the holder from committing (the server answered 503s and minutes-long uploads)."""
-    own, path = own_sqlite
+    own, path = patient_sqlite
     with Session(own) as session:
         headers, rows = _submission(session)
     with TestClient(
@@ -191,7 +205,7 @@ def test_a_request_waiting_for_the_lock_does_not_stop_the_server(
         holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         holder.execute("BEGIN IMMEDIATE")  # the write lock, as a job's chunk holds it
         holder.execute("UPDATE departments SET name = name")
-        release = threading.Timer(0.9, holder.rollback)  # within the 1 s bound
+        release = threading.Timer(0.9, holder.rollback)
         writers = [threading.Thread(target=f) for f in (json_rows, api_upload, page_upload)]
         try:
             release.start()
