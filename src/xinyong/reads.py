@@ -102,6 +102,7 @@ def read_lists(
     basis: QueryBasis,
     authorization_id: int | None = None,
     reference: str | None = None,
+    on: dt.date | None = None,
 ) -> list[dict[str, Any]]:
     """Red, black and watch list memberships. The person and government see the history;
     an authorized institution sees only current memberships. Others than the person see
@@ -112,7 +113,7 @@ def read_lists(
         entries = [e for e in entries if e.status == EntryStatus.LISTED.value]
     if audience is not Audience.SELF:
         resting = {e.record_id for e in entries if e.record_id is not None}
-        shown = shown_record_ids(session, audience, dt.date.today(), record_ids=resting)
+        shown = shown_record_ids(session, audience, on or dt.date.today(), record_ids=resting)
         entries = [e for e in entries if e.record_id is None or e.record_id in shown]
     log_query(
         session,

@@ -101,7 +101,7 @@ def test_every_derived_view_is_within_the_archive_view(
         )
         assert {r["record"] for r in score["reasons"]} <= shown, audience
         entries = read_lists(
-            session, actor, subject_id, audience=audience, purpose="测试", basis=basis
+            session, actor, subject_id, audience=audience, purpose="测试", basis=basis, on=TODAY
         )
         assert {e["record_id"] for e in entries if e["record_id"] is not None} <= shown, audience
         header = ReportHeader(
