@@ -122,7 +122,7 @@ def copy_rows(
 
 # COPY's text format: these characters of a value are written escaped.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-COPY_BLOCK_ROWS = 5_000  # rows of COPY text built and sent at once: memory stays bounded
+COPY_BLOCK_ROWS = 1_000  # rows of COPY text built and sent at once: memory stays bounded
 
 
 def _copy_text(value: Any) -> str:
@@ -167,6 +167,35 @@ def _each_once(values: Sequence[Any], convert: Callable[[Any], Any]) -> list[Any
     return out
 
 
+def _needs_escape(text: str) -> bool:
+    return "\\" in text or "\t" in text or "\n" in text or "\r" in text
+
+
+def _copy_texts(values: Sequence[Any], memo: dict[Any, str]) -> Sequence[str]:
+    """A block of one column as COPY text. A column of text is checked for characters to
+    escape once, joined; other values are converted once per distinct value (``memo``)."""
+    if all(v.__class__ is str for v in values):
+        if not _needs_escape("".join(values)):
+            return values
+        return [v.translate(_COPY_ESCAPES) if _needs_escape(v) else v for v in values]
+    out: list[str] = []
+    append = out.append
+    for value in values:
+        if value is None:
+            append("\\N")
+        elif value.__class__ is str:
+            append(value.translate(_COPY_ESCAPES) if _needs_escape(value) else value)
+        else:
+            try:
+                found = memo[value]
+            except KeyError:
+                found = memo[value] = _copy_text(value)
+            except TypeError:  # unhashable (a JSON document as a dict)
+                found = _copy_text(value)
+            append(found)
+    return out
+
+
 def copy_columns(
     session: Session,
     table: FromClause,
@@ -196,11 +225,16 @@ def copy_columns(
     column_list = ", ".join(names)
     driver: Any = conn.connection.driver_connection
     if dialect.name == "postgresql":
-        texts = [_each_once(columns[name], _copy_text) for name in names]
+        memos: list[dict[Any, str]] = [{} for _ in names]
         with driver.cursor() as cur, cur.copy(f"COPY {target} ({column_list}) FROM STDIN") as copy:
             for start in range(0, count, COPY_BLOCK_ROWS):
-                block = zip(*(t[start : start + COPY_BLOCK_ROWS] for t in texts), strict=True)
-                copy.write("\n".join(map("\t".join, block)) + "\n")
+                end = start + COPY_BLOCK_ROWS
+                texts = [
+                    _copy_texts(columns[name][start:end], memo)
+                    for name, memo in zip(names, memos, strict=True)
+                ]
+                copy.write("\n".join(map("\t".join, zip(*texts, strict=True))) + "\n")
+                del texts
         return count
     converted: list[Sequence[Any]] = []
     for name in names:
