@@ -154,7 +154,7 @@ def _each_once(values: Sequence[Any], convert: Callable[[Any], Any]) -> list[Any
     """``convert`` of each value, computed once per distinct value (columns repeat: dates,
     departments, items, the batch's constants)."""
     memo: dict[Any, Any] = {}
-    out = []
+    out: list[Any] = []
     append = out.append
     for value in values:
         try:

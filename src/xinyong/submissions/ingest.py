@@ -832,10 +832,13 @@ class _Merger:
         key), and the caller's savepoint undoes it."""
         count = len(stage["subject_id"])
         now = [utcnow()] * count
-        own = {"state": ["active"] * count, "version": [1] * count}
-        copy_columns(
-            self.session, Record.__table__, stage | own | {"created_at": now, "updated_at": now}
-        )
+        own: dict[str, list[Any]] = {
+            "state": ["active"] * count,
+            "version": [1] * count,
+            "created_at": now,
+            "updated_at": now,
+        }
+        copy_columns(self.session, Record.__table__, stage | own)
 
     def _merge_keyed(self, stage: dict[str, list[Any]]) -> tuple[int, int]:
         """Stage, archive the versions that change, upsert: (created, updated)."""
