@@ -8,6 +8,7 @@ text form).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
@@ -119,9 +120,138 @@ def copy_rows(
     return len(batch)
 
 
+# COPY's text format: these characters of a value are written escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_BLOCK_ROWS = 1_000  # rows of COPY text built and sent at once: memory stays bounded
+
+
+def _copy_text(value: Any) -> str:
+    """A value as COPY's text format writes it (``\\N`` for NULL)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool):
+        return "t" if value else "f"
+    elif isinstance(value, int | float):
+        return str(value)
+    elif isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    elif isinstance(value, dt.date):
+        return value.isoformat()
+    elif isinstance(value, bytes | bytearray | memoryview):
+        return "\\\\x" + bytes(value).hex()
+    elif isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_COPY_ESCAPES)
+    return text
+
+
+def _each_once(values: Sequence[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    """``convert`` of each value, computed once per distinct value (columns repeat: dates,
+    departments, items, the batch's constants)."""
+    memo: dict[Any, Any] = {}
+    out: list[Any] = []
+    append = out.append
+    for value in values:
+        try:
+            found = memo[value]
+        except KeyError:
+            found = memo[value] = convert(value)
+        except TypeError:  # unhashable (a JSON document as a dict)
+            found = convert(value)
+        append(found)
+    return out
+
+
+def _needs_escape(text: str) -> bool:
+    return "\\" in text or "\t" in text or "\n" in text or "\r" in text
+
+
+def _copy_texts(values: Sequence[Any], memo: dict[Any, str]) -> Sequence[str]:
+    """A block of one column as COPY text. A column of text is checked for characters to
+    escape once, joined; other values are converted once per distinct value (``memo``)."""
+    if all(v.__class__ is str for v in values):
+        if not _needs_escape("".join(values)):
+            return values
+        return [v.translate(_COPY_ESCAPES) if _needs_escape(v) else v for v in values]
+    out: list[str] = []
+    append = out.append
+    for value in values:
+        if value is None:
+            append("\\N")
+        elif value.__class__ is str:
+            append(value.translate(_COPY_ESCAPES) if _needs_escape(value) else value)
+        else:
+            try:
+                found = memo[value]
+            except KeyError:
+                found = memo[value] = _copy_text(value)
+            except TypeError:  # unhashable (a JSON document as a dict)
+                found = _copy_text(value)
+            append(found)
+    return out
+
+
+def copy_columns(
+    session: Session,
+    table: FromClause,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    into: str | None = None,
+    sqlite_suffix: str = "",
+) -> int:
+    """:func:`copy_rows` given column by column: ``columns`` maps each column name to its
+    values, all of one length, in row order; how many rows.
+
+    No mapping per row: each column is converted on its own, every distinct value once,
+    and the rows are only assembled at the end (tuples for SQLite's ``executemany``, COPY
+    text for PostgreSQL, sent in blocks). ``sqlite_suffix`` follows the SQLite insert
+    (``ON CONFLICT … DO NOTHING``)."""
+    names = tuple(columns)
+    if not names:
+        return 0
+    count = len(columns[names[0]])
+    if any(len(columns[name]) != count for name in names):
+        raise ValueError("columns of different lengths")
+    if count == 0:
+        return 0
+    conn = session.connection()
+    dialect = conn.dialect
+    target = into or cast(Table, table).name
+    column_list = ", ".join(names)
+    driver: Any = conn.connection.driver_connection
+    if dialect.name == "postgresql":
+        memos: list[dict[Any, str]] = [{} for _ in names]
+        with driver.cursor() as cur, cur.copy(f"COPY {target} ({column_list}) FROM STDIN") as copy:
+            for start in range(0, count, COPY_BLOCK_ROWS):
+                end = start + COPY_BLOCK_ROWS
+                texts = [
+                    _copy_texts(columns[name][start:end], memo)
+                    for name, memo in zip(names, memos, strict=True)
+                ]
+                copy.write("\n".join(map("\t".join, zip(*texts, strict=True))) + "\n")
+                del texts
+        return count
+    converted: list[Sequence[Any]] = []
+    for name in names:
+        convert = _sqlite_converter(table.c[name], dialect)
+        values = columns[name]
+        converted.append(values if convert is None else _each_once(values, convert))
+    placeholders = ", ".join("?" for _ in names)
+    driver.executemany(
+        f"INSERT INTO {target} ({column_list}) VALUES ({placeholders}){sqlite_suffix}",
+        zip(*converted, strict=True),
+    )
+    return count
+
+
 def _chain(first: Row, rest: Iterable[Row]) -> Iterable[Row]:
     yield first
     yield from rest
 
 
-__all__ = ["copy_rows", "table_columns", "unnest_insert"]
+__all__ = ["copy_columns", "copy_rows", "table_columns", "unnest_insert"]

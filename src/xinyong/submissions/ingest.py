@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from xinyong import runtime
 from xinyong.actors import Actor
 from xinyong.audit.services import record_event
-from xinyong.bulk import copy_rows, table_columns
+from xinyong.bulk import copy_columns, table_columns
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
@@ -568,17 +568,6 @@ def _store_errors(
     )
 
 
-def _subject_insert(postgres: bool) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING: a concurrent import may create the same subject."""
-    if postgres:
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(Subject).on_conflict_do_nothing(index_elements=["id_index"])
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(Subject).on_conflict_do_nothing(index_elements=["id_index"])
-
-
 def _alias_insert(postgres: bool) -> Any:
     """INSERT … ON CONFLICT DO NOTHING: a concurrent import may link the same document."""
     if postgres:
@@ -653,28 +642,32 @@ class _Merger:
         self._read_subject_ids([i for i in wanted if i not in self.subject_ids])
         missing = [ref for index, ref in wanted.items() if index not in self.subject_ids]
         if missing:
-            now = utcnow()
-            rows = [
-                {
-                    "kind": ref.kind,
-                    "id_type": ref.id_type,
-                    "id_index": ref.id_index,
-                    "id_cipher": self.protector.encrypt(ref.number, ref.id_index),
-                    "name": ref.name,
-                    "birth_date": ref.birth_date,
-                    "sex": ref.sex,
-                    "region_code": ref.region_code,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for ref in missing
-            ]
+            now = [utcnow()] * len(missing)
+            encrypt = self.protector.encrypt
+            columns: dict[str, list[Any]] = {
+                "kind": [ref.kind for ref in missing],
+                "id_type": [ref.id_type for ref in missing],
+                "id_index": [ref.id_index for ref in missing],
+                "id_cipher": [encrypt(ref.number, ref.id_index) for ref in missing],
+                "name": [ref.name for ref in missing],
+                "birth_date": [ref.birth_date for ref in missing],
+                "sex": [ref.sex for ref in missing],
+                "region_code": [ref.region_code for ref in missing],
+                "created_at": now,
+                "updated_at": now,
+            }
             if self.postgres:
-                self._copy_subjects(rows)
+                self._copy_subjects(columns)
             else:
-                # Plain executemany (no RETURNING): SQLAlchemy's sorted RETURNING batches
-                # are quadratic in the batch size; the ids are read back below instead.
-                self.session.execute(_subject_insert(False), rows)
+                # Plain executemany (no RETURNING): sorted RETURNING batches are quadratic
+                # in the batch size; the ids are read back below instead. A concurrent
+                # import may create the same subject: DO NOTHING.
+                copy_columns(
+                    self.session,
+                    Subject.__table__,
+                    columns,
+                    sqlite_suffix=" ON CONFLICT (id_index) DO NOTHING",
+                )
             self._read_subject_ids([ref.id_index for ref in missing])
 
     def _read_subject_ids(self, indexes: list[str]) -> None:
@@ -773,7 +766,7 @@ class _Merger:
                     )
                 )
 
-    def _copy_subjects(self, rows: list[dict[str, Any]]) -> None:
+    def _copy_subjects(self, subject_columns: dict[str, list[Any]]) -> None:
         """New subjects through COPY into a staging table, then one set-based insert."""
         conn = self.session.connection()
         conn.execute(
@@ -784,8 +777,11 @@ class _Merger:
         )
         conn.execute(text("TRUNCATE stage_subjects"))
         columns = ", ".join(SUBJECT_COLUMNS)
-        copy_rows(
-            self.session, Subject.__table__, rows, columns=SUBJECT_COLUMNS, into="stage_subjects"
+        copy_columns(
+            self.session,
+            Subject.__table__,
+            {name: subject_columns[name] for name in SUBJECT_COLUMNS},
+            into="stage_subjects",
         )
         conn.execute(
             text(
@@ -806,42 +802,19 @@ class _Merger:
         self._check_names(rows)
         ids = self.subject_ids
         self.touched.update(ids[r.subject.id_index] for r in rows)
-        stage_rows = [
-            {
-                "subject_id": ids[r.subject.id_index],
-                "department_id": r.department_id,
-                "item_code": r.item_code,
-                "item_version": r.item_version,
-                "document_number": r.document_number,
-                "nature": r.nature,
-                "behaviour": r.behaviour,
-                "decision_date": r.decision_date,
-                "facts": r.facts_json,
-                "grade": r.grade,
-                "grade_source": r.grade_source,
-                "grade_set_by": r.grade_set_by,
-                "open_level": r.open_level,
-                "display_from": r.display_from,
-                "display_until": r.display_until,
-                "content_hash": r.content_hash,
-                "batch_id": self.batch_id,
-                "row_number": r.row,
-                "domain": r.domain,
-            }
-            for r in rows
-        ]
+        stage = _stage_columns(rows, ids, self.batch_id)
         if self._fresh_keys and self._probed:
             try:
                 with self.session.begin_nested():
-                    self._insert_new(stage_rows)
+                    self._insert_new(stage)
             except INTEGRITY_ERRORS:
                 # Some of these records exist already (a resubmission): from now on every
                 # chunk takes the keyed merge, which versions what changed.
                 self._fresh_keys = False
             else:
                 self._link_legal_representatives(rows)
-                return len(stage_rows), 0
-        created, updated = self._merge_keyed(stage_rows)
+                return len(rows), 0
+        created, updated = self._merge_keyed(stage)
         if not self._probed:
             # The first chunk takes the keyed merge: all new, the next chunks are inserted
             # straight; some existing (a resubmission), every chunk is merged. A direct
@@ -849,33 +822,32 @@ class _Merger:
             # PostgreSQL the rows it wrote before the conflict stay as dead tuples: an
             # unchanged file submitted again must write nothing to ``records``.
             self._probed = True
-            self._fresh_keys = created == len(stage_rows)
+            self._fresh_keys = created == len(rows)
         self._link_legal_representatives(rows)
         return created, updated
 
-    def _insert_new(self, stage_rows: list[dict[str, Any]]) -> None:
+    def _insert_new(self, stage: dict[str, list[Any]]) -> None:
         """Straight into ``records``, one COPY on PostgreSQL: the common case of a file
         whose records are all new. A record that exists already aborts the insert (unique
         key), and the caller's savepoint undoes it."""
-        now = utcnow()
-        own = {"state": "active", "version": 1, "created_at": now, "updated_at": now}
-        copy_rows(
-            self.session,
-            Record.__table__,
-            (row | own for row in stage_rows),
-            columns=(*STAGE_COLUMNS, *own),
-        )
+        count = len(stage["subject_id"])
+        now = [utcnow()] * count
+        own: dict[str, list[Any]] = {
+            "state": ["active"] * count,
+            "version": [1] * count,
+            "created_at": now,
+            "updated_at": now,
+        }
+        copy_columns(self.session, Record.__table__, stage | own)
 
-    def _merge_keyed(self, stage_rows: list[dict[str, Any]]) -> tuple[int, int]:
+    def _merge_keyed(self, stage: dict[str, list[Any]]) -> tuple[int, int]:
         """Stage, archive the versions that change, upsert: (created, updated)."""
         self._ensure_stage()
         conn = self.session.connection()
         conn.execute(
             text("TRUNCATE stage_records" if self.postgres else "DELETE FROM stage_records")
         )
-        copy_rows(
-            self.session, Record.__table__, stage_rows, columns=STAGE_COLUMNS, into="stage_records"
-        )
+        copy_columns(self.session, Record.__table__, stage, into="stage_records")
         join = (
             "r.department_id = s.department_id AND r.item_code = s.item_code "
             "AND r.document_number = s.document_number AND r.subject_id = s.subject_id"
@@ -951,6 +923,35 @@ class _Merger:
                     for org, person in new
                 ],
             )
+
+
+def _stage_columns(
+    rows: list[ValidRow], subject_ids: dict[str, int], batch_id: int
+) -> dict[str, list[Any]]:
+    """The records' columns as staged (``STAGE_COLUMNS``), column by column: no mapping per
+    row."""
+    columns: dict[str, list[Any]] = {
+        "subject_id": [subject_ids[r.subject.id_index] for r in rows],
+        "department_id": [r.department_id for r in rows],
+        "item_code": [r.item_code for r in rows],
+        "item_version": [r.item_version for r in rows],
+        "document_number": [r.document_number for r in rows],
+        "nature": [r.nature for r in rows],
+        "behaviour": [r.behaviour for r in rows],
+        "decision_date": [r.decision_date for r in rows],
+        "facts": [r.facts_json for r in rows],
+        "grade": [r.grade for r in rows],
+        "grade_source": [r.grade_source for r in rows],
+        "grade_set_by": [r.grade_set_by for r in rows],
+        "open_level": [r.open_level for r in rows],
+        "display_from": [r.display_from for r in rows],
+        "display_until": [r.display_until for r in rows],
+        "content_hash": [r.content_hash for r in rows],
+        "batch_id": [batch_id] * len(rows),
+        "row_number": [r.row for r in rows],
+        "domain": [r.domain for r in rows],
+    }
+    return {name: columns[name] for name in STAGE_COLUMNS}
 
 
 def json_headers(rows: list[dict[str, Any]]) -> list[str]:
