@@ -230,9 +230,7 @@ def test_a_request_waiting_for_the_lock_does_not_stop_the_server(
 HOLD_SECONDS = 1.5
 
 
-def _while_another_commits(
-    path: Path, request: Callable[[], Response]
-) -> tuple[Response, float]:
+def _while_another_commits(path: Path, request: Callable[[], Response]) -> tuple[Response, float]:
     """``request``'s answer, and how long it took, while another connection holds the
     write lock, then commits a change HOLD_SECONDS later (a job's chunk)."""
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
