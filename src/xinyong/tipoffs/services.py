@@ -23,7 +23,7 @@ from xinyong.tipoffs.workflow import (
 )
 from xinyong.workflows.access import refuse_auditor
 from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
-from xinyong.workflows.history import history_as_dicts, history_of, record_transition
+from xinyong.workflows.history import history_as_dicts, history_of, record_transition, take_step
 
 WORKFLOW = "tipoff"
 PUBLIC = Actor(name="公众举报人", role="public", channel="web")
@@ -41,19 +41,7 @@ def _department(session: Session, code: str) -> Department:
 def _step(
     session: Session, actor: Actor, tipoff: Tipoff, action: TipoffAction, reason: str | None
 ) -> None:
-    before = tipoff.state
-    tipoff.state = TIPOFF_MACHINE.next_state(before, action.value, actor.role)
-    session.flush()
-    record_transition(
-        session,
-        actor,
-        workflow=WORKFLOW,
-        entity_id=tipoff.id,
-        action=action.value,
-        from_state=before,
-        to_state=tipoff.state,
-        reason=reason,
-    )
+    take_step(session, actor, tipoff, TIPOFF_MACHINE, WORKFLOW, action.value, reason)
 
 
 def submit_tipoff(
