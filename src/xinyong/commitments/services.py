@@ -31,7 +31,7 @@ from xinyong.notices.services import queue_notice
 from xinyong.records.models import Record
 from xinyong.subjects.services import get_subject
 from xinyong.workflows.access import require_department, require_for_subject
-from xinyong.workflows.cases import CaseKind
+from xinyong.workflows.cases import CaseKind, open_case
 from xinyong.workflows.history import history_as_dicts, history_of, record_transition
 
 WORKFLOW = "commitment"
@@ -126,18 +126,7 @@ def make_commitment(
         made_role=actor.role,
         authorization_id=authorization_id,
     )
-    session.add(commitment)
-    session.flush()
-    record_transition(
-        session,
-        actor,
-        workflow=WORKFLOW,
-        entity_id=commitment.id,
-        action="sign",
-        from_state=None,
-        to_state=commitment.state,
-        reason=text,
-    )
+    open_case(session, actor, commitment, WORKFLOW, "sign", text)
     queue_notice(
         session,
         subject_id,

@@ -33,10 +33,10 @@ from xinyong.records.services import get_record
 from xinyong.records.states import STATE_NAMES as RECORD_STATE_NAMES
 from xinyong.workdays import WorkdayCalendar
 from xinyong.workdays.services import calendar_for
-from xinyong.workflows.access import require_department, require_for_subject
-from xinyong.workflows.cases import CaseKind, case_trail
-from xinyong.workflows.evidence import Upload, store_evidence
-from xinyong.workflows.history import record_transition, take_step
+from xinyong.workflows.access import require_department, require_filer, require_for_subject
+from xinyong.workflows.cases import CaseKind, case_head, case_tail, open_case
+from xinyong.workflows.evidence import Upload
+from xinyong.workflows.history import take_step
 
 WORKFLOW = "objection"
 AUTHORIZATION_SCOPE = "objection"
@@ -144,20 +144,7 @@ def file_objection(
         mark_by=due.mark_by,
         decide_by=due.decide_by,
     )
-    session.add(objection)
-    session.flush()
-    if evidence:
-        store_evidence(session, actor, WORKFLOW, objection.id, evidence)
-    record_transition(
-        session,
-        actor,
-        workflow=WORKFLOW,
-        entity_id=objection.id,
-        action="file",
-        from_state=None,
-        to_state=objection.state,
-        reason=text,
-    )
+    open_case(session, actor, objection, WORKFLOW, "file", text, evidence)
     set_record_state(
         session,
         actor,
@@ -304,10 +291,9 @@ def withdraw_objection(
     """撤回: the applicant withdraws; the record is used again as it was."""
     on = on or dt.date.today()
     objection = get_objection(session, objection_id)
-    if actor.role == Role.PERSON and actor.subject_id != objection.subject_id:
-        raise Forbidden("只能撤回本人的异议", code="not_own_archive")
-    if actor.role == Role.INSTITUTION and actor.name[:200] != objection.filed_by:
-        raise Forbidden("只能撤回本机构代为提出的异议", code="not_own_objection")
+    require_filer(
+        actor, objection.subject_id, objection.filed_by, noun="异议", code="not_own_objection"
+    )
     _step(session, actor, objection, ObjectionAction.WITHDRAW, None)
     objection.decided_on = on
     record = get_record(session, objection.record_id)
@@ -436,11 +422,7 @@ def objection_as_dict(
 ) -> dict[str, Any]:
     record = session.get(Record, objection.record_id)
     return {
-        "id": objection.id,
-        "record_id": objection.record_id,
-        "subject_id": objection.subject_id,
-        "department_id": objection.department_id,
-        "document_number": record.document_number if record else None,
+        **case_head(objection, record),
         "item_name": _item_name(session, record) if record else None,
         "record_state": record.state if record else None,
         "state": objection.state,
@@ -449,14 +431,16 @@ def objection_as_dict(
         "filed_on": objection.filed_on.isoformat(),
         "mark_by": objection.mark_by.isoformat(),
         "decide_by": objection.decide_by.isoformat(),
-        # 暂定: counted through a year whose State Council schedule is not loaded yet
-        "provisional": objection.state in OPEN_STATES
-        and calendar_for(session).provisional_between(objection.filed_on, objection.decide_by),
-        "decided_on": objection.decided_on.isoformat() if objection.decided_on else None,
-        "decision_reason": objection.decision_reason,
         "corrections": objection.corrections,
-        "actions": OBJECTION_MACHINE.actions_for(objection.state, actor.role) if actor else [],
-        **case_trail(session, WORKFLOW, objection.id),
+        **case_tail(
+            session,
+            WORKFLOW,
+            objection,
+            OBJECTION_MACHINE,
+            actor,
+            open_states=OPEN_STATES,
+            since=objection.filed_on,
+        ),
     }
 
 

@@ -49,11 +49,12 @@ from xinyong.workflows.access import (
     may_read_subject,
     refuse_auditor,
     require_department,
+    require_filer,
     require_for_subject,
 )
-from xinyong.workflows.cases import CaseKind, case_trail
-from xinyong.workflows.evidence import Upload, store_evidence
-from xinyong.workflows.history import record_transition, take_step
+from xinyong.workflows.cases import CaseKind, case_head, case_tail, open_case
+from xinyong.workflows.evidence import Upload
+from xinyong.workflows.history import take_step
 
 WORKFLOW = "repair"
 AUTHORIZATION_SCOPE = "repair"
@@ -334,20 +335,7 @@ def apply_for_repair(
             on, get_settings().repair_decide_workdays
         ),
     )
-    session.add(application)
-    session.flush()
-    if evidence:
-        store_evidence(session, actor, WORKFLOW, application.id, evidence)
-    record_transition(
-        session,
-        actor,
-        workflow=WORKFLOW,
-        entity_id=application.id,
-        action="apply",
-        from_state=None,
-        to_state=application.state,
-        reason=text,
-    )
+    open_case(session, actor, application, WORKFLOW, "apply", text, evidence)
     _notify(
         session,
         application,
@@ -428,10 +416,13 @@ def withdraw_repair(
     session: Session, actor: Actor, application_id: int, *, on: dt.date | None = None
 ) -> RepairApplication:
     application = get_application(session, application_id)
-    if actor.role == Role.PERSON and actor.subject_id != application.subject_id:
-        raise Forbidden("只能撤回本人的申请", code="not_own_archive")
-    if actor.role == Role.INSTITUTION and actor.name[:200] != application.applied_by:
-        raise Forbidden("只能撤回本机构代为提出的申请", code="not_own_application")
+    require_filer(
+        actor,
+        application.subject_id,
+        application.applied_by,
+        noun="申请",
+        code="not_own_application",
+    )
     _step(session, actor, application, RepairAction.WITHDRAW, None)
     application.decided_on = on or dt.date.today()
     _notify(
@@ -449,11 +440,7 @@ def application_as_dict(
     record = session.get(Record, application.record_id)
     machine = repair_machine(get_settings().repair_office_review)
     return {
-        "id": application.id,
-        "record_id": application.record_id,
-        "subject_id": application.subject_id,
-        "department_id": application.department_id,
-        "document_number": record.document_number if record else None,
+        **case_head(application, record),
         "record_state": record.state if record else None,
         "method": application.method,
         "method_name": METHOD_NAMES[RepairMethod(application.method)],
@@ -463,16 +450,16 @@ def application_as_dict(
         "state_name": STATE_NAMES[RepairState(application.state)],
         "submitted_on": application.submitted_on.isoformat(),
         "decide_by": application.decide_by.isoformat(),
-        # 暂定: counted through a year whose State Council schedule is not loaded yet
-        "provisional": application.state in OPEN_STATES
-        and calendar_for(session).provisional_between(
-            application.submitted_on, application.decide_by
-        ),
         "department_reason": application.department_reason,
-        "decided_on": application.decided_on.isoformat() if application.decided_on else None,
-        "decision_reason": application.decision_reason,
-        "actions": machine.actions_for(application.state, actor.role) if actor else [],
-        **case_trail(session, WORKFLOW, application.id),
+        **case_tail(
+            session,
+            WORKFLOW,
+            application,
+            machine,
+            actor,
+            open_states=OPEN_STATES,
+            since=application.submitted_on,
+        ),
     }
 
 

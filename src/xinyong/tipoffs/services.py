@@ -22,8 +22,9 @@ from xinyong.tipoffs.workflow import (
     tracking_hash,
 )
 from xinyong.workflows.access import refuse_auditor
-from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
-from xinyong.workflows.history import history_as_dicts, history_of, record_transition, take_step
+from xinyong.workflows.cases import open_case
+from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of
+from xinyong.workflows.history import history_as_dicts, history_of, take_step
 
 WORKFLOW = "tipoff"
 PUBLIC = Actor(name="公众举报人", role="public", channel="web")
@@ -75,19 +76,7 @@ def submit_tipoff(
         content=scrub_identity_numbers(text),
         state=TipoffState.RECEIVED.value,
     )
-    session.add(tipoff)
-    session.flush()
-    if attachments:
-        store_evidence(session, PUBLIC, WORKFLOW, tipoff.id, attachments)
-    record_transition(
-        session,
-        PUBLIC,
-        workflow=WORKFLOW,
-        entity_id=tipoff.id,
-        action="submit",
-        from_state=None,
-        to_state=tipoff.state,
-    )
+    open_case(session, PUBLIC, tipoff, WORKFLOW, "submit", evidence=attachments)
     if dept is not None:
         tipoff.department_id = dept.id
         _step(session, ROUTER, tipoff, TipoffAction.ROUTE, f"举报人选择 {dept.name}")

@@ -1,5 +1,8 @@
-"""A workflow's cases (objections, repair applications, commitments) found, read and
-listed as their readers may: one place for what each workflow's services did alike.
+"""A workflow's cases, one place for what each workflow's services do alike: a case
+opened with its evidence and first step (``open_case``: objections, repair applications,
+commitments, tip-offs); found, read and listed as their readers may (``CaseKind``:
+objections, repair applications, commitments); the fields every view of a case about a
+record shows (``case_head``, ``case_tail``).
 
 Who may read a case is :mod:`xinyong.workflows.access` (the person, the deciding
 department, the office, the institution that filed it; never an auditor); every read is
@@ -8,6 +11,8 @@ logged as a read of the person's data (``log_case_read``, ``log_case_reads``).
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -16,6 +21,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from xinyong.actors import Actor, Role
 from xinyong.errors import NotFound
+from xinyong.records.models import Record
+from xinyong.workdays.services import calendar_for
 from xinyong.workflows.access import (
     log_case_read,
     log_case_reads,
@@ -23,8 +30,9 @@ from xinyong.workflows.access import (
     refuse_auditor,
     scope_case_list,
 )
-from xinyong.workflows.evidence import evidence_as_dicts, evidence_of
-from xinyong.workflows.history import history_as_dicts, history_of
+from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
+from xinyong.workflows.history import SteppedCase, history_as_dicts, history_of, record_transition
+from xinyong.workflows.machine import Machine
 
 
 class CaseRow(Protocol):
@@ -116,9 +124,86 @@ class CaseKind(Generic[_Case]):
         return rows
 
 
-def case_trail(session: Session, workflow: str, case_id: int) -> dict[str, Any]:
-    """A case's evidence files and its steps, as the case views show them."""
+class CaseOfRecord(CaseRow, Protocol):
+    """A case about one record (an objection, a repair application)."""
+
+    @property
+    def record_id(self) -> int: ...
+
+
+def case_head(case: CaseOfRecord, record: Record | None) -> dict[str, Any]:
+    """The first fields of a case about a record, as the case views show them."""
     return {
-        "evidence": evidence_as_dicts(evidence_of(session, workflow, case_id)),
-        "history": history_as_dicts(history_of(session, workflow, case_id)),
+        "id": case.id,
+        "record_id": case.record_id,
+        "subject_id": case.subject_id,
+        "department_id": case.department_id,
+        "document_number": record.document_number if record else None,
+    }
+
+
+def open_case(
+    session: Session,
+    actor: Actor,
+    case: SteppedCase,
+    workflow: str,
+    action: str,
+    reason: str | None = None,
+    evidence: list[Upload] | None = None,
+) -> None:
+    """A new case: stored, its evidence files kept, its first step (``action``, into the
+    case's state) in the history."""
+    session.add(case)
+    session.flush()
+    if evidence:
+        store_evidence(session, actor, workflow, case.id, evidence)
+    record_transition(
+        session,
+        actor,
+        workflow=workflow,
+        entity_id=case.id,
+        action=action,
+        from_state=None,
+        to_state=case.state,
+        reason=reason,
+    )
+
+
+class DecidedCase(CaseRow, Protocol):
+    """A case with a deadline for its decision (an objection, a repair application)."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def decide_by(self) -> dt.date: ...
+
+    @property
+    def decided_on(self) -> dt.date | None: ...
+
+    @property
+    def decision_reason(self) -> str | None: ...
+
+
+def case_tail(
+    session: Session,
+    workflow: str,
+    case: DecidedCase,
+    machine: Machine,
+    actor: Actor | None,
+    *,
+    open_states: Collection[str],
+    since: dt.date,
+) -> dict[str, Any]:
+    """The last fields of a case view: whether its deadline is provisional, its decision,
+    what the reader may do next, its evidence files and its steps."""
+    return {
+        # 暂定: counted through a year whose State Council schedule is not loaded yet
+        "provisional": case.state in open_states
+        and calendar_for(session).provisional_between(since, case.decide_by),
+        "decided_on": case.decided_on.isoformat() if case.decided_on else None,
+        "decision_reason": case.decision_reason,
+        "actions": machine.actions_for(case.state, actor.role) if actor else [],
+        "evidence": evidence_as_dicts(evidence_of(session, workflow, case.id)),
+        "history": history_as_dicts(history_of(session, workflow, case.id)),
     }
