@@ -433,13 +433,7 @@ def objection_as_dict(
         "decide_by": objection.decide_by.isoformat(),
         "corrections": objection.corrections,
         **case_tail(
-            session,
-            WORKFLOW,
-            objection,
-            OBJECTION_MACHINE,
-            actor,
-            open_states=OPEN_STATES,
-            since=objection.filed_on,
+            session, WORKFLOW, objection, OBJECTION_MACHINE, actor, OPEN_STATES, objection.filed_on
         ),
     }
 

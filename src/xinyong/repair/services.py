@@ -452,13 +452,7 @@ def application_as_dict(
         "decide_by": application.decide_by.isoformat(),
         "department_reason": application.department_reason,
         **case_tail(
-            session,
-            WORKFLOW,
-            application,
-            machine,
-            actor,
-            open_states=OPEN_STATES,
-            since=application.submitted_on,
+            session, WORKFLOW, application, machine, actor, OPEN_STATES, application.submitted_on
         ),
     }
 

@@ -191,12 +191,12 @@ def case_tail(
     case: DecidedCase,
     machine: Machine,
     actor: Actor | None,
-    *,
     open_states: Collection[str],
     since: dt.date,
 ) -> dict[str, Any]:
-    """The last fields of a case view: whether its deadline is provisional, its decision,
-    what the reader may do next, its evidence files and its steps."""
+    """The last fields of a case view: whether its deadline (counted from ``since``) is
+    provisional, its decision, what the reader may do next, its evidence files and its
+    steps."""
     return {
         # 暂定: counted through a year whose State Council schedule is not loaded yet
         "provisional": case.state in open_states
