@@ -482,28 +482,35 @@ def _batch_targets() -> str:
     )
 
 
+def _with_facts(
+    source: FromClause, subject_id: ColumnElement[Any]
+) -> tuple[FromClause, list[ColumnElement[Any]]]:
+    """``source`` joined to the facts the batch's tables hold of ``subject_id`` (none when
+    unknown), and those facts in facts_select's order: records, lists, span, score."""
+    br, bl, sc = _BATCH_RECORDS.alias("br"), _BATCH_LISTS.alias("bl"), SCORES.alias("sc")
+    joined = (
+        source.outerjoin(br, br.c.subject_id == subject_id)
+        .outerjoin(bl, bl.c.subject_id == subject_id)
+        .outerjoin(sc, sc.c.subject_id == subject_id)
+    )
+    span = func.json_build_array(br.c.last_negative, br.c.known_since)
+    return joined, [br.c.records, bl.c.lists, span, sc.c.score]
+
+
 def _batch_orgs() -> str:
     """Each person's organisations with their facts, from the batch's tables: a JSON array
     per organisation (id, name, records, lists, span, score), in the links' order."""
     link, p, o = LINKS.alias("l"), _TARGETS.alias("p"), _TARGETS.alias("o")
-    br, bl, sc = _BATCH_RECORDS.alias("br"), _BATCH_LISTS.alias("bl"), SCORES.alias("sc")
-    org = func.json_build_array(
+    joined, facts = _with_facts(
+        link.join(p, and_(p.c.id == link.c.person_id, p.c.named)).join(
+            o, o.c.id == link.c.organisation_id
+        ),
         o.c.id,
-        o.c.name,
-        br.c.records,
-        bl.c.lists,
-        func.json_build_array(br.c.last_negative, br.c.known_since),
-        sc.c.score,
     )
+    org = func.json_build_array(o.c.id, o.c.name, *facts)
     return pg_text(
         select(link.c.person_id, func.json_agg(aggregate_order_by(org, link.c.id)).label("orgs"))
-        .select_from(
-            link.join(p, and_(p.c.id == link.c.person_id, p.c.named))
-            .join(o, o.c.id == link.c.organisation_id)
-            .outerjoin(br, br.c.subject_id == o.c.id)
-            .outerjoin(bl, bl.c.subject_id == o.c.id)
-            .outerjoin(sc, sc.c.subject_id == o.c.id)
-        )
+        .select_from(joined)
         .group_by(link.c.person_id)
     )
 
@@ -511,27 +518,12 @@ def _batch_orgs() -> str:
 def _batch_result() -> str:
     """The batch's rows in their order, each with its subject's facts (none when unknown)."""
     b, t, g = BATCH_ROWS.alias("b"), _TARGETS.alias("t"), _ORGS.alias("g")
-    br, bl, sc = _BATCH_RECORDS.alias("br"), _BATCH_LISTS.alias("bl"), SCORES.alias("sc")
+    joined, facts = _with_facts(
+        b.outerjoin(t, and_(t.c.id_index == b.c.id_index, t.c.named)), t.c.id
+    )
     return pg_text(
-        select(
-            b.c.line,
-            b.c.problem,
-            b.c.cells,
-            t.c.id,
-            t.c.name,
-            br.c.records,
-            bl.c.lists,
-            func.json_build_array(br.c.last_negative, br.c.known_since),
-            sc.c.score,
-            g.c.orgs,
-        )
-        .select_from(
-            b.outerjoin(t, and_(t.c.id_index == b.c.id_index, t.c.named))
-            .outerjoin(br, br.c.subject_id == t.c.id)
-            .outerjoin(bl, bl.c.subject_id == t.c.id)
-            .outerjoin(sc, sc.c.subject_id == t.c.id)
-            .outerjoin(g, g.c.person_id == t.c.id)
-        )
+        select(b.c.line, b.c.problem, b.c.cells, t.c.id, t.c.name, *facts, g.c.orgs)
+        .select_from(joined.outerjoin(g, g.c.person_id == t.c.id))
         .order_by(b.c.seq)
     )
 
