@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, Table
+from sqlalchemy import JSON, Column, MetaData, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, FromClause
@@ -26,6 +26,18 @@ def table_columns(table: FromClause, *, without: Iterable[str] = ()) -> tuple[st
     """The table's column names in their order, ``without`` those named."""
     skip = set(without)
     return tuple(c.name for c in table.columns if c.name not in skip)
+
+
+def staging_table(name: str, table: FromClause, columns: Sequence[str]) -> Table:
+    """A temporary table of ``columns`` of ``table``, each typed as the model types it, with
+    no key or constraint (rows are staged there before a set-based merge). Create it with
+    ``CreateTable(staging, if_not_exists=True)``."""
+    return Table(
+        name,
+        MetaData(),
+        *(Column(c, table.c[c].type) for c in columns),
+        prefixes=["TEMPORARY"],
+    )
 
 
 def unnest_insert(table: FromClause, columns: Sequence[str], prefix: str) -> str:

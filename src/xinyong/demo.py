@@ -33,6 +33,7 @@ from xinyong.accounts.services import (
     register_person,
 )
 from xinyong.actors import ROLE_LABELS, Role, cli_operator
+from xinyong.articles.demo import seed_demo_articles
 from xinyong.audit.alerts import scan
 from xinyong.audit.rules import SHANGHAI
 from xinyong.authorizations import services as authz
@@ -48,14 +49,13 @@ from xinyong.identity.numbers import IdType, region_known, resident_id_check_cha
 from xinyong.identity.protection import IdentityProtector, protector_for
 from xinyong.notices.interviews import record_interview
 from xinyong.notices.services import queue_notice
-from xinyong.portal.demo import seed_demo_articles
 from xinyong.records.formats import SUBJECT_COLUMNS
 from xinyong.records.models import Record
 from xinyong.records.validation import age_on, department_provides, item_min_age
 from xinyong.subjects.models import KeyGroupMembership, Subject
 from xinyong.subjects.services import find_subject
 from xinyong.submissions.ingest import ingest_file
-from xinyong.workbench.templates import SGS_PENALTY_HEADERS as TEMPLATE_PENALTY_HEADERS
+from xinyong.submissions.templates import SGS_PENALTY_HEADERS as TEMPLATE_PENALTY_HEADERS
 
 # County-level codes of Changsha (4301xx) and its neighbours; checked against GB/T 2260.
 CITY_REGIONS = (

@@ -1,6 +1,7 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from xinyong.accounts import models as accounts_models
+from xinyong.articles import models as articles_models
 from xinyong.audit import models as audit_models
 from xinyong.authorizations import models as authorizations_models
 from xinyong.catalog import models as catalog_models
@@ -10,7 +11,6 @@ from xinyong.lists import models as lists_models
 from xinyong.measures import models as measures_models
 from xinyong.notices import models as notices_models
 from xinyong.objections import models as objections_models
-from xinyong.portal import models as portal_models
 from xinyong.queries import models as queries_models
 from xinyong.records import models as records_models
 from xinyong.repair import models as repair_models
@@ -23,6 +23,7 @@ from xinyong.workflows import models as workflows_models
 
 __all__ = [
     "accounts_models",
+    "articles_models",
     "audit_models",
     "authorizations_models",
     "catalog_models",
@@ -32,7 +33,6 @@ __all__ = [
     "measures_models",
     "notices_models",
     "objections_models",
-    "portal_models",
     "queries_models",
     "records_models",
     "repair_models",

@@ -72,7 +72,7 @@ def _import_penalty(
 ) -> None:
     """The office imports one public 双公示 penalty of the person from the command line (a
     fine of 1 万元 or more is 一般 and published; a smaller one is 轻微, kept off the portal)."""
-    from xinyong.workbench.templates import SGS_PENALTY_HEADERS
+    from xinyong.submissions.templates import SGS_PENALTY_HEADERS
 
     row = dict.fromkeys(SGS_PENALTY_HEADERS, "")
     row |= {

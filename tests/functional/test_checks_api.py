@@ -99,8 +99,8 @@ def test_check_blocks_and_explains_then_feedback(
         headers={"Authorization": f"Bearer {setup['dept']}"},
     )
     assert again.status_code == 200 and again.json()["id"] == fb.json()["id"]
-    from xinyong.console.services import measures_applied
     from xinyong.measures.services import feedback_statistics
+    from xinyong.statistics.figures import measures_applied
 
     [line] = [r for r in feedback_statistics(session) if r["measure"] == "T_BLOCK_SERIOUS"]
     assert (line["feedback"], line["applied"]) == (1, 1)

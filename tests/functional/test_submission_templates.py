@@ -19,7 +19,7 @@ from xinyong.accounts.services import issue_api_key
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
 from xinyong.submissions.jobs import run_pending_jobs
-from xinyong.workbench.templates import SGS_LICENSE_HEADERS, SGS_PENALTY_HEADERS
+from xinyong.submissions.templates import SGS_LICENSE_HEADERS, SGS_PENALTY_HEADERS
 
 
 def test_every_catalog_item_has_a_template_the_pipeline_accepts(

@@ -264,7 +264,7 @@ def test_individuals_penalties_can_be_kept_off_the_portal(
 
 
 def _licence_row(name: str, number: str, document: str) -> dict[str, str]:
-    from xinyong.workbench.templates import SGS_LICENSE_HEADERS
+    from xinyong.submissions.templates import SGS_LICENSE_HEADERS
 
     row = dict.fromkeys(SGS_LICENSE_HEADERS, "")
     row |= {
@@ -290,7 +290,7 @@ def test_individual_penalty_rule_and_its_sql_agree_on_every_kind_of_row(
 
     from xinyong.catalog.services import current_catalog
     from xinyong.demo import credit_code_for
-    from xinyong.portal.services import _items_of_format
+    from xinyong.disclosure.services import _items_of_format
     from xinyong.records.display_sql import individual_penalty_clause
     from xinyong.subjects.models import Subject
 

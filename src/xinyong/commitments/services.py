@@ -30,19 +30,23 @@ from xinyong.errors import Conflict, Forbidden, InvalidInput, NotFound
 from xinyong.notices.services import queue_notice
 from xinyong.records.models import Record
 from xinyong.subjects.services import get_subject
-from xinyong.workflows.access import (
-    log_case_read,
-    log_case_reads,
-    may_read_subject,
-    refuse_auditor,
-    require_department,
-    require_for_subject,
-    scope_case_list,
-)
+from xinyong.workflows.access import require_department, require_for_subject
+from xinyong.workflows.cases import CaseKind, open_case
 from xinyong.workflows.history import history_as_dicts, history_of, record_transition
 
 WORKFLOW = "commitment"
 BREACH_ITEM = "COMMITMENT_BREACH"
+CASES = CaseKind(
+    model=Commitment,
+    filed_by=Commitment.made_by,
+    state=Commitment.state,
+    action="commitment:view",
+    what="信用承诺",
+    content="信用承诺内容",
+    refusal="无权查看信用承诺",
+    missing="信用承诺不存在",
+    missing_code="commitment_not_found",
+)
 OUTCOME_ACTIONS = {
     "fulfilled": CommitmentAction.FULFIL,
     "partly": CommitmentAction.PARTLY,
@@ -122,18 +126,7 @@ def make_commitment(
         made_role=actor.role,
         authorization_id=authorization_id,
     )
-    session.add(commitment)
-    session.flush()
-    record_transition(
-        session,
-        actor,
-        workflow=WORKFLOW,
-        entity_id=commitment.id,
-        action="sign",
-        from_state=None,
-        to_state=commitment.state,
-        reason=text,
-    )
+    open_case(session, actor, commitment, WORKFLOW, "sign", text)
     queue_notice(
         session,
         subject_id,
@@ -147,10 +140,7 @@ def make_commitment(
 
 
 def get_commitment(session: Session, commitment_id: int) -> Commitment:
-    commitment = session.get(Commitment, commitment_id)
-    if commitment is None:
-        raise NotFound("信用承诺不存在", code="commitment_not_found")
-    return commitment
+    return CASES.get(session, commitment_id)
 
 
 def assess_commitment(
@@ -290,45 +280,9 @@ def commitment_as_dict(session: Session, commitment: Commitment) -> dict[str, An
 
 
 def list_commitments(session: Session, actor: Actor, *, limit: int = 200) -> list[Commitment]:
-    refuse_auditor(actor, "信用承诺内容")
-    stmt = select(Commitment).order_by(Commitment.id.desc()).limit(limit)
-    stmt = scope_case_list(
-        stmt,
-        actor,
-        subject=Commitment.subject_id,
-        filed_by=Commitment.made_by,
-        department=Commitment.department_id,
-        refusal="无权查看信用承诺",
-    )
-    rows = list(session.scalars(stmt))
-    log_case_reads(
-        session,
-        actor,
-        [(c.subject_id, c.id) for c in rows],
-        action="commitment:view",
-        what="信用承诺",
-    )
-    return rows
+    return CASES.list(session, actor, limit=limit)
 
 
 def read_commitment(session: Session, actor: Actor, commitment_id: int) -> Commitment:
     """One commitment for a reader who may see it; the read is logged."""
-    refuse_auditor(actor, "信用承诺内容")
-    commitment = get_commitment(session, commitment_id)
-    if not readable(actor, commitment):
-        raise NotFound("信用承诺不存在", code="commitment_not_found")
-    log_case_read(
-        session,
-        actor,
-        commitment.subject_id,
-        action="commitment:view",
-        what="信用承诺",
-        ids=[commitment.id],
-    )
-    return commitment
-
-
-def readable(actor: Actor, commitment: Commitment) -> bool:
-    if actor.role == Role.INSTITUTION:
-        return commitment.made_by == actor.name[:200]
-    return may_read_subject(actor, commitment.subject_id, commitment.department_id)
+    return CASES.read(session, actor, commitment_id)

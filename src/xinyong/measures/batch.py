@@ -45,6 +45,7 @@ from xinyong.identity.protection import IdentityProtector, protector_for
 from xinyong.measures.engine import EFFECT_NAMES, VERDICT_NAMES, SubjectFacts, decide
 from xinyong.measures.facts import (
     BATCH_RESULT_SQL,
+    BATCH_ROWS,
     BATCH_ROWS_DDL,
     BATCH_TABLES,
     batch_facts_statements,
@@ -484,7 +485,8 @@ def _compute_facts(
         cur.execute(f"SET LOCAL work_mem = '{BATCH_WORK_MEM}'")
         cur.execute(f"DROP TABLE IF EXISTS {', '.join(BATCH_TABLES)}")
         cur.execute(BATCH_ROWS_DDL)
-        with cur.copy("COPY batch_rows (seq, line, id_index, problem, cells) FROM STDIN") as copy:
+        columns = ", ".join(BATCH_ROWS.c.keys())
+        with cur.copy(f"COPY {BATCH_ROWS.name} ({columns}) FROM STDIN") as copy:
             blocks = iter(lambda: list(islice(source, FETCH_ROWS)), [])
             jobs = ((block, [fields(raw) for raw in block]) for block in blocks)
             seq = 0

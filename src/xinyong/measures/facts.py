@@ -24,25 +24,36 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     ClauseElement,
+    Column,
     ColumnElement,
     FromClause,
+    Integer,
+    MetaData,
     ScalarSelect,
     Select,
+    Table,
+    Text,
     and_,
     bindparam,
     column,
+    false,
     func,
     literal,
     literal_column,
     or_,
     select,
     table,
+    true,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.util import ClauseAdapter
 
 from xinyong.catalog.catalog import Catalog
@@ -419,11 +430,102 @@ BATCH_TABLES = (
     "batch_lists",
     "batch_orgs",
 )
-BATCH_ROWS_DDL = (
-    "CREATE TEMP TABLE batch_rows (seq integer NOT NULL, line integer NOT NULL, "
-    "id_index text, problem text, cells json NOT NULL) ON COMMIT DROP"
+# The batch's rows (seq: the order of the file, line: its line number, cells: the row as
+# JSON), COPied in by measures.batch.
+BATCH_ROWS = Table(
+    "batch_rows",
+    MetaData(),
+    Column("seq", Integer, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("id_index", Text),
+    Column("problem", Text),
+    Column("cells", JSON, nullable=False),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
 )
-_TARGETS = table("batch_targets", column("id"))
+BATCH_ROWS_DDL = str(CreateTable(BATCH_ROWS).compile(dialect=_PG))
+# The other temporary tables as the statements below read them.
+_TARGETS = table(
+    "batch_targets", column("id"), column("id_index"), column("name"), column("named", Boolean)
+)
+_BATCH_RECORDS = table(
+    "batch_records",
+    column("subject_id"),
+    column("records"),
+    column("last_negative"),
+    column("known_since"),
+)
+_BATCH_LISTS = table("batch_lists", column("subject_id"), column("lists"))
+_ORGS = table("batch_orgs", column("person_id"), column("orgs"))
+
+
+def _batch_targets() -> str:
+    """The batch's subjects (``named``: a row names them) and the organisations they
+    represent, each once."""
+    s, o, link = SUBJECTS.alias("s"), SUBJECTS.alias("o"), LINKS.alias("l")
+    named = (
+        select(s.c.id, s.c.id_index, s.c.name)
+        .where(s.c.id_index.in_(select(BATCH_ROWS.c.id_index)))
+        .cte("named")
+    )
+    p = named.alias("p")
+    both = union_all(
+        select(named.c.id, named.c.id_index, named.c.name, true().label("named")),
+        select(o.c.id, o.c.id_index, o.c.name, false()).select_from(
+            link.join(p, p.c.id == link.c.person_id).join(o, o.c.id == link.c.organisation_id)
+        ),
+    ).subquery("t")
+    return pg_text(
+        select(
+            both.c.id, both.c.id_index, both.c.name, func.bool_or(both.c.named).label("named")
+        ).group_by(both.c.id, both.c.id_index, both.c.name)
+    )
+
+
+def _with_facts(
+    source: FromClause, subject_id: ColumnElement[Any]
+) -> tuple[FromClause, list[ColumnElement[Any]]]:
+    """``source`` joined to the facts the batch's tables hold of ``subject_id`` (none when
+    unknown), and those facts in facts_select's order: records, lists, span, score."""
+    br, bl, sc = _BATCH_RECORDS.alias("br"), _BATCH_LISTS.alias("bl"), SCORES.alias("sc")
+    joined = (
+        source.outerjoin(br, br.c.subject_id == subject_id)
+        .outerjoin(bl, bl.c.subject_id == subject_id)
+        .outerjoin(sc, sc.c.subject_id == subject_id)
+    )
+    span = func.json_build_array(br.c.last_negative, br.c.known_since)
+    return joined, [br.c.records, bl.c.lists, span, sc.c.score]
+
+
+def _batch_orgs() -> str:
+    """Each person's organisations with their facts, from the batch's tables: a JSON array
+    per organisation (id, name, records, lists, span, score), in the links' order."""
+    link, p, o = LINKS.alias("l"), _TARGETS.alias("p"), _TARGETS.alias("o")
+    joined, facts = _with_facts(
+        link.join(p, and_(p.c.id == link.c.person_id, p.c.named)).join(
+            o, o.c.id == link.c.organisation_id
+        ),
+        o.c.id,
+    )
+    org = func.json_build_array(o.c.id, o.c.name, *facts)
+    return pg_text(
+        select(link.c.person_id, func.json_agg(aggregate_order_by(org, link.c.id)).label("orgs"))
+        .select_from(joined)
+        .group_by(link.c.person_id)
+    )
+
+
+def _batch_result() -> str:
+    """The batch's rows in their order, each with its subject's facts (none when unknown)."""
+    b, t, g = BATCH_ROWS.alias("b"), _TARGETS.alias("t"), _ORGS.alias("g")
+    joined, facts = _with_facts(
+        b.outerjoin(t, and_(t.c.id_index == b.c.id_index, t.c.named)), t.c.id
+    )
+    return pg_text(
+        select(b.c.line, b.c.problem, b.c.cells, t.c.id, t.c.name, *facts, g.c.orgs)
+        .select_from(joined.outerjoin(g, g.c.person_id == t.c.id))
+        .order_by(b.c.seq)
+    )
 
 
 def _batch_records(on: dt.date) -> str:
@@ -459,17 +561,7 @@ def batch_facts_statements(on: dt.date) -> list[tuple[str, bool]]:
     organisations' facts (`batch_orgs`); with each, whether it must be planned with hash
     joins only. BATCH_RESULT_SQL then reads them with the scores, row by row."""
     return [
-        (
-            "CREATE TEMP TABLE batch_targets ON COMMIT DROP AS "
-            "WITH named AS (SELECT s.id, s.id_index, s.name FROM subjects s "
-            "WHERE s.id_index IN (SELECT b.id_index FROM batch_rows b)) "
-            "SELECT id, id_index, name, bool_or(named) AS named FROM ("
-            "SELECT id, id_index, name, true AS named FROM named UNION ALL "
-            "SELECT o.id, o.id_index, o.name, false FROM subject_links l "
-            "JOIN named p ON p.id = l.person_id JOIN subjects o ON o.id = l.organisation_id"
-            ") t GROUP BY id, id_index, name",
-            False,
-        ),
+        (f"CREATE TEMP TABLE batch_targets ON COMMIT DROP AS {_batch_targets()}", False),
         ("ANALYZE batch_targets", False),
         # One sequential scan of `records`, hashed against the targets: the planner, left
         # alone, walks ix_records_subject_id in a merge join instead and reads the heap in
@@ -477,27 +569,8 @@ def batch_facts_statements(on: dt.date) -> list[tuple[str, bool]]:
         (f"CREATE TEMP TABLE batch_records ON COMMIT DROP AS {_batch_records(on)}", True),
         (f"CREATE TEMP TABLE batch_lists ON COMMIT DROP AS {_batch_lists(on)}", False),
         ("ANALYZE batch_records, batch_lists", False),
-        (
-            "CREATE TEMP TABLE batch_orgs ON COMMIT DROP AS "
-            "SELECT l.person_id, json_agg(json_build_array(o.id, o.name, br.records, bl.lists, "
-            "json_build_array(br.last_negative, br.known_since), sc.score) ORDER BY l.id) AS orgs "
-            "FROM subject_links l JOIN batch_targets p ON p.id = l.person_id AND p.named "
-            "JOIN batch_targets o ON o.id = l.organisation_id "
-            "LEFT JOIN batch_records br ON br.subject_id = o.id "
-            "LEFT JOIN batch_lists bl ON bl.subject_id = o.id "
-            "LEFT JOIN subject_scores sc ON sc.subject_id = o.id GROUP BY l.person_id",
-            False,
-        ),
+        (f"CREATE TEMP TABLE batch_orgs ON COMMIT DROP AS {_batch_orgs()}", False),
     ]
 
 
-# The batch's rows in their order, each with its subject's facts (none when unknown).
-BATCH_RESULT_SQL = (
-    "SELECT b.line, b.problem, b.cells, t.id, t.name, br.records, bl.lists, "
-    "json_build_array(br.last_negative, br.known_since), sc.score, g.orgs "
-    "FROM batch_rows b LEFT JOIN batch_targets t ON t.id_index = b.id_index AND t.named "
-    "LEFT JOIN batch_records br ON br.subject_id = t.id "
-    "LEFT JOIN batch_lists bl ON bl.subject_id = t.id "
-    "LEFT JOIN subject_scores sc ON sc.subject_id = t.id "
-    "LEFT JOIN batch_orgs g ON g.person_id = t.id ORDER BY b.seq"
-)
+BATCH_RESULT_SQL = _batch_result()

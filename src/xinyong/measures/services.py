@@ -344,6 +344,57 @@ def checks_of_department(session: Session, department_id: int) -> Iterable[Check
     )
 
 
+# -- a department's checks and their feedback (the workbench's 核查记录) -------------------
+
+
+@dataclass(frozen=True)
+class CheckPage:
+    checks: list[Check]
+    answered: set[int]  # ids of the checks with 反馈 given
+    page: int
+    has_next: bool
+
+
+def checks_of(session: Session, actor: Actor, page: int = 1, per_page: int = 20) -> CheckPage:
+    """The checks the actor may see, newest first: their department's, or all for the
+    office; which of them have feedback."""
+    stmt = select(Check)
+    if not actor.is_admin:
+        stmt = stmt.where(Check.department_id == actor.department_id)
+    checks = list(
+        session.scalars(
+            stmt.order_by(Check.id.desc()).limit(per_page + 1).offset((page - 1) * per_page)
+        )
+    )
+    has_next = len(checks) > per_page
+    checks = checks[:per_page]
+    answered = set(
+        session.scalars(
+            select(CheckFeedback.check_id).where(CheckFeedback.check_id.in_([c.id for c in checks]))
+        )
+    )
+    return CheckPage(checks, answered, page, has_next)
+
+
+def check_for(session: Session, actor: Actor, check_id: int) -> Check:
+    """A check the actor may see (their department's, any for the office); else NotFound."""
+    check = session.get(Check, check_id)
+    if check is None or (not actor.is_admin and check.department_id != actor.department_id):
+        raise NotFound("核查记录不存在", code="check_not_found")
+    return check
+
+
+def feedback_of(session: Session, check: Check) -> list[CheckFeedback]:
+    """The feedback (反馈) given on a check, in the order given."""
+    return list(
+        session.scalars(
+            select(CheckFeedback)
+            .where(CheckFeedback.check_id == check.id)
+            .order_by(CheckFeedback.id)
+        )
+    )
+
+
 # On PostgreSQL a check is two statements in the request's transaction: the subject and
 # all its facts as JSON in one indexed statement (facts.facts_by_index), then the check row
 # (below) and its query-log row (queries.recorder.SetRecorder). They go over the session's

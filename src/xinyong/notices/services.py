@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import String, case, cast, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -11,6 +13,22 @@ from xinyong.actors import Actor
 from xinyong.db import UtcDateTime, affected, utcnow
 from xinyong.errors import NotFound
 from xinyong.notices.models import Notice
+
+
+class CaseAboutRecord(Protocol):
+    """A workflow case about one record (an objection, a repair application)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def subject_id(self) -> int: ...
+
+    @property
+    def record_id(self) -> int: ...
+
+    @property
+    def state(self) -> str: ...
 
 
 def queue_notice(
@@ -38,6 +56,21 @@ def queue_notice(
     session.add(notice)
     session.flush()
     return notice
+
+
+def queue_case_notice(
+    session: Session, workflow: str, case: CaseAboutRecord, title: str, body: str
+) -> Notice | None:
+    """The person's notice of a case's step: one per case and state it reached."""
+    return queue_notice(
+        session,
+        case.subject_id,
+        kind=f"{workflow}:{case.state}",
+        title=title,
+        body=body,
+        dedupe_key=f"{workflow}:{case.id}:{case.state}",
+        record_id=case.record_id,
+    )
 
 
 def queue_new_record_notices(session: Session, batch_id: int) -> int:

@@ -15,8 +15,8 @@ from xinyong.actors import Actor, Role
 from xinyong.catalog.services import current_catalog
 from xinyong.changes.records import correct_record, set_record_state, validate_corrections
 from xinyong.config import get_settings
-from xinyong.errors import Conflict, Forbidden, InvalidInput, NotFound
-from xinyong.notices.services import queue_notice
+from xinyong.errors import Conflict, Forbidden, InvalidInput
+from xinyong.notices.services import queue_case_notice, queue_notice
 from xinyong.objections.models import Objection
 from xinyong.objections.workflow import (
     OBJECTION_MACHINE,
@@ -29,20 +29,14 @@ from xinyong.objections.workflow import (
     is_overdue,
 )
 from xinyong.records.models import Record, RecordState
+from xinyong.records.services import get_record
 from xinyong.records.states import STATE_NAMES as RECORD_STATE_NAMES
 from xinyong.workdays import WorkdayCalendar
 from xinyong.workdays.services import calendar_for
-from xinyong.workflows.access import (
-    log_case_read,
-    log_case_reads,
-    may_read_subject,
-    refuse_auditor,
-    require_department,
-    require_for_subject,
-    scope_case_list,
-)
-from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
-from xinyong.workflows.history import history_as_dicts, history_of, record_transition
+from xinyong.workflows.access import require_department, require_filer, require_for_subject
+from xinyong.workflows.cases import CaseKind, case_head, case_tail, open_case
+from xinyong.workflows.evidence import Upload
+from xinyong.workflows.history import take_step
 
 WORKFLOW = "objection"
 AUTHORIZATION_SCOPE = "objection"
@@ -58,51 +52,32 @@ def _text(value: str, what: str) -> str:
     return text
 
 
-def _record(session: Session, record_id: int) -> Record:
-    record = session.get(Record, record_id)
-    if record is None:
-        raise NotFound("记录不存在", code="record_not_found")
-    return record
-
-
 def _item_name(session: Session, record: Record) -> str:
     item = current_catalog(session).items.get(record.item_code)
     return item.name if item else record.item_code
 
 
+CASES = CaseKind(
+    model=Objection,
+    filed_by=Objection.filed_by,
+    state=Objection.state,
+    action="objection:view",
+    what="异议",
+    content="异议内容",
+    refusal="无权查看异议",
+    missing="异议不存在",
+    missing_code="objection_not_found",
+)
+
+
 def _step(
-    session: Session,
-    actor: Actor,
-    objection: Objection,
-    action: ObjectionAction,
-    reason: str | None,
+    session: Session, actor: Actor, case: Objection, action: ObjectionAction, reason: str | None
 ) -> str:
-    before = objection.state
-    objection.state = OBJECTION_MACHINE.next_state(before, action.value, actor.role)
-    session.flush()
-    record_transition(
-        session,
-        actor,
-        workflow=WORKFLOW,
-        entity_id=objection.id,
-        action=action.value,
-        from_state=before,
-        to_state=objection.state,
-        reason=reason,
-    )
-    return before
+    return take_step(session, actor, case, OBJECTION_MACHINE, WORKFLOW, action.value, reason)
 
 
 def _notify(session: Session, objection: Objection, title: str, body: str) -> None:
-    queue_notice(
-        session,
-        objection.subject_id,
-        kind=f"objection:{objection.state}",
-        title=title,
-        body=body,
-        dedupe_key=f"objection:{objection.id}:{objection.state}",
-        record_id=objection.record_id,
-    )
+    queue_case_notice(session, WORKFLOW, objection, title, body)
 
 
 def _provisional_note(calendar: WorkdayCalendar, objection: Objection) -> str:
@@ -124,7 +99,7 @@ def file_objection(
 ) -> Objection:
     """提出异议: the record is marked 异议处理中 at once and routed to its department."""
     on = on or dt.date.today()
-    record = _record(session, record_id)
+    record = get_record(session, record_id)
     require_for_subject(
         session,
         actor,
@@ -169,20 +144,7 @@ def file_objection(
         mark_by=due.mark_by,
         decide_by=due.decide_by,
     )
-    session.add(objection)
-    session.flush()
-    if evidence:
-        store_evidence(session, actor, WORKFLOW, objection.id, evidence)
-    record_transition(
-        session,
-        actor,
-        workflow=WORKFLOW,
-        entity_id=objection.id,
-        action="file",
-        from_state=None,
-        to_state=objection.state,
-        reason=text,
-    )
+    open_case(session, actor, objection, WORKFLOW, "file", text, evidence)
     set_record_state(
         session,
         actor,
@@ -205,10 +167,7 @@ def file_objection(
 
 
 def get_objection(session: Session, objection_id: int) -> Objection:
-    objection = session.get(Objection, objection_id)
-    if objection is None:
-        raise NotFound("异议不存在", code="objection_not_found")
-    return objection
+    return CASES.get(session, objection_id)
 
 
 def _require_department_side(actor: Actor, objection: Objection) -> None:
@@ -281,7 +240,7 @@ def decide_objection(
     objection = get_objection(session, objection_id)
     _require_department_side(actor, objection)
     text = _text(reason, "处理理由")
-    record = _record(session, objection.record_id)
+    record = get_record(session, objection.record_id)
     if action is ObjectionAction.CORRECT:
         validate_corrections(session, record, dict(corrections or {}))
     _step(session, actor, objection, action, text)
@@ -332,13 +291,12 @@ def withdraw_objection(
     """撤回: the applicant withdraws; the record is used again as it was."""
     on = on or dt.date.today()
     objection = get_objection(session, objection_id)
-    if actor.role == Role.PERSON and actor.subject_id != objection.subject_id:
-        raise Forbidden("只能撤回本人的异议", code="not_own_archive")
-    if actor.role == Role.INSTITUTION and actor.name[:200] != objection.filed_by:
-        raise Forbidden("只能撤回本机构代为提出的异议", code="not_own_objection")
+    require_filer(
+        actor, objection.subject_id, objection.filed_by, noun="异议", code="not_own_objection"
+    )
     _step(session, actor, objection, ObjectionAction.WITHDRAW, None)
     objection.decided_on = on
-    record = _record(session, objection.record_id)
+    record = get_record(session, objection.record_id)
     if record.state == RecordState.DISPUTED.value:
         set_record_state(
             session,
@@ -406,7 +364,7 @@ def enter_review_outcome(
         )
     if outcome not in ("revoked", "corrected"):
         raise InvalidInput("结果应为 revoked 或 corrected", code="bad_outcome")
-    record = _record(session, record_id)
+    record = get_record(session, record_id)
     require_department(actor, record.department_id)
     if not actor.is_admin and actor.role != Role.REVIEWER:
         raise Forbidden("仅部门审核员可以录入复议、诉讼结果", code="role_not_allowed")
@@ -464,11 +422,7 @@ def objection_as_dict(
 ) -> dict[str, Any]:
     record = session.get(Record, objection.record_id)
     return {
-        "id": objection.id,
-        "record_id": objection.record_id,
-        "subject_id": objection.subject_id,
-        "department_id": objection.department_id,
-        "document_number": record.document_number if record else None,
+        **case_head(objection, record),
         "item_name": _item_name(session, record) if record else None,
         "record_state": record.state if record else None,
         "state": objection.state,
@@ -477,51 +431,21 @@ def objection_as_dict(
         "filed_on": objection.filed_on.isoformat(),
         "mark_by": objection.mark_by.isoformat(),
         "decide_by": objection.decide_by.isoformat(),
-        # 暂定: counted through a year whose State Council schedule is not loaded yet
-        "provisional": objection.state in OPEN_STATES
-        and calendar_for(session).provisional_between(objection.filed_on, objection.decide_by),
-        "decided_on": objection.decided_on.isoformat() if objection.decided_on else None,
-        "decision_reason": objection.decision_reason,
         "corrections": objection.corrections,
-        "actions": OBJECTION_MACHINE.actions_for(objection.state, actor.role) if actor else [],
-        "evidence": evidence_as_dicts(evidence_of(session, WORKFLOW, objection.id)),
-        "history": history_as_dicts(history_of(session, WORKFLOW, objection.id)),
+        **case_tail(
+            session, WORKFLOW, objection, OBJECTION_MACHINE, actor, OPEN_STATES, objection.filed_on
+        ),
     }
 
 
 def read_objection(session: Session, actor: Actor, objection_id: int) -> dict[str, Any]:
     """One objection as its reader may see it; the read is logged (it is the person's data)."""
-    refuse_auditor(actor, "异议内容")
-    objection = get_objection(session, objection_id)
-    filed_by_me = actor.role == Role.INSTITUTION and objection.filed_by == actor.name[:200]
-    if not (filed_by_me or may_read_subject(actor, objection.subject_id, objection.department_id)):
-        raise NotFound("异议不存在", code="objection_not_found")
-    _log_read(session, actor, objection.subject_id, [objection.id])
-    return objection_as_dict(session, objection, actor)
+    return objection_as_dict(session, CASES.read(session, actor, objection_id), actor)
 
 
 def list_objections(
     session: Session, actor: Actor, *, state: str | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The person's own objections; a department's queue; everything for the office."""
-    refuse_auditor(actor, "异议内容")
-    stmt = select(Objection).order_by(Objection.id.desc()).limit(limit)
-    stmt = scope_case_list(
-        stmt,
-        actor,
-        subject=Objection.subject_id,
-        filed_by=Objection.filed_by,
-        department=Objection.department_id,
-        refusal="无权查看异议",
-    )
-    if state:
-        stmt = stmt.where(Objection.state == state)
-    rows = list(session.scalars(stmt))
-    log_case_reads(
-        session, actor, [(o.subject_id, o.id) for o in rows], action="objection:view", what="异议"
-    )
+    rows = CASES.list(session, actor, state=state, limit=limit)
     return [objection_as_dict(session, o, actor) for o in rows]
-
-
-def _log_read(session: Session, actor: Actor, subject_id: int, ids: list[int]) -> None:
-    log_case_read(session, actor, subject_id, action="objection:view", what="异议", ids=ids)

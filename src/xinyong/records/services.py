@@ -16,7 +16,7 @@ from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import OPEN_LEVEL_NAMES, OpenLevel
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.errors import InvalidInput
+from xinyong.errors import InvalidInput, NotFound
 from xinyong.identity.masking import Audience, mask_id_number, mask_name
 from xinyong.identity.protection import IdentityProtector
 from xinyong.queries.models import QueryBasis
@@ -322,6 +322,14 @@ def shown_record_ids(
             publish_minor=publish_minor,
         ).shown
     }
+
+
+def get_record(session: Session, record_id: int) -> Record:
+    """The record, else NotFound (a workflow's case names its record by id)."""
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFound("记录不存在", code="record_not_found")
+    return record
 
 
 def record_history(session: Session, record_id: int) -> list[RecordVersion]:

@@ -21,13 +21,14 @@ from xinyong.commitments.models import Commitment
 from xinyong.commitments.services import make_commitment
 from xinyong.commitments.workflow import CommitmentKind, CommitmentState
 from xinyong.config import get_settings
-from xinyong.errors import Conflict, Forbidden, InvalidInput, NotFound
+from xinyong.errors import Conflict, Forbidden, InvalidInput
 from xinyong.lists.models import EntryStatus, ListEntry, ListKind
-from xinyong.notices.services import queue_notice
+from xinyong.notices.services import queue_case_notice
 from xinyong.queries.models import QueryBasis
 from xinyong.queries.services import log_query
 from xinyong.records.display import repair_eligible_from
 from xinyong.records.models import Record, RecordState
+from xinyong.records.services import get_record
 from xinyong.repair.models import RepairApplication
 from xinyong.repair.workflow import (
     METHOD_NAMES,
@@ -45,16 +46,15 @@ from xinyong.repair.workflow import (
 from xinyong.workdays import WorkdayCalendar
 from xinyong.workdays.services import calendar_for
 from xinyong.workflows.access import (
-    log_case_read,
-    log_case_reads,
     may_read_subject,
     refuse_auditor,
     require_department,
+    require_filer,
     require_for_subject,
-    scope_case_list,
 )
-from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
-from xinyong.workflows.history import history_as_dicts, history_of, record_transition
+from xinyong.workflows.cases import CaseKind, case_head, case_tail, open_case
+from xinyong.workflows.evidence import Upload
+from xinyong.workflows.history import take_step
 
 WORKFLOW = "repair"
 AUTHORIZATION_SCOPE = "repair"
@@ -64,11 +64,17 @@ DEFAULT_COMMITMENT = (
 )
 
 
-def _record(session: Session, record_id: int) -> Record:
-    record = session.get(Record, record_id)
-    if record is None:
-        raise NotFound("记录不存在", code="record_not_found")
-    return record
+CASES = CaseKind(
+    model=RepairApplication,
+    filed_by=RepairApplication.applied_by,
+    state=RepairApplication.state,
+    action="repair:view",
+    what="信用修复申请",
+    content="信用修复申请内容",
+    refusal="无权查看修复申请",
+    missing="修复申请不存在",
+    missing_code="repair_not_found",
+)
 
 
 def repair_facts(session: Session, record: Record, on: dt.date) -> RepairFacts:
@@ -163,7 +169,7 @@ def check_repair(
     """Whether this record may be repaired now; if not, from when and what is missing."""
     refuse_auditor(actor, "信用记录内容")
     on = on or dt.date.today()
-    record = _record(session, record_id)
+    record = get_record(session, record_id)
     basis = _require_reader(session, actor, record, authorization_id)
     result = _eligibility(session, record, on)
     item = current_catalog(session).items.get(record.item_code)
@@ -235,37 +241,16 @@ def repair_options(
 def _step(
     session: Session,
     actor: Actor,
-    application: RepairApplication,
+    case: RepairApplication,
     action: RepairAction,
     reason: str | None,
 ) -> str:
     machine = repair_machine(get_settings().repair_office_review)
-    before = application.state
-    application.state = machine.next_state(before, action.value, actor.role)
-    session.flush()
-    record_transition(
-        session,
-        actor,
-        workflow=WORKFLOW,
-        entity_id=application.id,
-        action=action.value,
-        from_state=before,
-        to_state=application.state,
-        reason=reason,
-    )
-    return before
+    return take_step(session, actor, case, machine, WORKFLOW, action.value, reason)
 
 
 def _notify(session: Session, application: RepairApplication, title: str, body: str) -> None:
-    queue_notice(
-        session,
-        application.subject_id,
-        kind=f"repair:{application.state}",
-        title=title,
-        body=body,
-        dedupe_key=f"repair:{application.id}:{application.state}",
-        record_id=application.record_id,
-    )
+    queue_case_notice(session, WORKFLOW, application, title, body)
 
 
 def apply_for_repair(
@@ -285,7 +270,7 @@ def apply_for_repair(
 ) -> RepairApplication:
     """申请信用修复: refused, with what is missing, unless the record may be repaired now."""
     on = on or dt.date.today()
-    record = _record(session, record_id)
+    record = get_record(session, record_id)
     if actor.role not in (Role.PERSON, Role.INSTITUTION, Role.ADMIN):
         raise Forbidden("信用修复须由信息主体本人或其授权机构申请", code="role_not_allowed")
     require_for_subject(
@@ -350,20 +335,7 @@ def apply_for_repair(
             on, get_settings().repair_decide_workdays
         ),
     )
-    session.add(application)
-    session.flush()
-    if evidence:
-        store_evidence(session, actor, WORKFLOW, application.id, evidence)
-    record_transition(
-        session,
-        actor,
-        workflow=WORKFLOW,
-        entity_id=application.id,
-        action="apply",
-        from_state=None,
-        to_state=application.state,
-        reason=text,
-    )
+    open_case(session, actor, application, WORKFLOW, "apply", text, evidence)
     _notify(
         session,
         application,
@@ -375,10 +347,7 @@ def apply_for_repair(
 
 
 def get_application(session: Session, application_id: int) -> RepairApplication:
-    application = session.get(RepairApplication, application_id)
-    if application is None:
-        raise NotFound("修复申请不存在", code="repair_not_found")
-    return application
+    return CASES.get(session, application_id)
 
 
 def decide_repair(
@@ -404,7 +373,7 @@ def decide_repair(
         application.department_decided_on = on
         application.department_decided_by = actor.name[:200]
         application.department_reason = text[:4000]
-    record = _record(session, application.record_id)
+    record = get_record(session, application.record_id)
     if application.state == RepairState.DEPT_APPROVED.value:
         return application
     application.decided_on = on
@@ -447,10 +416,13 @@ def withdraw_repair(
     session: Session, actor: Actor, application_id: int, *, on: dt.date | None = None
 ) -> RepairApplication:
     application = get_application(session, application_id)
-    if actor.role == Role.PERSON and actor.subject_id != application.subject_id:
-        raise Forbidden("只能撤回本人的申请", code="not_own_archive")
-    if actor.role == Role.INSTITUTION and actor.name[:200] != application.applied_by:
-        raise Forbidden("只能撤回本机构代为提出的申请", code="not_own_application")
+    require_filer(
+        actor,
+        application.subject_id,
+        application.applied_by,
+        noun="申请",
+        code="not_own_application",
+    )
     _step(session, actor, application, RepairAction.WITHDRAW, None)
     application.decided_on = on or dt.date.today()
     _notify(
@@ -468,11 +440,7 @@ def application_as_dict(
     record = session.get(Record, application.record_id)
     machine = repair_machine(get_settings().repair_office_review)
     return {
-        "id": application.id,
-        "record_id": application.record_id,
-        "subject_id": application.subject_id,
-        "department_id": application.department_id,
-        "document_number": record.document_number if record else None,
+        **case_head(application, record),
         "record_state": record.state if record else None,
         "method": application.method,
         "method_name": METHOD_NAMES[RepairMethod(application.method)],
@@ -482,55 +450,19 @@ def application_as_dict(
         "state_name": STATE_NAMES[RepairState(application.state)],
         "submitted_on": application.submitted_on.isoformat(),
         "decide_by": application.decide_by.isoformat(),
-        # 暂定: counted through a year whose State Council schedule is not loaded yet
-        "provisional": application.state in OPEN_STATES
-        and calendar_for(session).provisional_between(
-            application.submitted_on, application.decide_by
-        ),
         "department_reason": application.department_reason,
-        "decided_on": application.decided_on.isoformat() if application.decided_on else None,
-        "decision_reason": application.decision_reason,
-        "actions": machine.actions_for(application.state, actor.role) if actor else [],
-        "evidence": evidence_as_dicts(evidence_of(session, WORKFLOW, application.id)),
-        "history": history_as_dicts(history_of(session, WORKFLOW, application.id)),
+        **case_tail(
+            session, WORKFLOW, application, machine, actor, OPEN_STATES, application.submitted_on
+        ),
     }
 
 
 def read_application(session: Session, actor: Actor, application_id: int) -> dict[str, Any]:
-    refuse_auditor(actor, "信用修复申请内容")
-    application = get_application(session, application_id)
-    mine = actor.role == Role.INSTITUTION and application.applied_by == actor.name[:200]
-    if not (mine or may_read_subject(actor, application.subject_id, application.department_id)):
-        raise NotFound("修复申请不存在", code="repair_not_found")
-    _log_read(session, actor, application.subject_id, [application.id])
-    return application_as_dict(session, application, actor)
+    return application_as_dict(session, CASES.read(session, actor, application_id), actor)
 
 
 def list_applications(
     session: Session, actor: Actor, *, state: str | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
-    refuse_auditor(actor, "信用修复申请内容")
-    stmt = select(RepairApplication).order_by(RepairApplication.id.desc()).limit(limit)
-    stmt = scope_case_list(
-        stmt,
-        actor,
-        subject=RepairApplication.subject_id,
-        filed_by=RepairApplication.applied_by,
-        department=RepairApplication.department_id,
-        refusal="无权查看修复申请",
-    )
-    if state:
-        stmt = stmt.where(RepairApplication.state == state)
-    rows = list(session.scalars(stmt))
-    log_case_reads(
-        session,
-        actor,
-        [(a.subject_id, a.id) for a in rows],
-        action="repair:view",
-        what="信用修复申请",
-    )
+    rows = CASES.list(session, actor, state=state, limit=limit)
     return [application_as_dict(session, a, actor) for a in rows]
-
-
-def _log_read(session: Session, actor: Actor, subject_id: int, ids: list[int]) -> None:
-    log_case_read(session, actor, subject_id, action="repair:view", what="信用修复申请", ids=ids)

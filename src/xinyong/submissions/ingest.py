@@ -18,16 +18,17 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Table, UniqueConstraint, delete, insert, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
 
 from xinyong import runtime
 from xinyong.actors import Actor
 from xinyong.audit.services import record_event
-from xinyong.bulk import copy_columns, table_columns
+from xinyong.bulk import copy_columns, staging_table, table_columns
 from xinyong.catalog.catalog import Catalog
 from xinyong.catalog.models import Department
 from xinyong.catalog.services import current_catalog
@@ -42,6 +43,7 @@ from xinyong.records.grading import grade_source_label
 from xinyong.records.models import (
     BatchStatus,
     Record,
+    RecordState,
     RecordVersion,
     SubmissionBatch,
     SubmissionError,
@@ -76,16 +78,22 @@ SUBJECT_COLUMNS = table_columns(Subject.__table__, without=("id",))
 # What a submitted row gives a record; the record's own state, version and times are not.
 RECORD_OWN = ("id", "grade_reason", "state", "version", "created_at", "updated_at")
 STAGE_COLUMNS = table_columns(Record.__table__, without=RECORD_OWN)
-# Columns a resubmission may change; state and id stay.
-UPDATABLE = tuple(
-    c
-    for c in STAGE_COLUMNS
-    if c not in ("subject_id", "department_id", "item_code", "document_number")
+# Validated rows of a chunk wait here for the keyed merge (a temporary table).
+STAGE = staging_table("stage_records", Record.__table__, STAGE_COLUMNS)
+# What a resubmitted row is matched on: the records' unique key.
+RECORD_KEY = next(
+    tuple(c.name for c in u.columns)
+    for u in cast(Table, Record.__table__).constraints
+    if isinstance(u, UniqueConstraint)
 )
+# Columns a resubmission may change; state and id stay.
+UPDATABLE = tuple(c for c in STAGE_COLUMNS if c not in RECORD_KEY)
 # A record's columns as its archived version keeps them.
 VERSION_COLUMNS = tuple(
     c for c in table_columns(RecordVersion.__table__, without=("id",)) if c in Record.__table__.c
 )
+# What an archived version adds: the record it was, when and by which batch it was replaced.
+VERSION_OWN = table_columns(RecordVersion.__table__, without=("id", *VERSION_COLUMNS))
 
 
 _LONG_NUMBER = re.compile(r"[0-9A-Za-z]{8,}")
@@ -579,6 +587,12 @@ def _alias_insert(postgres: bool) -> Any:
     return sqlite_insert(SubjectAlias).on_conflict_do_nothing(index_elements=["id_index"])
 
 
+def _fresh_record(now: dt.datetime) -> dict[str, Any]:
+    """A new record's own columns (RECORD_OWN but its id, and grade_reason, which only a
+    re-grading or correction sets): in use, version 1, created now."""
+    return {"state": RecordState.ACTIVE.value, "version": 1, "created_at": now, "updated_at": now}
+
+
 class _Merger:
     """Loads validated rows into staging and merges them into ``records``."""
 
@@ -607,20 +621,7 @@ class _Merger:
     def _ensure_stage(self) -> None:
         if self._staged:
             return
-        facts_type = "jsonb" if self.postgres else "TEXT"
-        id_type = "bigint" if self.postgres else "INTEGER"
-        self.session.execute(
-            text(
-                f"""CREATE TEMP TABLE IF NOT EXISTS stage_records (
-                subject_id {id_type}, department_id {id_type}, item_code varchar(64),
-                item_version integer, document_number varchar(200), nature varchar(16),
-                behaviour varchar(500), decision_date date, facts {facts_type},
-                grade varchar(32), grade_source varchar(80), grade_set_by varchar(200),
-                open_level varchar(16), display_from date, display_until date,
-                content_hash varchar(32), batch_id {id_type}, row_number integer,
-                domain varchar(64))"""
-            )
-        )
+        self.session.execute(CreateTable(STAGE, if_not_exists=True))
         self._staged = True
 
     # -- subjects ------------------------------------------------------------------------
@@ -831,52 +832,45 @@ class _Merger:
         whose records are all new. A record that exists already aborts the insert (unique
         key), and the caller's savepoint undoes it."""
         count = len(stage["subject_id"])
-        now = [utcnow()] * count
-        own: dict[str, list[Any]] = {
-            "state": ["active"] * count,
-            "version": [1] * count,
-            "created_at": now,
-            "updated_at": now,
-        }
+        own = {name: [value] * count for name, value in _fresh_record(utcnow()).items()}
         copy_columns(self.session, Record.__table__, stage | own)
 
     def _merge_keyed(self, stage: dict[str, list[Any]]) -> tuple[int, int]:
         """Stage, archive the versions that change, upsert: (created, updated)."""
         self._ensure_stage()
         conn = self.session.connection()
-        conn.execute(
-            text("TRUNCATE stage_records" if self.postgres else "DELETE FROM stage_records")
-        )
-        copy_columns(self.session, Record.__table__, stage, into="stage_records")
-        join = (
-            "r.department_id = s.department_id AND r.item_code = s.item_code "
-            "AND r.document_number = s.document_number AND r.subject_id = s.subject_id"
-        )
+        staged, records, versions = STAGE.name, Record.__tablename__, RecordVersion.__tablename__
+        conn.execute(text(f"TRUNCATE {staged}" if self.postgres else f"DELETE FROM {staged}"))
+        copy_columns(self.session, Record.__table__, stage, into=staged)
+        join = " AND ".join(f"r.{c} = s.{c}" for c in RECORD_KEY)
+        # The archived version: the record's columns, then its own (VERSION_OWN).
+        version_own = dict(zip(VERSION_OWN, ("r.id", ":now", ":batch"), strict=True))
         archived = affected(
             conn.execute(
                 text(
-                    f"INSERT INTO record_versions (record_id, {', '.join(VERSION_COLUMNS)}, "
-                    "superseded_at, superseded_by_batch) "
-                    f"SELECT r.id, {', '.join('r.' + c for c in VERSION_COLUMNS)}, :now, :batch "
-                    f"FROM records r JOIN stage_records s ON {join} "
+                    f"INSERT INTO {versions} ({', '.join((*VERSION_COLUMNS, *version_own))}) "
+                    f"SELECT {', '.join('r.' + c for c in VERSION_COLUMNS)}, "
+                    f"{', '.join(version_own.values())} "
+                    f"FROM {records} r JOIN {staged} s ON {join} "
                     "WHERE r.content_hash <> s.content_hash"
                 ),
                 {"now": utcnow(), "batch": self.batch_id},
             )
         )
+        own = _fresh_record(utcnow())
         set_clause = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
         upserted = affected(
             conn.execute(
                 text(
-                    f"INSERT INTO records ({', '.join(STAGE_COLUMNS)}, "
-                    "state, version, created_at, updated_at) "
-                    f"SELECT {', '.join(STAGE_COLUMNS)}, 'active', 1, :now, :now FROM stage_records "
-                    "WHERE true "
-                    "ON CONFLICT (department_id, item_code, document_number, subject_id) DO UPDATE SET "
-                    f"{set_clause}, version = records.version + 1, updated_at = excluded.updated_at "
-                    "WHERE records.content_hash <> excluded.content_hash"
+                    f"INSERT INTO {records} ({', '.join((*STAGE_COLUMNS, *own))}) "
+                    f"SELECT {', '.join(STAGE_COLUMNS)}, {', '.join(':' + c for c in own)} "
+                    f"FROM {staged} WHERE true "
+                    f"ON CONFLICT ({', '.join(RECORD_KEY)}) DO UPDATE SET "
+                    f"{set_clause}, version = {records}.version + 1, "
+                    "updated_at = excluded.updated_at "
+                    f"WHERE {records}.content_hash <> excluded.content_hash"
                 ),
-                {"now": utcnow()},
+                own,
             )
         )
         return upserted - archived, archived

@@ -22,8 +22,9 @@ from xinyong.tipoffs.workflow import (
     tracking_hash,
 )
 from xinyong.workflows.access import refuse_auditor
-from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of, store_evidence
-from xinyong.workflows.history import history_as_dicts, history_of, record_transition
+from xinyong.workflows.cases import open_case
+from xinyong.workflows.evidence import Upload, evidence_as_dicts, evidence_of
+from xinyong.workflows.history import history_as_dicts, history_of, take_step
 
 WORKFLOW = "tipoff"
 PUBLIC = Actor(name="公众举报人", role="public", channel="web")
@@ -41,19 +42,7 @@ def _department(session: Session, code: str) -> Department:
 def _step(
     session: Session, actor: Actor, tipoff: Tipoff, action: TipoffAction, reason: str | None
 ) -> None:
-    before = tipoff.state
-    tipoff.state = TIPOFF_MACHINE.next_state(before, action.value, actor.role)
-    session.flush()
-    record_transition(
-        session,
-        actor,
-        workflow=WORKFLOW,
-        entity_id=tipoff.id,
-        action=action.value,
-        from_state=before,
-        to_state=tipoff.state,
-        reason=reason,
-    )
+    take_step(session, actor, tipoff, TIPOFF_MACHINE, WORKFLOW, action.value, reason)
 
 
 def submit_tipoff(
@@ -87,19 +76,7 @@ def submit_tipoff(
         content=scrub_identity_numbers(text),
         state=TipoffState.RECEIVED.value,
     )
-    session.add(tipoff)
-    session.flush()
-    if attachments:
-        store_evidence(session, PUBLIC, WORKFLOW, tipoff.id, attachments)
-    record_transition(
-        session,
-        PUBLIC,
-        workflow=WORKFLOW,
-        entity_id=tipoff.id,
-        action="submit",
-        from_state=None,
-        to_state=tipoff.state,
-    )
+    open_case(session, PUBLIC, tipoff, WORKFLOW, "submit", evidence=attachments)
     if dept is not None:
         tipoff.department_id = dept.id
         _step(session, ROUTER, tipoff, TipoffAction.ROUTE, f"举报人选择 {dept.name}")

@@ -59,6 +59,15 @@ def require_department(actor: Actor, department_id: int) -> None:
     raise Forbidden("无权处理", code="forbidden")
 
 
+def require_filer(actor: Actor, subject_id: int, filed_by: str, *, noun: str, code: str) -> None:
+    """Withdrawing a case: a person only their own, an institution only what it filed (the
+    office and the deciding department's side are held by the state machine's roles)."""
+    if actor.role == Role.PERSON and actor.subject_id != subject_id:
+        raise Forbidden(f"只能撤回本人的{noun}", code="not_own_archive")
+    if actor.role == Role.INSTITUTION and actor.name[:200] != filed_by:
+        raise Forbidden(f"只能撤回本机构代为提出的{noun}", code=code)
+
+
 def refuse_auditor(actor: Actor, what: str) -> None:
     """Auditors read the trail, not the content (DOMAIN §2: audit trail, alerts, statistics).
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
 from xinyong.audit.services import record_event
+from xinyong.workflows.machine import Machine
 from xinyong.workflows.models import WorkflowTransition
+
+
+class SteppedCase(Protocol):
+    """A case that moves through a workflow's states."""
+
+    @property
+    def id(self) -> int: ...
+
+    state: str
 
 
 def record_transition(
@@ -43,6 +54,33 @@ def record_transition(
     session.flush()
     record_event(session, actor, f"workflows:{_word(workflow)}:{_word(action)}", target_type=workflow[:32], target_id=entity_id, purpose=reason, details={"transition_id": row.id, "from": from_state, "to": to_state})  # fmt: skip
     return row
+
+
+def take_step(
+    session: Session,
+    actor: Actor,
+    case: SteppedCase,
+    machine: Machine,
+    workflow: str,
+    action: str,
+    reason: str | None,
+) -> str:
+    """One step of a case: its next state as ``machine`` allows (refused otherwise), and
+    the step's history. Returns the state before."""
+    before = case.state
+    case.state = machine.next_state(before, action, actor.role)
+    session.flush()
+    record_transition(
+        session,
+        actor,
+        workflow=workflow,
+        entity_id=case.id,
+        action=action,
+        from_state=before,
+        to_state=case.state,
+        reason=reason,
+    )
+    return before
 
 
 def _word(text: str) -> str:

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from tests import factories
 from xinyong.actors import cli_operator
+from xinyong.disclosure.services import Category, search_disclosures
 from xinyong.identity.masking import Audience
 from xinyong.identity.protection import protector_for
-from xinyong.portal.services import Category, search_disclosures
 from xinyong.records.display import visibility
 from xinyong.records.display_sql import published_clause
 from xinyong.records.models import Record

@@ -16,6 +16,7 @@ from xinyong.actors import Actor
 from xinyong.db import begin_writing, end_reads
 from xinyong.errors import InvalidInput
 from xinyong.records.models import SubmissionBatch
+from xinyong.submissions.history import batch_errors, batch_for
 from xinyong.submissions.ingest import TableInput, ingest_table, iter_json_rows, json_headers
 from xinyong.submissions.jobs import queue_file
 from xinyong.web.deps import (
@@ -27,7 +28,6 @@ from xinyong.web.deps import (
     on_rollback,
 )
 from xinyong.web.uploads import drop_upload, store_upload
-from xinyong.workbench.services import batch_errors, batch_for
 
 router = APIRouter(tags=["归集 submissions"])
 

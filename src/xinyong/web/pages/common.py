@@ -22,8 +22,8 @@ from xinyong.actors import ROLE_LABELS, Role, actor_label
 from xinyong.config import get_settings
 from xinyong.records.formats import FORMAT_NAMES
 from xinyong.records.models import CHANNEL_NAMES
+from xinyong.submissions.history import BATCH_STATUS_NAMES, department_name
 from xinyong.web.deps import OptionalCallerDep
-from xinyong.workbench.services import BATCH_STATUS_NAMES, department_name
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 SHANGHAI = ZoneInfo("Asia/Shanghai")

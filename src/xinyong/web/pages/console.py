@@ -22,22 +22,22 @@ from xinyong.accounts import services as accounts
 from xinyong.accounts.models import User
 from xinyong.accounts.services import Caller
 from xinyong.actors import ROLE_LABELS, Role
+from xinyong.articles.models import ARTICLE_KIND_NAMES, ARTICLE_STATUS_NAMES, ArticleKind
+from xinyong.articles.services import all_articles, get_article, save_article, set_article_status
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import OPEN_LEVEL_NAMES
 from xinyong.catalog.services import LoadResult, current_catalog, load_file
-from xinyong.console.assessment import (
+from xinyong.deadlines import load_schedule
+from xinyong.errors import XinyongError
+from xinyong.identity.masking import Audience
+from xinyong.statistics.assessment import (
     MEASURES,
     PERIOD_KINDS,
     assess_departments,
     parse_period,
     period_choices,
 )
-from xinyong.console.services import MandatoryCheckLine, dashboard, mandatory_checks
-from xinyong.deadlines import load_schedule
-from xinyong.errors import XinyongError
-from xinyong.identity.masking import Audience
-from xinyong.portal.models import ARTICLE_KIND_NAMES, ARTICLE_STATUS_NAMES, ArticleKind
-from xinyong.portal.services import all_articles, get_article, save_article, set_article_status
+from xinyong.statistics.figures import MandatoryCheckLine, dashboard, mandatory_checks
 from xinyong.web.api.users import user_as_dict
 from xinyong.web.deps import FormDep, SessionDep
 from xinyong.web.pages.common import (

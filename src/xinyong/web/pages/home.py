@@ -14,30 +14,32 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from xinyong.articles.models import ARTICLE_KIND_NAMES, ArticleKind
+from xinyong.articles.services import (
+    article_kind,
+    count_published,
+    paragraphs,
+    published_article,
+    published_articles,
+)
 from xinyong.catalog.services import current_catalog
 from xinyong.config import get_settings
-from xinyong.errors import InvalidInput, NotFound, XinyongError
-from xinyong.identity.protection import protector_for
-from xinyong.portal.models import ARTICLE_KIND_NAMES, ArticleKind
-from xinyong.portal.services import (
+from xinyong.disclosure.services import (
     CATEGORY_NAMES,
     PER_PAGE,
     Category,
-    article_kind,
-    count_published,
     disclosure_counts,
     looks_like_number,
     normalize_keyword,
     opaque_id,
-    paragraphs,
     public_record,
     public_statistics,
     public_subject,
     public_subject_by_id,
-    published_article,
-    published_articles,
     search_disclosures,
 )
+from xinyong.errors import InvalidInput, NotFound, XinyongError
+from xinyong.identity.protection import protector_for
 from xinyong.subjects.services import find_subject
 from xinyong.web.deps import OptionalCallerDep, SessionDep
 from xinyong.web.pages.common import EXTRA_NAV, render

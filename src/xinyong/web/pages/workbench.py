@@ -32,9 +32,17 @@ from xinyong.identity.masking import mask_value
 from xinyong.identity.protection import protector_for
 from xinyong.measures.batch import compare_file
 from xinyong.measures.engine import VERDICT_NAMES
-from xinyong.measures.services import add_feedback, run_check
+from xinyong.measures.services import add_feedback, check_for, checks_of, feedback_of, run_check
 from xinyong.records.models import BatchStatus
+from xinyong.submissions.history import (
+    batch_errors,
+    batch_for,
+    batch_grade_sources,
+    batches_of,
+    write_error_file,
+)
 from xinyong.submissions.jobs import queue_file
+from xinyong.submissions.templates import build_template, template_csv, template_xlsx
 from xinyong.web.deps import FormDep, SessionDep, on_rollback
 from xinyong.web.pages.common import (
     CheckerPage,
@@ -46,17 +54,6 @@ from xinyong.web.pages.common import (
     workbench_context,
 )
 from xinyong.web.uploads import drop_upload, store_upload
-from xinyong.workbench.services import (
-    batch_errors,
-    batch_for,
-    batch_grade_sources,
-    batches_of,
-    check_for,
-    checks_of,
-    feedback_of,
-    write_error_file,
-)
-from xinyong.workbench.templates import build_template, template_csv, template_xlsx
 
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -1,4 +1,4 @@
-"""Statistics for the credit office's console: dashboards and department assessment (考核).
+"""Figures for the credit office: dashboards and department assessment (考核).
 
 Every figure is one grouped SQL query (no row is loaded into Python), so the dashboards
 stay fast on a city-sized archive. Month bucketing and date differences are the only
@@ -19,7 +19,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from xinyong.catalog.models import Department
 from xinyong.catalog.schemas import Nature
 from xinyong.catalog.services import current_catalog
-from xinyong.console.assessment import Assessment, Period, assess_departments
 from xinyong.db import is_postgres
 from xinyong.lists.models import LIST_NAMES, EntryStatus, ListEntry, ListKind
 from xinyong.measures.engine import VERDICT_NAMES
@@ -29,6 +28,7 @@ from xinyong.objections.models import Objection
 from xinyong.records.display import add_months
 from xinyong.records.models import Record, SubmissionBatch
 from xinyong.repair.models import RepairApplication
+from xinyong.statistics.assessment import Assessment, Period, assess_departments
 
 NATURE_NAMES = {Nature.NEGATIVE: "失信", Nature.POSITIVE: "守信", Nature.NEUTRAL: "基础与许可"}
 
@@ -220,7 +220,7 @@ def answers_on_time(session: Session, on: dt.date) -> Series:
 
 def department_assessment(session: Session, period: Period | None = None) -> list[Assessment]:
     """The 考核 lines of a period (default: all time, every department with any data
-    rated): see ``console.assessment.assess_departments``."""
+    rated): see ``statistics.assessment.assess_departments``."""
     chosen = period or Period("all", dt.date(1900, 1, 1), dt.date(9999, 12, 30), "全部", False)
     return assess_departments(session, chosen, min_sample=1, min_ranked=1).lines
 

@@ -23,7 +23,6 @@ from xinyong.catalog.models import Department
 from xinyong.errors import NotFound
 from xinyong.identity.masking import mask_value
 from xinyong.identity.protection import IdentityProtector
-from xinyong.measures.models import Check, CheckFeedback
 from xinyong.records.formats import SUBJECT_COLUMNS, normalize_header
 from xinyong.records.models import Record, SubmissionBatch, SubmissionError
 
@@ -65,7 +64,7 @@ def department_batches_clause(department_id: int | None) -> ColumnElement[bool]:
     API, CLI with --department) and those that carry its records although submitted for it
     (the office's CLI import or the demo, rows naming the department in 部门代码).
 
-    The one rule for 报送记录 and for the assessment (console.services)."""
+    The one rule for 报送记录 and for the assessment (statistics.assessment)."""
     return or_(
         SubmissionBatch.department_id == department_id,
         SubmissionBatch.id.in_(
@@ -213,59 +212,8 @@ def write_error_file(
 
 
 def department_name(session: Session, actor: Actor) -> str:
-    """The department the workbench works for: the actor's, or every one for the office."""
+    """The department the actor submits for: its own, or every one for the office."""
     if actor.department_id is None:
         return "信用办（全部部门）"
     dept = session.get(Department, actor.department_id)
     return dept.name if dept else ""
-
-
-# -- checks (联合奖惩核查) run from the workbench -------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckPage:
-    checks: list[Check]
-    answered: set[int]  # ids of the checks with 反馈 given
-    page: int
-    has_next: bool
-
-
-def checks_of(session: Session, actor: Actor, page: int = 1, per_page: int = 20) -> CheckPage:
-    """The checks the actor may see, newest first: their department's, or all for the
-    office; which of them have feedback."""
-    stmt = select(Check)
-    if not actor.is_admin:
-        stmt = stmt.where(Check.department_id == actor.department_id)
-    checks = list(
-        session.scalars(
-            stmt.order_by(Check.id.desc()).limit(per_page + 1).offset((page - 1) * per_page)
-        )
-    )
-    has_next = len(checks) > per_page
-    checks = checks[:per_page]
-    answered = set(
-        session.scalars(
-            select(CheckFeedback.check_id).where(CheckFeedback.check_id.in_([c.id for c in checks]))
-        )
-    )
-    return CheckPage(checks, answered, page, has_next)
-
-
-def check_for(session: Session, actor: Actor, check_id: int) -> Check:
-    """A check the actor may see (their department's, any for the office); else NotFound."""
-    check = session.get(Check, check_id)
-    if check is None or (not actor.is_admin and check.department_id != actor.department_id):
-        raise NotFound("核查记录不存在", code="check_not_found")
-    return check
-
-
-def feedback_of(session: Session, check: Check) -> list[CheckFeedback]:
-    """The feedback (反馈) given on a check, in the order given."""
-    return list(
-        session.scalars(
-            select(CheckFeedback)
-            .where(CheckFeedback.check_id == check.id)
-            .order_by(CheckFeedback.id)
-        )
-    )

@@ -3,7 +3,7 @@ period has too little data to rank (DOMAIN §15).
 
 Every batch of a department counts however it was submitted (page, API, CLI, the office
 importing rows that name the department): the scope is
-``workbench.services.department_batches_clause``'s rule, applied here set-based.
+``submissions.history.department_batches_clause``'s rule, applied here set-based.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def assess_departments(
     ranked; with fewer than ``min_ranked`` rated departments the period is not ranked.
     """
     from xinyong.config import get_settings
-    from xinyong.console.services import _answer_columns, _lag_days
+    from xinyong.statistics.figures import _answer_columns, _lag_days
 
     today = today or dt.date.today()
     minimum = get_settings().assessment_min_sample if min_sample is None else min_sample

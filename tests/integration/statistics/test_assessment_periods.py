@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from tests import factories
 from xinyong.actors import Actor, Role
-from xinyong.console.assessment import assess_departments, parse_period, period_of
-from xinyong.workbench.services import batch_for, batches_of
+from xinyong.statistics.assessment import assess_departments, parse_period, period_of
+from xinyong.submissions.history import batch_for, batches_of
 
 
 def test_periods_are_read_and_bad_ones_fall_back_to_the_current_quarter() -> None:

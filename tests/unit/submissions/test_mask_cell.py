@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from xinyong.workbench.services import mask_cell
+from xinyong.submissions.history import mask_cell
 
 
 def test_identity_columns_are_masked_whatever_their_value() -> None:

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from tests import factories
 from xinyong.actors import Actor, Role
 from xinyong.catalog.models import Department
-from xinyong.console.services import dashboard, department_assessment, months_back
 from xinyong.identity.protection import protector_for
 from xinyong.measures.services import add_feedback, run_check
+from xinyong.statistics.figures import dashboard, department_assessment, months_back
 
 
 def test_months_back() -> None:
@@ -136,8 +136,8 @@ def test_mandatory_checks_per_department_and_month_flag_a_department_with_none(
 ) -> None:
     from sqlalchemy import update
 
-    from xinyong.console.services import mandatory_checks
     from xinyong.measures.models import Check
+    from xinyong.statistics.figures import mandatory_checks
 
     finance = factories.department(session, code="CZJ", name="市财政局")
     other = factories.department(session, code="HCJ", name="测试核查局")

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.actors import Actor
-from xinyong.portal.models import Article, ArticleKind
-from xinyong.portal.services import save_article
+from xinyong.articles.models import Article, ArticleKind
+from xinyong.articles.services import save_article
 
 DEMO_ARTICLES: tuple[tuple[ArticleKind, str, str, str, str], ...] = (
     (

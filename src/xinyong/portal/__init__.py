@@ -1,1 +1,0 @@
-"""The public portal (信用网站): disclosure search and the credit office's articles."""
