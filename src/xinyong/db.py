@@ -64,6 +64,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+BUSY_DEFAULT, BUSY_NOW = "xinyong.busy_default_ms", "xinyong.busy_ms"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any, busy_ms: int = 30000) -> None:
     # Let SQLAlchemy, not pysqlite, decide where transactions begin, so that SAVEPOINT
     # and statements outside the ORM (staging tables) share one real transaction.
@@ -78,6 +81,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any, busy_ms: int 
     # A writer waits this long for the write lock (another request's commit, a job's
     # chunk); past it the request is answered 503 系统繁忙 (web.app), never 500.
     cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+    connection_record.info[BUSY_DEFAULT] = connection_record.info[BUSY_NOW] = int(busy_ms)
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: imports stay under 300 MB
     cursor.close()
 
@@ -86,8 +90,13 @@ def _sqlite_begin(conn: Any) -> None:
     # A transaction that will write takes the write lock when it begins (IMMEDIATE),
     # waiting up to the busy timeout: a deferred one that read first cannot wait for it
     # once another writer has committed since its read (SQLITE_BUSY_SNAPSHOT, at once).
-    immediate = conn.get_execution_options().get("sqlite_immediate")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    info = conn.connection.info
+    busy = int(options.get("sqlite_busy_ms") or info.get(BUSY_DEFAULT, 0))
+    if busy and info.get(BUSY_NOW) != busy:  # a job's connection waits longer (jobs)
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={busy}")
+        info[BUSY_NOW] = busy
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate") else "BEGIN")
 
 
 def make_engine(settings: Settings | None = None, url: str | None = None) -> Engine:
@@ -141,12 +150,20 @@ def request_session(*, writes: bool) -> Session:
     return factory()
 
 
-def writing_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+def writing_factory(
+    factory: sessionmaker[Session], *, busy_seconds: float | None = None
+) -> sessionmaker[Session]:
     """``factory`` whose transactions begin IMMEDIATE on SQLite (a job's, which writes in
-    every transaction); unchanged elsewhere (PostgreSQL, a factory bound to a connection)."""
+    every transaction), waiting ``busy_seconds`` for the lock if given (a job has no client
+    waiting for it: it must not give up while requests take the lock in turn, which a
+    request's 10 s would let happen); unchanged elsewhere (PostgreSQL, a factory bound to a
+    connection)."""
     bind = factory.kw.get("bind")
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
-        return sessionmaker(bind.execution_options(sqlite_immediate=True), expire_on_commit=False)
+        options: dict[str, Any] = {"sqlite_immediate": True}
+        if busy_seconds is not None:
+            options["sqlite_busy_ms"] = int(busy_seconds * 1000)
+        return sessionmaker(bind.execution_options(**options), expire_on_commit=False)
     return factory
 
 

@@ -397,3 +397,40 @@ def test_the_servers_job_runner_imports_an_upload_while_other_writes_succeed(
         assert any(between), (seen, between)  # writes wait a chunk, not the whole job
     finally:
         get_settings.cache_clear()
+
+
+def test_a_jobs_connection_waits_longer_than_a_requests_bound_and_gives_it_back(
+    own_sqlite: tuple[Engine, Path],
+) -> None:
+    """A job has no client waiting: its transactions wait for the lock longer than a
+    request's 1 s bound (requests taking the lock in turn must not make it give up), and
+    the pooled connection it used waits the request's bound again afterwards."""
+    own, path = own_sqlite
+    job_factory = db.writing_factory(sessionmaker(own), busy_seconds=8)
+    probe = "INSERT INTO busy_probe VALUES (1)"
+    sqlite3.connect(path).execute("CREATE TABLE busy_probe (x integer)").connection.commit()
+
+    def hold(seconds: float) -> threading.Timer:
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(seconds, lambda: (holder.commit(), holder.close()))
+        release.start()
+        return release
+
+    release = hold(2.5)
+    started = time.monotonic()
+    with job_factory() as job:
+        job.execute(text(probe))
+        job.commit()
+    waited = time.monotonic() - started
+    release.join()
+    assert 2.0 < waited < 8
+
+    release = hold(2.5)
+    try:
+        # the same pool (the connection the job used), the default bound
+        with pytest.raises(OperationalError, match="locked"), Session(own) as request:
+            request.connection(execution_options={"sqlite_immediate": True})
+            request.execute(text(probe))
+    finally:
+        release.join()

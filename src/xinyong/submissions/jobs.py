@@ -49,6 +49,11 @@ log = logging.getLogger("xinyong.jobs")
 MAX_ATTEMPTS = 3
 INTERNAL_FAILURE = "internal: 导入时发生内部错误，请联系信用办"
 SQLITE_YIELD_SECONDS = 0.15  # after each chunk's commit on SQLite (see run_job)
+# On SQLite a job's chunk holds the one write lock while every request that writes (or
+# records a read) waits up to its busy bound: a job's chunks are small, so that a request
+# waits a fraction of a second, and the job itself waits as long as it must.
+SQLITE_JOB_CHUNK_ROWS = 2_500
+SQLITE_JOB_BUSY_SECONDS = 600.0
 
 
 class JobStopped(Exception):
@@ -165,7 +170,7 @@ def run_pending_jobs(
     # Every transaction of the runner that writes takes SQLite's lock when it begins and
     # waits for it, rather than failing after a read (db.request_session); an idle runner
     # only reads, so it never queues behind a running job's chunk.
-    writer = writing_factory(reader)
+    writer = writing_factory(reader, busy_seconds=SQLITE_JOB_BUSY_SECONDS)
     ran = 0
     recovered = False
     while limit is None or ran < limit:
@@ -247,6 +252,9 @@ def run_job(
                 item_code=job.get("item_code"),
                 department_code=job.get("department_code"),
                 channel=batch.channel,
+                chunk_rows=min(get_settings().import_chunk_rows, SQLITE_JOB_CHUNK_ROWS)
+                if sqlite
+                else None,
                 on_chunk=chunk_done,
                 batch=batch,
             )
